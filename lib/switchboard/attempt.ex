@@ -1,0 +1,20 @@
+defmodule Switchboard.Attempt do
+  @moduledoc """
+  One HTTP attempt made while answering a call, in the order made.
+
+  `status` is the HTTP status (`nil` when no response arrived, e.g. a
+  connection error, a timeout, or a client whose API key was missing),
+  `error` the `Switchboard.Error` of a failed attempt (its own `attempts`
+  list is empty), and `duration_ms` the attempt's wall time.
+  """
+
+  @type t :: %__MODULE__{
+          client: String.t(),
+          provider: String.t(),
+          status: non_neg_integer() | nil,
+          error: Switchboard.Error.t() | nil,
+          duration_ms: non_neg_integer()
+        }
+
+  defstruct [:client, :provider, :status, :error, :duration_ms]
+end

@@ -1,0 +1,14 @@
+defmodule Switchboard.Call do
+  @moduledoc """
+  A call in flight, returned by `Switchboard.async/3`.
+
+  Its messages are tagged with `ref`, like a `Task`'s:
+  `{ref, {:ok, %Switchboard.Response{}}}` or `{ref, {:error, %Switchboard.Error{}}}`.
+  `handle` belongs to the NIF; it is what `Switchboard.cancel/1` uses.
+  """
+
+  @type t :: %__MODULE__{ref: reference(), handle: reference()}
+
+  @enforce_keys [:ref, :handle]
+  defstruct [:ref, :handle]
+end

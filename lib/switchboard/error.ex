@@ -1,0 +1,88 @@
+defmodule Switchboard.Error do
+  @moduledoc """
+  Why a call or a registry failed.
+
+  `kind` says what to do about it:
+
+    * `:config` - the registry or the `client:` option is wrong
+    * `:auth`, `:permission` - the key is missing, wrong or not allowed (401, 403)
+    * `:not_found` - unknown model or endpoint (404)
+    * `:invalid_request` - the provider (400, 422) or Switchboard rejected the request
+    * `:rate_limited` (429), `:overloaded` (503, 529), `:server` (other 5xx, 409)
+    * `:timeout` - a connect, request, total or caller timeout; `message` names which
+    * `:network` - the connection failed or was cut off
+    * `:bad_response` - a 2xx answer that could not be read
+    * `:finish_reason` - the finish reason was rejected by the client's allow/deny list
+    * `:cancelled` - `Switchboard.cancel/1`, or the receiver died
+
+  `client` is the leaf client the error came from, `status` the HTTP status,
+  `retry_after_ms` what the provider asked for, `raw_response` the
+  provider's body (at most 64 KiB, with the client's key removed) and
+  `attempts` every HTTP attempt of the call.
+
+  Internal failures of Switchboard itself (a bug) are reported as `:server`
+  errors whose message starts with "internal error in switchboard".
+  """
+
+  @kinds [
+    :config,
+    :auth,
+    :permission,
+    :not_found,
+    :invalid_request,
+    :rate_limited,
+    :overloaded,
+    :server,
+    :timeout,
+    :network,
+    :bad_response,
+    :finish_reason,
+    :cancelled
+  ]
+
+  @type kind ::
+          :config
+          | :auth
+          | :permission
+          | :not_found
+          | :invalid_request
+          | :rate_limited
+          | :overloaded
+          | :server
+          | :timeout
+          | :network
+          | :bad_response
+          | :finish_reason
+          | :cancelled
+
+  @type t :: %__MODULE__{
+          kind: kind(),
+          message: String.t(),
+          client: String.t() | nil,
+          status: non_neg_integer() | nil,
+          retry_after_ms: non_neg_integer() | nil,
+          attempts: [Switchboard.Attempt.t()],
+          raw_response: String.t() | nil
+        }
+
+  defexception [:kind, :message, :client, :status, :retry_after_ms, :raw_response, attempts: []]
+
+  @doc """
+  Every error kind, for exhaustive matching in callers' code.
+
+      iex> :rate_limited in Switchboard.Error.kinds()
+      true
+  """
+  @spec kinds() :: [kind()]
+  def kinds, do: @kinds
+
+  @impl true
+  def message(%__MODULE__{kind: kind, message: message, client: client, status: status}) do
+    where =
+      [client && "client #{inspect(client)}", status && "HTTP #{status}"]
+      |> Enum.reject(&is_nil/1)
+      |> Enum.join(", ")
+
+    if where == "", do: "(#{kind}) #{message}", else: "(#{kind}) #{message} [#{where}]"
+  end
+end

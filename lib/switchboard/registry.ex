@@ -1,0 +1,158 @@
+defmodule Switchboard.Registry do
+  @moduledoc """
+  A validated set of LLM clients, built once and shared by every call.
+
+  The config is the `client_registry` map BAML-based tools such as Beamlens
+  write, with atom or string keys:
+
+      %{
+        primary: "PrimaryWithFallback",
+        clients: [
+          %{name: "Primary", provider: "anthropic",
+            options: %{model: "claude-haiku-4-5-20251001"}, retry_policy: "DefaultRetry"},
+          %{name: "Backup", provider: "openai", options: %{model: "gpt-4o-mini"}},
+          %{name: "PrimaryWithFallback", provider: "fallback",
+            options: %{strategy: ["Primary", "Backup"]}}
+        ],
+        retry_policies: %{
+          "Patient" => %{max_retries: 5, strategy: %{type: "exponential_backoff", delay_ms: 500}}
+        }
+      }
+
+  `clients` may also be a map of name => client. A name of the form
+  `provider/model` (e.g. `"openai/gpt-4o-mini"`) used in a strategy, as the
+  primary or in a call's `client:` option is a client with only that model
+  set. Without `primary`, a registry of one client uses that client.
+
+  ## Providers and options
+
+  Leaf providers: `"openai"`, `"openai-generic"`, `"azure-openai"`,
+  `"ollama"`, `"openrouter"`, `"anthropic"` (and the `baml-` aliases).
+  Strategies: `"fallback"` (`strategy`) and `"round-robin"` (`strategy`,
+  `start`). Option names and defaults follow BAML's documentation:
+
+    * `model` - required except for `openai-generic` and `azure-openai`
+    * `api_key` - defaults to the provider's variable (`OPENAI_API_KEY`,
+      `ANTHROPIC_API_KEY`, `OPENROUTER_API_KEY`, `AZURE_OPENAI_API_KEY`),
+      read when each call is made
+    * `base_url` - required for `openai-generic`; `azure-openai` takes
+      `base_url` or `resource_name` + `deployment_id`, plus `api_version`
+    * `headers`, `query_params` - maps of string => string
+    * `http` - `connect_timeout_ms` (10 000), `request_timeout_ms` (300 000),
+      `time_to_first_token_timeout_ms`, `idle_timeout_ms`; 0 disables one.
+      On fallback and round-robin clients, `http` takes only `total_timeout_ms`.
+    * `finish_reason_allow_list` / `finish_reason_deny_list`
+    * anything else (`temperature`, `max_tokens`, `tools`, ...) is sent in
+      the request body as given. Anthropic's `max_tokens` defaults to 4096.
+
+  Retry policies: `%{max_retries: n, strategy: %{type: "constant_delay", delay_ms: d}}`
+  or `%{type: "exponential_backoff", delay_ms: d, multiplier: m, max_delay_ms: x}`.
+  `"DefaultRetry"` is built in (3 retries, 200 ms x1.5, at most 10 s).
+
+  All of it is checked by `new/1`; every error names the client and the option.
+  `inspect/1` shows client names only, never options, so keys stay out of logs.
+  """
+
+  alias Switchboard.{Error, Native}
+
+  @type config :: map()
+  @type t :: %__MODULE__{
+          handle: reference(),
+          primary: String.t() | nil,
+          clients: [String.t()]
+        }
+
+  @enforce_keys [:handle]
+  defstruct [:handle, :primary, clients: []]
+
+  @doc """
+  Builds a registry from a `client_registry` map.
+
+      iex> {:ok, reg} = Switchboard.Registry.new(%{clients: [%{name: "A", provider: "openai", options: %{model: "gpt-4o-mini"}}]})
+      iex> reg.primary
+      "A"
+
+      iex> {:error, %Switchboard.Error{kind: :config, message: message}} =
+      ...>   Switchboard.Registry.new(%{clients: [%{name: "A", provider: "nope"}]})
+      iex> message
+      "client \\"A\\": unknown provider \\"nope\\""
+  """
+  @spec new(config()) :: {:ok, t()} | {:error, Error.t()}
+  def new(config) when is_map(config), do: wrap(Native.registry_new(config))
+
+  def new(_config) do
+    {:error, %Error{kind: :config, message: "the registry config must be a map with :clients"}}
+  end
+
+  @doc """
+  Like `new/1`, but raises `Switchboard.Error`.
+
+      iex> reg = Switchboard.Registry.new!(%{clients: %{"A" => %{provider: "ollama", options: %{model: "llama3"}}}})
+      iex> reg.clients
+      ["A"]
+  """
+  @spec new!(config()) :: t()
+  def new!(config), do: bang(new(config))
+
+  @doc """
+  Returns a new registry with the client added, or replaced if the name
+  exists (as BAML's `add_llm_client` does). The whole registry is validated again.
+
+      iex> reg = Switchboard.Registry.new!(%{clients: [%{name: "A", provider: "openai", options: %{model: "gpt-4o"}}]})
+      iex> {:ok, reg} = Switchboard.Registry.add_client(reg, "B", "anthropic", %{model: "claude-haiku-4-5-20251001"}, "DefaultRetry")
+      iex> reg.clients
+      ["A", "B"]
+  """
+  @spec add_client(t(), String.t(), String.t(), map(), String.t() | nil) ::
+          {:ok, t()} | {:error, Error.t()}
+  def add_client(%__MODULE__{handle: h}, name, provider, options \\ %{}, retry_policy \\ nil)
+      when is_binary(name) and is_binary(provider) and is_map(options) and
+             (is_binary(retry_policy) or is_nil(retry_policy)) do
+    wrap(Native.registry_add_client(h, name, provider, options, retry_policy))
+  end
+
+  @doc """
+  Returns a new registry whose primary client is `name`.
+
+      iex> reg = Switchboard.Registry.new!(%{clients: [%{name: "A", provider: "openai", options: %{model: "m"}}, %{name: "B", provider: "openai", options: %{model: "m"}}]})
+      iex> {:ok, reg} = Switchboard.Registry.set_primary(reg, "B")
+      iex> reg.primary
+      "B"
+  """
+  @spec set_primary(t(), String.t()) :: {:ok, t()} | {:error, Error.t()}
+  def set_primary(%__MODULE__{handle: h}, name) when is_binary(name) do
+    wrap(Native.registry_set_primary(h, name))
+  end
+
+  @doc """
+  Returns a new registry with the retry policy added (or replaced).
+
+      iex> reg = Switchboard.Registry.new!(%{clients: [%{name: "A", provider: "openai", options: %{model: "m"}}]})
+      iex> {:ok, _reg} = Switchboard.Registry.add_retry_policy(reg, "Twice", %{max_retries: 2, strategy: %{type: "constant_delay", delay_ms: 50}})
+  """
+  @spec add_retry_policy(t(), String.t(), map()) :: {:ok, t()} | {:error, Error.t()}
+  def add_retry_policy(%__MODULE__{handle: h}, name, policy)
+      when is_binary(name) and is_map(policy) do
+    wrap(Native.registry_add_retry_policy(h, name, policy))
+  end
+
+  defp wrap({:ok, {handle, primary, clients}}),
+    do: {:ok, %__MODULE__{handle: handle, primary: primary, clients: clients}}
+
+  defp wrap({:error, %Error{}} = error), do: error
+
+  defp bang({:ok, value}), do: value
+  defp bang({:error, error}), do: raise(error)
+
+  defimpl Inspect do
+    import Inspect.Algebra
+
+    def inspect(reg, opts) do
+      concat([
+        "#Switchboard.Registry<",
+        to_doc([primary: reg.primary, clients: reg.clients], opts),
+        ">"
+      ])
+    end
+  end
+end

@@ -1,0 +1,308 @@
+//! The client registry: parsed and validated once, then shared read-only by
+//! every call (except the round-robin cursors, which are atomics).
+
+pub mod options;
+mod source;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+pub use source::{ClientSource, RegistrySource};
+
+use crate::engine::http::HttpSettings;
+use crate::error::Error;
+use crate::providers::{self, LeafOptions, Provider};
+use crate::retry::RetryPolicy;
+use options::Options;
+
+/// What a leaf client needs to make a request.
+#[derive(Debug)]
+pub struct Leaf {
+    pub provider: Box<dyn Provider>,
+    pub client: reqwest::Client,
+    pub http: HttpSettings,
+    pub finish_reason_allow_list: Option<Vec<String>>,
+    pub finish_reason_deny_list: Option<Vec<String>>,
+}
+
+#[derive(Debug)]
+pub enum NodeKind {
+    Leaf(Leaf),
+    Fallback(Vec<usize>),
+    RoundRobin {
+        children: Vec<usize>,
+        start: usize,
+        /// Attempts made so far through this client, by every call.
+        next: AtomicUsize,
+    },
+}
+
+#[derive(Debug)]
+pub struct ClientNode {
+    pub name: String,
+    pub provider: &'static str,
+    pub kind: NodeKind,
+    pub retry: Option<Arc<RetryPolicy>>,
+    pub total_timeout: Option<Duration>,
+}
+
+#[derive(Debug)]
+pub struct Registry {
+    pub clients: Vec<ClientNode>,
+    by_name: HashMap<String, usize>,
+    pub primary: Option<usize>,
+    source: RegistrySource,
+}
+
+impl Registry {
+    /// Parses and validates a `client_registry` map.
+    pub fn from_value(config: &Value) -> Result<Registry, Error> {
+        Registry::build(RegistrySource::parse(config)?)
+    }
+
+    pub fn source(&self) -> &RegistrySource {
+        &self.source
+    }
+
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// Client names in configuration order (shorthand clients included).
+    pub fn client_names(&self) -> impl Iterator<Item = &str> {
+        self.clients.iter().map(|c| c.name.as_str())
+    }
+
+    pub fn primary_name(&self) -> Option<&str> {
+        self.primary.map(|i| self.clients[i].name.as_str())
+    }
+
+    /// A leaf for a `provider/model` name that the registry does not define,
+    /// built on demand for a single call.
+    pub fn shorthand(&self, name: &str) -> Result<ClientNode, Error> {
+        build_node(&shorthand_source(name)?, &self.by_name, &self.source)
+    }
+
+    /// Builds the registry from a source that may have been edited.
+    pub fn build(mut source: RegistrySource) -> Result<Registry, Error> {
+        // Shorthand `provider/model` references become ordinary clients.
+        let mut referenced: Vec<String> = source.primary.iter().cloned().collect();
+        for c in &source.clients {
+            referenced.extend(strategy_of(c)?.into_iter().flatten());
+        }
+        for name in referenced {
+            if !source.clients.iter().any(|c| c.name == name) && name.contains('/') {
+                source.clients.push(shorthand_source(&name)?);
+            }
+        }
+
+        let mut by_name = HashMap::with_capacity(source.clients.len());
+        for (i, c) in source.clients.iter().enumerate() {
+            if by_name.insert(c.name.clone(), i).is_some() {
+                return Err(Error::config(format!("duplicate client name {:?}", c.name)));
+            }
+        }
+        let clients = source
+            .clients
+            .iter()
+            .map(|c| build_node(c, &by_name, &source))
+            .collect::<Result<Vec<_>, _>>()?;
+        check_cycles(&clients)?;
+        let primary = match &source.primary {
+            Some(p) => Some(*by_name.get(p).ok_or_else(|| {
+                Error::config(format!("primary client {p:?} is not defined in clients"))
+            })?),
+            None if clients.len() == 1 => Some(0),
+            None => None,
+        };
+        Ok(Registry {
+            clients,
+            by_name,
+            primary,
+            source,
+        })
+    }
+}
+
+fn shorthand_source(name: &str) -> Result<ClientSource, Error> {
+    let (provider, model) = name
+        .split_once('/')
+        .filter(|(p, m)| !p.is_empty() && !m.is_empty())
+        .ok_or_else(|| Error::config(format!("unknown client {name:?}")))?;
+    if providers::canonical_name(provider).is_none() {
+        return Err(Error::config(format!(
+            "unknown client {name:?}: {provider:?} is not a known provider"
+        )));
+    }
+    let mut options = Map::new();
+    options.insert("model".into(), Value::String(model.to_owned()));
+    Ok(ClientSource {
+        name: name.to_owned(),
+        provider: provider.to_owned(),
+        options,
+        retry_policy: None,
+    })
+}
+
+fn ctx(c: &ClientSource) -> String {
+    format!("client {:?}", c.name)
+}
+
+/// The `strategy` list of a fallback / round-robin client, None for leaves.
+fn strategy_of(c: &ClientSource) -> Result<Option<Vec<String>>, Error> {
+    match providers::canonical_name(&c.provider) {
+        Some("fallback") | Some("round-robin") => {
+            let ctx = ctx(c);
+            let list = Options::new(&ctx, &c.options)
+                .string_list("strategy")?
+                .ok_or_else(|| {
+                    Error::config(format!("{ctx}: missing required option \"strategy\""))
+                })?;
+            if list.is_empty() {
+                return Err(Error::config(format!(
+                    "{ctx}: option \"strategy\" is empty"
+                )));
+            }
+            Ok(Some(list))
+        }
+        _ => Ok(None),
+    }
+}
+
+fn build_node(
+    c: &ClientSource,
+    by_name: &HashMap<String, usize>,
+    source: &RegistrySource,
+) -> Result<ClientNode, Error> {
+    let ctx = ctx(c);
+    let provider = providers::canonical_name(&c.provider)
+        .ok_or_else(|| Error::config(format!("{ctx}: unknown provider {:?}", c.provider)))?;
+    let retry = match &c.retry_policy {
+        None => None,
+        Some(name) => Some(
+            source
+                .retry_policy(name)
+                .ok_or_else(|| Error::config(format!("{ctx}: unknown retry_policy {name:?}")))?,
+        ),
+    };
+    let opts = Options::new(&ctx, &c.options);
+    let kind = match strategy_of(c)? {
+        Some(names) => {
+            let children = names
+                .iter()
+                .map(|n| {
+                    by_name.get(n).copied().ok_or_else(|| {
+                        Error::config(format!("{ctx}: strategy names unknown client {n:?}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if provider == "fallback" {
+                opts.reject_unknown(&["strategy", "http"])?;
+                NodeKind::Fallback(children)
+            } else {
+                opts.reject_unknown(&["strategy", "start", "http"])?;
+                let start = opts.u64("start")?.unwrap_or(0) as usize;
+                if start >= children.len() {
+                    return Err(Error::config(format!(
+                        "{ctx}: option \"start\" must be below the strategy's length {}",
+                        children.len()
+                    )));
+                }
+                NodeKind::RoundRobin {
+                    children,
+                    start,
+                    next: AtomicUsize::new(0),
+                }
+            }
+        }
+        None => {
+            let leaf = LeafOptions::parse(ctx.clone(), &c.options)?;
+            NodeKind::Leaf(Leaf {
+                provider: providers::build(provider, &leaf)?,
+                client: crate::engine::http::client_for(&leaf.http)?,
+                http: leaf.http.clone(),
+                finish_reason_allow_list: leaf.finish_reason_allow_list.clone(),
+                finish_reason_deny_list: leaf.finish_reason_deny_list.clone(),
+            })
+        }
+    };
+    let total_timeout = match &kind {
+        NodeKind::Leaf(_) => None,
+        _ => HttpSettings::parse_total(&ctx, opts.map("http")?)?,
+    };
+    if let NodeKind::Leaf(leaf) = &kind {
+        if leaf.finish_reason_allow_list.is_some() && leaf.finish_reason_deny_list.is_some() {
+            return Err(Error::config(format!(
+                "{ctx}: set finish_reason_allow_list or finish_reason_deny_list, not both"
+            )));
+        }
+    }
+    Ok(ClientNode {
+        name: c.name.clone(),
+        provider,
+        kind,
+        retry,
+        total_timeout,
+    })
+}
+
+/// Rejects any cycle through fallback and round-robin edges, naming it.
+fn check_cycles(clients: &[ClientNode]) -> Result<(), Error> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath,
+        Done,
+    }
+    fn children(node: &ClientNode) -> &[usize] {
+        match &node.kind {
+            NodeKind::Leaf(_) => &[],
+            NodeKind::Fallback(c) | NodeKind::RoundRobin { children: c, .. } => c,
+        }
+    }
+    let mut marks = vec![Mark::New; clients.len()];
+    for root in 0..clients.len() {
+        if marks[root] != Mark::New {
+            continue;
+        }
+        // Iterative DFS: configs come from outside, so depth is unbounded.
+        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+        marks[root] = Mark::OnPath;
+        while let Some(&mut (node, ref mut next)) = path.last_mut() {
+            match children(&clients[node]).get(*next).copied() {
+                Some(child) => {
+                    *next += 1;
+                    match marks[child] {
+                        Mark::New => {
+                            marks[child] = Mark::OnPath;
+                            path.push((child, 0));
+                        }
+                        Mark::OnPath => {
+                            let from = path.iter().position(|(n, _)| *n == child).unwrap_or(0);
+                            let mut names: Vec<&str> = path[from..]
+                                .iter()
+                                .map(|(n, _)| clients[*n].name.as_str())
+                                .collect();
+                            names.push(&clients[child].name);
+                            return Err(Error::config(format!(
+                                "client {:?}: strategy cycle {}",
+                                clients[child].name,
+                                names.join(" -> ")
+                            )));
+                        }
+                        Mark::Done => {}
+                    }
+                }
+                None => {
+                    marks[node] = Mark::Done;
+                    path.pop();
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Typed reads of an options map, each error naming where the option lives.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::prompt::type_name;
+
+/// A view over one options map; `ctx` names its owner in errors,
+/// e.g. `client "Primary"`.
+pub struct Options<'a> {
+    ctx: &'a str,
+    map: &'a Map<String, Value>,
+}
+
+impl<'a> Options<'a> {
+    pub fn new(ctx: &'a str, map: &'a Map<String, Value>) -> Self {
+        Options { ctx, map }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    fn wrong(&self, key: &str, expected: &str, got: &Value) -> Error {
+        Error::config(format!(
+            "{}: option {key:?} must be {expected}, got {}",
+            self.ctx,
+            type_name(got)
+        ))
+    }
+
+    pub fn str(&self, key: &str) -> Result<Option<&'a str>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.as_str())),
+            Some(v) => Err(self.wrong(key, "a string", v)),
+        }
+    }
+
+    pub fn required_str(&self, key: &str) -> Result<&'a str, Error> {
+        match self.str(key)? {
+            Some(s) if !s.trim().is_empty() => Ok(s),
+            Some(_) => Err(Error::config(format!(
+                "{}: option {key:?} must not be empty",
+                self.ctx
+            ))),
+            None => Err(Error::config(format!(
+                "{}: missing required option {key:?}",
+                self.ctx
+            ))),
+        }
+    }
+
+    pub fn u64(&self, key: &str) -> Result<Option<u64>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| self.wrong(key, "a non-negative integer", v)),
+        }
+    }
+
+    pub fn millis(&self, key: &str) -> Result<Option<Duration>, Error> {
+        Ok(self.u64(key)?.map(Duration::from_millis))
+    }
+
+    pub fn f64(&self, key: &str) -> Result<Option<f64>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| self.wrong(key, "a number", v)),
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> Result<Option<bool>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(v) => Err(self.wrong(key, "a boolean", v)),
+        }
+    }
+
+    pub fn map(&self, key: &str) -> Result<Option<&'a Map<String, Value>>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m)),
+            Some(v) => Err(self.wrong(key, "a map", v)),
+        }
+    }
+
+    /// A map of string to string, e.g. `headers` or `query_params`.
+    pub fn string_map(&self, key: &str) -> Result<Vec<(String, String)>, Error> {
+        let Some(map) = self.map(key)? else {
+            return Ok(Vec::new());
+        };
+        map.iter()
+            .map(|(k, v)| match v {
+                Value::String(s) => Ok((k.clone(), s.clone())),
+                other => Err(Error::config(format!(
+                    "{}: option {key:?} entry {k:?} must be a string, got {}",
+                    self.ctx,
+                    type_name(other)
+                ))),
+            })
+            .collect()
+    }
+
+    pub fn string_list(&self, key: &str) -> Result<Option<Vec<String>>, Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| match i {
+                    Value::String(s) => Ok(s.clone()),
+                    other => Err(self.wrong(key, "a list of strings", other)),
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(v) => Err(self.wrong(key, "a list of strings", v)),
+        }
+    }
+
+    pub fn reject_unknown(&self, known: &[&str]) -> Result<(), Error> {
+        match self.map.keys().find(|k| !known.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(k) => Err(Error::config(format!(
+                "{}: unknown option {k:?} (expected one of: {})",
+                self.ctx,
+                known.join(", ")
+            ))),
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The ordered record of a call's attempts.
+
+use std::sync::Mutex;
+
+use tokio::time::Instant;
+
+use crate::error::Error;
+use crate::response::Attempt;
+
+#[derive(Default)]
+pub struct AttemptLog {
+    attempts: Mutex<Vec<Attempt>>,
+}
+
+impl AttemptLog {
+    pub fn begin<'a>(&'a self, client: &'a str, provider: &'static str) -> PendingAttempt<'a> {
+        PendingAttempt {
+            log: self,
+            client,
+            provider,
+            started: Instant::now(),
+            finished: false,
+        }
+    }
+
+    pub fn take(&self) -> Vec<Attempt> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Attempt>> {
+        self.attempts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn push(&self, attempt: Attempt) {
+        self.lock().push(attempt);
+    }
+}
+
+/// An attempt under way. Dropped unfinished means the call was cancelled
+/// mid-request, which is still recorded.
+pub struct PendingAttempt<'a> {
+    log: &'a AttemptLog,
+    client: &'a str,
+    provider: &'static str,
+    started: Instant,
+    finished: bool,
+}
+
+impl PendingAttempt<'_> {
+    pub fn finish(mut self, status: Option<u16>, error: Option<Error>) {
+        self.record(status, error);
+    }
+
+    fn record(&mut self, status: Option<u16>, error: Option<Error>) {
+        self.finished = true;
+        self.log.push(Attempt {
+            client: self.client.to_owned(),
+            provider: self.provider.to_owned(),
+            status,
+            error,
+            duration: self.started.elapsed(),
+        });
+    }
+}
+
+impl Drop for PendingAttempt<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            let error = Error::cancelled().with_client(self.client);
+            self.record(None, Some(error));
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! The one error type every layer returns. Its `kind` is the public contract
+//! (`Switchboard.Error.kind`), so the variants mirror DESIGN.md exactly.
+
+use std::fmt;
+use std::time::Duration;
+
+/// What went wrong, coarse enough to act on: retry, fall back, or give up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    Config,
+    Auth,
+    Permission,
+    NotFound,
+    InvalidRequest,
+    RateLimited,
+    Overloaded,
+    Server,
+    Timeout,
+    Network,
+    BadResponse,
+    FinishReason,
+    Cancelled,
+}
+
+impl ErrorKind {
+    /// The name used on the Elixir side (`:rate_limited`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Config => "config",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Permission => "permission",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::RateLimited => "rate_limited",
+            ErrorKind::Overloaded => "overloaded",
+            ErrorKind::Server => "server",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Network => "network",
+            ErrorKind::BadResponse => "bad_response",
+            ErrorKind::FinishReason => "finish_reason",
+            ErrorKind::Cancelled => "cancelled",
+        }
+    }
+
+    /// Transient failures that a retry policy may repeat. Client errors,
+    /// rejected finish reasons and cancellation never change on a retry.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimited
+                | ErrorKind::Overloaded
+                | ErrorKind::Server
+                | ErrorKind::Timeout
+                | ErrorKind::Network
+                | ErrorKind::BadResponse
+        )
+    }
+
+    /// The kind an HTTP error status stands for, before the body refines it.
+    pub fn from_status(status: u16) -> ErrorKind {
+        match status {
+            401 => ErrorKind::Auth,
+            403 => ErrorKind::Permission,
+            404 => ErrorKind::NotFound,
+            408 => ErrorKind::Timeout,
+            // 409 is a lock/conflict the provider asks us to repeat.
+            409 => ErrorKind::Server,
+            429 => ErrorKind::RateLimited,
+            503 | 529 => ErrorKind::Overloaded,
+            500..=599 => ErrorKind::Server,
+            _ => ErrorKind::InvalidRequest,
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failure of one call, one attempt or one configuration.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub message: String,
+    /// The client the failure belongs to (leaf for HTTP failures).
+    pub client: Option<String>,
+    pub status: Option<u16>,
+    pub retry_after: Option<Duration>,
+    /// The provider's response body, with any secret of the client removed.
+    pub raw_response: Option<String>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            client: None,
+            status: None,
+            retry_after: None,
+            raw_response: None,
+        }
+    }
+
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config, message)
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidRequest, message)
+    }
+
+    pub fn bad_response(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::BadResponse, message)
+    }
+
+    pub fn cancelled() -> Self {
+        Error::new(ErrorKind::Cancelled, "the call was cancelled")
+    }
+
+    pub fn with_client(mut self, client: &str) -> Self {
+        if self.client.is_none() {
+            self.client = Some(client.to_owned());
+        }
+        self
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.status = Some(status);
+        self
+    }
+}
+
+/// Removes every occurrence of each secret from `text`, so that a provider
+/// echoing a key back (e.g. "Incorrect API key provided: sk-...") never
+/// reaches a log or an error message.
+pub fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        if out.contains(*secret) {
+            out = out.replace(*secret, "[REDACTED]");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_mapping_follows_the_contract() {
+        assert_eq!(ErrorKind::from_status(400), ErrorKind::InvalidRequest);
+        assert_eq!(ErrorKind::from_status(422), ErrorKind::InvalidRequest);
+        assert_eq!(ErrorKind::from_status(529), ErrorKind::Overloaded);
+        assert_eq!(ErrorKind::from_status(502), ErrorKind::Server);
+        assert!(ErrorKind::from_status(408).is_retryable());
+        assert!(ErrorKind::from_status(409).is_retryable());
+        for s in [400, 401, 403, 404, 422] {
+            assert!(!ErrorKind::from_status(s).is_retryable(), "{s}");
+        }
+    }
+
+    #[test]
+    fn redact_removes_secrets_but_ignores_tiny_ones() {
+        assert_eq!(
+            redact("key sk-abcdef bad", &["sk-abcdef"]),
+            "key [REDACTED] bad"
+        );
+        assert_eq!(redact("a b", &["a"]), "a b");
+    }
+}

@@ -1,0 +1,18 @@
+//! Switchboard's core: the client registry, providers, strategies, retry
+//! policies and timeouts, with no binding code. The NIF crate turns BEAM
+//! terms into [`serde_json::Value`]s and [`CallRequest`]s and runs
+//! [`execute`] on its tokio runtime.
+
+pub mod config;
+pub mod engine;
+pub mod error;
+pub mod prompt;
+pub mod providers;
+pub mod response;
+pub mod retry;
+
+pub use config::Registry;
+pub use engine::{execute, CallRequest};
+pub use error::{Error, ErrorKind};
+pub use prompt::{parse_prompt, Message};
+pub use response::{Attempt, Failure, Response, Usage};

@@ -1,0 +1,213 @@
+//! Retry policies: how many times to repeat a failed client and how long to
+//! wait before each repetition.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::config::options::Options;
+use crate::error::Error;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Backoff {
+    Constant {
+        delay: Duration,
+    },
+    Exponential {
+        delay: Duration,
+        multiplier: f64,
+        max_delay: Duration,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    pub name: String,
+    pub max_retries: u32,
+    pub backoff: Backoff,
+}
+
+/// A Retry-After longer than this makes a constant-delay policy give up,
+/// like an exponential policy's `max_delay_ms` does.
+const CONSTANT_RETRY_AFTER_CAP: Duration = Duration::from_millis(10_000);
+
+impl RetryPolicy {
+    /// BAML's built-in `DefaultRetry`: 3 retries, 200 ms x1.5 up to 10 s.
+    pub fn default_retry() -> Self {
+        RetryPolicy {
+            name: "DefaultRetry".into(),
+            max_retries: 3,
+            backoff: Backoff::Exponential {
+                delay: Duration::from_millis(200),
+                multiplier: 1.5,
+                max_delay: Duration::from_millis(10_000),
+            },
+        }
+    }
+
+    /// How long to sleep before retry `k` (1-based).
+    pub fn delay(&self, k: u32) -> Duration {
+        match &self.backoff {
+            Backoff::Constant { delay } => *delay,
+            Backoff::Exponential {
+                delay,
+                multiplier,
+                max_delay,
+            } => {
+                let factor = multiplier.powi(k.saturating_sub(1).min(1000) as i32);
+                let ms = (delay.as_millis() as f64 * factor).min(max_delay.as_millis() as f64);
+                Duration::from_millis(ms.round() as u64)
+            }
+        }
+    }
+
+    /// The longest server-requested wait this policy accepts.
+    pub fn max_delay(&self) -> Duration {
+        match &self.backoff {
+            Backoff::Constant { delay } => (*delay).max(CONSTANT_RETRY_AFTER_CAP),
+            Backoff::Exponential { max_delay, .. } => *max_delay,
+        }
+    }
+
+    /// Parses `%{max_retries: n, strategy: %{type: ..., ...}}`.
+    pub fn parse(name: &str, value: &Value) -> Result<Self, Error> {
+        let ctx = format!("retry policy {name:?}");
+        let map = value
+            .as_object()
+            .ok_or_else(|| Error::config(format!("{ctx} must be a map")))?;
+        let opts = Options::new(&ctx, map);
+        opts.reject_unknown(&["max_retries", "strategy"])?;
+        let max_retries = opts
+            .u64("max_retries")?
+            .ok_or_else(|| Error::config(format!("{ctx} is missing max_retries")))?;
+        let max_retries = u32::try_from(max_retries)
+            .ok()
+            .filter(|n| *n <= 100)
+            .ok_or_else(|| Error::config(format!("{ctx}: max_retries must be at most 100")))?;
+        let empty = Map::new();
+        let strategy = match map.get("strategy") {
+            None | Some(Value::Null) => &empty,
+            Some(Value::Object(s)) => s,
+            Some(_) => return Err(Error::config(format!("{ctx}: strategy must be a map"))),
+        };
+        let sctx = format!("{ctx} strategy");
+        let s = Options::new(&sctx, strategy);
+        let ms = |key: &str, default: u64| -> Result<Duration, Error> {
+            Ok(Duration::from_millis(s.u64(key)?.unwrap_or(default)))
+        };
+        let backoff = match s.str("type")?.unwrap_or("constant_delay") {
+            "constant_delay" => {
+                s.reject_unknown(&["type", "delay_ms"])?;
+                Backoff::Constant {
+                    delay: ms("delay_ms", 200)?,
+                }
+            }
+            "exponential_backoff" => {
+                s.reject_unknown(&["type", "delay_ms", "multiplier", "max_delay_ms"])?;
+                let multiplier = s.f64("multiplier")?.unwrap_or(1.5);
+                if !(multiplier.is_finite() && multiplier >= 1.0) {
+                    return Err(Error::config(format!(
+                        "{sctx}: multiplier must be a number >= 1"
+                    )));
+                }
+                Backoff::Exponential {
+                    delay: ms("delay_ms", 200)?,
+                    multiplier,
+                    max_delay: ms("max_delay_ms", 10_000)?,
+                }
+            }
+            other => {
+                return Err(Error::config(format!(
+                    "{sctx}: unknown type {other:?} (expected \"constant_delay\" or \"exponential_backoff\")"
+                )))
+            }
+        };
+        Ok(RetryPolicy {
+            name: name.to_owned(),
+            max_retries,
+            backoff,
+        })
+    }
+}
+
+/// Reads `retry-after-ms` (OpenAI) or `retry-after` (seconds or HTTP date).
+pub fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    if let Some(ms) = get("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
+        return finite_secs(ms / 1000.0);
+    }
+    let value = get("retry-after")?;
+    if let Ok(secs) = value.parse::<f64>() {
+        return finite_secs(secs);
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(
+        at.duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+fn finite_secs(secs: f64) -> Option<Duration> {
+    (secs.is_finite() && (0.0..1e9).contains(&secs)).then(|| Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn default_retry_sleeps_200_300_450() {
+        let p = RetryPolicy::default_retry();
+        let got: Vec<u128> = (1..=3).map(|k| p.delay(k).as_millis()).collect();
+        assert_eq!(got, vec![200, 300, 450]);
+    }
+
+    #[test]
+    fn exponential_is_capped() {
+        let p = RetryPolicy::parse(
+            "P",
+            &json!({"max_retries": 9, "strategy": {"type": "exponential_backoff", "delay_ms": 100, "multiplier": 10, "max_delay_ms": 2500}}),
+        )
+        .unwrap();
+        assert_eq!(p.delay(1).as_millis(), 100);
+        assert_eq!(p.delay(2).as_millis(), 1000);
+        assert_eq!(p.delay(3).as_millis(), 2500);
+        assert_eq!(p.delay(60).as_millis(), 2500);
+    }
+
+    #[test]
+    fn bad_policies_are_config_errors() {
+        for bad in [
+            json!({}),
+            json!({"max_retries": -1}),
+            json!({"max_retries": "3"}),
+            json!({"max_retries": 1, "strategy": {"type": "linear"}}),
+            json!({"max_retries": 1, "strategy": {"type": "exponential_backoff", "multiplier": 0.5}}),
+            json!({"max_retries": 1, "strategy": 7}),
+            json!({"max_retries": 1, "bogus": 7}),
+        ] {
+            assert!(RetryPolicy::parse("P", &bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", "150".parse().unwrap());
+        assert_eq!(parse_retry_after(&h), Some(Duration::from_millis(150)));
+        let mut d = reqwest::header::HeaderMap::new();
+        d.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(parse_retry_after(&d), Some(Duration::ZERO));
+    }
+}

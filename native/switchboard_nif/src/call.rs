@@ -1,0 +1,187 @@
+//! Calls: started from a NIF that only saves its arguments and spawns a
+//! task, so no scheduler waits on a provider; finished by exactly one
+//! `{ref, {:ok, response} | {:error, error}}` message from a runtime thread.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use futures_util::FutureExt;
+use rustler::env::SavedTerm;
+use rustler::types::tuple::{get_tuple, make_tuple};
+use rustler::{Encoder, Env, LocalPid, Monitor, OwnedEnv, Resource, ResourceArc, Term};
+use serde_json::Value;
+use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry};
+use tokio::runtime::Runtime;
+use tokio_util::sync::CancellationToken;
+
+use crate::encode::{ExError, ExResponse};
+use crate::registry::RegistryResource;
+use crate::term::to_value;
+
+/// One runtime for every call of the VM; its worker threads are not
+/// scheduler threads, which is what lets them send messages.
+fn runtime() -> &'static Runtime {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name("switchboard")
+            .enable_all()
+            .build()
+            .expect("switchboard: cannot start the tokio runtime")
+    })
+}
+
+/// The handle `%Switchboard.Call{}` carries. It monitors the receiver: when
+/// the receiver dies, the call is cancelled and its request aborted.
+pub struct CallResource {
+    cancel: CancellationToken,
+}
+
+#[rustler::resource_impl]
+impl Resource for CallResource {
+    const IMPLEMENTS_DOWN: bool = true;
+
+    fn down<'a>(&'a self, _env: Env<'a>, _pid: LocalPid, _monitor: Monitor) {
+        self.cancel.cancel();
+    }
+}
+
+#[rustler::nif]
+fn call_start<'a>(
+    env: Env<'a>,
+    registry: ResourceArc<RegistryResource>,
+    prompt: Term<'a>,
+    opts: Term<'a>,
+    reference: Term<'a>,
+    receiver: LocalPid,
+) -> Term<'a> {
+    let call = ResourceArc::new(CallResource {
+        cancel: CancellationToken::new(),
+    });
+    if env.monitor(&call, &receiver).is_none() {
+        // The receiver is already gone; the call still ends with one message.
+        call.cancel.cancel();
+    }
+    // Saving copies only the terms' heap parts; large binaries are shared,
+    // so decoding can happen off the scheduler.
+    let owned = OwnedEnv::new();
+    let saved = owned.save(make_tuple(env, &[prompt, opts, reference]));
+    let task = CallTask {
+        registry: registry.registry.clone(),
+        call: call.clone(),
+        owned,
+        saved,
+        receiver,
+    };
+    runtime().spawn(task.run());
+    call.encode(env)
+}
+
+#[rustler::nif]
+fn call_cancel(call: ResourceArc<CallResource>) -> rustler::Atom {
+    call.cancel.cancel();
+    rustler::types::atom::ok()
+}
+
+struct CallTask {
+    registry: Arc<Registry>,
+    /// Kept alive so the receiver's monitor lives as long as the call.
+    call: ResourceArc<CallResource>,
+    owned: OwnedEnv,
+    saved: SavedTerm,
+    receiver: LocalPid,
+}
+
+impl CallTask {
+    async fn run(self) {
+        let CallTask {
+            registry,
+            call,
+            mut owned,
+            saved,
+            receiver,
+        } = self;
+        let request = owned.run(|env| decode_request(saved.load(env)));
+        let work = async {
+            let request = request.map_err(|error| Failure {
+                error,
+                attempts: Vec::new(),
+            })?;
+            execute(registry, request, call.cancel.clone()).await
+        };
+        let result = AssertUnwindSafe(work)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| Err(panic_failure(panic)));
+        // A dead receiver makes the send fail, which is fine: nobody waits.
+        let _ = owned.send_and_clear(&receiver, |env| {
+            let reference = match get_tuple(saved.load(env)) {
+                Ok(parts) if parts.len() == 3 => parts[2],
+                _ => rustler::types::atom::nil().encode(env),
+            };
+            let outcome = match result {
+                Ok(response) => {
+                    (rustler::types::atom::ok(), ExResponse::from(response)).encode(env)
+                }
+                Err(failure) => (rustler::types::atom::error(), ExError::from(failure)).encode(env),
+            };
+            (reference, outcome).encode(env)
+        });
+    }
+}
+
+fn panic_failure(panic: Box<dyn std::any::Any + Send>) -> Failure {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    Failure {
+        error: Error::new(
+            switchboard_core::ErrorKind::Server,
+            format!("internal error in switchboard (please report): {detail}"),
+        ),
+        attempts: Vec::new(),
+    }
+}
+
+/// `{prompt, opts_map, ref}` into a core request.
+fn decode_request(args: Term) -> Result<CallRequest, Error> {
+    let parts = get_tuple(args).map_err(|_| Error::invalid_request("bad call arguments"))?;
+    let [prompt, opts, _reference] = parts[..] else {
+        return Err(Error::invalid_request("bad call arguments"));
+    };
+    let prompt = to_value(prompt, "prompt").map_err(Error::invalid_request)?;
+    let mut request = CallRequest {
+        messages: parse_prompt(&prompt)?,
+        ..CallRequest::default()
+    };
+    let Value::Object(opts) = to_value(opts, "opts").map_err(Error::invalid_request)? else {
+        return Err(Error::invalid_request("opts must be a keyword list"));
+    };
+    for (key, value) in opts {
+        match (key.as_str(), value) {
+            ("client", Value::String(c)) => request.client = Some(c),
+            ("client", _) => return Err(Error::invalid_request("opts[:client] must be a string")),
+            ("options", Value::Object(o)) => request.overrides = o,
+            ("options", Value::Null) => {}
+            ("options", _) => return Err(Error::invalid_request("opts[:options] must be a map")),
+            ("timeout", Value::String(s)) if s == "infinity" => {}
+            ("timeout", Value::Number(n)) if n.as_u64().is_some_and(|ms| ms > 0) => {
+                request.timeout = n.as_u64().map(Duration::from_millis);
+            }
+            ("timeout", _) => {
+                return Err(Error::invalid_request(
+                    "opts[:timeout] must be a positive integer (milliseconds) or :infinity",
+                ))
+            }
+            (other, _) => {
+                return Err(Error::invalid_request(format!(
+                    "unknown option {other:?} (expected client, options, timeout, metadata, to)"
+                )))
+            }
+        }
+    }
+    Ok(request)
+}

@@ -1,0 +1,110 @@
+//! BEAM terms to JSON values. Config maps, prompts and call options all come
+//! from user code, so this never trusts their shape: every unsupported term
+//! is an error naming where it was found, and depth is bounded.
+
+use rustler::{Binary, ListIterator, MapIterator, Term, TermType};
+use serde_json::{Map, Number, Value};
+
+/// Deeper than this is a config or prompt nobody writes by hand.
+const MAX_DEPTH: usize = 64;
+
+/// Converts `term`; on failure returns a message starting with the path
+/// (`options.headers["x"]`) of the offending value.
+pub fn to_value(term: Term, root: &str) -> Result<Value, String> {
+    let mut path = root.to_owned();
+    convert(term, &mut path, 0)
+}
+
+fn convert(term: Term, path: &mut String, depth: usize) -> Result<Value, String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("{path}: nested deeper than {MAX_DEPTH} levels"));
+    }
+    match term.get_type() {
+        TermType::Atom => {
+            let name = term
+                .atom_to_string()
+                .map_err(|_| format!("{path}: unreadable atom"))?;
+            Ok(match name.as_str() {
+                "nil" => Value::Null,
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                _ => Value::String(name),
+            })
+        }
+        TermType::Binary => text(term, path).map(Value::String),
+        TermType::Integer => {
+            if let Ok(i) = term.decode::<i64>() {
+                Ok(Value::from(i))
+            } else if let Ok(u) = term.decode::<u64>() {
+                Ok(Value::from(u))
+            } else {
+                Err(format!("{path}: integer out of the 64-bit range"))
+            }
+        }
+        TermType::Float => {
+            let f: f64 = term
+                .decode()
+                .map_err(|_| format!("{path}: unreadable float"))?;
+            Number::from_f64(f)
+                .map(Value::Number)
+                .ok_or_else(|| format!("{path}: float is not finite"))
+        }
+        TermType::List => {
+            let items: ListIterator = term
+                .decode()
+                .map_err(|_| format!("{path}: improper list"))?;
+            let mut out = Vec::new();
+            for (i, item) in items.enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                out.push(convert(item, path, depth + 1)?);
+                path.truncate(len);
+            }
+            Ok(Value::Array(out))
+        }
+        TermType::Map => {
+            let entries =
+                MapIterator::new(term).ok_or_else(|| format!("{path}: unreadable map"))?;
+            let mut out = Map::new();
+            for (key, value) in entries {
+                let key = map_key(key, path)?;
+                let len = path.len();
+                path.push('.');
+                path.push_str(&key);
+                let value = convert(value, path, depth + 1)?;
+                path.truncate(len);
+                if out.insert(key.clone(), value).is_some() {
+                    return Err(format!(
+                        "{path}: key {key:?} is given both as an atom and as a string"
+                    ));
+                }
+            }
+            Ok(Value::Object(out))
+        }
+        TermType::Tuple => Err(format!(
+            "{path}: tuples are not supported here (use a map or a list)"
+        )),
+        other => Err(format!(
+            "{path}: {} values are not supported here",
+            format!("{other:?}").to_lowercase()
+        )),
+    }
+}
+
+fn map_key(key: Term, path: &str) -> Result<String, String> {
+    match key.get_type() {
+        TermType::Atom => key
+            .atom_to_string()
+            .map_err(|_| format!("{path}: unreadable atom key")),
+        TermType::Binary => text(key, path),
+        _ => Err(format!("{path}: map keys must be atoms or strings")),
+    }
+}
+
+fn text(term: Term, path: &str) -> Result<String, String> {
+    let bin =
+        Binary::from_term(term).map_err(|_| format!("{path}: bitstrings are not supported"))?;
+    std::str::from_utf8(bin.as_slice())
+        .map(str::to_owned)
+        .map_err(|_| format!("{path}: string is not valid UTF-8"))
+}
