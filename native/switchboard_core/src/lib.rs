@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod prompt;
 pub mod providers;

@@ -158,6 +158,16 @@ fn parse_part(part: &Value) -> Result<Part, String> {
     }
 }
 
+/// A user-supplied string as shown in an error: quoted and cut to a
+/// readable length, so a 5 MB name does not become a 5 MB message.
+pub fn shown(s: &str) -> String {
+    const LIMIT: usize = 64;
+    match s.char_indices().nth(LIMIT) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &s[..cut], s.len()),
+    }
+}
+
 /// A short name for a JSON value's type, for error messages that must not
 /// echo the value itself (it may be huge or secret).
 pub fn type_name(v: &Value) -> &'static str {

@@ -102,18 +102,22 @@ impl CallTask {
             saved,
             receiver,
         } = self;
-        let request = owned.run(|env| decode_request(saved.load(env)));
-        let work = async {
-            let request = request.map_err(|error| Failure {
+        // Decoding runs before the first await: `owned` is not Sync, so it
+        // must not be borrowed across one.
+        let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            owned.run(|env| decode_request(saved.load(env)))
+        }));
+        let result = match decoded {
+            Err(panic) => Err(panic_failure(panic)),
+            Ok(Err(error)) => Err(Failure {
                 error,
                 attempts: Vec::new(),
-            })?;
-            execute(registry, request, call.cancel.clone()).await
+            }),
+            Ok(Ok(request)) => AssertUnwindSafe(execute(registry, request, call.cancel.clone()))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(panic_failure(panic))),
         };
-        let result = AssertUnwindSafe(work)
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| Err(panic_failure(panic)));
         // A dead receiver makes the send fail, which is fine: nobody waits.
         let _ = owned.send_and_clear(&receiver, |env| {
             let reference = match get_tuple(saved.load(env)) {

@@ -3,7 +3,13 @@
 
 mod call;
 mod encode;
+mod env;
 mod registry;
 mod term;
 
-rustler::init!("Elixir.Switchboard.Native");
+fn load(_env: rustler::Env, _info: rustler::Term) -> bool {
+    switchboard_core::env::set_lookup(env::var);
+    true
+}
+
+rustler::init!("Elixir.Switchboard.Native", load = load);

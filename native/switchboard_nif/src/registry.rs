@@ -23,12 +23,12 @@ type Built = (ResourceArc<RegistryResource>, Option<String>, Vec<String>);
 
 /// NIF results must be unwind-safe, which a registry is not; so each NIF
 /// returns its `{:ok, built} | {:error, error}` already encoded.
-fn reply<'a>(env: Env<'a>, result: Result<Built, ExError>) -> Term<'a> {
-    result.encode(env)
+fn reply<'a>(env: Env<'a>, result: Result<Built, Error>) -> Term<'a> {
+    result.map_err(ExError::from).encode(env)
 }
 
-fn built(registry: Result<Registry, Error>) -> Result<Built, ExError> {
-    let registry = registry.map_err(ExError::from)?;
+fn built(registry: Result<Registry, Error>) -> Result<Built, Error> {
+    let registry = registry?;
     let primary = registry.primary_name().map(str::to_owned);
     let names = registry.client_names().map(str::to_owned).collect();
     let handle = ResourceArc::new(RegistryResource {
@@ -37,23 +37,23 @@ fn built(registry: Result<Registry, Error>) -> Result<Built, ExError> {
     Ok((handle, primary, names))
 }
 
-fn value(term: Term, what: &str) -> Result<Value, ExError> {
-    to_value(term, what).map_err(|m| ExError::from(Error::config(m)))
+fn value(term: Term, what: &str) -> Result<Value, Error> {
+    to_value(term, what).map_err(Error::config)
 }
 
-fn string(term: Term, what: &str) -> Result<String, ExError> {
+fn string(term: Term, what: &str) -> Result<String, Error> {
     match value(term, what)? {
         Value::String(s) => Ok(s),
-        _ => Err(Error::config(format!("{what} must be a string")).into()),
+        _ => Err(Error::config(format!("{what} must be a string"))),
     }
 }
 
 fn edit(
     handle: &RegistryResource,
     change: impl FnOnce(&mut RegistrySource) -> Result<(), Error>,
-) -> Result<Built, ExError> {
+) -> Result<Built, Error> {
     let mut source = handle.registry.source().clone();
-    change(&mut source).map_err(ExError::from)?;
+    change(&mut source)?;
     built(Registry::build(source))
 }
 
@@ -84,14 +84,14 @@ fn add_client(
     provider: Term,
     options: Term,
     retry_policy: Term,
-) -> Result<Built, ExError> {
+) -> Result<Built, Error> {
     let name = string(name, "name")?;
     let provider = string(provider, "provider")?;
     let options = value(options, "options")?;
     let retry_policy = match value(retry_policy, "retry_policy")? {
         Value::Null => None,
         Value::String(p) => Some(p),
-        _ => return Err(Error::config("retry_policy must be a policy name or nil").into()),
+        _ => return Err(Error::config("retry_policy must be a policy name or nil")),
     };
     edit(handle, |s| {
         s.add_client(&name, &provider, &options, retry_policy.as_deref())

@@ -50,6 +50,10 @@ fn convert(term: Term, path: &mut String, depth: usize) -> Result<Value, String>
                 .ok_or_else(|| format!("{path}: float is not finite"))
         }
         TermType::List => {
+            // ListIterator panics on an improper list; its length says first.
+            if term.list_length().is_err() {
+                return Err(format!("{path}: improper list"));
+            }
             let items: ListIterator = term
                 .decode()
                 .map_err(|_| format!("{path}: improper list"))?;

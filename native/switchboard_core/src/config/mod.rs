@@ -15,6 +15,7 @@ pub use source::{ClientSource, RegistrySource};
 
 use crate::engine::http::HttpSettings;
 use crate::error::Error;
+use crate::prompt::shown;
 use crate::providers::{self, LeafOptions, Provider};
 use crate::retry::RetryPolicy;
 use options::Options;
@@ -114,7 +115,10 @@ impl Registry {
         check_cycles(&clients)?;
         let primary = match &source.primary {
             Some(p) => Some(*by_name.get(p).ok_or_else(|| {
-                Error::config(format!("primary client {p:?} is not defined in clients"))
+                Error::config(format!(
+                    "primary client {} is not defined in clients",
+                    shown(p)
+                ))
             })?),
             None if clients.len() == 1 => Some(0),
             None => None,
@@ -132,10 +136,12 @@ fn shorthand_source(name: &str) -> Result<ClientSource, Error> {
     let (provider, model) = name
         .split_once('/')
         .filter(|(p, m)| !p.is_empty() && !m.is_empty())
-        .ok_or_else(|| Error::config(format!("unknown client {name:?}")))?;
+        .ok_or_else(|| Error::config(format!("unknown client {}", shown(name))))?;
     if providers::canonical_name(provider).is_none() {
         return Err(Error::config(format!(
-            "unknown client {name:?}: {provider:?} is not a known provider"
+            "unknown client {}: {} is not a known provider",
+            shown(name),
+            shown(provider)
         )));
     }
     let mut options = Map::new();
@@ -180,14 +186,12 @@ fn build_node(
 ) -> Result<ClientNode, Error> {
     let ctx = ctx(c);
     let provider = providers::canonical_name(&c.provider)
-        .ok_or_else(|| Error::config(format!("{ctx}: unknown provider {:?}", c.provider)))?;
+        .ok_or_else(|| Error::config(format!("{ctx}: unknown provider {}", shown(&c.provider))))?;
     let retry = match &c.retry_policy {
         None => None,
-        Some(name) => Some(
-            source
-                .retry_policy(name)
-                .ok_or_else(|| Error::config(format!("{ctx}: unknown retry_policy {name:?}")))?,
-        ),
+        Some(name) => Some(source.retry_policy(name).ok_or_else(|| {
+            Error::config(format!("{ctx}: unknown retry_policy {}", shown(name)))
+        })?),
     };
     let opts = Options::new(&ctx, &c.options);
     let kind = match strategy_of(c)? {
@@ -196,7 +200,7 @@ fn build_node(
                 .iter()
                 .map(|n| {
                     by_name.get(n).copied().ok_or_else(|| {
-                        Error::config(format!("{ctx}: strategy names unknown client {n:?}"))
+                        Error::config(format!("{ctx}: strategy names unknown client {}", shown(n)))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
@@ -291,7 +295,7 @@ fn check_cycles(clients: &[ClientNode]) -> Result<(), Error> {
                             return Err(Error::config(format!(
                                 "client {:?}: strategy cycle {}",
                                 clients[child].name,
-                                names.join(" -> ")
+                                describe_cycle(&names)
                             )));
                         }
                         Mark::Done => {}
@@ -305,4 +309,18 @@ fn check_cycles(clients: &[ClientNode]) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// `A -> B -> A`, shortened for cycles too long to read.
+fn describe_cycle(names: &[&str]) -> String {
+    const SHOWN: usize = 6;
+    if names.len() <= SHOWN + 1 {
+        return names.join(" -> ");
+    }
+    format!(
+        "{} -> ... -> {} ({} clients)",
+        names[..SHOWN].join(" -> "),
+        names[names.len() - 1],
+        names.len() - 1
+    )
 }

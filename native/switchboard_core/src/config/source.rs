@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::prompt::type_name;
+use crate::prompt::{shown, type_name};
 use crate::retry::RetryPolicy;
 
 const MAX_NAME_BYTES: usize = 256;
@@ -84,14 +84,17 @@ impl RegistrySource {
                 for (name, item) in by_name {
                     let client = item.as_object().ok_or_else(|| {
                         Error::config(format!(
-                            "client {name:?} must be a map, got {}",
+                            "client {} must be a map, got {}",
+                            shown(name),
                             type_name(item)
                         ))
                     })?;
                     if let Some(Value::String(inner)) = client.get("name") {
                         if inner != name {
                             return Err(Error::config(format!(
-                                "client {name:?} has a different name inside: {inner:?}"
+                                "client {} has a different name inside: {}",
+                                shown(name),
+                                shown(inner)
                             )));
                         }
                     }

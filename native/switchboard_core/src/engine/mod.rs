@@ -72,7 +72,8 @@ pub async fn execute(
                 Err(_) => {
                     return Err(Failure {
                         error: Error::config(format!(
-                            "client {name:?} is not in the registry (known: {})",
+                            "client {} is not in the registry (known: {})",
+                            crate::prompt::shown(name),
                             registry.client_names().collect::<Vec<_>>().join(", ")
                         )),
                         attempts: Vec::new(),

@@ -34,9 +34,9 @@ impl ApiKey {
         match self {
             ApiKey::None => Ok(None),
             ApiKey::Literal(k) => Ok(Some(k.clone())),
-            ApiKey::Env(var) => match std::env::var(var) {
-                Ok(k) if !k.trim().is_empty() => Ok(Some(k)),
-                _ => Err(Error::new(
+            ApiKey::Env(var) => match crate::env::var(var) {
+                Some(k) => Ok(Some(k)),
+                None => Err(Error::new(
                     ErrorKind::Auth,
                     format!("no API key: the environment variable {var} is not set"),
                 )),

@@ -1,0 +1,28 @@
+# The two commands of the README: `make demo` and `make test`.
+# Both install what is missing (Elixir via apt), build the NIF and run.
+
+export MIX_ENV ?= dev
+SHELL := /bin/bash
+
+.PHONY: setup demo test test-rust test-elixir lint bench
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	mix run examples/demo.exs
+
+test: setup test-rust test-elixir
+
+# --release shares compiled dependencies with the NIF's release build.
+test-rust:
+	cargo test --workspace --release
+
+test-elixir:
+	MIX_ENV=test mix test
+
+lint: setup
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --release -- -D warnings
+	mix format --check-formatted
+	MIX_ENV=test mix compile --warnings-as-errors --force

@@ -1,0 +1,159 @@
+//! `/_mock/...`: scripting, the request log, the blackhole port and the
+//! cassette reader. Bodies are Erlang External Term Format both ways; errors
+//! are plain text with a 4xx/5xx status.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use eetf::{List, Term};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+
+use crate::blackhole::Blackhole;
+use crate::body::MockBody;
+use crate::etf;
+use crate::replay;
+use crate::state::{valid_scenario_id, State};
+use crate::step::Step;
+
+pub const PREFIX: &str = "/_mock/";
+
+pub async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<MockBody> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path();
+    let rest = path.strip_prefix(PREFIX).unwrap_or_default();
+    let segments: Vec<&str> = rest.split('/').collect();
+    let result = match (&parts.method, segments.as_slice()) {
+        (&Method::PUT, ["scenarios", id]) => put_scenario(state, id, body).await,
+        (&Method::GET, ["scenarios", id, "requests"]) => get_requests(state, id),
+        (&Method::DELETE, ["scenarios", id]) => delete_scenario(state, id),
+        (&Method::POST, ["blackhole"]) => blackhole(state).await,
+        (&Method::GET, ["cassette"]) => cassette(parts.uri.query().unwrap_or_default()).await,
+        (&Method::GET, ["health"]) => Ok(text(StatusCode::OK, "ok")),
+        _ => Err(Failure(
+            StatusCode::NOT_FOUND,
+            format!("no control endpoint {} {path}", parts.method),
+        )),
+    };
+    result.unwrap_or_else(|Failure(status, message)| text(status, message))
+}
+
+/// A control request that failed, answered as plain text.
+struct Failure(StatusCode, String);
+
+type Reply = Result<Response<MockBody>, Failure>;
+
+fn text(status: StatusCode, message: impl Into<String>) -> Response<MockBody> {
+    let mut r = Response::new(MockBody::full(Bytes::from(message.into())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+fn bad_request(message: impl Into<String>) -> Failure {
+    Failure(StatusCode::BAD_REQUEST, message.into())
+}
+
+fn internal(message: impl ToString) -> Failure {
+    Failure(StatusCode::INTERNAL_SERVER_ERROR, message.to_string())
+}
+
+fn term_response(term: &Term) -> Response<MockBody> {
+    let mut r = Response::new(MockBody::full(etf::encode(term)));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(etf::CONTENT_TYPE));
+    r
+}
+
+fn no_content() -> Response<MockBody> {
+    let mut r = Response::new(MockBody::empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
+}
+
+fn checked_id(id: &str) -> Result<&str, Failure> {
+    if valid_scenario_id(id) {
+        Ok(id)
+    } else {
+        Err(bad_request(format!(
+            "invalid scenario id {id:?}: use letters, digits, '_', '.' and '-'"
+        )))
+    }
+}
+
+/// Body: a list of step maps, or `%{"steps" => [...]}`.
+async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming) -> Reply {
+    let id = checked_id(id)?;
+    let bytes = body
+        .collect()
+        .await
+        .map_err(|e| bad_request(format!("reading body: {e}")))?
+        .to_bytes();
+    let value = etf::decode(&bytes)
+        .and_then(|t| etf::term_to_json(&t))
+        .map_err(bad_request)?;
+    // Replay steps read files; keep that off the reactor threads.
+    let steps = tokio::task::spawn_blocking(move || {
+        let list = match &value {
+            serde_json::Value::Object(map) => map.get("steps").unwrap_or(&serde_json::Value::Null),
+            other => other,
+        };
+        Step::parse_list(list)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(bad_request)?;
+    state.scenario(id).replace(steps);
+    Ok(no_content())
+}
+
+fn get_requests(state: &Arc<State>, id: &str) -> Reply {
+    let id = checked_id(id)?;
+    let records = state
+        .existing_scenario(id)
+        .map(|s| s.records())
+        .unwrap_or_default();
+    let terms: Vec<Term> = records.iter().map(|r| etf::record_to_term(r)).collect();
+    Ok(term_response(&Term::from(List::from(terms))))
+}
+
+fn delete_scenario(state: &Arc<State>, id: &str) -> Reply {
+    let id = checked_id(id)?;
+    state.remove_scenario(id);
+    Ok(no_content())
+}
+
+async fn blackhole(state: &Arc<State>) -> Reply {
+    let hole = state
+        .blackhole
+        .get_or_try_init(Blackhole::open)
+        .await
+        .map_err(|e| internal(format!("blackhole: {e}")))?;
+    Ok(term_response(&etf::map(vec![(
+        "port",
+        etf::int(i64::from(hole.port())),
+    )])))
+}
+
+async fn cassette(query: &str) -> Reply {
+    let path = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == "path")
+        .map(|(_, v)| v.replace('+', " "))
+        .ok_or_else(|| bad_request("missing ?path="))?;
+    let path = percent_encoding::percent_decode_str(&path)
+        .decode_utf8()
+        .map_err(|_| bad_request("path is not UTF-8"))?
+        .into_owned();
+    let value = tokio::task::spawn_blocking(move || replay::read_json(&path))
+        .await
+        .map_err(internal)?
+        .map_err(|e| Failure(StatusCode::NOT_FOUND, e))?;
+    Ok(term_response(&etf::json_to_term(&value)))
+}

@@ -1,0 +1,295 @@
+//! Accept loop, per-connection HTTP/1.1 and provider request handling.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde_json::Value;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::body::MockBody;
+use crate::control;
+use crate::plan::{self, Action, RequestCtx};
+use crate::provider::{Provider, RequestInfo};
+use crate::state::{valid_scenario_id, Config, Outcome, OutcomeGuard, Record, State};
+use crate::step::Step;
+
+/// Serves until the listener fails for good. Scenario state lives as long as
+/// this future.
+pub async fn serve(listener: TcpListener) -> io::Result<()> {
+    serve_with(listener, Config::default()).await
+}
+
+pub async fn serve_with(listener: TcpListener, config: Config) -> io::Result<()> {
+    let (_tx, rx) = watch::channel(false);
+    accept_loop(listener, Arc::new(State::new(config)), rx).await
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    state: Arc<State>,
+    shutdown: watch::Receiver<bool>,
+) -> io::Result<()> {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(conn) => conn,
+            Err(e) if is_transient_accept_error(&e) => {
+                // Out of file descriptors or a connection reset before we got
+                // to it: back off briefly instead of spinning or giving up.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        tokio::spawn(serve_connection(
+            stream,
+            Arc::clone(&state),
+            shutdown.clone(),
+        ));
+    }
+}
+
+fn is_transient_accept_error(e: &io::Error) -> bool {
+    !matches!(
+        e.kind(),
+        io::ErrorKind::InvalidInput | io::ErrorKind::PermissionDenied
+    )
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    state: Arc<State>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    // Each SSE event and split piece must leave as its own segment.
+    let _ = stream.set_nodelay(true);
+    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        // Idle pooled client connections must not be closed under a test's feet.
+        .header_read_timeout(None)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = conn => {}
+        _ = shutdown.wait_for(|stop| *stop) => {}
+    }
+}
+
+/// Returned to hyper to close the connection without a response.
+#[derive(Debug)]
+struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("connection dropped on purpose by the mock script")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<MockBody>, DropConnection> {
+    if req.uri().path().starts_with(control::PREFIX) {
+        return Ok(control::handle(&state, req).await);
+    }
+    provider_request(state, req).await
+}
+
+/// Splits `/s/<scenario>/rest` into the scenario and `/rest`.
+fn split_scenario(path: &str) -> Option<(&str, &str)> {
+    let Some(after) = path.strip_prefix("/s/") else {
+        return Some(("default", path));
+    };
+    let (id, rest) = match after.find('/') {
+        Some(i) => (&after[..i], &after[i..]),
+        None => (after, "/"),
+    };
+    valid_scenario_id(id).then_some((id, rest))
+}
+
+async fn provider_request(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<MockBody>, DropConnection> {
+    let received_at_us = state.now_us();
+    let (parts, body) = req.into_parts();
+    let method = parts.method.as_str().to_owned();
+    let Some((scenario_id, path)) = split_scenario(parts.uri.path()) else {
+        let body = crate::provider::not_found_body(&method, parts.uri.path());
+        let mut r = Response::new(MockBody::full(body));
+        *r.status_mut() = hyper::StatusCode::NOT_FOUND;
+        return Ok(r);
+    };
+    let body = match body.collect().await {
+        // Copied: the collected bytes may be a view into hyper's read buffer,
+        // and a logged request must not pin kilobytes of it.
+        Ok(collected) => Bytes::copy_from_slice(&collected.to_bytes()),
+        // The client left mid-upload; there is nobody to answer.
+        Err(_) => return Err(DropConnection),
+    };
+    let provider = Provider::detect(&parts.method, path);
+    let info = match provider {
+        Some(_) => RequestInfo::parse(&body),
+        None => RequestInfo::default(),
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_owned(),
+                Bytes::copy_from_slice(value.as_bytes()),
+            )
+        })
+        .collect();
+    let record = Arc::new(Record::new(
+        method,
+        path.to_owned(),
+        parts.uri.query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+        received_at_us,
+    ));
+    let step = state.scenario(scenario_id).admit(
+        Arc::clone(&record),
+        state.config.max_records,
+        // Steps that need a provider format wait for a provider request.
+        |step| provider.is_some() || step.is_provider_agnostic(),
+    );
+    let plan = plan::build(
+        step.as_deref(),
+        &RequestCtx {
+            provider,
+            info: &info,
+            method: &record.method,
+            path: &record.path,
+            id: state.next_id(),
+        },
+    );
+
+    // From here on the guard owns the outcome: if hyper drops this future
+    // (peer closed while we wait) or the body, the record says so.
+    let guard = OutcomeGuard::new(record, state.started);
+    if let Some(delay) = plan.delay {
+        tokio::time::sleep(delay).await;
+    }
+    match plan.action {
+        Action::Drop => {
+            guard.finish(Outcome::Dropped);
+            Err(DropConnection)
+        }
+        Action::Respond(response) => Ok(response.into_response(Some(guard))),
+    }
+}
+
+/// A mock server running on the current tokio runtime, for Rust tests.
+/// Dropping it stops the server and closes its connections.
+#[derive(Debug)]
+pub struct MockServer {
+    addr: SocketAddr,
+    state: Arc<State>,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl MockServer {
+    /// Binds 127.0.0.1 on an ephemeral port.
+    pub async fn start() -> io::Result<MockServer> {
+        let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
+        MockServer::from_listener(listener, Config::default())
+    }
+
+    pub fn from_listener(listener: TcpListener, config: Config) -> io::Result<MockServer> {
+        let addr = listener.local_addr()?;
+        let state = Arc::new(State::new(config));
+        let (shutdown, rx) = watch::channel(false);
+        let task = tokio::spawn({
+            let state = Arc::clone(&state);
+            async move {
+                let _ = accept_loop(listener, state, rx).await;
+            }
+        });
+        Ok(MockServer {
+            addr,
+            state,
+            shutdown,
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/s/<scenario>`
+    pub fn base_url(&self, scenario: &str) -> String {
+        format!("http://{}/s/{scenario}", self.addr)
+    }
+
+    /// Replaces a scenario's steps (JSON maps with the keys documented in the
+    /// crate docs) and clears its log.
+    pub fn script(&self, scenario: &str, steps: &[Value]) -> Result<(), String> {
+        if !valid_scenario_id(scenario) {
+            return Err(format!("invalid scenario id {scenario:?}"));
+        }
+        let steps = Step::parse_list(&Value::Array(steps.to_vec()))?;
+        self.state.scenario(scenario).replace(steps);
+        Ok(())
+    }
+
+    /// The scenario's request log, oldest first.
+    pub fn requests(&self, scenario: &str) -> Vec<Arc<Record>> {
+        self.state
+            .existing_scenario(scenario)
+            .map(|s| s.records())
+            .unwrap_or_default()
+    }
+
+    /// Waits until request `index` of `scenario` has `outcome`.
+    pub async fn wait_for_outcome(
+        &self,
+        scenario: &str,
+        index: usize,
+        outcome: Outcome,
+        timeout: Duration,
+    ) -> Result<(), Option<Outcome>> {
+        let wait = async {
+            loop {
+                if let Some(r) = self.requests(scenario).get(index) {
+                    if r.outcome() == outcome {
+                        return;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(timeout, wait)
+            .await
+            .map_err(|_| self.requests(scenario).get(index).map(|r| r.outcome()))
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+        self.task.abort();
+    }
+}

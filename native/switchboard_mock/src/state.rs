@@ -1,0 +1,331 @@
+//! Scenario queues and the request log.
+//!
+//! Locks here are plain `std::sync` locks held for a few pointer moves; none is
+//! ever held across an `.await`, so a slow or stalled response never blocks
+//! another request.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::step::{Repeat, Step};
+
+/// Records kept per scenario unless configured otherwise. Benchmarks push
+/// millions of requests through one scenario; the log must not grow forever.
+pub const DEFAULT_MAX_RECORDS: usize = 100_000;
+
+/// Server-wide settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Requests recorded per scenario; later ones are served but not logged.
+    pub max_records: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_records: DEFAULT_MAX_RECORDS,
+        }
+    }
+}
+
+/// What finally happened to a recorded request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The response is still being produced.
+    Pending,
+    /// The whole scripted response was handed to the connection.
+    Completed,
+    /// The peer went away before the response was finished.
+    ClientDisconnected,
+    /// The mock closed the connection on purpose (`drop`, `truncate_at`, `truncate_after`).
+    Dropped,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pending => "pending",
+            Outcome::Completed => "completed",
+            Outcome::ClientDisconnected => "client_disconnected",
+            Outcome::Dropped => "dropped",
+        }
+    }
+
+    fn from_tag(v: u64) -> Outcome {
+        match v {
+            1 => Outcome::Completed,
+            2 => Outcome::ClientDisconnected,
+            3 => Outcome::Dropped,
+            _ => Outcome::Pending,
+        }
+    }
+
+    fn tag(self) -> u64 {
+        match self {
+            Outcome::Pending => 0,
+            Outcome::Completed => 1,
+            Outcome::ClientDisconnected => 2,
+            Outcome::Dropped => 3,
+        }
+    }
+}
+
+// Outcome and finish time share one atomic word (tag in the top two bits) so a
+// reader never sees an outcome without its time.
+const TAG_SHIFT: u32 = 62;
+const TIME_MASK: u64 = (1 << TAG_SHIFT) - 1;
+
+/// One provider request as the mock saw it.
+#[derive(Debug)]
+pub struct Record {
+    pub method: String,
+    /// Path without the `/s/<scenario>` prefix.
+    pub path: String,
+    /// Raw query string without `?`; empty when absent.
+    pub query: String,
+    /// Lowercased names, in arrival order, duplicates kept.
+    pub headers: Vec<(String, Bytes)>,
+    pub body: Bytes,
+    /// Microseconds since server start (monotonic clock).
+    pub received_at_us: u64,
+    // Atomics rather than a lock: the response path updates these after the
+    // record is already visible to readers of the log.
+    finish: AtomicU64,
+    status: AtomicU16,
+}
+
+impl Record {
+    pub fn new(
+        method: String,
+        path: String,
+        query: String,
+        headers: Vec<(String, Bytes)>,
+        body: Bytes,
+        received_at_us: u64,
+    ) -> Record {
+        Record {
+            method,
+            path,
+            query,
+            headers,
+            body,
+            received_at_us,
+            finish: AtomicU64::new(0),
+            status: AtomicU16::new(0),
+        }
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        self.outcome_and_time().0
+    }
+
+    pub fn finished_at_us(&self) -> Option<u64> {
+        self.outcome_and_time().1
+    }
+
+    /// Both read from one load, so they always agree.
+    pub fn outcome_and_time(&self) -> (Outcome, Option<u64>) {
+        let word = self.finish.load(Ordering::Acquire);
+        match Outcome::from_tag(word >> TAG_SHIFT) {
+            Outcome::Pending => (Outcome::Pending, None),
+            outcome => (outcome, Some(word & TIME_MASK)),
+        }
+    }
+
+    /// HTTP status the mock answered with; `None` when it sent no head.
+    pub fn status(&self) -> Option<u16> {
+        match self.status.load(Ordering::Acquire) {
+            0 => None,
+            s => Some(s),
+        }
+    }
+
+    pub(crate) fn set_status(&self, status: u16) {
+        self.status.store(status, Ordering::Release);
+    }
+
+    /// First final outcome wins; later calls are ignored.
+    pub(crate) fn finish(&self, outcome: Outcome, at_us: u64) {
+        let word = (outcome.tag() << TAG_SHIFT) | (at_us & TIME_MASK);
+        let _ = self
+            .finish
+            .compare_exchange(0, word, Ordering::AcqRel, Ordering::Acquire);
+    }
+}
+
+/// Settles a record's outcome. Whoever owns the guard owns the response; if
+/// hyper drops it before the response finished, the peer went away.
+#[derive(Debug)]
+pub struct OutcomeGuard {
+    record: Arc<Record>,
+    started: Instant,
+}
+
+impl OutcomeGuard {
+    pub fn new(record: Arc<Record>, started: Instant) -> OutcomeGuard {
+        OutcomeGuard { record, started }
+    }
+
+    pub fn set_status(&self, status: u16) {
+        self.record.set_status(status);
+    }
+
+    pub fn finish(&self, outcome: Outcome) {
+        self.record.finish(outcome, micros_since(self.started));
+    }
+}
+
+impl Drop for OutcomeGuard {
+    fn drop(&mut self) {
+        self.finish(Outcome::ClientDisconnected);
+    }
+}
+
+pub(crate) fn micros_since(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX - 1)
+}
+
+#[derive(Debug)]
+struct QueuedStep {
+    step: Arc<Step>,
+    remaining: Repeat,
+}
+
+#[derive(Debug, Default)]
+struct ScenarioInner {
+    steps: VecDeque<QueuedStep>,
+    records: Vec<Arc<Record>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Scenario {
+    inner: Mutex<ScenarioInner>,
+}
+
+impl Scenario {
+    fn lock(&self) -> MutexGuard<'_, ScenarioInner> {
+        // A panic elsewhere must not turn every later request into a 500.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Logs `record` and takes the step that answers it, atomically, so the
+    /// n-th logged request is the one that consumed the n-th step.
+    /// `applies` decides whether the front step may answer this request; a
+    /// step that does not apply stays queued.
+    pub fn admit(
+        &self,
+        record: Arc<Record>,
+        max_records: usize,
+        applies: impl Fn(&Step) -> bool,
+    ) -> Option<Arc<Step>> {
+        let mut inner = self.lock();
+        if inner.records.len() < max_records {
+            inner.records.push(record);
+        }
+        let front = inner.steps.front_mut()?;
+        if !applies(&front.step) {
+            return None;
+        }
+        let step = Arc::clone(&front.step);
+        match &mut front.remaining {
+            Repeat::Forever => {}
+            Repeat::Times(n) if *n > 1 => *n -= 1,
+            Repeat::Times(_) => {
+                inner.steps.pop_front();
+            }
+        }
+        Some(step)
+    }
+
+    pub fn replace(&self, steps: Vec<Step>) {
+        let mut inner = self.lock();
+        inner.steps = steps
+            .into_iter()
+            .map(|step| QueuedStep {
+                remaining: step.repeat,
+                step: Arc::new(step),
+            })
+            .collect();
+        inner.records.clear();
+    }
+
+    pub fn records(&self) -> Vec<Arc<Record>> {
+        self.lock().records.clone()
+    }
+}
+
+/// Everything the server shares between connections.
+#[derive(Debug)]
+pub struct State {
+    pub(crate) started: Instant,
+    pub(crate) config: Config,
+    scenarios: RwLock<HashMap<String, Arc<Scenario>>>,
+    next_id: AtomicU64,
+    pub(crate) blackhole: tokio::sync::OnceCell<crate::blackhole::Blackhole>,
+}
+
+impl State {
+    pub fn new(config: Config) -> State {
+        State {
+            started: Instant::now(),
+            config,
+            scenarios: RwLock::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            blackhole: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    pub fn now_us(&self) -> u64 {
+        micros_since(self.started)
+    }
+
+    /// A process-unique number for response and request ids.
+    pub fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn scenario(&self, id: &str) -> Arc<Scenario> {
+        {
+            let map = self
+                .scenarios
+                .read()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(s) = map.get(id) {
+                return Arc::clone(s);
+            }
+        }
+        let mut map = self
+            .scenarios
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(map.entry(id.to_owned()).or_default())
+    }
+
+    pub fn existing_scenario(&self, id: &str) -> Option<Arc<Scenario>> {
+        let map = self
+            .scenarios
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.get(id).cloned()
+    }
+
+    pub fn remove_scenario(&self, id: &str) {
+        let mut map = self
+            .scenarios
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        map.remove(id);
+    }
+}
+
+/// Scenario ids are path segments; keep them to a charset that needs no escaping.
+pub fn valid_scenario_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}

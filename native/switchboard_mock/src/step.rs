@@ -1,0 +1,317 @@
+//! One scripted answer, parsed from the map a test sends.
+//!
+//! Parsing is strict: an unknown key is an error, so a typo in a test script
+//! fails loudly instead of silently serving the default response.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue};
+use serde_json::{Map, Value};
+
+use crate::replay::{self, Replay};
+
+/// How many requests a step answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    Times(u64),
+    Forever,
+}
+
+/// Token counts a success reports; unset fields take the provider defaults.
+#[derive(Debug, Clone, Default)]
+pub struct UsageSpec {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cached_input_tokens: Option<u64>,
+    pub cache_creation_input_tokens: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub status: Option<u16>,
+    pub body: Option<Bytes>,
+    pub content_type: Option<HeaderValue>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub delay: Option<Duration>,
+    pub drop: bool,
+    pub truncate_at: Option<usize>,
+    pub malformed: bool,
+    pub content: Option<String>,
+    pub finish_reason: Option<String>,
+    pub usage: UsageSpec,
+    pub chunks: Option<usize>,
+    pub chunk_delay: Option<Duration>,
+    pub stall_after: Option<usize>,
+    pub error_after: Option<usize>,
+    pub error_type: Option<String>,
+    pub truncate_after: Option<usize>,
+    pub split_bytes: Option<usize>,
+    pub replay: Option<Replay>,
+    pub repeat: Repeat,
+}
+
+impl Default for Step {
+    fn default() -> Self {
+        Step {
+            status: None,
+            body: None,
+            content_type: None,
+            headers: Vec::new(),
+            delay: None,
+            drop: false,
+            truncate_at: None,
+            malformed: false,
+            content: None,
+            finish_reason: None,
+            usage: UsageSpec::default(),
+            chunks: None,
+            chunk_delay: None,
+            stall_after: None,
+            error_after: None,
+            error_type: None,
+            truncate_after: None,
+            split_bytes: None,
+            replay: None,
+            repeat: Repeat::Times(1),
+        }
+    }
+}
+
+impl Step {
+    /// A step that needs no provider knowledge to answer, so it may answer a
+    /// request to any path (e.g. a provider this mock does not emulate yet).
+    pub fn is_provider_agnostic(&self) -> bool {
+        self.drop || self.body.is_some() || self.replay.is_some()
+    }
+
+    /// Parses a list of step maps. Reads replay files now so that a missing
+    /// file fails the script call, not some later request.
+    pub fn parse_list(value: &Value) -> Result<Vec<Step>, String> {
+        let items = value
+            .as_array()
+            .ok_or_else(|| format!("steps must be a list, got {}", kind(value)))?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Step::parse(v).map_err(|e| format!("step {i}: {e}")))
+            .collect()
+    }
+
+    pub fn parse(value: &Value) -> Result<Step, String> {
+        let map = value
+            .as_object()
+            .ok_or_else(|| format!("a step must be a map, got {}", kind(value)))?;
+        let mut step = Step::default();
+        for (key, v) in map {
+            step.set(key, v, map)?;
+        }
+        Ok(step)
+    }
+
+    fn set(&mut self, key: &str, v: &Value, all: &Map<String, Value>) -> Result<(), String> {
+        let f = |e: String| format!("{key}: {e}");
+        match key {
+            "status" => {
+                let s = uint(v).map_err(f)?;
+                let s = u16::try_from(s)
+                    .ok()
+                    .filter(|s| (100..=999).contains(s))
+                    .ok_or_else(|| format!("status: {s} is not an HTTP status"))?;
+                self.status = Some(s);
+            }
+            "body" => {
+                self.body = opt(v, |v| string(v).map(|s| Bytes::from(s.to_owned()))).map_err(f)?
+            }
+            "content_type" => {
+                self.content_type = opt(v, |v| header_value(string(v)?)).map_err(f)?;
+            }
+            "headers" => self.headers = headers(v).map_err(f)?,
+            "delay_ms" => self.delay = opt(v, millis).map_err(f)?,
+            "drop" => self.drop = boolean(v).map_err(f)?,
+            "truncate_at" => self.truncate_at = opt(v, usize_of).map_err(f)?,
+            "malformed" => self.malformed = boolean(v).map_err(f)?,
+            "content" => self.content = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?,
+            "finish_reason" | "stop_reason" => {
+                self.finish_reason = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?
+            }
+            "usage" => self.usage = usage(v).map_err(f)?,
+            "chunks" => self.chunks = opt(v, usize_of).map_err(f)?,
+            "chunk_delay_ms" => self.chunk_delay = opt(v, millis).map_err(f)?,
+            "stall_after" => self.stall_after = opt(v, usize_of).map_err(f)?,
+            "error_after" => self.error_after = opt(v, usize_of).map_err(f)?,
+            "error_type" => {
+                self.error_type = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?
+            }
+            "truncate_after" => self.truncate_after = opt(v, usize_of).map_err(f)?,
+            "split_bytes" => {
+                let n = opt(v, usize_of).map_err(f)?;
+                if n == Some(0) {
+                    return Err("split_bytes: must be at least 1".into());
+                }
+                self.split_bytes = n;
+            }
+            "replay_cassette" => {
+                self.set_replay(key, all)?;
+                if let Some(path) = opt(v, |v| string(v).map(str::to_owned)).map_err(f)? {
+                    self.replay = Some(replay::load_cassette(&path).map_err(f)?);
+                }
+            }
+            "replay_file" => {
+                self.set_replay(key, all)?;
+                if let Some(path) = opt(v, |v| string(v).map(str::to_owned)).map_err(f)? {
+                    self.replay = Some(replay::load_file(&path).map_err(f)?);
+                }
+            }
+            "replay_chunks_b64" => {
+                self.set_replay(key, all)?;
+                self.replay = Some(replay::decode_chunks(v).map_err(f)?);
+            }
+            "repeat" => {
+                self.repeat = match v.as_i64() {
+                    Some(-1) => Repeat::Forever,
+                    Some(n) if n >= 1 => Repeat::Times(n.unsigned_abs()),
+                    _ => return Err("repeat: must be a positive integer or -1".into()),
+                };
+            }
+            other => return Err(format!("unknown key {other:?}")),
+        }
+        Ok(())
+    }
+
+    fn set_replay(&self, key: &str, all: &Map<String, Value>) -> Result<(), String> {
+        let replays = ["replay_cassette", "replay_file", "replay_chunks_b64"];
+        match replays.iter().find(|k| **k != key && all.contains_key(**k)) {
+            Some(other) => Err(format!("{key} and {other} are mutually exclusive")),
+            None => Ok(()),
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nil",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
+    }
+}
+
+/// `nil` means "not set", as an Elixir caller would expect.
+fn opt<T>(v: &Value, parse: impl Fn(&Value) -> Result<T, String>) -> Result<Option<T>, String> {
+    match v {
+        Value::Null => Ok(None),
+        v => parse(v).map(Some),
+    }
+}
+
+fn uint(v: &Value) -> Result<u64, String> {
+    v.as_u64()
+        .ok_or_else(|| format!("expected a non-negative integer, got {}", kind(v)))
+}
+
+fn usize_of(v: &Value) -> Result<usize, String> {
+    usize::try_from(uint(v)?).map_err(|_| "integer too large".to_owned())
+}
+
+fn millis(v: &Value) -> Result<Duration, String> {
+    uint(v).map(Duration::from_millis)
+}
+
+fn boolean(v: &Value) -> Result<bool, String> {
+    match v {
+        Value::Null => Ok(false),
+        Value::Bool(b) => Ok(*b),
+        other => Err(format!("expected a boolean, got {}", kind(other))),
+    }
+}
+
+fn string(v: &Value) -> Result<&str, String> {
+    v.as_str()
+        .ok_or_else(|| format!("expected a string, got {}", kind(v)))
+}
+
+fn header_value(s: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(s).map_err(|_| format!("{s:?} is not a valid header value"))
+}
+
+fn headers(v: &Value) -> Result<Vec<(HeaderName, HeaderValue)>, String> {
+    let map = match v {
+        Value::Null => return Ok(Vec::new()),
+        Value::Object(map) => map,
+        other => return Err(format!("expected a map, got {}", kind(other))),
+    };
+    map.iter()
+        .map(|(name, value)| {
+            let name = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("{name:?} is not a valid header name"))?;
+            // Integers are accepted because `retry-after: 2` is the natural way to write it.
+            let value = match value {
+                Value::String(s) => header_value(s)?,
+                Value::Number(n) => header_value(&n.to_string())?,
+                other => return Err(format!("{name}: expected a string, got {}", kind(other))),
+            };
+            Ok((name, value))
+        })
+        .collect()
+}
+
+fn usage(v: &Value) -> Result<UsageSpec, String> {
+    let map = match v {
+        Value::Null => return Ok(UsageSpec::default()),
+        Value::Object(map) => map,
+        other => return Err(format!("expected a map, got {}", kind(other))),
+    };
+    let mut u = UsageSpec::default();
+    for (key, value) in map {
+        let n = opt(value, uint).map_err(|e| format!("{key}: {e}"))?;
+        match key.as_str() {
+            "input_tokens" | "prompt_tokens" => u.input_tokens = n,
+            "output_tokens" | "completion_tokens" => u.output_tokens = n,
+            "cached_input_tokens" | "cache_read_input_tokens" | "cached_tokens" => {
+                u.cached_input_tokens = n
+            }
+            "cache_creation_input_tokens" => u.cache_creation_input_tokens = n,
+            other => return Err(format!("unknown usage key {other:?}")),
+        }
+    }
+    Ok(u)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_all_plain_keys() {
+        let step = Step::parse(&json!({
+            "status": 429, "headers": {"retry-after": 2}, "delay_ms": 5,
+            "content": "hi", "usage": {"input_tokens": 3, "cached_input_tokens": 1},
+            "chunks": 2, "repeat": -1
+        }))
+        .expect("valid step");
+        assert_eq!(step.status, Some(429));
+        assert_eq!(step.headers[0].1, "2");
+        assert_eq!(step.delay, Some(Duration::from_millis(5)));
+        assert_eq!(step.usage.cached_input_tokens, Some(1));
+        assert_eq!(step.repeat, Repeat::Forever);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_types() {
+        assert!(Step::parse(&json!({"stauts": 500})).is_err());
+        assert!(Step::parse(&json!({"status": "500"})).is_err());
+        assert!(Step::parse(&json!({"repeat": 0})).is_err());
+        assert!(Step::parse_list(&json!({"status": 500})).is_err());
+    }
+
+    #[test]
+    fn nil_means_unset() {
+        let step = Step::parse(&json!({"content": null, "drop": null})).expect("valid");
+        assert!(step.content.is_none());
+        assert!(!step.drop);
+    }
+}

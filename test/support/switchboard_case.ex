@@ -1,0 +1,98 @@
+defmodule Switchboard.Case do
+  @moduledoc """
+  Test helpers: one mock server for the whole suite (started in
+  test_helper.exs), a fresh scenario per test, and builders for clients
+  pointed at it.
+  """
+  use ExUnit.CaseTemplate
+
+  using do
+    quote do
+      import Switchboard.Case
+      alias Switchboard.{Attempt, Call, Error, Mock, Registry, Response, Usage}
+    end
+  end
+
+  @doc "The suite's mock server."
+  def mock, do: :persistent_term.get({__MODULE__, :mock})
+
+  @doc "Starts the suite's mock server; called once from test_helper.exs."
+  def start_mock! do
+    mock = Switchboard.Mock.start!()
+    :persistent_term.put({__MODULE__, :mock}, mock)
+    mock
+  end
+
+  @doc "A scenario id no other test uses."
+  def scenario(prefix \\ "t"), do: "#{prefix}#{System.unique_integer([:positive])}"
+
+  @doc "Scripts a scenario and returns it."
+  def scripted(steps, prefix \\ "t") do
+    sc = scenario(prefix)
+    :ok = Switchboard.Mock.script(mock(), sc, steps)
+    sc
+  end
+
+  @doc "An OpenAI client whose base_url is the mock's scenario."
+  def openai(name, sc, options \\ %{}, retry_policy \\ nil) do
+    client(
+      name,
+      "openai",
+      sc,
+      Map.merge(%{model: "gpt-4o-mini", api_key: "sk-test"}, options),
+      retry_policy
+    )
+  end
+
+  @doc "An Anthropic client whose base_url is the mock's scenario."
+  def anthropic(name, sc, options \\ %{}, retry_policy \\ nil) do
+    client(
+      name,
+      "anthropic",
+      sc,
+      Map.merge(%{model: "claude-haiku-4-5-20251001", api_key: "sk-ant-test"}, options),
+      retry_policy
+    )
+  end
+
+  defp client(name, provider, sc, options, retry_policy) do
+    base = Switchboard.Mock.base_url(mock(), sc)
+    base = if provider == "anthropic", do: base, else: base <> "/v1"
+
+    %{name: name, provider: provider, options: Map.put_new(options, :base_url, base)}
+    |> then(&if retry_policy, do: Map.put(&1, :retry_policy, retry_policy), else: &1)
+  end
+
+  @doc "Requests the mock recorded for a scenario."
+  def requests(sc), do: Switchboard.Mock.requests(mock(), sc)
+
+  @doc "The value of a recorded request's header (names are lowercase)."
+  def header(request, name) do
+    case request["headers"] do
+      headers when is_map(headers) ->
+        headers[name]
+
+      headers when is_list(headers) ->
+        Enum.find_value(headers, fn {k, v} -> if k == name, do: v end)
+    end
+  end
+
+  @doc "Milliseconds between consecutive recorded requests."
+  def gaps_ms(requests) do
+    requests
+    |> Enum.map(& &1["received_at_us"])
+    |> Enum.chunk_every(2, 1, :discard)
+    |> Enum.map(fn [a, b] -> div(b - a, 1000) end)
+  end
+
+  @doc "Builds a registry or fails the test with the error."
+  def registry!(config) do
+    case Switchboard.Registry.new(config) do
+      {:ok, reg} -> reg
+      {:error, error} -> raise "registry failed: #{Exception.message(error)}"
+    end
+  end
+
+  @doc "Client names of a response's or error's attempts, in order."
+  def attempt_clients(%{attempts: attempts}), do: Enum.map(attempts, & &1.client)
+end

@@ -1,0 +1,15 @@
+# One mock LLM server (native/switchboard_mock) for the whole suite; each
+# test scripts its own scenario on it.
+Switchboard.Case.start_mock!()
+
+conformance = Path.expand("../../shared/conformance", __DIR__)
+
+exclude =
+  if File.dir?(conformance) do
+    []
+  else
+    IO.puts("conformance corpus not found at #{conformance}: skipping tests tagged :conformance")
+    [:conformance]
+  end
+
+ExUnit.start(exclude: exclude)
