@@ -1,0 +1,63 @@
+# Quick throughput check: N non-streaming calls, C in flight, one caller
+# process, against the bundled mock server. The full harness is `make bench`.
+#
+#   mix run bench/throughput.exs [calls] [in_flight]
+
+defmodule Bench.Throughput do
+  def run(total, in_flight) do
+    mock = Switchboard.Mock.start!()
+    base = Switchboard.Mock.base_url(mock, "bench") <> "/v1"
+
+    reg =
+      Switchboard.Registry.new!(%{
+        clients: [
+          %{name: "Mock", provider: "openai-generic", options: %{base_url: base, model: "m"}}
+        ]
+      })
+
+    # Warm the connection pool.
+    drive(reg, 500, in_flight)
+    :erlang.statistics(:runtime)
+    {micros, ok} = :timer.tc(fn -> drive(reg, total, in_flight) end)
+    {_, cpu_ms} = :erlang.statistics(:runtime)
+    secs = micros / 1_000_000
+
+    IO.puts(
+      "#{total} calls, #{in_flight} in flight: #{round(total / secs)} calls/s " <>
+        "(#{Float.round(secs, 2)} s, #{ok} ok, BEAM CPU #{cpu_ms} ms on #{System.schedulers_online()} schedulers)"
+    )
+
+    Switchboard.Mock.stop(mock)
+  end
+
+  # Keeps `in_flight` calls outstanding until `total` have answered.
+  defp drive(reg, total, in_flight) do
+    start = min(in_flight, total)
+    for i <- 1..start, do: Switchboard.async(reg, "question #{i}")
+    loop(reg, total, start, 0)
+  end
+
+  defp loop(_reg, total, _started, done) when done == total, do: done
+
+  defp loop(reg, total, started, done) do
+    receive do
+      {ref, {:ok, _}} when is_reference(ref) ->
+        started =
+          if started < total, do: Switchboard.async(reg, "q") && started + 1, else: started
+
+        loop(reg, total, started, done + 1)
+
+      {ref, {:error, e}} when is_reference(ref) ->
+        raise e
+    end
+  end
+end
+
+[total, in_flight] =
+  case System.argv() do
+    [t, c] -> [String.to_integer(t), String.to_integer(c)]
+    [t] -> [String.to_integer(t), 100]
+    [] -> [10_000, 100]
+  end
+
+Bench.Throughput.run(total, in_flight)

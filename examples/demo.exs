@@ -1,0 +1,136 @@
+# The Switchboard demo: a GenServer that keeps a registry built from a
+# Beamlens-style client_registry map and asks it a question.
+#
+#   make demo                       # bundled mock server, no key needed
+#   ANTHROPIC_API_KEY=... make demo # Anthropic's claude-haiku-4-5 for real
+
+defmodule Demo.Assistant do
+  @moduledoc "Answers questions through a Switchboard registry without blocking."
+  use GenServer
+
+  def start_link(config), do: GenServer.start_link(__MODULE__, config, name: __MODULE__)
+
+  def ask(question), do: GenServer.call(__MODULE__, {:ask, question}, 120_000)
+
+  @impl true
+  def init(config) do
+    case Switchboard.Registry.new(config) do
+      {:ok, reg} -> {:ok, %{reg: reg, waiting: %{}}}
+      {:error, error} -> {:stop, error}
+    end
+  end
+
+  @impl true
+  def handle_call({:ask, question}, from, state) do
+    # The answer arrives later as {ref, result}; the GenServer stays free.
+    call = Switchboard.async(state.reg, question, options: %{max_tokens: 300})
+    {:noreply, put_in(state.waiting[call.ref], from)}
+  end
+
+  @impl true
+  def handle_info({ref, result}, state) when is_map_key(state.waiting, ref) do
+    {from, waiting} = Map.pop(state.waiting, ref)
+    GenServer.reply(from, result)
+    {:noreply, %{state | waiting: waiting}}
+  end
+end
+
+defmodule Demo do
+  def run do
+    {config, where} = config()
+    IO.puts("Switchboard demo: #{where}\n")
+    {:ok, _} = Demo.Assistant.start_link(config)
+
+    for question <- [
+          "In one sentence, why does the BEAM suit LLM-heavy applications?",
+          "And in one more sentence, what does a fallback client buy me?"
+        ] do
+      IO.puts("Q: #{question}")
+      show(Demo.Assistant.ask(question))
+    end
+  end
+
+  defp config do
+    clients = [
+      %{
+        name: "Primary",
+        provider: "anthropic",
+        options: %{model: "claude-haiku-4-5-20251001"},
+        retry_policy: "DefaultRetry"
+      },
+      %{name: "Backup", provider: "openai", options: %{model: "gpt-4o-mini"}},
+      %{
+        name: "PrimaryWithFallback",
+        provider: "fallback",
+        options: %{strategy: ["Primary", "Backup"]}
+      }
+    ]
+
+    if System.get_env("ANTHROPIC_API_KEY") not in [nil, ""] do
+      {%{primary: "PrimaryWithFallback", clients: clients}, "calling Anthropic for real"}
+    else
+      mock = Switchboard.Mock.start!()
+
+      # The primary is overloaded for its first four attempts (DefaultRetry
+      # makes four), so the first question falls back; the second does not.
+      Switchboard.Mock.script(
+        mock,
+        "primary",
+        List.duplicate(%{status: 529}, 4) ++
+          [%{content: "Another client takes over when one fails, so users keep getting answers."}]
+      )
+
+      Switchboard.Mock.script(mock, "backup", [
+        %{
+          content:
+            "Millions of cheap processes can each wait on a slow model without blocking anyone."
+        }
+      ])
+
+      # Anthropic's base_url has no /v1; OpenAI's does, as in BAML.
+      base_urls = %{
+        "Primary" => Switchboard.Mock.base_url(mock, "primary"),
+        "Backup" => Switchboard.Mock.base_url(mock, "backup") <> "/v1"
+      }
+
+      clients =
+        Enum.map(clients, fn c ->
+          case base_urls[c.name] do
+            nil -> c
+            url -> %{c | options: Map.merge(c.options, %{base_url: url, api_key: "demo-key"})}
+          end
+        end)
+
+      {%{primary: "PrimaryWithFallback", clients: clients},
+       "no ANTHROPIC_API_KEY, so using the bundled mock server at #{mock.url}"}
+    end
+  end
+
+  defp show({:ok, %Switchboard.Response{} = r}) do
+    IO.puts("A: #{String.trim(r.content)}")
+    IO.puts("   answered by #{r.client} (#{r.provider}, #{r.model}) in #{r.latency_ms} ms")
+    attempts(r.attempts)
+    u = r.usage
+
+    IO.puts(
+      "   usage: input #{u.input_tokens}, output #{u.output_tokens}, " <>
+        "total #{u.total_tokens}, cached #{u.cached_input_tokens || 0}\n"
+    )
+  end
+
+  defp show({:error, %Switchboard.Error{} = e}) do
+    IO.puts("   failed: #{Exception.message(e)}")
+    attempts(e.attempts)
+  end
+
+  defp attempts(list) do
+    IO.puts("   attempts:")
+
+    for {a, i} <- Enum.with_index(list, 1) do
+      outcome = if a.error, do: "#{a.status || "-"} #{a.error.kind}", else: "#{a.status} ok"
+      IO.puts("     #{i}. #{a.client} (#{a.provider})  #{outcome}  #{a.duration_ms} ms")
+    end
+  end
+end
+
+Demo.run()
