@@ -1,4 +1,6 @@
 defmodule Switchboard do
+  @default_window 64
+
   @moduledoc """
   One registry of LLM clients for BEAM applications.
 
@@ -34,6 +36,12 @@ defmodule Switchboard do
       fallbacks included (default `:infinity`; each client's own timeouts still apply)
     * `:metadata` - any term; kept on the caller's side, never sent
 
+  Streaming (`stream_to/3`, `stream/3`) also takes:
+
+    * `:to` - the receiving process (`stream_to/3` only; default `self()`)
+    * `:window` - at most this many chunk messages unacknowledged at once
+      (default #{@default_window}, or `:infinity`); see `stream_to/3`
+
   ## Messages
 
   `async/3` sends exactly one message to the caller:
@@ -44,7 +52,7 @@ defmodule Switchboard do
   request aborted.
   """
 
-  alias Switchboard.{Call, Error, Native, Registry, Response}
+  alias Switchboard.{Call, Chunk, Error, Native, Registry, Response}
 
   @type prompt :: String.t() | [message()]
   @type message :: %{required(:role) => String.t(), required(:content) => String.t() | [map()]}
@@ -53,6 +61,8 @@ defmodule Switchboard do
           | {:options, map()}
           | {:timeout, pos_integer() | :infinity}
           | {:metadata, term()}
+          | {:to, pid()}
+          | {:window, pos_integer() | :infinity}
   @type result :: {:ok, Response.t()} | {:error, Error.t()}
 
   @doc """
@@ -102,10 +112,151 @@ defmodule Switchboard do
   messages too, so every call has exactly one outcome.
   """
   @spec async(Registry.t(), prompt(), [option()]) :: Call.t()
-  def async(%Registry{handle: handle}, prompt, opts \\ []) when is_list(opts) do
+  def async(%Registry{} = reg, prompt, opts \\ []) when is_list(opts) do
+    start(reg, prompt, opts, self(), nil)
+  end
+
+  @doc """
+  Starts a streamed call. The receiver (`opts[:to]`, default the caller)
+  gets, tagged with the call's `ref`:
+
+    * zero or more `{ref, {:chunk, %Switchboard.Chunk{}}}`
+    * `{ref, {:reset, %Switchboard.Attempt{}}}` when an attempt fails after
+      some of its chunks were delivered (a retry or fallback follows): drop
+      the text received so far
+    * then exactly one `{ref, {:ok, %Switchboard.Response{}}}` or
+      `{ref, {:error, %Switchboard.Error{}}}`; the response has the full text
+
+  Back-pressure: at most `:window` (default #{@default_window}) chunk and
+  reset messages are sent unacknowledged. Acknowledge handled messages with
+  `ack/2`; while the receiver is a full window behind, new text is merged
+  into one pending chunk, delivered on the next ack or before the final
+  message. A receiver that never acks still gets the whole text in the
+  final response. Pass `window: :infinity` to turn this off.
+
+      call = Switchboard.stream_to(reg, "Tell me a story")
+
+      def loop(ref, call) do
+        receive do
+          {^ref, {:chunk, chunk}} -> IO.write(chunk.text); Switchboard.ack(call); loop(ref, call)
+          {^ref, {:reset, _attempt}} -> Switchboard.ack(call); IO.puts("\n[retrying]"); loop(ref, call)
+          {^ref, result} -> result
+        end
+      end
+
+  Streaming follows the same retry, fallback and timeout rules as `async/3`,
+  plus each leaf's `time_to_first_token_timeout_ms` and `idle_timeout_ms`.
+  """
+  @spec stream_to(Registry.t(), prompt(), [option()]) :: Call.t()
+  def stream_to(%Registry{} = reg, prompt, opts \\ []) when is_list(opts) do
+    {to, opts} = Keyword.pop(opts, :to, self())
+    {window, opts} = Keyword.pop(opts, :window, @default_window)
+
+    unless window == :infinity or (is_integer(window) and window > 0) do
+      raise ArgumentError,
+            "window must be a positive integer or :infinity, got: #{inspect(window)}"
+    end
+
+    start(reg, prompt, opts, to, window)
+  end
+
+  @doc """
+  A lazy stream of `%Switchboard.Chunk{}`. Nothing is sent until it is
+  enumerated. Halting early (`Enum.take/2`, `Stream.take_while/2`, ...)
+  cancels the call and aborts its HTTP request; a failure raises
+  `Switchboard.Error` from the enumeration.
+
+  The last chunk has `text: ""` and `response: %Switchboard.Response{}`,
+  which carries the full text, finish reason and usage:
+
+      stream = Switchboard.stream(reg, "Tell me a story")
+      for chunk <- stream, do: IO.write(chunk.text)
+
+      %Switchboard.Chunk{response: response} = stream |> Enum.to_list() |> List.last()
+      response.usage
+
+  If an attempt fails after yielding chunks and a retry or fallback
+  answers, the next chunks carry a different `attempt`: the text of earlier
+  attempts is void: code that concatenates chunks should start over when
+  `attempt` changes, or use the final `response.content`.
+  Acknowledgements are sent for you; see `stream_to/3` for `:window`.
+  Each enumeration starts a new call.
+  """
+  @spec stream(Registry.t(), prompt(), [option()]) :: Enumerable.t()
+  def stream(%Registry{} = reg, prompt, opts \\ []) when is_list(opts) do
+    Stream.resource(
+      fn -> stream_to(reg, prompt, Keyword.put(opts, :to, self())) end,
+      &next_chunk/1,
+      &close_stream/1
+    )
+  end
+
+  @doc """
+  Acknowledges `count` chunk or reset messages of a `stream_to/3` call,
+  making room in its window.
+
+      Switchboard.ack(call)
+  """
+  @spec ack(Call.t(), pos_integer()) :: :ok
+  def ack(%Call{handle: handle}, count \\ 1) when is_integer(count) and count > 0 do
+    Native.call_ack(handle, count)
+  end
+
+  defp start(%Registry{handle: handle}, prompt, opts, receiver, window) do
     ref = make_ref()
     native_opts = opts |> Keyword.delete(:metadata) |> Map.new()
-    %Call{ref: ref, handle: Native.call_start(handle, prompt, native_opts, ref, self())}
+    %Call{ref: ref, handle: Native.call_start(handle, prompt, native_opts, ref, receiver, window)}
+  end
+
+  defp next_chunk({:done, _call} = state), do: {:halt, state}
+
+  defp next_chunk(%Call{ref: ref} = call) do
+    receive do
+      {^ref, {:chunk, %Chunk{} = chunk}} ->
+        ack(call)
+        {[chunk], call}
+
+      {^ref, {:reset, _attempt}} ->
+        ack(call)
+        next_chunk(call)
+
+      {^ref, {:ok, %Response{} = response}} ->
+        final = %Chunk{
+          text: "",
+          client: response.client,
+          attempt: length(response.attempts),
+          response: response
+        }
+
+        {[final], {:done, call}}
+
+      {^ref, {:error, %Error{} = error}} ->
+        # Mark the stream finished so the cleanup does not wait for a message.
+        Process.put({__MODULE__, :finished, ref}, true)
+        raise error
+    end
+  end
+
+  # Halted early (or raised): cancel, then consume what the call still sends,
+  # so no message of it is left in the caller's mailbox.
+  defp close_stream({:done, _call}), do: :ok
+
+  defp close_stream(%Call{ref: ref} = call) do
+    if Process.delete({__MODULE__, :finished, ref}) do
+      :ok
+    else
+      cancel(call)
+      drain(ref)
+    end
+  end
+
+  defp drain(ref) do
+    receive do
+      {^ref, {tag, _}} when tag in [:chunk, :reset] -> drain(ref)
+      {^ref, _terminal} -> :ok
+    after
+      5_000 -> :ok
+    end
   end
 
   @doc """

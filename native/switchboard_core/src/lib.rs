@@ -11,9 +11,10 @@ pub mod prompt;
 pub mod providers;
 pub mod response;
 pub mod retry;
+pub mod sse;
 
 pub use config::Registry;
-pub use engine::{execute, CallRequest};
+pub use engine::{execute, CallRequest, StreamSink};
 pub use error::{Error, ErrorKind};
 pub use prompt::{parse_prompt, Message};
 pub use response::{Attempt, Failure, Response, Usage};

@@ -11,11 +11,13 @@ use rustler::env::SavedTerm;
 use rustler::types::tuple::{get_tuple, make_tuple};
 use rustler::{Encoder, Env, LocalPid, Monitor, OwnedEnv, Resource, ResourceArc, Term};
 use serde_json::Value;
+use switchboard_core::StreamSink;
 use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
 use crate::encode::{ExError, ExResponse};
+use crate::outbox::{Flow, Outbox};
 use crate::registry::RegistryResource;
 use crate::term::to_value;
 
@@ -36,6 +38,7 @@ fn runtime() -> &'static Runtime {
 /// the receiver dies, the call is cancelled and its request aborted.
 pub struct CallResource {
     cancel: CancellationToken,
+    flow: Flow,
 }
 
 #[rustler::resource_impl]
@@ -47,6 +50,8 @@ impl Resource for CallResource {
     }
 }
 
+/// `window`: `nil` for a plain call, else a streamed one with at most that
+/// many unacknowledged chunk messages (`:infinity` for no limit).
 #[rustler::nif]
 fn call_start<'a>(
     env: Env<'a>,
@@ -55,14 +60,24 @@ fn call_start<'a>(
     opts: Term<'a>,
     reference: Term<'a>,
     receiver: LocalPid,
+    window: Term<'a>,
 ) -> Term<'a> {
     let call = ResourceArc::new(CallResource {
         cancel: CancellationToken::new(),
+        flow: Flow::default(),
     });
     if env.monitor(&call, &receiver).is_none() {
         // The receiver is already gone; the call still ends with one message.
         call.cancel.cancel();
     }
+    let stream_window = if window.is_atom() {
+        match window.atom_to_string().as_deref() {
+            Ok("infinity") => Some(u64::MAX),
+            _ => None,
+        }
+    } else {
+        window.decode::<u64>().ok().map(|w| w.max(1))
+    };
     // Saving copies only the terms' heap parts; large binaries are shared,
     // so decoding can happen off the scheduler.
     let owned = OwnedEnv::new();
@@ -73,6 +88,7 @@ fn call_start<'a>(
         owned,
         saved,
         receiver,
+        stream_window,
     };
     runtime().spawn(task.run());
     call.encode(env)
@@ -84,6 +100,13 @@ fn call_cancel(call: ResourceArc<CallResource>) -> rustler::Atom {
     rustler::types::atom::ok()
 }
 
+/// The receiver handled `n` more chunk or reset messages.
+#[rustler::nif]
+fn call_ack(call: ResourceArc<CallResource>, n: u64) -> rustler::Atom {
+    call.flow.ack(n);
+    rustler::types::atom::ok()
+}
+
 struct CallTask {
     registry: Arc<Registry>,
     /// Kept alive so the receiver's monitor lives as long as the call.
@@ -91,6 +114,7 @@ struct CallTask {
     owned: OwnedEnv,
     saved: SavedTerm,
     receiver: LocalPid,
+    stream_window: Option<u64>,
 }
 
 impl CallTask {
@@ -98,39 +122,51 @@ impl CallTask {
         let CallTask {
             registry,
             call,
-            mut owned,
+            owned,
             saved,
             receiver,
+            stream_window,
         } = self;
-        // Decoding runs before the first await: `owned` is not Sync, so it
-        // must not be borrowed across one.
-        let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            owned.run(|env| decode_request(saved.load(env)))
-        }));
+        let outbox = Outbox::new(
+            receiver,
+            owned,
+            saved,
+            stream_window.unwrap_or(u64::MAX),
+            &call.flow,
+        );
+        let decoded =
+            std::panic::catch_unwind(AssertUnwindSafe(|| outbox.with_args(decode_request)));
         let result = match decoded {
             Err(panic) => Err(panic_failure(panic)),
             Ok(Err(error)) => Err(Failure {
                 error,
                 attempts: Vec::new(),
             }),
-            Ok(Ok(request)) => AssertUnwindSafe(execute(registry, request, call.cancel.clone()))
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|panic| Err(panic_failure(panic))),
+            Ok(Ok(request)) => {
+                let sink = stream_window.map(|_| &outbox as &dyn StreamSink);
+                let run = execute(registry, request, call.cancel.clone(), sink);
+                // Polled by this same task, so sends never interleave.
+                let flusher = async {
+                    loop {
+                        call.flow.acked().await;
+                        outbox.flush(false);
+                    }
+                };
+                let run = async {
+                    tokio::select! {
+                        result = run => result,
+                        never = flusher => never,
+                    }
+                };
+                AssertUnwindSafe(run)
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|panic| Err(panic_failure(panic)))
+            }
         };
-        // A dead receiver makes the send fail, which is fine: nobody waits.
-        let _ = owned.send_and_clear(&receiver, |env| {
-            let reference = match get_tuple(saved.load(env)) {
-                Ok(parts) if parts.len() == 3 => parts[2],
-                _ => rustler::types::atom::nil().encode(env),
-            };
-            let outcome = match result {
-                Ok(response) => {
-                    (rustler::types::atom::ok(), ExResponse::from(response)).encode(env)
-                }
-                Err(failure) => (rustler::types::atom::error(), ExError::from(failure)).encode(env),
-            };
-            (reference, outcome).encode(env)
+        outbox.finish(|env| match result {
+            Ok(response) => (rustler::types::atom::ok(), ExResponse::from(response)).encode(env),
+            Err(failure) => (rustler::types::atom::error(), ExError::from(failure)).encode(env),
         });
     }
 }

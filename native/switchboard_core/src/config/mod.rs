@@ -28,6 +28,9 @@ pub struct Leaf {
     pub http: HttpSettings,
     pub finish_reason_allow_list: Option<Vec<String>>,
     pub finish_reason_deny_list: Option<Vec<String>>,
+    /// `supports_streaming: false` makes a stream call send one plain
+    /// request and deliver the answer as a single chunk.
+    pub supports_streaming: bool,
 }
 
 #[derive(Debug)]
@@ -231,6 +234,7 @@ fn build_node(
                 http: leaf.http.clone(),
                 finish_reason_allow_list: leaf.finish_reason_allow_list.clone(),
                 finish_reason_deny_list: leaf.finish_reason_deny_list.clone(),
+                supports_streaming: leaf.options().bool("supports_streaming")?.unwrap_or(true),
             })
         }
     };

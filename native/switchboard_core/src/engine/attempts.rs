@@ -14,7 +14,10 @@ pub struct AttemptLog {
 
 impl AttemptLog {
     pub fn begin<'a>(&'a self, client: &'a str, provider: &'static str) -> PendingAttempt<'a> {
+        // Attempts run one at a time, so the next index is the count so far.
+        let number = self.lock().len() + 1;
         PendingAttempt {
+            number,
             log: self,
             client,
             provider,
@@ -41,6 +44,8 @@ impl AttemptLog {
 /// An attempt under way. Dropped unfinished means the call was cancelled
 /// mid-request, which is still recorded.
 pub struct PendingAttempt<'a> {
+    /// 1-based index in the call's attempts.
+    pub number: usize,
     log: &'a AttemptLog,
     client: &'a str,
     provider: &'static str,
@@ -49,19 +54,22 @@ pub struct PendingAttempt<'a> {
 }
 
 impl PendingAttempt<'_> {
-    pub fn finish(mut self, status: Option<u16>, error: Option<Error>) {
-        self.record(status, error);
+    /// Records the attempt and returns a copy of the record.
+    pub fn finish(mut self, status: Option<u16>, error: Option<Error>) -> Attempt {
+        self.record(status, error)
     }
 
-    fn record(&mut self, status: Option<u16>, error: Option<Error>) {
+    fn record(&mut self, status: Option<u16>, error: Option<Error>) -> Attempt {
         self.finished = true;
-        self.log.push(Attempt {
+        let attempt = Attempt {
             client: self.client.to_owned(),
             provider: self.provider.to_owned(),
             status,
             error,
             duration: self.started.elapsed(),
-        });
+        };
+        self.log.push(attempt.clone());
+        attempt
     }
 }
 

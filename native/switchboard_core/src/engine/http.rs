@@ -113,11 +113,12 @@ pub struct HttpAnswer {
     pub body: Bytes,
 }
 
-pub async fn send(
+/// Sends the request and returns once the response head has arrived.
+pub async fn open(
     client: &reqwest::Client,
     req: &PreparedRequest,
     settings: &HttpSettings,
-) -> Result<HttpAnswer, Error> {
+) -> Result<reqwest::Response, Error> {
     let mut builder = client.post(&req.url).body(req.body.clone());
     if let Some(t) = settings.request_timeout {
         builder = builder.timeout(t);
@@ -125,10 +126,19 @@ pub async fn send(
     for (name, value) in &req.headers {
         builder = builder.header(name.as_str(), value.as_str());
     }
-    let response = builder
+    builder
         .send()
         .await
-        .map_err(|e| transport_error(e, settings))?;
+        .map_err(|e| transport_error(e, settings))
+}
+
+/// Sends the request and reads the whole answer.
+pub async fn send(
+    client: &reqwest::Client,
+    req: &PreparedRequest,
+    settings: &HttpSettings,
+) -> Result<HttpAnswer, Error> {
+    let response = open(client, req, settings).await?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = response
@@ -142,7 +152,7 @@ pub async fn send(
     })
 }
 
-fn transport_error(e: reqwest::Error, settings: &HttpSettings) -> Error {
+pub fn transport_error(e: reqwest::Error, settings: &HttpSettings) -> Error {
     let e = e.without_url();
     if e.is_connect() && e.is_timeout() || e.is_connect() && chain(&e).contains("timed out") {
         return Error::new(

@@ -4,6 +4,7 @@
 mod attempts;
 mod deadline;
 pub mod http;
+mod stream;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -22,6 +23,7 @@ use crate::providers::Completion;
 use crate::response::{Failure, Response};
 use attempts::AttemptLog;
 use deadline::Deadline;
+pub use stream::StreamSink;
 
 /// Largest provider body kept on an error, so a huge HTML error page does
 /// not travel to every receiver.
@@ -43,6 +45,8 @@ struct Ctx<'a> {
     registry: &'a Registry,
     request: &'a CallRequest,
     log: &'a AttemptLog,
+    /// Present for streamed calls.
+    sink: Option<&'a dyn StreamSink>,
 }
 
 /// The leaf that answered and what it said.
@@ -52,11 +56,13 @@ struct Answer {
     provider: &'static str,
 }
 
-/// Runs `request` to completion, failure or cancellation.
+/// Runs `request` to completion, failure or cancellation. With a `sink`,
+/// answers are streamed and their text is passed to it as it arrives.
 pub async fn execute(
     registry: Arc<Registry>,
     request: CallRequest,
     cancel: CancellationToken,
+    sink: Option<&dyn StreamSink>,
 ) -> Result<Response, Failure> {
     let started = Instant::now();
     let log = AttemptLog::default();
@@ -95,6 +101,7 @@ pub async fn execute(
         registry: &registry,
         request: &request,
         log: &log,
+        sink,
     };
     let run = run_client(&ctx, node, Deadline::for_call(request.timeout));
     let result = tokio::select! {
@@ -208,7 +215,14 @@ async fn run_leaf<'a>(
     deadline: Deadline<'a>,
 ) -> Result<Answer, Error> {
     let attempt = ctx.log.begin(&node.name, node.provider);
-    let exchange = exchange(ctx, leaf);
+    let mut delivered = false;
+    let mut emit = |text: &str| {
+        if let Some(sink) = ctx.sink {
+            delivered = true;
+            sink.chunk(attempt.number, &node.name, text);
+        }
+    };
+    let exchange = exchange(ctx, leaf, &mut emit);
     let result = match deadline.instant() {
         Some(at) => tokio::time::timeout_at(at, exchange)
             .await
@@ -216,9 +230,17 @@ async fn run_leaf<'a>(
         None => exchange.await,
     };
     let result = result.map_err(|e| e.with_client(&node.name));
+    let number = attempt.number;
     match &result {
-        Ok((status, _)) => attempt.finish(Some(*status), None),
-        Err(e) => attempt.finish(e.status, Some(e.clone())),
+        Ok((status, _)) => {
+            attempt.finish(Some(*status), None);
+        }
+        Err(e) => {
+            let record = attempt.finish(e.status, Some(e.clone()));
+            if let (true, Some(sink)) = (delivered, ctx.sink) {
+                sink.reset(number, &record);
+            }
+        }
     }
     result.map(|(_, completion)| Answer {
         completion,
@@ -227,40 +249,72 @@ async fn run_leaf<'a>(
     })
 }
 
-async fn exchange(ctx: &Ctx<'_>, leaf: &Leaf) -> Result<(u16, Completion), Error> {
-    let request = leaf
-        .provider
-        .prepare(&ctx.request.messages, &ctx.request.overrides)?;
+async fn exchange(
+    ctx: &Ctx<'_>,
+    leaf: &Leaf,
+    emit: &mut (dyn FnMut(&str) + Send),
+) -> Result<(u16, Completion), Error> {
+    let streaming = ctx.sink.is_some() && leaf.supports_streaming;
+    let request =
+        leaf.provider
+            .prepare(&ctx.request.messages, &ctx.request.overrides, streaming)?;
     let secrets: Vec<&str> = request.secret.iter().map(String::as_str).collect();
     let clean = |e: Error| Error {
         message: redact(&e.message, &secrets),
         raw_response: e.raw_response.map(|r| redact(&r, &secrets)),
         ..e
     };
-    let answer = http::send(&leaf.client, &request, &leaf.http)
-        .await
-        .map_err(clean)?;
-    let raw = || {
-        let end = answer.body.len().min(RAW_RESPONSE_LIMIT);
-        Some(String::from_utf8_lossy(&answer.body[..end]).into_owned())
+    let (status, completion) = if streaming {
+        stream::exchange(leaf, &request, emit)
+            .await
+            .map_err(clean)?
+    } else {
+        let answer = http::send(&leaf.client, &request, &leaf.http)
+            .await
+            .map_err(clean)?;
+        if !(200..300).contains(&answer.status) {
+            return Err(clean(provider_error(
+                leaf,
+                answer.status,
+                &answer.headers,
+                &answer.body,
+            )));
+        }
+        let completion = leaf
+            .provider
+            .parse_response(&answer.body)
+            .map_err(|mut e| {
+                e.status = Some(answer.status);
+                e.raw_response = Some(raw_text(&answer.body));
+                clean(e)
+            })?;
+        if ctx.sink.is_some() && !completion.content.is_empty() {
+            // A client without streaming still answers a stream in one chunk.
+            emit(&completion.content);
+        }
+        (answer.status, completion)
     };
-    if !(200..300).contains(&answer.status) {
-        let mut e = leaf.provider.parse_error(answer.status, &answer.body);
-        e.status = Some(answer.status);
-        e.retry_after = crate::retry::parse_retry_after(&answer.headers);
-        e.raw_response = raw();
-        return Err(clean(e));
-    }
-    let completion = leaf
-        .provider
-        .parse_response(&answer.body)
-        .map_err(|mut e| {
-            e.status = Some(answer.status);
-            e.raw_response = raw();
-            clean(e)
-        })?;
-    check_finish_reason(leaf, &completion).map_err(|e| e.with_status(answer.status))?;
-    Ok((answer.status, completion))
+    check_finish_reason(leaf, &completion).map_err(|e| e.with_status(status))?;
+    Ok((status, completion))
+}
+
+/// The error for a non-2xx answer, as the provider describes it.
+fn provider_error(
+    leaf: &Leaf,
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> Error {
+    let mut e = leaf.provider.parse_error(status, body);
+    e.status = Some(status);
+    e.retry_after = crate::retry::parse_retry_after(headers);
+    e.raw_response = Some(raw_text(body));
+    e
+}
+
+fn raw_text(body: &[u8]) -> String {
+    let end = body.len().min(RAW_RESPONSE_LIMIT);
+    String::from_utf8_lossy(&body[..end]).into_owned()
 }
 
 fn check_finish_reason(leaf: &Leaf, c: &Completion) -> Result<(), Error> {

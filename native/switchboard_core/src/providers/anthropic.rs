@@ -77,6 +77,7 @@ impl Provider for Anthropic {
         &self,
         messages: &[Message],
         overrides: &Map<String, Value>,
+        stream: bool,
     ) -> Result<PreparedRequest, Error> {
         let key = self.api_key.resolve()?;
         // Anthropic takes the system prompt apart from the turns.
@@ -109,6 +110,9 @@ impl Provider for Anthropic {
                     .collect(),
             ),
         );
+        if stream {
+            fields.insert("stream".into(), Value::Bool(true));
+        }
         let body = common::merge_body(&self.body, fields, overrides);
         let mut headers = self.headers.clone();
         if let Some(k) = &key {
@@ -147,6 +151,10 @@ impl Provider for Anthropic {
                 .map(str::to_owned),
             usage: v.get("usage").map(usage).unwrap_or_default(),
         })
+    }
+
+    fn stream_parser(&self) -> Box<dyn super::StreamParser> {
+        super::stream::anthropic_parser()
     }
 
     fn parse_error(&self, status: u16, body: &[u8]) -> Error {

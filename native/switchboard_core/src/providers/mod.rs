@@ -2,8 +2,11 @@
 //! the HTTP engine never look inside a provider.
 
 mod anthropic;
+mod anthropic_stream;
 mod common;
 mod openai;
+mod openai_stream;
+pub mod stream;
 
 use std::fmt;
 
@@ -14,6 +17,7 @@ pub use common::{ApiKey, LeafOptions};
 use crate::error::{Error, ErrorKind};
 use crate::prompt::Message;
 use crate::response::Usage;
+pub use stream::StreamParser;
 
 /// An HTTP request ready to send; `secret` is what must be redacted from
 /// anything the provider answers.
@@ -45,15 +49,20 @@ pub struct Completion {
 
 /// A wire format: how to build a request and how to read its answer.
 pub trait Provider: Send + Sync + fmt::Debug {
-    /// The request for `messages`, with `overrides` merged into the body last.
+    /// The request for `messages`, with `overrides` merged into the body
+    /// last; `stream` asks for a server-sent-events answer.
     fn prepare(
         &self,
         messages: &[Message],
         overrides: &Map<String, Value>,
+        stream: bool,
     ) -> Result<PreparedRequest, Error>;
 
     /// Reads a 2xx body.
     fn parse_response(&self, body: &[u8]) -> Result<Completion, Error>;
+
+    /// A fresh reader for one streamed answer.
+    fn stream_parser(&self) -> Box<dyn StreamParser>;
 
     /// Reads a non-2xx body into an error; the status decides the kind
     /// unless the provider's error type says something more precise.

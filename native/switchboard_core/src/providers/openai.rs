@@ -21,6 +21,9 @@ enum Auth {
 #[derive(Debug)]
 pub struct OpenAiChat {
     url: String,
+    /// Whether to ask for a usage chunk at the end of a stream; not every
+    /// OpenAI-compatible server accepts `stream_options`.
+    stream_usage: bool,
     auth: Auth,
     api_key: ApiKey,
     headers: Vec<(String, String)>,
@@ -78,6 +81,7 @@ impl OpenAiChat {
         }
         Ok(OpenAiChat {
             url,
+            stream_usage: provider != "openai-generic",
             auth,
             api_key: o.api_key(env)?,
             headers: o.headers.clone(),
@@ -139,6 +143,7 @@ impl Provider for OpenAiChat {
         &self,
         messages: &[Message],
         overrides: &Map<String, Value>,
+        stream: bool,
     ) -> Result<PreparedRequest, Error> {
         let key = self.api_key.resolve()?;
         let mut fields = Map::new();
@@ -146,6 +151,12 @@ impl Provider for OpenAiChat {
             "messages".into(),
             Value::Array(messages.iter().map(message_json).collect()),
         );
+        if stream {
+            fields.insert("stream".into(), Value::Bool(true));
+            if self.stream_usage {
+                fields.insert("stream_options".into(), json!({"include_usage": true}));
+            }
+        }
         let body = common::merge_body(&self.body, fields, overrides);
         let mut headers = Vec::with_capacity(self.headers.len() + 2);
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
@@ -200,6 +211,10 @@ impl Provider for OpenAiChat {
                 .map(str::to_owned),
             usage: v.get("usage").map(usage).unwrap_or_default(),
         })
+    }
+
+    fn stream_parser(&self) -> Box<dyn super::StreamParser> {
+        super::stream::openai_parser()
     }
 }
 

@@ -1,0 +1,472 @@
+//! Recorded provider streams through `SseDecoder` and the stream parsers.
+//!
+//! The recordings live outside the project (../shared/conformance) and are
+//! read at test time; without them these tests say so and pass. Expected
+//! values are computed here from the raw `data:` lines with plain loops, so
+//! they do not share code with the parsers under test.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::Value;
+use switchboard_core::providers::stream::{anthropic_parser, openai_parser, StreamParser};
+use switchboard_core::providers::Completion;
+use switchboard_core::sse::{SseDecoder, SseEvent};
+use switchboard_core::Usage;
+
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance");
+
+fn corpus(sub: &str) -> Option<PathBuf> {
+    let dir = Path::new(CORPUS).join(sub);
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        println!("skipped: {} is absent", dir.display());
+        None
+    }
+}
+
+fn files(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("dir entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            files(&path, ext, out);
+        } else if path.extension().and_then(|e| e.to_str()) == Some(ext) {
+            out.push(path);
+        }
+    }
+}
+
+fn base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => panic!("not base64: {c}"),
+        }
+    };
+    let digits: Vec<u32> = text
+        .bytes()
+        .filter(|c| !matches!(c, b'=' | b'\n' | b'\r'))
+        .map(value)
+        .collect();
+    let mut out = Vec::with_capacity(digits.len() * 3 / 4);
+    for group in digits.chunks(4) {
+        let n = group
+            .iter()
+            .enumerate()
+            .fold(0, |n, (i, d)| n | d << (18 - 6 * i));
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..group.len() - 1]);
+    }
+    out
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Format {
+    OpenAi,
+    Anthropic,
+}
+
+/// What a run produced: the text pieces forwarded, the completion, and
+/// whether the provider ended the stream properly.
+#[derive(Debug, PartialEq)]
+struct Outcome {
+    forwarded: String,
+    completion: Completion,
+    done: bool,
+}
+
+fn run(format: Format, reads: &[&[u8]]) -> Outcome {
+    let mut parser: Box<dyn StreamParser> = match format {
+        Format::OpenAi => openai_parser(),
+        Format::Anthropic => anthropic_parser(),
+    };
+    let mut decoder = SseDecoder::new();
+    let mut events = Vec::new();
+    let mut forwarded = String::new();
+    let mut handle = |events: &mut Vec<SseEvent>, parser: &mut Box<dyn StreamParser>| {
+        for event in events.drain(..) {
+            if let Some(text) = parser.event(&event).expect("parser") {
+                assert!(!text.is_empty(), "an empty text was forwarded");
+                forwarded.push_str(&text);
+            }
+        }
+    };
+    for read in reads {
+        decoder.feed(read, &mut events).expect("decoder");
+        handle(&mut events, &mut parser);
+    }
+    decoder.finish(&mut events);
+    handle(&mut events, &mut parser);
+    let done = parser.is_done();
+    Outcome {
+        forwarded,
+        completion: parser.finish(),
+        done,
+    }
+}
+
+/// The JSON of every `data:` line, in order, `[DONE]` excluded.
+fn data_lines(body: &[u8]) -> Vec<Value> {
+    String::from_utf8(body.to_vec())
+        .expect("utf8 body")
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(str::trim)
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).expect("data line is JSON"))
+        .collect()
+}
+
+fn u64_at(v: &Value, path: &[&str]) -> Option<u64> {
+    let mut v = v;
+    for key in path {
+        v = v.get(key)?;
+    }
+    v.as_u64()
+}
+
+fn expected_openai(body: &[u8]) -> Completion {
+    let mut expected = Completion::default();
+    for chunk in data_lines(body) {
+        if let Some(model) = chunk["model"].as_str().filter(|m| !m.is_empty()) {
+            expected.model = Some(model.to_owned());
+        }
+        let usage = &chunk["usage"];
+        if usage.is_object() {
+            expected.usage = Usage {
+                input_tokens: usage["prompt_tokens"].as_u64(),
+                output_tokens: usage["completion_tokens"].as_u64(),
+                total_tokens: usage["total_tokens"].as_u64(),
+                cached_input_tokens: u64_at(usage, &["prompt_tokens_details", "cached_tokens"]),
+            };
+        }
+        for choice in chunk["choices"].as_array().into_iter().flatten() {
+            if choice["index"] != 0 {
+                continue;
+            }
+            if let Some(text) = choice["delta"]["content"].as_str() {
+                expected.content.push_str(text);
+            }
+            if let Some(reason) = choice["finish_reason"].as_str() {
+                expected.finish_reason = Some(reason.to_owned());
+            }
+        }
+    }
+    expected
+}
+
+fn expected_anthropic(body: &[u8]) -> Completion {
+    let mut expected = Completion::default();
+    let mut text_blocks = Vec::new();
+    let (mut input, mut output, mut cached) = (None, None, None);
+    let mut read_usage = |u: &Value| {
+        input = u["input_tokens"].as_u64().or(input);
+        output = u["output_tokens"].as_u64().or(output);
+        cached = u["cache_read_input_tokens"].as_u64().or(cached);
+    };
+    for event in data_lines(body) {
+        match event["type"].as_str().unwrap_or("") {
+            "message_start" => {
+                expected.model = event["message"]["model"].as_str().map(str::to_owned);
+                read_usage(&event["message"]["usage"]);
+            }
+            "content_block_start" if event["content_block"]["type"] == "text" => {
+                text_blocks.push(event["index"].clone());
+                let text = event["content_block"]["text"].as_str().unwrap_or("");
+                expected.content.push_str(text);
+            }
+            "content_block_delta"
+                if event["delta"]["type"] == "text_delta"
+                    && text_blocks.contains(&event["index"]) =>
+            {
+                expected
+                    .content
+                    .push_str(event["delta"]["text"].as_str().expect("text"));
+            }
+            "message_delta" => {
+                if let Some(reason) = event["delta"]["stop_reason"].as_str() {
+                    expected.finish_reason = Some(reason.to_owned());
+                }
+                read_usage(&event["usage"]);
+            }
+            _ => {}
+        }
+    }
+    expected.usage = Usage {
+        input_tokens: input,
+        output_tokens: output,
+        total_tokens: Some(input.unwrap_or(0) + output.unwrap_or(0)),
+        cached_input_tokens: cached,
+    };
+    expected
+}
+
+/// Runs one recording as recorded, in one read, one byte at a time and in
+/// 7-byte reads, and checks each against the expectation.
+fn check(name: &str, format: Format, reads: &[Vec<u8>]) -> Result<Outcome, String> {
+    let body: Vec<u8> = reads.concat();
+    let expected = match format {
+        Format::OpenAi => expected_openai(&body),
+        Format::Anthropic => expected_anthropic(&body),
+    };
+    let recorded: Vec<&[u8]> = reads.iter().map(Vec::as_slice).collect();
+    let outcome = run(format, &recorded);
+    if outcome.completion != expected {
+        return Err(format!(
+            "{name}: got {:?}\nexpected {expected:?}",
+            outcome.completion
+        ));
+    }
+    if outcome.forwarded != expected.content {
+        return Err(format!("{name}: forwarded text differs from the content"));
+    }
+    if !outcome.done {
+        return Err(format!("{name}: the parser did not see the end"));
+    }
+    for size in [1, 7, body.len().max(1)] {
+        let pieces: Vec<&[u8]> = body.chunks(size).collect();
+        if run(format, &pieces) != outcome {
+            return Err(format!("{name}: {size}-byte reads differ"));
+        }
+    }
+    Ok(outcome)
+}
+
+/// One recorded stream: every transport read as it arrived.
+struct Recording {
+    name: String,
+    format: Format,
+    reads: Vec<Vec<u8>>,
+}
+
+fn check_all(cases: Vec<Recording>, at_least: usize) {
+    let mut failures = Vec::new();
+    for Recording {
+        name,
+        format,
+        reads,
+    } in &cases
+    {
+        match check(name, *format, reads) {
+            Ok(o) => println!(
+                "{name}: {} chars, {:?}, {:?}",
+                o.completion.content.chars().count(),
+                o.completion.finish_reason,
+                o.completion.usage
+            ),
+            Err(e) => failures.push(e),
+        }
+    }
+    println!("{} recordings checked", cases.len());
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(cases.len() >= at_least, "only {} recordings", cases.len());
+}
+
+fn name_of(path: &Path) -> String {
+    path.strip_prefix(CORPUS)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn openai_python_inline_snapshots() {
+    let Some(dir) = corpus("openai-chat/openai-python-inline-snapshot") else {
+        return;
+    };
+    let mut paths = Vec::new();
+    files(&dir, "sse", &mut paths);
+    let cases = paths
+        .iter()
+        .map(|p| {
+            let body = fs::read(p).expect("read");
+            Recording {
+                name: name_of(p),
+                format: Format::OpenAi,
+                reads: vec![body],
+            }
+        })
+        .collect();
+    check_all(cases, 12);
+}
+
+#[test]
+fn anthropic_sdk_transcripts() {
+    let Some(dir) = corpus("anthropic/anthropic-sdk-python") else {
+        return;
+    };
+    let mut paths = Vec::new();
+    files(&dir.join("tests/lib/streaming/fixtures"), "txt", &mut paths);
+    files(
+        &dir.join("tests/fixtures/fable-fallback"),
+        "sse",
+        &mut paths,
+    );
+    let cases = paths
+        .iter()
+        .map(|p| {
+            let body = fs::read(p).expect("read");
+            Recording {
+                name: name_of(p),
+                format: Format::Anthropic,
+                reads: vec![body],
+            }
+        })
+        .collect();
+    check_all(cases, 10);
+}
+
+/// The streamed req_llm cassettes under `sub`: every transport read, and the
+/// wire format told by the URL.
+fn cassettes(sub: &str) -> Option<Vec<Recording>> {
+    let dir = corpus(sub)?;
+    let mut paths = Vec::new();
+    files(&dir, "json", &mut paths);
+    let mut cases = Vec::new();
+    for path in paths {
+        let cassette: Value =
+            serde_json::from_slice(&fs::read(&path).expect("read")).expect("json");
+        let Some(chunks) = cassette["chunks"].as_array() else {
+            continue;
+        };
+        let url = cassette["request"]["url"].as_str().expect("url");
+        let format = if url.contains("/chat/completions") {
+            Format::OpenAi
+        } else if url.contains("/v1/messages") {
+            Format::Anthropic
+        } else {
+            panic!("{}: unknown wire format for {url}", path.display());
+        };
+        assert_eq!(cassette["response"]["status"], 200, "{}", path.display());
+        let reads = chunks
+            .iter()
+            .map(|c| base64(c["b64"].as_str().expect("b64")))
+            .collect();
+        cases.push(Recording {
+            name: name_of(&path),
+            format,
+            reads,
+        });
+    }
+    Some(cases)
+}
+
+#[test]
+fn req_llm_anthropic_cassettes() {
+    if let Some(cases) = cassettes("anthropic/req_llm") {
+        check_all(cases, 10);
+    }
+}
+
+#[test]
+fn req_llm_openai_cassettes() {
+    if let Some(cases) = cassettes("openai-chat/req_llm") {
+        check_all(cases, 2);
+    }
+}
+
+#[test]
+fn req_llm_azure_cassettes() {
+    if let Some(cases) = cassettes("azure-openai/req_llm") {
+        let anthropic = cases
+            .iter()
+            .filter(|c| matches!(c.format, Format::Anthropic))
+            .count();
+        assert!(anthropic > 0 && anthropic < cases.len());
+        check_all(cases, 10);
+    }
+}
+
+#[test]
+fn stainless_sse_decoder_vectors() {
+    let Some(dir) = corpus("sse-decoder-edge-cases") else {
+        return;
+    };
+    let file = dir.join("stainless-sdk-sse-decoder-vectors.json");
+    let vectors: Value = serde_json::from_slice(&fs::read(file).expect("read")).expect("json");
+    let cases = vectors["cases"].as_array().expect("cases");
+    for case in cases {
+        let name = case["name"].as_str().expect("name");
+        let reads: Vec<Vec<u8>> = case["chunks_b64"]
+            .as_array()
+            .expect("chunks")
+            .iter()
+            .map(|c| base64(c.as_str().expect("b64")))
+            .collect();
+        let body = reads.concat();
+        let bytewise: Vec<Vec<u8>> = body.iter().map(|b| vec![*b]).collect();
+        for reads in [&reads, &bytewise] {
+            let mut decoder = SseDecoder::new();
+            let mut got = Vec::new();
+            for read in reads {
+                decoder.feed(read, &mut got).expect("feed");
+            }
+            decoder.finish(&mut got);
+            let expected = case["expected_events"].as_array().expect("events");
+            assert_eq!(got.len(), expected.len(), "{name}: {got:?}");
+            for (got, want) in got.iter().zip(expected) {
+                assert_eq!(got.event.as_deref(), want["event"].as_str(), "{name}");
+                if let Some(data) = want["data"].as_str() {
+                    assert_eq!(got.data, data, "{name}");
+                }
+                if !want["json"].is_null() {
+                    let json: Value = serde_json::from_str(&got.data).expect("json data");
+                    assert_eq!(json, want["json"], "{name}");
+                }
+            }
+        }
+    }
+    println!("{} vectors checked", cases.len());
+    assert!(cases.len() >= 11);
+}
+
+/// `cargo test --release -p switchboard_core --test stream_conformance -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn throughput_of_decoder_and_openai_parser() {
+    let mut one = String::new();
+    for i in 0..200 {
+        one.push_str(&format!(
+            "data: {{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion.chunk\",\"created\":1727346170,\
+             \"model\":\"gpt-4o-2024-08-06\",\"system_fingerprint\":\"fp_b40fb1c6fb\",\"choices\":[{{\"index\":0,\
+             \"delta\":{{\"content\":\" token{i} \\u00e9\"}},\"logprobs\":null,\"finish_reason\":null}}]}}\n\n"
+        ));
+    }
+    let mut body = one.repeat(250).into_bytes();
+    body.extend_from_slice(b"data: [DONE]\n\n");
+    let reads: Vec<&[u8]> = body.chunks(1500).collect();
+    let started = Instant::now();
+    let rounds = 5;
+    for _ in 0..rounds {
+        let outcome = run(Format::OpenAi, &reads);
+        assert!(outcome.done);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let mb = (body.len() * rounds) as f64 / 1e6;
+    println!(
+        "decoder + openai parser: {:.1} MB in {secs:.3} s = {:.0} MB/s",
+        mb,
+        mb / secs
+    );
+    let started = Instant::now();
+    let mut decoder = SseDecoder::new();
+    let mut events = Vec::new();
+    for _ in 0..rounds {
+        for read in &reads {
+            decoder.feed(read, &mut events).expect("feed");
+            events.clear();
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!("decoder alone: {:.0} MB/s", mb / secs);
+}

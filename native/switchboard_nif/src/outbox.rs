@@ -1,0 +1,198 @@
+//! Everything a call sends to its receiver, from the call's own task so the
+//! order is the order of sending: chunks and resets while streaming, then
+//! the one terminal message.
+//!
+//! Back-pressure: at most `window` chunk/reset messages may be
+//! unacknowledged (`Switchboard.ack/2`); while the receiver is that far
+//! behind, new text is merged into one pending chunk, sent when an ack makes
+//! room or when the answer ends. So a slow receiver holds at most
+//! `window + 1` chunk messages per call, whatever the provider streams.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use rustler::env::SavedTerm;
+use rustler::types::atom;
+use rustler::types::tuple::get_tuple;
+use rustler::{Atom, Encoder, Env, LocalPid, NifStruct, OwnedEnv, Term};
+use switchboard_core::{Attempt, StreamSink};
+use tokio::sync::Notify;
+
+use crate::encode::ExAttempt;
+
+rustler::atoms! {
+    chunk,
+    reset,
+}
+
+#[derive(NifStruct)]
+#[module = "Switchboard.Chunk"]
+struct ExChunk {
+    text: String,
+    client: String,
+    attempt: usize,
+    /// Only `Switchboard.stream/3`'s final chunk carries the response.
+    response: Atom,
+}
+
+/// Acknowledgements from the receiver, shared with the call's resource.
+#[derive(Default)]
+pub struct Flow {
+    acked: AtomicU64,
+    more: Notify,
+}
+
+impl Flow {
+    pub fn ack(&self, n: u64) {
+        self.acked.fetch_add(n, Ordering::Relaxed);
+        self.more.notify_one();
+    }
+
+    /// Completes after the next acknowledgement.
+    pub async fn acked(&self) {
+        self.more.notified().await;
+    }
+}
+
+struct Pending {
+    attempt: usize,
+    client: String,
+    text: String,
+}
+
+struct State {
+    receiver: LocalPid,
+    /// Holds the call's saved arguments, the reference among them.
+    args: OwnedEnv,
+    saved: SavedTerm,
+    /// Where chunk messages are built; cleared by every send.
+    scratch: OwnedEnv,
+    window: u64,
+    sent: u64,
+    pending: Option<Pending>,
+    /// The attempt whose text the receiver has seen, if any.
+    delivered: Option<usize>,
+}
+
+pub struct Outbox<'a> {
+    state: Mutex<State>,
+    flow: &'a Flow,
+}
+
+impl<'a> Outbox<'a> {
+    pub fn new(
+        receiver: LocalPid,
+        args: OwnedEnv,
+        saved: SavedTerm,
+        window: u64,
+        flow: &'a Flow,
+    ) -> Self {
+        Outbox {
+            state: Mutex::new(State {
+                receiver,
+                args,
+                saved,
+                scratch: OwnedEnv::new(),
+                window,
+                sent: 0,
+                pending: None,
+                delivered: None,
+            }),
+            flow,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the call's saved arguments `{prompt, opts, ref}`.
+    pub fn with_args<R>(&self, f: impl FnOnce(Term) -> R) -> R {
+        let state = self.lock();
+        state.args.run(|env| f(state.saved.load(env)))
+    }
+
+    /// Sends pending text if the window has room (`force`: regardless).
+    pub fn flush(&self, force: bool) {
+        let mut state = self.lock();
+        let in_flight = state
+            .sent
+            .saturating_sub(self.flow.acked.load(Ordering::Relaxed));
+        if !force && in_flight >= state.window {
+            return;
+        }
+        if let Some(p) = state.pending.take() {
+            state.delivered = Some(p.attempt);
+            let chunk = ExChunk {
+                text: p.text,
+                client: p.client,
+                attempt: p.attempt,
+                response: atom::nil(),
+            };
+            state.send(|env| (self::chunk(), chunk).encode(env));
+        }
+    }
+
+    /// The terminal message; nothing is sent after it.
+    pub fn finish(self, outcome: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
+        self.flush(true);
+        let mut state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
+        state.send(outcome);
+    }
+}
+
+impl State {
+    fn send(&mut self, payload: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
+        let State {
+            receiver,
+            args,
+            saved,
+            scratch,
+            sent,
+            ..
+        } = self;
+        args.run(|args_env| {
+            let reference = match get_tuple(saved.load(args_env)) {
+                Ok(parts) if parts.len() == 3 => parts[2],
+                _ => atom::nil().encode(args_env),
+            };
+            // A dead receiver makes the send fail; nobody is waiting then.
+            let _ = scratch.send_and_clear(receiver, |env| {
+                (reference.in_env(env), payload(env)).encode(env)
+            });
+        });
+        *sent += 1;
+    }
+}
+
+impl StreamSink for Outbox<'_> {
+    fn chunk(&self, attempt: usize, client: &str, text: &str) {
+        {
+            let mut state = self.lock();
+            match &mut state.pending {
+                Some(p) if p.attempt == attempt => p.text.push_str(text),
+                slot => {
+                    *slot = Some(Pending {
+                        attempt,
+                        client: client.to_owned(),
+                        text: text.to_owned(),
+                    })
+                }
+            }
+        }
+        self.flush(false);
+    }
+
+    fn reset(&self, attempt: usize, failed: &Attempt) {
+        let mut state = self.lock();
+        if state.pending.as_ref().is_some_and(|p| p.attempt == attempt) {
+            state.pending = None;
+        }
+        // Only text the receiver saw needs taking back.
+        if state.delivered == Some(attempt) {
+            state.delivered = None;
+            let record = ExAttempt::from(failed.clone());
+            state.send(|env| (self::reset(), record).encode(env));
+        }
+    }
+}
