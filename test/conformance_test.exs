@@ -8,12 +8,10 @@ defmodule Switchboard.ConformanceTest do
 
   @moduletag :conformance
 
-  @root Path.expand("../../shared/conformance", __DIR__)
-  @cassettes Path.wildcard(
-               Path.join(
-                 @root,
-                 "{anthropic,openai-chat,openai-compatible,azure-openai}/**/*.json"
-               )
+  @root Switchboard.Case.conformance_root()
+  @cassettes Switchboard.Case.chat_recordings(
+               "{anthropic,openai-chat,openai-compatible,azure-openai}/**/*.json",
+               :whole
              )
 
   # Which wire format a recorded request used, from its URL.
@@ -69,28 +67,26 @@ defmodule Switchboard.ConformanceTest do
       cassette = Mock.read_json(mock(), @path)
       response = cassette["response"]
       format = format_of(cassette["request"]["url"])
-      streamed = cassette["chunks"] not in [nil, []] or not is_map(response["body"])
+      assert format && is_map(response["body"]), "not a non-streaming chat recording"
 
-      if format != nil and not streamed do
-        sc = scripted([%{replay_cassette: @path}])
-        client = if format == :anthropic, do: anthropic("C", sc), else: openai("C", sc)
-        reg = registry!(%{clients: [client]})
-        result = Switchboard.call(reg, "Hello world!")
+      sc = scripted([%{replay_cassette: @path}])
+      client = if format == :anthropic, do: anthropic("C", sc), else: openai("C", sc)
+      reg = registry!(%{clients: [client]})
+      result = Switchboard.call(reg, "Hello world!")
 
-        case response["status"] do
-          200 ->
-            {content, finish_reason, usage} = expected(format, response["body"])
-            assert {:ok, %Response{} = resp} = result
-            assert resp.content == content
-            assert resp.finish_reason == finish_reason
-            assert resp.usage == usage
-            assert resp.model == response["body"]["model"]
+      case response["status"] do
+        200 ->
+          {content, finish_reason, usage} = expected(format, response["body"])
+          assert {:ok, %Response{} = resp} = result
+          assert resp.content == content
+          assert resp.finish_reason == finish_reason
+          assert resp.usage == usage
+          assert resp.model == response["body"]["model"]
 
-          status ->
-            kind = expected_kind(status)
-            assert {:error, %Error{kind: ^kind, status: ^status, raw_response: raw}} = result
-            assert raw =~ "error"
-        end
+        status ->
+          kind = expected_kind(status)
+          assert {:error, %Error{kind: ^kind, status: ^status, raw_response: raw}} = result
+          assert raw =~ "error"
       end
     end
   end

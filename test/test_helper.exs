@@ -2,7 +2,7 @@
 # test scripts its own scenario on it.
 Switchboard.Case.start_mock!()
 
-conformance = Path.expand("../../shared/conformance", __DIR__)
+conformance = Switchboard.Case.conformance_root()
 
 exclude =
   if File.dir?(conformance) do

@@ -297,6 +297,19 @@ defmodule Switchboard.Mock do
     get_term!(mock, "/_mock/cassette?path=" <> URI.encode_www_form(Path.expand(path)))
   end
 
+  @doc """
+  Reads a recorded server-sent-events body (a raw `.sse`/`.txt` file, or a
+  cassette's chunks joined) into its events, each
+  `%{"event" => name | nil, "data" => raw_data, "json" => decoded | nil}`,
+  so a test can compute what a stream should decode to.
+
+      events = Switchboard.Mock.read_sse_events(mock, "/path/to/stream.sse")
+  """
+  @spec read_sse_events(t(), Path.t()) :: [map()]
+  def read_sse_events(%__MODULE__{} = mock, path) do
+    get_term!(mock, "/_mock/sse_events?path=" <> URI.encode_www_form(Path.expand(path)))
+  end
+
   ## GenServer: owns the Port
 
   @impl true

@@ -93,6 +93,36 @@ defmodule Switchboard.Case do
     end
   end
 
+  @doc "The conformance corpus, beside the project."
+  def conformance_root, do: Path.expand("../../../shared/conformance", __DIR__)
+
+  @doc """
+  req_llm chat recordings under `globs` (relative to the corpus) that were
+  answered read by read (`:streamed`) or in one body (`:whole`). Decided
+  with a textual check, since tests pick their cases at compile time and
+  the Elixir side has no JSON library.
+  """
+  def chat_recordings(glob, kind) do
+    conformance_root()
+    |> Path.join(glob)
+    |> Path.wildcard()
+    |> Enum.filter(fn path ->
+      raw = File.read!(path)
+      chat? = raw =~ ~r{"url"\s*:\s*"[^"]*(/chat/completions|/v1/messages)}
+      streamed? = raw =~ ~r/"chunks"\s*:\s*\[\s*\{/
+
+      response =
+        case String.split(raw, ~s("response"), parts: 2) do
+          [_request, response] -> response
+          _ -> ""
+        end
+
+      whole? = response =~ ~r/"body"\s*:\s*\{/
+
+      chat? and if(kind == :streamed, do: streamed?, else: whole? and not streamed?)
+    end)
+  end
+
   @doc "Client names of a response's or error's attempts, in order."
   def attempt_clients(%{attempts: attempts}), do: Enum.map(attempts, & &1.client)
 end

@@ -31,6 +31,7 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Mock
         (&Method::DELETE, ["scenarios", id]) => delete_scenario(state, id),
         (&Method::POST, ["blackhole"]) => blackhole(state).await,
         (&Method::GET, ["cassette"]) => cassette(parts.uri.query().unwrap_or_default()).await,
+        (&Method::GET, ["sse_events"]) => sse_events(parts.uri.query().unwrap_or_default()).await,
         (&Method::GET, ["health"]) => Ok(text(StatusCode::OK, "ok")),
         _ => Err(Failure(
             StatusCode::NOT_FOUND,
@@ -140,7 +141,35 @@ async fn blackhole(state: &Arc<State>) -> Reply {
     )])))
 }
 
-async fn cassette(query: &str) -> Reply {
+/// `[%{"event" => name | nil, "data" => raw, "json" => term | nil}]` of a
+/// recorded SSE body.
+async fn sse_events(query: &str) -> Reply {
+    let path = path_param(query)?;
+    let events = tokio::task::spawn_blocking(move || replay::recorded_events(&path))
+        .await
+        .map_err(internal)?
+        .map_err(|e| Failure(StatusCode::NOT_FOUND, e))?;
+    let terms: Vec<eetf::Term> = events
+        .iter()
+        .map(|(name, data)| {
+            let json = serde_json::from_str::<serde_json::Value>(data)
+                .map(|v| etf::json_to_term(&v))
+                .unwrap_or_else(|_| etf::atom("nil"));
+            etf::map(vec![
+                (
+                    "event",
+                    name.as_deref()
+                        .map_or_else(|| etf::atom("nil"), |n| etf::binary(n.as_bytes())),
+                ),
+                ("data", etf::binary(data.as_bytes())),
+                ("json", json),
+            ])
+        })
+        .collect();
+    Ok(term_response(&eetf::Term::from(eetf::List::from(terms))))
+}
+
+fn path_param(query: &str) -> Result<String, Failure> {
     let path = query
         .split('&')
         .filter_map(|kv| kv.split_once('='))
@@ -151,6 +180,11 @@ async fn cassette(query: &str) -> Reply {
         .decode_utf8()
         .map_err(|_| bad_request("path is not UTF-8"))?
         .into_owned();
+    Ok(path)
+}
+
+async fn cassette(query: &str) -> Reply {
+    let path = path_param(query)?;
     let value = tokio::task::spawn_blocking(move || replay::read_json(&path))
         .await
         .map_err(internal)?

@@ -107,6 +107,37 @@ pub fn read_json(path: &str) -> Result<Value, String> {
     serde_json::from_slice(&raw).map_err(|e| format!("{path}: invalid JSON: {e}"))
 }
 
+/// The events of a recorded SSE body (a raw file, or a cassette's chunks
+/// joined), so tests can compute what a stream should decode to. Kept
+/// deliberately plain (blank-line blocks, `event:` and `data:` lines) and
+/// separate from the client's decoder, which is what those tests check.
+pub fn recorded_events(path: &str) -> Result<Vec<(Option<String>, String)>, String> {
+    let body: Vec<u8> = match load_cassette(path) {
+        Ok(Replay::Cassette { chunks, .. }) if !chunks.is_empty() => chunks.concat(),
+        _ => std::fs::read(path).map_err(|e| format!("{path}: {e}"))?,
+    };
+    let text = String::from_utf8(body).map_err(|_| format!("{path}: not UTF-8"))?;
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
+    let mut events = Vec::new();
+    for block in text.split("\n\n") {
+        let mut name = None;
+        let mut data: Vec<&str> = Vec::new();
+        for line in block.lines() {
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value);
+            match field {
+                "event" => name = Some(value.to_owned()),
+                "data" => data.push(value),
+                _ => {}
+            }
+        }
+        if name.is_some() || !data.is_empty() {
+            events.push((name, data.join("\n")));
+        }
+    }
+    Ok(events)
+}
+
 fn b64_decode(s: &str) -> Result<Bytes, String> {
     base64::engine::general_purpose::STANDARD
         .decode(s.trim())
