@@ -14,41 +14,16 @@ defmodule Switchboard.ConformanceTest do
                :whole
              )
 
-  # Which wire format a recorded request used, from its URL.
-  defp format_of(url) do
-    path = URI.parse(url).path || ""
-
-    cond do
-      String.ends_with?(path, "/v1/messages") -> :anthropic
-      String.ends_with?(path, "/chat/completions") -> :openai
-      true -> nil
-    end
-  end
-
   defp expected(:openai, body) do
     choice = hd(body["choices"])
-    u = body["usage"] || %{}
 
     {choice["message"]["content"] || "", choice["finish_reason"],
-     %Usage{
-       input_tokens: u["prompt_tokens"],
-       output_tokens: u["completion_tokens"],
-       total_tokens: u["total_tokens"],
-       cached_input_tokens: get_in(u, ["prompt_tokens_details", "cached_tokens"])
-     }}
+     recorded_usage(:openai, body["usage"] || %{})}
   end
 
   defp expected(:anthropic, body) do
     text = for %{"type" => "text", "text" => t} <- body["content"], into: "", do: t
-    u = body["usage"]
-
-    {text, body["stop_reason"],
-     %Usage{
-       input_tokens: u["input_tokens"],
-       output_tokens: u["output_tokens"],
-       total_tokens: u["input_tokens"] + u["output_tokens"],
-       cached_input_tokens: u["cache_read_input_tokens"]
-     }}
+    {text, body["stop_reason"], recorded_usage(:anthropic, body["usage"])}
   end
 
   defp expected_kind(400), do: :invalid_request
@@ -66,7 +41,7 @@ defmodule Switchboard.ConformanceTest do
     test "replays #{Path.relative_to(path, @root)}" do
       cassette = Mock.read_json(mock(), @path)
       response = cassette["response"]
-      format = format_of(cassette["request"]["url"])
+      format = recorded_format(cassette["request"]["url"])
       assert format && is_map(response["body"]), "not a non-streaming chat recording"
 
       sc = scripted([%{replay_cassette: @path}])

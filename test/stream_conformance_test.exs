@@ -34,14 +34,7 @@ defmodule Switchboard.StreamConformanceTest do
       text: for(c <- choices, t = c["delta"]["content"], is_binary(t), into: "", do: t),
       finish_reason:
         choices |> Enum.map(& &1["finish_reason"]) |> Enum.reject(&is_nil/1) |> List.last(),
-      usage:
-        usage &&
-          %Usage{
-            input_tokens: usage["prompt_tokens"],
-            output_tokens: usage["completion_tokens"],
-            total_tokens: usage["total_tokens"],
-            cached_input_tokens: get_in(usage, ["prompt_tokens_details", "cached_tokens"])
-          }
+      usage: usage && recorded_usage(:openai, usage)
     }
   end
 
@@ -50,8 +43,6 @@ defmodule Switchboard.StreamConformanceTest do
     start = Enum.find_value(data, %{}, &(&1["type"] == "message_start" && &1["message"]["usage"]))
     deltas = for %{"type" => "message_delta"} = d <- data, do: d
     last_usage = Enum.reduce(deltas, start, fn d, acc -> Map.merge(acc, d["usage"] || %{}) end)
-    input = last_usage["input_tokens"]
-    output = last_usage["output_tokens"]
 
     text =
       for j <- data, into: "" do
@@ -73,12 +64,7 @@ defmodule Switchboard.StreamConformanceTest do
       text: text,
       finish_reason:
         deltas |> Enum.map(& &1["delta"]["stop_reason"]) |> Enum.reject(&is_nil/1) |> List.last(),
-      usage: %Usage{
-        input_tokens: input,
-        output_tokens: output,
-        total_tokens: if(input || output, do: (input || 0) + (output || 0)),
-        cached_input_tokens: last_usage["cache_read_input_tokens"]
-      }
+      usage: recorded_usage(:anthropic, last_usage)
     }
   end
 
@@ -86,16 +72,6 @@ defmodule Switchboard.StreamConformanceTest do
     cond do
       String.contains?(path, "openai-python") -> :openai
       String.contains?(path, "anthropic-sdk-python") -> :anthropic
-      true -> nil
-    end
-  end
-
-  defp format_of_url(url) do
-    path = URI.parse(url).path || ""
-
-    cond do
-      String.ends_with?(path, "/v1/messages") -> :anthropic
-      String.ends_with?(path, "/chat/completions") -> :openai
       true -> nil
     end
   end
@@ -160,7 +136,7 @@ defmodule Switchboard.StreamConformanceTest do
     @path path
     test "replays #{Path.relative_to(path, @root)} read by read" do
       cassette = Mock.read_json(mock(), @path)
-      format = format_of_url(cassette["request"]["url"])
+      format = recorded_format(cassette["request"]["url"])
       assert format, "not a chat recording"
       events = Mock.read_sse_events(mock(), @path)
       assert events != []

@@ -123,6 +123,42 @@ defmodule Switchboard.Case do
     end)
   end
 
+  @doc "The wire format a recorded request used, from its URL."
+  def recorded_format(url) do
+    path = URI.parse(url).path || ""
+
+    cond do
+      String.ends_with?(path, "/v1/messages") -> :anthropic
+      String.ends_with?(path, "/chat/completions") -> :openai
+      true -> nil
+    end
+  end
+
+  @doc """
+  A recorded usage object as `Switchboard.Usage`: OpenAI's `prompt_tokens`
+  family, or Anthropic's `input_tokens` family (total = input + output,
+  cache reads as cached input).
+  """
+  def recorded_usage(:openai, u) do
+    %Switchboard.Usage{
+      input_tokens: u["prompt_tokens"],
+      output_tokens: u["completion_tokens"],
+      total_tokens: u["total_tokens"],
+      cached_input_tokens: get_in(u, ["prompt_tokens_details", "cached_tokens"])
+    }
+  end
+
+  def recorded_usage(:anthropic, u) do
+    {input, output} = {u["input_tokens"], u["output_tokens"]}
+
+    %Switchboard.Usage{
+      input_tokens: input,
+      output_tokens: output,
+      total_tokens: if(input || output, do: (input || 0) + (output || 0)),
+      cached_input_tokens: u["cache_read_input_tokens"]
+    }
+  end
+
   @doc "Client names of a response's or error's attempts, in order."
   def attempt_clients(%{attempts: attempts}), do: Enum.map(attempts, & &1.client)
 end
