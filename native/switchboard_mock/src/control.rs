@@ -1,6 +1,7 @@
 //! `/_mock/...`: scripting, the request log, the blackhole port and the
-//! cassette reader. Bodies are Erlang External Term Format both ways; errors
-//! are plain text with a 4xx/5xx status.
+//! cassette reader. Bodies are Erlang External Term Format both ways (a
+//! scenario may also be scripted in JSON, for curl and Python); errors are
+//! plain text with a 4xx/5xx status.
 
 use std::sync::Arc;
 
@@ -26,7 +27,10 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Mock
     let rest = path.strip_prefix(PREFIX).unwrap_or_default();
     let segments: Vec<&str> = rest.split('/').collect();
     let result = match (&parts.method, segments.as_slice()) {
-        (&Method::PUT, ["scenarios", id]) => put_scenario(state, id, body).await,
+        (&Method::PUT, ["scenarios", id]) => {
+            let json = is_json(parts.headers.get(CONTENT_TYPE));
+            put_scenario(state, id, body, json).await
+        }
         (&Method::GET, ["scenarios", id, "requests"]) => get_requests(state, id),
         (&Method::DELETE, ["scenarios", id]) => delete_scenario(state, id),
         (&Method::POST, ["blackhole"]) => blackhole(state).await,
@@ -87,17 +91,37 @@ fn checked_id(id: &str) -> Result<&str, Failure> {
     }
 }
 
-/// Body: a list of step maps, or `%{"steps" => [...]}`.
-async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming) -> Reply {
+/// `application/json`, with or without parameters such as `charset`.
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The first byte of every External Term Format encoding; never the first
+/// byte of a JSON text.
+const ETF_VERSION: u8 = 131;
+
+/// Body: a list of step maps, or `%{"steps" => [...]}`, as ETF or (with
+/// `content-type: application/json`) as JSON.
+async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) -> Reply {
     let id = checked_id(id)?;
     let bytes = body
         .collect()
         .await
         .map_err(|e| bad_request(format!("reading body: {e}")))?
         .to_bytes();
-    let value = etf::decode(&bytes)
-        .and_then(|t| etf::term_to_json(&t))
-        .map_err(bad_request)?;
+    // Some ETF callers label their bodies as JSON; the version byte tells
+    // them apart, so they keep working.
+    let value = if json && bytes.first() != Some(&ETF_VERSION) {
+        serde_json::from_slice::<serde_json::Value>(&bytes)
+            .map_err(|e| bad_request(format!("invalid JSON: {e}")))?
+    } else {
+        etf::decode(&bytes)
+            .and_then(|t| etf::term_to_json(&t))
+            .map_err(bad_request)?
+    };
     // Replay steps read files; keep that off the reactor threads.
     let steps = tokio::task::spawn_blocking(move || {
         let list = match &value {

@@ -204,3 +204,80 @@ async fn blackhole_connect_hangs() {
     let r = control(&m, "POST", "/_mock/blackhole", b"").await;
     assert_eq!(get(&decode(&r), "port"), &int(i32::from(port)));
 }
+
+/// A control request with a chosen content type (`send` always says JSON).
+async fn control_as(m: &MockServer, path: &str, content_type: &str, body: &[u8]) -> Resp {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(m.addr())
+        .await
+        .expect("connect");
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        m.addr(),
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.expect("write head");
+    s.write_all(body).await.expect("write body");
+    parse(&read_all(&mut s).await.bytes())
+}
+
+#[tokio::test]
+async fn script_over_json() {
+    let m = mock().await;
+    let steps = json!([{"status": 500}, {"content": "hi", "usage": null}]);
+    let r = control(
+        &m,
+        "PUT",
+        "/_mock/scenarios/js",
+        steps.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = request(&m, "/s/js/v1/chat/completions", &json!({"model": "m"})).await;
+    assert_eq!(r.status, 500);
+    let r = request(&m, "/s/js/v1/chat/completions", &json!({"model": "m"})).await;
+    assert_eq!(r.json()["choices"][0]["message"]["content"], "hi");
+
+    // The `{"steps": [...]}` form, a charset parameter, and `repeat: -1`.
+    let steps = json!({"steps": [{"content": "again", "repeat": -1}]});
+    let r = control_as(
+        &m,
+        "/_mock/scenarios/js",
+        "Application/JSON; charset=utf-8",
+        steps.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    for _ in 0..3 {
+        let r = request(&m, "/s/js/v1/chat/completions", &json!({"model": "m"})).await;
+        assert_eq!(r.json()["choices"][0]["message"]["content"], "again");
+    }
+}
+
+#[tokio::test]
+async fn json_scripts_are_checked_and_etf_stays_the_default() {
+    let m = mock().await;
+    let r = control(&m, "PUT", "/_mock/scenarios/js", b"[{\"status\": 500").await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("invalid JSON"), "{}", r.text());
+    let r = control(&m, "PUT", "/_mock/scenarios/js", br#"[{"stauts": 500}]"#).await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("stauts"), "{}", r.text());
+    let r = control(&m, "PUT", "/_mock/scenarios/js", br#"{"status": 500}"#).await;
+    assert_eq!(r.status, 400);
+
+    // Without the JSON content type the body must be ETF.
+    let json_body = br#"[{"status": 500}]"#;
+    let r = control_as(&m, "/_mock/scenarios/js", "text/plain", json_body).await;
+    assert_eq!(r.status, 400);
+    let etf = encode(&Term::from(List::from(vec![Term::from(Map::from([(
+        atom("content"),
+        bin("etf"),
+    )]))])));
+    let r = control_as(&m, "/_mock/scenarios/js", ETF_TYPE, &etf).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = request(&m, "/s/js/v1/chat/completions", &json!({"model": "m"})).await;
+    assert_eq!(r.json()["choices"][0]["message"]["content"], "etf");
+}
+
+const ETF_TYPE: &str = "application/x-erlang-binary";

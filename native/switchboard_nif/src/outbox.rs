@@ -8,7 +8,7 @@
 //! room or when the answer ends. So a slow receiver holds at most
 //! `window + 1` chunk messages per call, whatever the provider streams.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use rustler::env::SavedTerm;
@@ -39,13 +39,18 @@ struct ExChunk {
 #[derive(Default)]
 pub struct Flow {
     acked: AtomicU64,
+    /// Set while text waits for room in the window; only then does an ack
+    /// need to wake the call's task.
+    blocked: AtomicBool,
     more: Notify,
 }
 
 impl Flow {
     pub fn ack(&self, n: u64) {
-        self.acked.fetch_add(n, Ordering::Relaxed);
-        self.more.notify_one();
+        self.acked.fetch_add(n, Ordering::SeqCst);
+        if self.blocked.swap(false, Ordering::SeqCst) {
+            self.more.notify_one();
+        }
     }
 
     /// Completes after the next acknowledgement.

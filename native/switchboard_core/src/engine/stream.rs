@@ -134,13 +134,18 @@ pub(super) async fn exchange(
                 true
             }
         };
+        // Text that arrived in one read is passed on as one piece: it came
+        // together, so merging costs no latency and saves a message per delta.
+        let mut arrived = String::new();
         for event in events.drain(..) {
             watch.last_event = Instant::now();
-            let text = parser.event(&event).map_err(|e| e.with_status(status))?;
-            if let Some(text) = text.filter(|t| !t.is_empty()) {
-                watch.got_text = true;
-                emit(&text);
+            if let Some(text) = parser.event(&event).map_err(|e| e.with_status(status))? {
+                arrived.push_str(&text);
             }
+        }
+        if !arrived.is_empty() {
+            watch.got_text = true;
+            emit(&arrived);
         }
         if ended || parser.is_done() {
             break;

@@ -8,14 +8,46 @@
 //! deltas, `reasoning_content`, logprobs and other choices of an `n > 1`
 //! request.
 
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::Value;
 
 use super::openai;
-use super::stream::{parse_data, short, StreamParser};
+use super::stream::{short, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::response::Usage;
 use crate::sse::SseEvent;
+
+/// The parts of a `chat.completion.chunk` we read.
+#[derive(Deserialize)]
+struct ChunkWire<'a> {
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default, borrow)]
+    choices: Option<Vec<ChoiceWire<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceWire<'a> {
+    #[serde(default)]
+    index: Option<u64>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+    #[serde(default)]
+    delta: Option<DeltaWire>,
+}
+
+#[derive(Deserialize)]
+struct DeltaWire {
+    #[serde(default)]
+    content: Option<Value>,
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct OpenAiStream {
@@ -39,39 +71,53 @@ impl StreamParser for OpenAiStream {
             self.done = true;
             return Ok(None);
         }
-        let mut chunk = match parse_data(data) {
-            Ok(Value::Object(chunk)) => chunk,
+        // Typed, so the fields we ignore are skipped rather than built
+        // into maps: this runs once per delta.
+        // serde would also read a JSON array as a struct's fields in order.
+        let parsed = match data.starts_with('{') {
+            true => serde_json::from_str::<ChunkWire>(data).map_err(|e| e.to_string()),
+            false => Err("not a JSON object".to_owned()),
+        };
+        let chunk = match parsed {
+            Ok(chunk) => chunk,
             // Some compatible servers name a plain-text failure `event: error`.
             Err(_) if event.event.as_deref() == Some("error") => {
                 return Err(Error::new(ErrorKind::Server, short(data)));
             }
-            Ok(_) => {
-                return Err(Error::bad_response(
-                    "an event of the provider's stream is not a JSON object",
-                ))
+            Err(e) => {
+                return Err(Error::bad_response(format!(
+                    "an event of the provider's stream is not a chat completion chunk: {e}"
+                )))
             }
-            Err(e) => return Err(e),
         };
-        if let Some(err) = chunk.get("error").filter(|e| !e.is_null()) {
-            return Err(stream_error(err));
+        if let Some(err) = chunk.error.filter(|e| !e.is_null()) {
+            return Err(stream_error(&err));
         }
         // Azure's first chunk has `"model": ""`.
-        if let Some(model) = chunk.get("model").and_then(Value::as_str) {
-            if !model.is_empty() && self.model.as_deref() != Some(model) {
-                self.model = Some(model.to_owned());
+        if let Some(model) = chunk.model.filter(|m| !m.is_empty()) {
+            if self.model.as_deref() != Some(&*model) {
+                self.model = Some(model.into_owned());
             }
         }
-        if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
-            self.usage = Some(openai::usage(usage));
+        if let Some(usage) = chunk.usage.filter(Value::is_object) {
+            self.usage = Some(openai::usage(&usage));
         }
-        let Some(choice) = first_choice(&mut chunk) else {
+        // With `n > 1` every chunk carries one choice of any index, so the
+        // position in the array says nothing; index 0 is the answer.
+        let Some(choice) = chunk
+            .choices
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .find_map(|(position, c)| (c.index.unwrap_or(position as u64) == 0).then_some(c))
+        else {
             return Ok(None);
         };
-        if let Some(reason) = choice.get("finish_reason").and_then(Value::as_str) {
-            self.finish_reason = Some(reason.to_owned());
+        if let Some(reason) = choice.finish_reason {
+            self.finish_reason = Some(reason.into_owned());
         }
-        let text = match choice.get_mut("delta").and_then(|d| d.get_mut("content")) {
-            Some(Value::String(s)) => std::mem::take(s),
+        let text = match choice.delta.and_then(|d| d.content) {
+            Some(Value::String(s)) => s,
             Some(Value::Null) | None => return Ok(None),
             // Not sent by OpenAI, but the non-streaming reader accepts it.
             Some(Value::Array(parts)) => parts
@@ -99,24 +145,6 @@ impl StreamParser for OpenAiStream {
             usage: self.usage.unwrap_or_default(),
         }
     }
-}
-
-/// The choice with index 0. With `n > 1` every chunk carries one choice of
-/// any index, so the position in the array says nothing.
-fn first_choice(chunk: &mut Map<String, Value>) -> Option<&mut Map<String, Value>> {
-    let choices = chunk.get_mut("choices")?.as_array_mut()?;
-    choices
-        .iter_mut()
-        .enumerate()
-        .filter_map(|(position, choice)| {
-            let choice = choice.as_object_mut()?;
-            let index = match choice.get("index") {
-                Some(index) => index.as_u64(),
-                None => Some(position as u64),
-            };
-            (index == Some(0)).then_some(choice)
-        })
-        .next()
 }
 
 /// An `{"error": ...}` payload sent after the 200 status. The kind comes from
