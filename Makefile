@@ -26,3 +26,8 @@ lint: setup
 	cargo clippy --workspace --all-targets --release -- -D warnings
 	mix format --check-formatted
 	MIX_ENV=test mix compile --warnings-as-errors --force
+
+# Not part of `make test`: Switchboard against wrk and baml-py, side by side
+# (bench/README.md). Installs wrk and a baml-py virtualenv when missing.
+bench:
+	bash bench/run.sh

@@ -42,6 +42,17 @@ defmodule Switchboard do
     * `:window` - at most this many chunk messages unacknowledged at once
       (default #{@default_window}, or `:infinity`); see `stream_to/3`
 
+  ## Runtime
+
+  Calls run on one tokio runtime inside the NIF, started on first use. Its
+  threads do HTTP and parsing only, so they run at a lower OS priority than
+  the VM: on a busy machine they give way to the BEAM's schedulers instead
+  of preempting them. Both can be set before the NIF loads:
+
+      config :switchboard, :runtime,
+        worker_threads: 4,    # default: one per core
+        nice_increment: 10    # default 10; 0 keeps the VM's priority
+
   ## Messages
 
   `async/3` sends exactly one message to the caller:

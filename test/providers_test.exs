@@ -25,6 +25,7 @@ defmodule Switchboard.ProvidersTest do
 
     assert [req] = requests(sc)
     assert req["method"] == "POST"
+    assert req["version"] == "HTTP/1.1"
     assert req["path"] == "/v1/chat/completions"
     assert req["query"] == "tier=gold"
     assert header(req, "authorization") == "Bearer sk-test"
@@ -280,5 +281,17 @@ defmodule Switchboard.ProvidersTest do
     assert length(e.attempts) == 1
     assert {:error, %Error{kind: :finish_reason}} = Switchboard.call(reg, "hi", client: "Deny")
     assert {:ok, %Response{finish_reason: "stop"}} = Switchboard.call(reg, "hi", client: "Deny")
+  end
+
+  test "http2_prior_knowledge speaks cleartext HTTP/2 and shares one connection" do
+    sc = scenario()
+    reg = registry!(%{clients: [openai("H2", sc, %{http: %{http2_prior_knowledge: true}})]})
+
+    calls = for i <- 1..20, do: Switchboard.async(reg, "q#{i}")
+    assert Enum.all?(calls, &match?({:ok, %Response{}}, Switchboard.await(&1)))
+    reqs = requests(sc)
+    assert length(reqs) == 20
+    assert Enum.all?(reqs, &(&1["version"] == "HTTP/2.0"))
+    assert {:ok, %Response{}} = Switchboard.call(reg, "again", client: "H2")
   end
 end

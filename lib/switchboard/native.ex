@@ -9,7 +9,7 @@ defmodule Switchboard.Native do
   def load_nif do
     path = Path.join([:code.priv_dir(:switchboard), "native", "switchboard_nif"])
 
-    case :erlang.load_nif(String.to_charlist(path), 0) do
+    case :erlang.load_nif(String.to_charlist(path), runtime_settings()) do
       :ok ->
         :ok
 
@@ -19,6 +19,17 @@ defmodule Switchboard.Native do
     end
   end
 
+  # `config :switchboard, :runtime, worker_threads: 4, nice_increment: 10`
+  # (see the Switchboard moduledoc); read once, when the NIF loads.
+  defp runtime_settings do
+    settings = Application.get_env(:switchboard, :runtime, [])
+
+    %{
+      worker_threads: Keyword.get(settings, :worker_threads),
+      nice_increment: Keyword.get(settings, :nice_increment, 10)
+    }
+  end
+
   def registry_new(_config), do: not_loaded()
   def registry_add_client(_handle, _name, _provider, _options, _retry_policy), do: not_loaded()
   def registry_set_primary(_handle, _name), do: not_loaded()
@@ -26,6 +37,7 @@ defmodule Switchboard.Native do
   def call_start(_registry, _prompt, _opts, _ref, _receiver, _stream_window), do: not_loaded()
   def call_cancel(_call), do: not_loaded()
   def call_ack(_call, _count), do: not_loaded()
+  def scheduler_timing(_reset), do: not_loaded()
 
   defp not_loaded do
     reason = :persistent_term.get({__MODULE__, :load_error}, "unknown reason")

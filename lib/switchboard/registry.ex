@@ -40,7 +40,10 @@ defmodule Switchboard.Registry do
     * `headers`, `query_params` - maps of string => string
     * `http` - `connect_timeout_ms` (10 000), `request_timeout_ms` (300 000),
       `time_to_first_token_timeout_ms`, `idle_timeout_ms`; 0 disables one.
-      On fallback and round-robin clients, `http` takes only `total_timeout_ms`.
+      `http2_prior_knowledge: true` speaks HTTP/2 to an `http://` server
+      without negotiation (h2c), so all calls share one connection;
+      `https://` servers negotiate HTTP/2 by themselves. On fallback and
+      round-robin clients, `http` takes only `total_timeout_ms`.
     * `finish_reason_allow_list` / `finish_reason_deny_list`
     * anything else (`temperature`, `max_tokens`, `tools`, ...) is sent in
       the request body as given. Anthropic's `max_tokens` defaults to 4096.

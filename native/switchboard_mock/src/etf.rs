@@ -161,6 +161,7 @@ pub fn record_to_term(r: &Record) -> Term {
     };
     map(vec![
         ("method", binary(r.method.as_bytes())),
+        ("version", binary(r.version.as_bytes())),
         ("path", binary(r.path.as_bytes())),
         ("query", binary(r.query.as_bytes())),
         ("headers", Term::from(List::from(headers))),

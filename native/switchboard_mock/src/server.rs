@@ -9,10 +9,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
+use hyper_util::rt::TokioExecutor;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -75,14 +76,31 @@ async fn serve_connection(
     // Each SSE event and split piece must leave as its own segment.
     let _ = stream.set_nodelay(true);
     let service = service_fn(move |req| handle(Arc::clone(&state), req));
-    let conn = http1::Builder::new()
+    // HTTP/1.1, or cleartext HTTP/2 for clients that start with its preface
+    // (h2c prior knowledge), as real providers answer HTTP/2 over TLS.
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
         .timer(TokioTimer::new())
         // Idle pooled client connections must not be closed under a test's feet.
-        .header_read_timeout(None)
-        .serve_connection(TokioIo::new(stream), service);
+        .header_read_timeout(None);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        // Benchmarks put 10,000 calls on one connection at once.
+        .max_concurrent_streams(100_000);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::select! {
         _ = conn => {}
         _ = shutdown.wait_for(|stop| *stop) => {}
+    }
+}
+
+fn http_version(v: hyper::Version) -> &'static str {
+    match v {
+        hyper::Version::HTTP_2 => "HTTP/2.0",
+        hyper::Version::HTTP_10 => "HTTP/1.0",
+        _ => "HTTP/1.1",
     }
 }
 
@@ -162,6 +180,7 @@ async fn provider_request(
         headers,
         body,
         received_at_us,
+        http_version(parts.version),
     ));
     let step = state.scenario(scenario_id).admit(
         Arc::clone(&record),

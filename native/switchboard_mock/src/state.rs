@@ -92,6 +92,8 @@ pub struct Record {
     pub body: Bytes,
     /// Microseconds since server start (monotonic clock).
     pub received_at_us: u64,
+    /// `"HTTP/1.1"` or `"HTTP/2.0"`.
+    pub version: &'static str,
     // Atomics rather than a lock: the response path updates these after the
     // record is already visible to readers of the log.
     finish: AtomicU64,
@@ -106,6 +108,7 @@ impl Record {
         headers: Vec<(String, Bytes)>,
         body: Bytes,
         received_at_us: u64,
+        version: &'static str,
     ) -> Record {
         Record {
             method,
@@ -114,6 +117,7 @@ impl Record {
             headers,
             body,
             received_at_us,
+            version,
             finish: AtomicU64::new(0),
             status: AtomicU16::new(0),
         }

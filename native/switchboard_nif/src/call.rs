@@ -3,7 +3,7 @@
 //! `{ref, {:ok, response} | {:error, error}}` message from a runtime thread.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -13,26 +13,14 @@ use rustler::{Encoder, Env, LocalPid, Monitor, OwnedEnv, Resource, ResourceArc, 
 use serde_json::Value;
 use switchboard_core::StreamSink;
 use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry};
-use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
 use crate::encode::{ExError, ExResponse};
 use crate::outbox::{Flow, Outbox};
 use crate::registry::RegistryResource;
+use crate::runtime::runtime;
 use crate::term::to_value;
-
-/// One runtime for every call of the VM; its worker threads are not
-/// scheduler threads, which is what lets them send messages.
-fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .thread_name("switchboard")
-            .enable_all()
-            .build()
-            .expect("switchboard: cannot start the tokio runtime")
-    })
-}
+use crate::timing;
 
 /// The handle `%Switchboard.Call{}` carries. It monitors the receiver: when
 /// the receiver dies, the call is cancelled and its request aborted.
@@ -62,6 +50,7 @@ fn call_start<'a>(
     receiver: LocalPid,
     window: Term<'a>,
 ) -> Term<'a> {
+    let _timed = timing::start();
     let call = ResourceArc::new(CallResource {
         cancel: CancellationToken::new(),
         flow: Flow::default(),
@@ -96,6 +85,7 @@ fn call_start<'a>(
 
 #[rustler::nif]
 fn call_cancel(call: ResourceArc<CallResource>) -> rustler::Atom {
+    let _timed = timing::start();
     call.cancel.cancel();
     rustler::types::atom::ok()
 }
@@ -103,6 +93,7 @@ fn call_cancel(call: ResourceArc<CallResource>) -> rustler::Atom {
 /// The receiver handled `n` more chunk or reset messages.
 #[rustler::nif]
 fn call_ack(call: ResourceArc<CallResource>, n: u64) -> rustler::Atom {
+    let _timed = timing::start();
     call.flow.ack(n);
     rustler::types::atom::ok()
 }

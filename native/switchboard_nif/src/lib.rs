@@ -6,10 +6,13 @@ mod encode;
 mod env;
 mod outbox;
 mod registry;
+mod runtime;
 mod term;
+mod timing;
 
-fn load(_env: rustler::Env, _info: rustler::Term) -> bool {
+fn load(env: rustler::Env, load_info: rustler::Term) -> bool {
     switchboard_core::env::set_lookup(env::var);
+    runtime::configure(env, load_info);
     true
 }
 

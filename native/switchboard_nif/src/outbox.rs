@@ -70,8 +70,9 @@ struct State {
     /// Holds the call's saved arguments, the reference among them.
     args: OwnedEnv,
     saved: SavedTerm,
-    /// Where chunk messages are built; cleared by every send.
-    scratch: OwnedEnv,
+    /// Where chunk messages are built, made on the first one (plain calls
+    /// never need it); cleared by every send.
+    scratch: Option<OwnedEnv>,
     window: u64,
     sent: u64,
     pending: Option<Pending>,
@@ -97,7 +98,7 @@ impl<'a> Outbox<'a> {
                 receiver,
                 args,
                 saved,
-                scratch: OwnedEnv::new(),
+                scratch: None,
                 window,
                 sent: 0,
                 pending: None,
@@ -138,15 +139,33 @@ impl<'a> Outbox<'a> {
         }
     }
 
-    /// The terminal message; nothing is sent after it.
+    /// The terminal message; nothing is sent after it. It is built in the
+    /// call's own environment, where the reference already is.
     pub fn finish(self, outcome: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
         self.flush(true);
-        let mut state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
-        state.send(outcome);
+        let State {
+            receiver,
+            mut args,
+            saved,
+            ..
+        } = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
+        // A dead receiver makes the send fail; nobody is waiting then.
+        let _ = args.send_and_clear(&receiver, |env| {
+            (reference(saved.load(env)), outcome(env)).encode(env)
+        });
+    }
+}
+
+/// The reference in the saved `{prompt, opts, ref}`.
+fn reference(args: Term) -> Term {
+    match get_tuple(args) {
+        Ok(parts) if parts.len() == 3 => parts[2],
+        _ => atom::nil().encode(args.get_env()),
     }
 }
 
 impl State {
+    /// Sends a chunk or reset message; the reference is copied over.
     fn send(&mut self, payload: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
         let State {
             receiver,
@@ -156,11 +175,9 @@ impl State {
             sent,
             ..
         } = self;
+        let scratch = scratch.get_or_insert_with(OwnedEnv::new);
         args.run(|args_env| {
-            let reference = match get_tuple(saved.load(args_env)) {
-                Ok(parts) if parts.len() == 3 => parts[2],
-                _ => atom::nil().encode(args_env),
-            };
+            let reference = reference(saved.load(args_env));
             // A dead receiver makes the send fail; nobody is waiting then.
             let _ = scratch.send_and_clear(receiver, |env| {
                 (reference.in_env(env), payload(env)).encode(env)

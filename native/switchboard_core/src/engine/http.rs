@@ -19,6 +19,9 @@ pub struct HttpSettings {
     pub request_timeout: Option<Duration>,
     pub first_token_timeout: Option<Duration>,
     pub idle_timeout: Option<Duration>,
+    /// Speak HTTP/2 to an `http://` server without asking (h2c); `https://`
+    /// servers get HTTP/2 through TLS negotiation anyway.
+    pub http2_prior_knowledge: bool,
 }
 
 impl Default for HttpSettings {
@@ -28,6 +31,7 @@ impl Default for HttpSettings {
             request_timeout: Some(Duration::from_millis(300_000)),
             first_token_timeout: None,
             idle_timeout: None,
+            http2_prior_knowledge: false,
         }
     }
 }
@@ -49,7 +53,9 @@ impl HttpSettings {
             "request_timeout_ms",
             "time_to_first_token_timeout_ms",
             "idle_timeout_ms",
+            "http2_prior_knowledge",
         ])?;
+        s.http2_prior_knowledge = o.bool("http2_prior_knowledge")?.unwrap_or(false);
         let limit = |key: &str| -> Result<Option<Option<Duration>>, Error> {
             Ok(o.millis(key)?.map(|d| (!d.is_zero()).then_some(d)))
         };
@@ -81,28 +87,38 @@ impl HttpSettings {
     }
 }
 
-/// One pooled client per connect timeout (reqwest sets that per client);
-/// every registry shares them, so connections are reused across registries.
+/// One pooled client per connect timeout and protocol choice (reqwest sets
+/// those per client); every registry shares them, so connections are reused
+/// across registries.
 pub fn client_for(settings: &HttpSettings) -> Result<reqwest::Client, Error> {
-    static CLIENTS: OnceLock<Mutex<HashMap<Option<Duration>, reqwest::Client>>> = OnceLock::new();
+    type Key = (Option<Duration>, bool);
+    static CLIENTS: OnceLock<Mutex<HashMap<Key, reqwest::Client>>> = OnceLock::new();
+    let key = (settings.connect_timeout, settings.http2_prior_knowledge);
     let mut clients = CLIENTS
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(c) = clients.get(&settings.connect_timeout) {
+    if let Some(c) = clients.get(&key) {
         return Ok(c.clone());
     }
     let mut builder = reqwest::Client::builder();
     if let Some(t) = settings.connect_timeout {
         builder = builder.connect_timeout(t);
     }
+    if settings.http2_prior_knowledge {
+        builder = builder.http2_prior_knowledge();
+    }
     let client = builder
+        // Retries are ours, so every HTTP request is one recorded attempt;
+        // an API POST that redirects is an error, not something to follow.
+        .retry(reqwest::retry::never())
+        .redirect(reqwest::redirect::Policy::none())
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(90))
         .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
         .map_err(|e| Error::config(format!("cannot build the HTTP client: {}", chain(&e))))?;
-    clients.insert(settings.connect_timeout, client.clone());
+    clients.insert(key, client.clone());
     Ok(client)
 }
 

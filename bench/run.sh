@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# `make bench`: Switchboard against baml-py and against wrk (the loopback
+# limit), in one run on this machine, all against one release build of
+# switchboard_mock on 127.0.0.1. Writes bench/results/<date>-<sha>.md.
+# See bench/README.md.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+BAML_PY_VERSION=0.226.3 # also the generator version in bench/baml/baml_src
+PYDANTIC_VERSION=2.14.3 # the generated baml_client imports pydantic
+VENV=bench/.venv
+RESULTS=bench/results
+WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
+# Each runner stops by itself; this only bounds a hung one.
+RUNNER_TIMEOUT_S=600
+WORDS="one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+export MIX_ENV=prod
+
+log() { printf '\n==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+APT_UPDATED=0
+apt_install() {
+  log "installing $* with apt"
+  if [ "$APT_UPDATED" -eq 0 ]; then
+    as_root apt-get update -qq
+    APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+install_tools() {
+  command -v curl >/dev/null 2>&1 || apt_install curl
+  command -v wrk >/dev/null 2>&1 || apt_install wrk
+  command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating $VENV"
+    # Debian ships venv's pip bootstrap separately, as python3-venv.
+    if ! python3 -m venv "$VENV"; then
+      rm -rf "$VENV"
+      apt_install python3-venv
+      python3 -m venv "$VENV"
+    fi
+  fi
+  if ! "$VENV/bin/python" - "$BAML_PY_VERSION" <<'EOF' 2>/dev/null; then
+import importlib.metadata as m, sys
+sys.exit(m.version("baml-py") != sys.argv[1])
+EOF
+    log "installing baml-py $BAML_PY_VERSION into $VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check \
+      "baml-py==$BAML_PY_VERSION" "pydantic==$PYDANTIC_VERSION"
+  fi
+  log "generating bench/baml/baml_client"
+  "$VENV/bin/baml-cli" generate --from bench/baml/baml_src >"$WORK/baml-cli.log" 2>&1 || {
+    cat "$WORK/baml-cli.log" >&2
+    exit 1
+  }
+}
+
+MOCK_PID=""
+cleanup() {
+  # Closing its stdin is the mock's own signal to exit; the kill is for a
+  # mock that is stuck.
+  exec 3>&- 2>/dev/null || true
+  if [ -n "$MOCK_PID" ]; then
+    kill "$MOCK_PID" 2>/dev/null || true
+    wait "$MOCK_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+
+start_mock() {
+  log "starting switchboard_mock"
+  mkfifo "$WORK/mock.stdin"
+  # The mock stands in for a remote provider: at the lowest priority it takes
+  # the CPU the client under test leaves, instead of preempting it (on 2
+  # cores a preempted BEAM scheduler shows up as a long_schedule event).
+  nice -n "${MOCK_NICE:-19}" priv/native/switchboard_mock --port 0 --max-records 1000 \
+    <"$WORK/mock.stdin" >"$WORK/mock.out" 2>"$WORK/mock.err" &
+  MOCK_PID=$!
+  # The mock exits when its stdin closes: hold the fifo open until cleanup.
+  exec 3>"$WORK/mock.stdin"
+  local addr="" i
+  for i in $(seq 1 100); do
+    addr=$(sed -n 's/^SWITCHBOARD_MOCK_LISTENING //p' "$WORK/mock.out")
+    [ -n "$addr" ] && break
+    kill -0 "$MOCK_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$addr" ]; then
+    echo "switchboard_mock did not start:" >&2
+    cat "$WORK/mock.err" >&2
+    exit 1
+  fi
+  BASE_URL="http://$addr"
+  echo "listening on $BASE_URL (pid $MOCK_PID)"
+}
+
+scenario() {
+  curl -fsS -X PUT -H 'content-type: application/json' --data "$2" \
+    "$BASE_URL/_mock/scenarios/$1"
+}
+
+script_scenarios() {
+  local words="[{\"content\": \"$WORDS\", \"repeat\": -1}]"
+  scenario bench-a "$words"
+  scenario bench-b '[{"chunks": 20, "repeat": -1}]'
+  scenario bench-c '[{"delay_ms": 5000, "repeat": -1}]'
+  scenario bench-d "$words"
+  scenario bench-e "$words"
+  scenario bench-fail '[{"status": 500, "repeat": -1}]'
+}
+
+# The mock's user+system CPU so far, in clock ticks (0 once it is gone: the
+# steps after that fail on their own and say so).
+mock_ticks() {
+  local f
+  if read -r -a f <"/proc/$MOCK_PID/stat" 2>/dev/null; then
+    echo $((f[13] + f[14]))
+  else
+    echo 0
+  fi
+}
+
+# run_step NAME WORKLOAD CMD...: CMD writes $RESULTS/NAME-WORKLOAD.json; a
+# failed one leaves a "failed" result there instead, so the report says so
+# and the run goes on. The mock's CPU over the whole step goes beside it:
+# whether the server, not the client, is what saturates the two cores.
+run_step() {
+  local name=$1 workload=$2 status=0 before
+  shift 2
+  log "$name ($workload)"
+  before=$(mock_ticks)
+  timeout "$RUNNER_TIMEOUT_S" "$@" || status=$?
+  printf '{"mock_cpu_s": %s}\n' \
+    "$(awk -v t="$(($(mock_ticks) - before))" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }')" \
+    >"$RESULTS/mock-$name-$workload.json"
+  if [ "$status" -ne 0 ]; then
+    echo "$name ($workload) failed with exit status $status" >&2
+    printf '{"runner": "%s", "workload": "%s", "failed": "exit status %s; see the run output"}\n' \
+      "$name" "$workload" "$status" >"$RESULTS/$name-$workload.json"
+  fi
+}
+
+loopback_limit() {
+  run_step wrk a "$VENV/bin/python" bench/lib/wrk.py --workload a --out "$RESULTS/wrk-a.json" \
+    --url "$BASE_URL/s/bench-a/v1/chat/completions" --connections 100 --threads 2 \
+    --duration "$WRK_SECONDS"
+  run_step wrk b "$VENV/bin/python" bench/lib/wrk.py --workload b --out "$RESULTS/wrk-b.json" \
+    --url "$BASE_URL/s/bench-b/v1/chat/completions" --connections 100 --threads 2 \
+    --duration "$WRK_SECONDS" --stream
+  run_step wrk d "$VENV/bin/python" bench/lib/wrk.py --workload d --out "$RESULTS/wrk-d.json" \
+    --url "$BASE_URL/s/bench-d/v1/chat/completions" --connections 1 --threads 1 \
+    --duration "$WRK_SECONDS"
+}
+
+# One after another, never side by side: two cores are shared by the client,
+# the mock and nothing else.
+workloads() {
+  local w have_switchboard=1
+  if [ ! -f bench/switchboard_workloads.exs ]; then
+    have_switchboard=0
+    echo "bench/switchboard_workloads.exs not found: the Switchboard side is not run" >&2
+  fi
+  # c-h2 is (c) over cleartext HTTP/2, which baml-py cannot speak.
+  for w in a b c c-h2 d e f; do
+    if [ "$have_switchboard" -eq 1 ]; then
+      # No "--" before the script's switches: mix run passes everything after
+      # the file to System.argv, and OptionParser stops at a "--".
+      run_step switchboard "$w" mix run --no-compile bench/switchboard_workloads.exs \
+        --base-url "$BASE_URL" --workload "$w" --out "$RESULTS/switchboard-$w.json"
+    fi
+    if [ "$w" != c-h2 ]; then
+      run_step baml "$w" "$VENV/bin/python" bench/baml/run.py \
+        --base-url "$BASE_URL" --workload "$w" --out "$RESULTS/baml-$w.json"
+    fi
+  done
+}
+
+main() {
+  WORK=$(mktemp -d)
+  trap cleanup EXIT
+  local load_before
+  load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+  log "building (scripts/setup.sh, MIX_ENV=prod mix compile)"
+  scripts/setup.sh
+  mix compile
+  install_tools
+  mkdir -p "$RESULTS"
+  # This run's figures only: a stale file would pass for a new one.
+  rm -f "$RESULTS"/*.json
+  start_mock
+  script_scenarios
+  loopback_limit
+  workloads
+  log "report"
+  "$VENV/bin/python" bench/lib/report.py --results "$RESULTS" --venv "$VENV" \
+    --load-before "$load_before"
+}
+
+main "$@"
