@@ -265,7 +265,9 @@ async fn exchange(
         ..e
     };
     let (status, completion) = if streaming {
-        stream::exchange(leaf, &request, emit)
+        // Boxed: a stream's state is large and most calls do not stream,
+        // so it should not widen every call's future.
+        Box::pin(stream::exchange(leaf, &request, emit))
             .await
             .map_err(clean)?
     } else {
