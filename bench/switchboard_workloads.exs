@@ -105,8 +105,12 @@ defmodule Bench.Workloads do
   @moduledoc false
   alias Switchboard.{Registry, Response}
 
-  def run(base, "a", _), do: closed_loop(registry(base, "bench-a"), 20_000, 100, :call)
-  def run(base, "b", _), do: closed_loop(registry(base, "bench-b"), 5_000, 100, :stream)
+  def run(base, "a", _),
+    do: median_of_3(fn -> closed_loop(registry(base, "bench-a"), 20_000, 100, :call) end)
+
+  def run(base, "b", _),
+    do: median_of_3(fn -> closed_loop(registry(base, "bench-b"), 5_000, 100, :stream) end)
+
   def run(base, "c", _), do: all_in_flight(registry(base, "bench-c"), 10_000, "HTTP/1.1")
 
   # The same over cleartext HTTP/2, as calls to HTTPS providers go: all
@@ -120,8 +124,33 @@ defmodule Bench.Workloads do
     all_in_flight(reg, 10_000, "HTTP/2 (h2c prior knowledge)")
   end
 
-  def run(base, "d", _), do: closed_loop(registry(base, "bench-d"), 2_000, 1, :call)
-  def run(base, "e", _), do: closed_loop(fallback(base), 5_000, 100, :call)
+  def run(base, "d", _),
+    do: median_of_3(fn -> closed_loop(registry(base, "bench-d"), 2_000, 1, :call) end)
+
+  def run(base, "e", _), do: median_of_3(fn -> closed_loop(fallback(base), 5_000, 100, :call) end)
+
+  # A measured run lasts under a second on this machine, so one run is at
+  # the mercy of whatever else the two cores do at that moment: report the
+  # median of three (by throughput), with all three named in the notes.
+  defp median_of_3(run) do
+    rounds = Enum.sort_by(for(_ <- 1..3, do: run.()), & &1.per_s)
+    median = Enum.at(rounds, 1)
+    rates = Enum.map_join(rounds, ", ", &"#{round(&1.per_s)}/s")
+    worst_nif = Enum.max_by(rounds, & &1.max_nif_us)
+    events = Enum.sum(Enum.map(rounds, & &1.long_schedule_events))
+
+    %{
+      median
+      | notes: String.trim("median of 3 rounds (#{rates}); #{median.notes}"),
+        max_nif_us: worst_nif.max_nif_us,
+        nif_calls: Enum.sum(Enum.map(rounds, & &1.nif_calls)),
+        nif_calls_over_100us: Enum.sum(Enum.map(rounds, & &1.nif_calls_over_100us)),
+        long_schedule_events: events,
+        long_schedule_seen:
+          Enum.map_join(rounds, "; ", & &1.long_schedule_seen) |> String.trim("; ")
+    }
+  end
+
   def run(base, "f", _), do: registry_builds(base, 200)
 
   defp client(name, base, scenario, extra \\ %{}) do

@@ -369,6 +369,22 @@ defmodule Switchboard.StreamTest do
       assert length(messages) < 10_000
     end
 
+    test "text held back by a full window is delivered on ack, even while the provider is silent" do
+      sc = scripted([%{content: "one two three", chunks: 3, chunk_delay_ms: 30, stall_after: 3}])
+      reg = registry!(%{clients: [openai("C", sc)]})
+      %Call{ref: ref} = call = Switchboard.stream_to(reg, "hi", window: 1)
+
+      assert_receive {^ref, {:chunk, %Chunk{text: first}}}, 2_000
+      # Without an ack, the next deltas wait, merged, behind the window.
+      refute_receive {^ref, {:chunk, _}}, 300
+      Switchboard.ack(call)
+      # The provider has stalled; only the ack can release them.
+      assert_receive {^ref, {:chunk, %Chunk{text: rest}}}, 1_000
+      assert first <> rest == "one two three"
+      Switchboard.cancel(call)
+      assert_receive {^ref, {:error, %Error{kind: :cancelled}}}, 1_000
+    end
+
     test "window: :infinity sends every delta" do
       sc = scripted([%{chunks: 300}])
       reg = registry!(%{clients: [anthropic("C", sc)]})

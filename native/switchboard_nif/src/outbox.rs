@@ -121,12 +121,19 @@ impl<'a> Outbox<'a> {
     /// Sends pending text if the window has room (`force`: regardless).
     pub fn flush(&self, force: bool) {
         let mut state = self.lock();
+        if state.pending.is_none() {
+            return;
+        }
+        // Say we wait before reading `acked`: an ack racing with this check
+        // is then either counted here or sees the flag and wakes the flusher.
+        self.flow.blocked.store(true, Ordering::SeqCst);
         let in_flight = state
             .sent
-            .saturating_sub(self.flow.acked.load(Ordering::Relaxed));
+            .saturating_sub(self.flow.acked.load(Ordering::SeqCst));
         if !force && in_flight >= state.window {
             return;
         }
+        self.flow.blocked.store(false, Ordering::SeqCst);
         if let Some(p) = state.pending.take() {
             state.delivered = Some(p.attempt);
             let chunk = ExChunk {
