@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::anthropic;
-use super::stream::{parse_data, short, StreamParser};
+use super::stream::{parse_data, payload, unreadable, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::sse::SseEvent;
@@ -30,20 +30,10 @@ pub(crate) struct AnthropicStream {
 
 impl StreamParser for AnthropicStream {
     fn event(&mut self, event: &SseEvent) -> Result<Option<String>, Error> {
-        if self.done {
+        let Some(data) = payload(self.done, event) else {
             return Ok(None);
-        }
-        let data = event.data.trim();
-        if data.is_empty() {
-            return Ok(None);
-        }
-        let v = match parse_data(data) {
-            Ok(v) => v,
-            Err(_) if event.event.as_deref() == Some("error") => {
-                return Err(Error::new(ErrorKind::Server, short(data)));
-            }
-            Err(e) => return Err(e),
         };
+        let v = parse_data(data).map_err(|e| unreadable(event, data, e))?;
         // The payload's `type` is authoritative; the SSE `event:` line only
         // helps when a proxy dropped it.
         let kind = v

@@ -14,11 +14,26 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::openai;
-use super::stream::{short, StreamParser};
+use super::stream::{payload, short, unreadable, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::response::Usage;
 use crate::sse::SseEvent;
+
+/// Typed, so the fields we ignore are skipped rather than built into maps:
+/// this runs once per delta.
+fn parse_chunk(data: &str) -> Result<ChunkWire<'_>, Error> {
+    // serde would also read a JSON array as a struct's fields in order.
+    let parsed = match data.starts_with('{') {
+        true => serde_json::from_str(data).map_err(|e| e.to_string()),
+        false => Err("not a JSON object".to_owned()),
+    };
+    parsed.map_err(|e| {
+        Error::bad_response(format!(
+            "an event of the provider's stream is not a chat completion chunk: {e}"
+        ))
+    })
+}
 
 /// The parts of a `chat.completion.chunk` we read.
 #[derive(Deserialize)]
@@ -60,36 +75,14 @@ pub(crate) struct OpenAiStream {
 
 impl StreamParser for OpenAiStream {
     fn event(&mut self, event: &SseEvent) -> Result<Option<String>, Error> {
-        if self.done {
+        let Some(data) = payload(self.done, event) else {
             return Ok(None);
-        }
-        let data = event.data.trim();
-        if data.is_empty() {
-            return Ok(None);
-        }
+        };
         if data == "[DONE]" {
             self.done = true;
             return Ok(None);
         }
-        // Typed, so the fields we ignore are skipped rather than built
-        // into maps: this runs once per delta.
-        // serde would also read a JSON array as a struct's fields in order.
-        let parsed = match data.starts_with('{') {
-            true => serde_json::from_str::<ChunkWire>(data).map_err(|e| e.to_string()),
-            false => Err("not a JSON object".to_owned()),
-        };
-        let chunk = match parsed {
-            Ok(chunk) => chunk,
-            // Some compatible servers name a plain-text failure `event: error`.
-            Err(_) if event.event.as_deref() == Some("error") => {
-                return Err(Error::new(ErrorKind::Server, short(data)));
-            }
-            Err(e) => {
-                return Err(Error::bad_response(format!(
-                    "an event of the provider's stream is not a chat completion chunk: {e}"
-                )))
-            }
-        };
+        let chunk = parse_chunk(data).map_err(|e| unreadable(event, data, e))?;
         if let Some(err) = chunk.error.filter(|e| !e.is_null()) {
             return Err(stream_error(&err));
         }

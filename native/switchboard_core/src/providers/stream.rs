@@ -5,7 +5,7 @@
 use super::anthropic_stream::AnthropicStream;
 use super::openai_stream::OpenAiStream;
 use super::Completion;
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::sse::SseEvent;
 
 /// Reads one provider's event stream. After an `Err` the stream has failed
@@ -32,6 +32,24 @@ pub fn openai_parser() -> Box<dyn StreamParser> {
 /// Anthropic Messages events.
 pub fn anthropic_parser() -> Box<dyn StreamParser> {
     Box::<AnthropicStream>::default()
+}
+
+/// The payload a parser should read: `None` once its stream is done, and
+/// for events without data (pings, keep-alives).
+pub(super) fn payload(done: bool, event: &SseEvent) -> Option<&str> {
+    let data = event.data.trim();
+    (!done && !data.is_empty()).then_some(data)
+}
+
+/// The error for a payload that could not be read. Named `event: error`,
+/// it is the provider's own failure in plain text (some compatible servers
+/// send those); otherwise the stream itself is broken.
+pub(super) fn unreadable(event: &SseEvent, data: &str, cause: Error) -> Error {
+    if event.event.as_deref() == Some("error") {
+        Error::new(ErrorKind::Server, short(data))
+    } else {
+        cause
+    }
 }
 
 /// The JSON payload of an event, or `BadResponse`.
