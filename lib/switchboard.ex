@@ -219,7 +219,7 @@ defmodule Switchboard do
     %Call{ref: ref, handle: Native.call_start(handle, prompt, native_opts, ref, receiver, window)}
   end
 
-  defp next_chunk({:done, _call} = state), do: {:halt, state}
+  defp next_chunk({:done, _} = state), do: {:halt, state}
 
   defp next_chunk(%Call{ref: ref} = call) do
     receive do
@@ -242,23 +242,19 @@ defmodule Switchboard do
         {[final], {:done, call}}
 
       {^ref, {:error, %Error{} = error}} ->
-        # Mark the stream finished so the cleanup does not wait for a message.
-        Process.put({__MODULE__, :finished, ref}, true)
-        raise error
+        {:halt, {:done, error}}
     end
   end
 
-  # Halted early (or raised): cancel, then consume what the call still sends,
-  # so no message of it is left in the caller's mailbox.
+  # The call ended: raise its error, if any, once the stream has closed.
+  defp close_stream({:done, %Error{} = error}), do: raise(error)
   defp close_stream({:done, _call}), do: :ok
 
+  # Halted early: cancel, then consume what the call still sends, so no
+  # message of it is left in the caller's mailbox.
   defp close_stream(%Call{ref: ref} = call) do
-    if Process.delete({__MODULE__, :finished, ref}) do
-      :ok
-    else
-      cancel(call)
-      drain(ref)
-    end
+    cancel(call)
+    drain(ref)
   end
 
   defp drain(ref) do
