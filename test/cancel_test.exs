@@ -33,6 +33,9 @@ defmodule Switchboard.CancelTest do
 
     %Call{ref: ref} = call = Switchboard.async(reg, "hi")
     assert :ok = Mock.await_outcome(mock(), sc, 0, "completed", 2_000)
+    # The mock marks the response sent before the client has read it; give the
+    # client time to record the 500 and enter its 5 s retry sleep.
+    Process.sleep(300)
     Switchboard.cancel(call)
 
     assert_receive {^ref, {:error, %Error{kind: :cancelled, attempts: [%Attempt{status: 500}]}}},
