@@ -31,11 +31,47 @@ defmodule Bench.Probe do
     |> Kernel.*(1024)
   end
 
+  @doc """
+  The normal scheduler threads' (`N_scheduler`) runqueue wait in ns and
+  involuntary context switches so far, keyed by thread id.
+  """
+  def scheduler_threads do
+    for tid <- File.ls!("/proc/self/task"),
+        String.ends_with?(read_task(tid, "comm"), "_scheduler"),
+        into: %{} do
+      # schedstat: time on the CPU, time runnable but waiting for one, slices.
+      [_run, wait | _] = String.split(read_task(tid, "schedstat"))
+
+      preempted =
+        read_task(tid, "status")
+        |> String.split("\n")
+        |> Enum.find_value(0, fn
+          "nonvoluntary_ctxt_switches:" <> n -> String.to_integer(String.trim(n))
+          _ -> nil
+        end)
+
+      {tid, {String.to_integer(wait), preempted}}
+    end
+  end
+
+  @doc "`{wait_ns, involuntary_switches}` summed over the threads since `before`."
+  def scheduler_threads_since(before) do
+    Enum.reduce(scheduler_threads(), {0, 0}, fn {tid, {wait, preempted}}, {w, p} ->
+      {wait0, preempted0} = Map.get(before, tid, {0, 0})
+      {w + wait - wait0, p + preempted - preempted0}
+    end)
+  end
+
+  defp read_task(tid, file), do: String.trim(File.read!("/proc/self/task/#{tid}/#{file}"))
+
   # long_schedule: a process or port ran >= 1 ms without yielding.
   def watch_schedulers do
     parent = self()
 
     spawn_link(fn ->
+      # Describing an event loads Inspect's modules on first use; loading
+      # them during the run would itself be a long schedule.
+      _ = describe(self(), timeout: 1, in: {__MODULE__, :f, 0}, out: :undefined)
       :erlang.system_monitor(self(), [{:long_schedule, 1}])
       count_events(parent, 0)
     end)
@@ -106,10 +142,10 @@ defmodule Bench.Workloads do
   alias Switchboard.{Registry, Response}
 
   def run(base, "a", _),
-    do: median_of_3(fn -> closed_loop(registry(base, "bench-a"), 20_000, 100, :call) end)
+    do: median_of_3(&closed_loop(registry(base, "bench-a"), 20_000, 100, :call, &1))
 
   def run(base, "b", _),
-    do: median_of_3(fn -> closed_loop(registry(base, "bench-b"), 5_000, 100, :stream) end)
+    do: median_of_3(&closed_loop(registry(base, "bench-b"), 5_000, 100, :stream, &1))
 
   def run(base, "c", _), do: all_in_flight(registry(base, "bench-c"), 10_000, "HTTP/1.1")
 
@@ -125,15 +161,29 @@ defmodule Bench.Workloads do
   end
 
   def run(base, "d", _),
-    do: median_of_3(fn -> closed_loop(registry(base, "bench-d"), 2_000, 1, :call) end)
+    do: median_of_3(&closed_loop(registry(base, "bench-d"), 2_000, 1, :call, &1))
 
-  def run(base, "e", _), do: median_of_3(fn -> closed_loop(fallback(base), 5_000, 100, :call) end)
+  def run(base, "e", _), do: median_of_3(&closed_loop(fallback(base), 5_000, 100, :call, &1))
+
+  def run(base, "f", _), do: registry_builds(base, 200)
+
+  @detail_keys [
+    :detail_nif_calls,
+    :detail_over_100us,
+    :detail_preempted,
+    :detail_page_faulted,
+    :detail_slept,
+    :detail_longest_cpu_us
+  ]
 
   # A measured run lasts under a second on this machine, so one run is at
   # the mercy of whatever else the two cores do at that moment: report the
   # median of three (by throughput), with all three named in the notes.
+  # A fourth round samples rusage in every NIF call (too slow for the
+  # measured rounds) to tell why the slow ones were slow.
   defp median_of_3(run) do
-    rounds = Enum.sort_by(for(_ <- 1..3, do: run.()), & &1.per_s)
+    rounds = Enum.sort_by(for(_ <- 1..3, do: run.(false)), & &1.per_s)
+    detail = Map.take(run.(true), @detail_keys)
     median = Enum.at(rounds, 1)
     rates = Enum.map_join(rounds, ", ", &"#{round(&1.per_s)}/s")
     worst_nif = Enum.max_by(rounds, & &1.max_nif_us)
@@ -147,11 +197,12 @@ defmodule Bench.Workloads do
         nif_calls_over_100us: Enum.sum(Enum.map(rounds, & &1.nif_calls_over_100us)),
         long_schedule_events: events,
         long_schedule_seen:
-          Enum.map_join(rounds, "; ", & &1.long_schedule_seen) |> String.trim("; ")
+          Enum.map_join(rounds, "; ", & &1.long_schedule_seen) |> String.trim("; "),
+        sched_wait_ms: Enum.sum(Enum.map(rounds, & &1.sched_wait_ms)),
+        sched_preempted: Enum.sum(Enum.map(rounds, & &1.sched_preempted))
     }
+    |> Map.merge(detail)
   end
-
-  def run(base, "f", _), do: registry_builds(base, 200)
 
   defp client(name, base, scenario, extra \\ %{}) do
     %{
@@ -176,29 +227,63 @@ defmodule Bench.Workloads do
 
   # --- closed loop: `in_flight` outstanding until `total` answered ---------
 
-  defp closed_loop(reg, total, in_flight, mode) do
+  defp closed_loop(reg, total, in_flight, mode, detail) do
     drive(reg, min(200, total), in_flight, mode)
     :erlang.garbage_collect()
-    watcher = Bench.Probe.watch_schedulers()
-    Switchboard.Native.scheduler_timing(true)
-    rss_before = Bench.Probe.rss_bytes()
-    cpu_before = Bench.Probe.cpu_s()
-    t0 = System.monotonic_time()
-    {latencies, errors} = drive(reg, total, in_flight, mode)
-    wall = seconds(System.monotonic_time() - t0)
-    cpu = Bench.Probe.cpu_s() - cpu_before
 
-    summary(total, in_flight, wall, latencies, errors, cpu)
-    |> Map.merge(%{rss_before_bytes: rss_before, rss_peak_bytes: Bench.Probe.rss_bytes()})
-    |> Map.merge(nif_report())
+    observed(detail, fn ->
+      rss_before = Bench.Probe.rss_bytes()
+      cpu_before = Bench.Probe.cpu_s()
+      t0 = System.monotonic_time()
+      {latencies, errors} = drive(reg, total, in_flight, mode)
+      wall = seconds(System.monotonic_time() - t0)
+      cpu = Bench.Probe.cpu_s() - cpu_before
+
+      summary(total, in_flight, wall, latencies, errors, cpu)
+      |> Map.merge(%{rss_before_bytes: rss_before, rss_peak_bytes: Bench.Probe.rss_bytes()})
+    end)
+  end
+
+  # Runs `measure` under the scheduler-health probes and adds their figures:
+  # our NIFs' own timing, long_schedule events, and how long the normal
+  # scheduler threads sat runnable without a CPU (the OS's share).
+  defp observed(detail, measure) do
+    watcher = Bench.Probe.watch_schedulers()
+    Switchboard.Native.scheduler_timing_detail(detail)
+    Switchboard.Native.scheduler_timing(true)
+    threads_before = Bench.Probe.scheduler_threads()
+    result = measure.()
+    {wait_ns, preempted} = Bench.Probe.scheduler_threads_since(threads_before)
+    Switchboard.Native.scheduler_timing_detail(false)
+
+    result
+    |> Map.merge(nif_report(Switchboard.Native.scheduler_timing(true), detail))
     |> Map.merge(schedule_report(watcher))
+    |> Map.merge(%{sched_wait_ms: wait_ns / 1_000_000, sched_preempted: preempted})
   end
 
   # Longest time any of our NIFs held a normal scheduler, measured inside
   # the NIF (switchboard_nif's timing module).
-  defp nif_report do
-    {calls, longest_ns, over} = Switchboard.Native.scheduler_timing(true)
-    %{max_nif_us: longest_ns / 1000, nif_calls: calls, nif_calls_over_100us: over}
+  defp nif_report(t, detail) do
+    plain = %{
+      max_nif_us: t.longest_ns / 1000,
+      mean_nif_us: if(t.calls > 0, do: t.total_ns / t.calls / 1000),
+      nif_calls: t.calls,
+      nif_calls_over_100us: t.over_100us
+    }
+
+    if detail do
+      Map.merge(plain, %{
+        detail_nif_calls: t.calls,
+        detail_over_100us: t.over_100us,
+        detail_preempted: t.over_100us_preempted,
+        detail_page_faulted: t.over_100us_page_faulted,
+        detail_slept: t.over_100us_slept,
+        detail_longest_cpu_us: t.longest_cpu_ns / 1000
+      })
+    else
+      plain
+    end
   end
 
   defp schedule_report(watcher) do
@@ -264,35 +349,35 @@ defmodule Bench.Workloads do
     drive(reg, 20, 20, :call)
     :erlang.garbage_collect()
     Process.sleep(200)
-    watcher = Bench.Probe.watch_schedulers()
-    Switchboard.Native.scheduler_timing(true)
     pending = :ets.new(:pending, [:set, :private])
-    rss_before = Bench.Probe.rss_bytes()
-    cpu_before = Bench.Probe.cpu_s()
-    t0 = System.monotonic_time()
 
-    for _ <- 1..n do
-      call = Switchboard.async(reg, "What is the BEAM?", timeout: 60_000)
-      :ets.insert(pending, {call.ref, System.monotonic_time(:microsecond)})
-    end
+    # One run, where a few syscalls per NIF call are noise: detail on.
+    observed(true, fn ->
+      rss_before = Bench.Probe.rss_bytes()
+      cpu_before = Bench.Probe.cpu_s()
+      t0 = System.monotonic_time()
 
-    # The plateau: every call in flight, none answered yet.
-    plateau = sample_until_first_answer(rss_before)
-    {lat, errors} = wait_all(pending, n, [], 0)
-    wall = seconds(System.monotonic_time() - t0)
-    cpu = Bench.Probe.cpu_s() - cpu_before
+      for _ <- 1..n do
+        call = Switchboard.async(reg, "What is the BEAM?", timeout: 60_000)
+        :ets.insert(pending, {call.ref, System.monotonic_time(:microsecond)})
+      end
 
-    summary(n, n, wall, lat, errors, cpu)
-    |> Map.merge(%{
-      rss_before_bytes: rss_before,
-      rss_peak_bytes: plateau,
-      per_inflight_bytes: (plateau - rss_before) / n,
-      notes:
-        "#{protocol}; all #{n} started at once against a 5 s server delay; " <>
-          "RSS sampled every 50 ms while all were in flight"
-    })
-    |> Map.merge(nif_report())
-    |> Map.merge(schedule_report(watcher))
+      # The plateau: every call in flight, none answered yet.
+      plateau = sample_until_first_answer(rss_before)
+      {lat, errors} = wait_all(pending, n, [], 0)
+      wall = seconds(System.monotonic_time() - t0)
+      cpu = Bench.Probe.cpu_s() - cpu_before
+
+      summary(n, n, wall, lat, errors, cpu)
+      |> Map.merge(%{
+        rss_before_bytes: rss_before,
+        rss_peak_bytes: plateau,
+        per_inflight_bytes: (plateau - rss_before) / n,
+        notes:
+          "#{protocol}; all #{n} started at once against a 5 s server delay; " <>
+            "RSS sampled every 50 ms while all were in flight"
+      })
+    end)
   end
 
   defp sample_until_first_answer(peak) do

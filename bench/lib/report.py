@@ -53,6 +53,7 @@ ROWS = [
     ("longest NIF call µs", "max_nif_us", "{:,.1f}"),
     ("NIF calls", "nif_calls", "{:,}"),
     ("NIF calls over 100 µs", "nif_calls_over_100us", "{:,}"),
+    ("mean NIF call µs", "mean_nif_us", "{:,.2f}"),
     ("long_schedule events", "long_schedule_events", "{:,}"),
     ("first call with it ms", "first_call_ms", "{:.3f}"),
 ]
@@ -264,6 +265,44 @@ def targets(data):
     return "\n".join(lines)
 
 
+def scheduler_health(data):
+    """Why NIF calls ran over 100 µs and what else held the schedulers back."""
+    cols = [
+        ("longest NIF call µs", "max_nif_us", "{:,.1f}"),
+        ("over 100 µs", "nif_calls_over_100us", "{:,}"),
+        ("detail round: over 100 µs", "detail_over_100us", "{:,}"),
+        ("… preempted", "detail_preempted", "{:,}"),
+        ("… page faults", "detail_page_faulted", "{:,}"),
+        ("… slept", "detail_slept", "{:,}"),
+        ("longest NIF CPU time µs", "detail_longest_cpu_us", "{:,.1f}"),
+        ("long_schedule events", "long_schedule_events", "{:,}"),
+        ("schedulers' runqueue wait ms", "sched_wait_ms", "{:,.1f}"),
+        ("schedulers' involuntary switches", "sched_preempted", "{:,}"),
+    ]
+    lines = [
+        "| | " + " | ".join(label for label, _, _ in cols) + " |",
+        "|---|" + "---:|" * len(cols),
+    ]
+    for w in ("a", "b", "c", "c-h2", "d", "e"):
+        r = data.get(("switchboard", w))
+        if not r or "failed" in r:
+            continue
+        cells = [fmt(r.get(key), f) for _, key, f in cols]
+        lines.append(f"| ({w}) | " + " | ".join(cells) + " |")
+    return "\n".join([
+        "A NIF call's wall time includes any time the OS took the scheduler "
+        "thread away. The detail round (an extra round of (a), (b), (d), (e) "
+        "and the one run of (c)) reads the thread's rusage and CPU clock "
+        "around every NIF call and sorts each call over 100 µs: the thread "
+        "was preempted (involuntary context switch), took page faults (the "
+        "kernel mapping fresh memory), or slept (voluntary switch). Runqueue "
+        "wait is the time the normal scheduler threads were runnable but had "
+        "no CPU during the measured rounds (/proc schedstat).",
+        "",
+        *lines,
+    ])
+
+
 def baml_behaviour(data):
     """run.py checks the same facts in every workload; say them once."""
     found = [r["behaviour"] for (runner, _), r in sorted(data.items())
@@ -308,6 +347,10 @@ def render(data, venv, now, load_before):
         "## Targets",
         "",
         targets(data),
+        "",
+        "## Scheduler health",
+        "",
+        scheduler_health(data),
         "",
         "## Every figure",
         "",

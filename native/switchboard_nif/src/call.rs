@@ -38,6 +38,10 @@ impl Resource for CallResource {
     }
 }
 
+/// What `call_start` costs, in percent of a scheduler time slice (~1 ms):
+/// a few microseconds measured (bench/README.md), rounded up.
+const START_COST_PERCENT: i32 = 1;
+
 /// `window`: `nil` for a plain call, else a streamed one with at most that
 /// many unacknowledged chunk messages (`:infinity` for no limit).
 #[rustler::nif]
@@ -80,6 +84,10 @@ fn call_start<'a>(
         stream_window,
     };
     runtime().spawn(task.run());
+    // A NIF call counts as one reduction however long it runs; charging
+    // what starting a call costs keeps a process that starts thousands of
+    // calls in a row from overrunning its time slice.
+    rustler::schedule::consume_timeslice(env, START_COST_PERCENT);
     call.encode(env)
 }
 

@@ -1,48 +1,155 @@
-//! How long NIFs hold a normal scheduler: the count, the longest, and how
-//! many took over 100 µs. A few atomics per call; read by the benchmarks
-//! through `Switchboard.Native.scheduler_timing/1`.
+//! How long NIFs hold a normal scheduler: the count, the total, the longest
+//! and how many took over 100 µs. A few atomics per call; read by the
+//! benchmarks through `Switchboard.Native.scheduler_timing/1`.
+//!
+//! With `scheduler_timing_detail(true)` each NIF call also reads its
+//! thread's rusage before and after (two syscalls), so a call over 100 µs
+//! can be told apart: the OS preempted the scheduler thread (involuntary
+//! context switch), the thread slept (voluntary switch, e.g. on a lock), or
+//! it really computed that long (neither). Off by default: the syscalls
+//! cost about as much as a short NIF call itself.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
+use rustler::NifMap;
+
+const SLOW_NS: u64 = 100_000;
+
+static DETAIL: AtomicBool = AtomicBool::new(false);
 static CALLS: AtomicU64 = AtomicU64::new(0);
+static TOTAL_NS: AtomicU64 = AtomicU64::new(0);
 static LONGEST_NS: AtomicU64 = AtomicU64::new(0);
-static OVER_100_US: AtomicU64 = AtomicU64::new(0);
+static SLOW: AtomicU64 = AtomicU64::new(0);
+static LONGEST_CPU_NS: AtomicU64 = AtomicU64::new(0);
+static SLOW_PREEMPTED: AtomicU64 = AtomicU64::new(0);
+static SLOW_SLEPT: AtomicU64 = AtomicU64::new(0);
+static SLOW_FAULTED: AtomicU64 = AtomicU64::new(0);
 
 /// Records the time from its creation to its drop.
-pub struct Timed(Instant);
+pub struct Timed {
+    start: Instant,
+    usage: Option<Usage>,
+}
 
 pub fn start() -> Timed {
-    Timed(Instant::now())
+    Timed {
+        start: Instant::now(),
+        usage: DETAIL.load(Ordering::Relaxed).then(Usage::now).flatten(),
+    }
+}
+
+/// A thread's CPU time and context switches so far.
+struct Usage {
+    cpu_ns: u64,
+    voluntary: i64,
+    involuntary: i64,
+    page_faults: i64,
+}
+
+impl Usage {
+    fn now() -> Option<Usage> {
+        // rusage's CPU times move in scheduler ticks (4 ms here); the
+        // thread CPU clock is exact.
+        // SAFETY: both calls only write the struct they are given.
+        let (usage, cpu) = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            let mut cpu: libc::timespec = std::mem::zeroed();
+            let ok = libc::getrusage(libc::RUSAGE_THREAD, &mut usage) == 0
+                && libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut cpu) == 0;
+            ok.then_some((usage, cpu))
+        }?;
+        Some(Usage {
+            cpu_ns: (cpu.tv_sec as u64) * 1_000_000_000 + cpu.tv_nsec as u64,
+            voluntary: usage.ru_nvcsw,
+            involuntary: usage.ru_nivcsw,
+            page_faults: usage.ru_minflt + usage.ru_majflt,
+        })
+    }
+}
+
+/// Raises `max` to `value`. A read first: a new maximum is rare, and every
+/// write would bounce the cache line between the schedulers' cores.
+fn raise(max: &AtomicU64, value: u64) {
+    if value > max.load(Ordering::Relaxed) {
+        max.fetch_max(value, Ordering::Relaxed);
+    }
 }
 
 impl Drop for Timed {
     fn drop(&mut self) {
-        let ns = u64::try_from(self.0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let ns = u64::try_from(self.start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         CALLS.fetch_add(1, Ordering::Relaxed);
-        // A read first: a new maximum is rare, and every write would bounce
-        // the cache line between the schedulers' cores.
-        if ns > LONGEST_NS.load(Ordering::Relaxed) {
-            LONGEST_NS.fetch_max(ns, Ordering::Relaxed);
+        TOTAL_NS.fetch_add(ns, Ordering::Relaxed);
+        raise(&LONGEST_NS, ns);
+        let slow = ns > SLOW_NS;
+        if slow {
+            SLOW.fetch_add(1, Ordering::Relaxed);
         }
-        if ns > 100_000 {
-            OVER_100_US.fetch_add(1, Ordering::Relaxed);
+        let (Some(before), Some(after)) = (self.usage.take(), Usage::now()) else {
+            return;
+        };
+        raise(&LONGEST_CPU_NS, after.cpu_ns.saturating_sub(before.cpu_ns));
+        if slow && after.involuntary > before.involuntary {
+            SLOW_PREEMPTED.fetch_add(1, Ordering::Relaxed);
+        } else if slow && after.voluntary > before.voluntary {
+            SLOW_SLEPT.fetch_add(1, Ordering::Relaxed);
+        } else if slow && after.page_faults > before.page_faults {
+            SLOW_FAULTED.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
 
-/// `{calls, longest_ns, over_100_us}` since the last reset.
+/// What `scheduler_timing/1` returns. The last three are counted only
+/// while detail is on.
+#[derive(NifMap)]
+struct Figures {
+    calls: u64,
+    total_ns: u64,
+    longest_ns: u64,
+    over_100us: u64,
+    longest_cpu_ns: u64,
+    over_100us_preempted: u64,
+    over_100us_slept: u64,
+    over_100us_page_faulted: u64,
+}
+
+/// The figures since the last reset.
 #[rustler::nif]
-fn scheduler_timing(reset: bool) -> (u64, u64, u64) {
-    let figures = (
-        CALLS.load(Ordering::Relaxed),
-        LONGEST_NS.load(Ordering::Relaxed),
-        OVER_100_US.load(Ordering::Relaxed),
-    );
-    if reset {
-        CALLS.store(0, Ordering::Relaxed);
-        LONGEST_NS.store(0, Ordering::Relaxed);
-        OVER_100_US.store(0, Ordering::Relaxed);
+fn scheduler_timing(reset: bool) -> Figures {
+    let all = [
+        &CALLS,
+        &TOTAL_NS,
+        &LONGEST_NS,
+        &SLOW,
+        &LONGEST_CPU_NS,
+        &SLOW_PREEMPTED,
+        &SLOW_SLEPT,
+        &SLOW_FAULTED,
+    ];
+    let [calls, total_ns, longest_ns, over_100us, longest_cpu_ns, preempted, slept, faulted] = all
+        .map(|counter| {
+            if reset {
+                counter.swap(0, Ordering::Relaxed)
+            } else {
+                counter.load(Ordering::Relaxed)
+            }
+        });
+    Figures {
+        calls,
+        total_ns,
+        longest_ns,
+        over_100us,
+        longest_cpu_ns,
+        over_100us_preempted: preempted,
+        over_100us_slept: slept,
+        over_100us_page_faulted: faulted,
     }
-    figures
+}
+
+/// Turns the per-call rusage sampling on or off.
+#[rustler::nif]
+fn scheduler_timing_detail(on: bool) -> rustler::Atom {
+    DETAIL.store(on, Ordering::Relaxed);
+    rustler::types::atom::ok()
 }
