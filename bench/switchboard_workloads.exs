@@ -353,6 +353,7 @@ defmodule Bench.Workloads do
 
     # One run, where a few syscalls per NIF call are noise: detail on.
     observed(true, fn ->
+      before = memory_split()
       rss_before = Bench.Probe.rss_bytes()
       cpu_before = Bench.Probe.cpu_s()
       t0 = System.monotonic_time()
@@ -363,7 +364,7 @@ defmodule Bench.Workloads do
       end
 
       # The plateau: every call in flight, none answered yet.
-      plateau = sample_until_first_answer(rss_before)
+      {plateau, split} = sample_until_first_answer({rss_before, before})
       {lat, errors} = wait_all(pending, n, [], 0)
       wall = seconds(System.monotonic_time() - t0)
       cpu = Bench.Probe.cpu_s() - cpu_before
@@ -373,6 +374,8 @@ defmodule Bench.Workloads do
         rss_before_bytes: rss_before,
         rss_peak_bytes: plateau,
         per_inflight_bytes: (plateau - rss_before) / n,
+        per_inflight_beam_bytes: (split.beam - before.beam) / n,
+        per_inflight_malloc_bytes: split.malloc && (split.malloc - before.malloc) / n,
         notes:
           "#{protocol}; all #{n} started at once against a 5 s server delay; " <>
             "RSS sampled every 50 ms while all were in flight"
@@ -380,15 +383,22 @@ defmodule Bench.Workloads do
     end)
   end
 
-  defp sample_until_first_answer(peak) do
+  # The peak RSS, and the BEAM/C-heap split when it was sampled.
+  defp sample_until_first_answer({peak, split}) do
     receive do
       {_ref, {status, _}} = first when status in [:ok, :error] ->
         send(self(), first)
-        peak
+        {peak, split}
     after
-      50 -> sample_until_first_answer(max(peak, Bench.Probe.rss_bytes()))
+      50 ->
+        rss = Bench.Probe.rss_bytes()
+        sample_until_first_answer(if rss > peak, do: {rss, memory_split()}, else: {peak, split})
     end
   end
+
+  # What the VM's allocators hold and what malloc (Rust's heap) has out.
+  defp memory_split,
+    do: %{beam: :erlang.memory(:total), malloc: Switchboard.Native.malloc_in_use()}
 
   defp wait_all(_pending, 0, lat, errors), do: {lat, errors}
 

@@ -184,6 +184,24 @@ defmodule Switchboard.MalformedInputTest do
     end
   end
 
+  # Arguments over ~16 KB are decoded on the runtime instead of in the NIF
+  # call; large pass-through options push these prompts onto that path.
+  test "malformed prompts with large arguments arrive as the same errors" do
+    reg = registry!(%{clients: [openai("A", scenario())]})
+    padding = %{padding: String.duplicate("x", 20_000)}
+
+    for {label, prompt} <- @prompts do
+      small = Switchboard.call(reg, prompt)
+      large = Switchboard.call(reg, prompt, options: padding)
+
+      assert {:error, %Error{kind: :invalid_request, attempts: []} = e} = large,
+             "#{label}: got #{inspect(large, limit: 5)}"
+
+      assert {:error, %Error{message: message}} = small
+      assert e.message == message, label
+    end
+  end
+
   test "malformed call options arrive as errors" do
     reg = registry!(%{clients: [openai("A", scenario())]})
 

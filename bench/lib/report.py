@@ -48,6 +48,8 @@ ROWS = [
     ("RSS before MiB", "rss_before_bytes", "mib"),
     ("RSS peak MiB", "rss_peak_bytes", "mib"),
     ("bytes per in-flight call", "per_inflight_bytes", "{:,.0f}"),
+    ("… of it the BEAM's allocators", "per_inflight_beam_bytes", "{:,.0f}"),
+    ("… of it malloc (the NIF: runtime, HTTP, ours)", "per_inflight_malloc_bytes", "{:,.0f}"),
     ("mock server CPU s (whole step)", "mock_cpu_s", "{:.2f}"),
     ("mock server CPU per call ms (≈)", "mock_cpu_per_call_ms", "{:.4f}"),
     ("longest NIF call µs", "max_nif_us", "{:,.1f}"),

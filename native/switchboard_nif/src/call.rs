@@ -12,14 +12,14 @@ use rustler::types::tuple::{get_tuple, make_tuple};
 use rustler::{Encoder, Env, LocalPid, Monitor, OwnedEnv, Resource, ResourceArc, Term};
 use serde_json::Value;
 use switchboard_core::StreamSink;
-use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry};
+use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry, Response};
 use tokio_util::sync::CancellationToken;
 
 use crate::encode::{ExError, ExResponse};
 use crate::outbox::{Flow, Outbox};
 use crate::registry::RegistryResource;
 use crate::runtime::runtime;
-use crate::term::to_value;
+use crate::term::{fits, to_value};
 use crate::timing;
 
 /// The handle `%Switchboard.Call{}` carries. It monitors the receiver: when
@@ -41,6 +41,12 @@ impl Resource for CallResource {
 /// What `call_start` costs, in percent of a scheduler time slice (~1 ms):
 /// a few microseconds measured (bench/README.md), rounded up.
 const START_COST_PERCENT: i32 = 1;
+
+/// Arguments up to about this many bytes are decoded in `call_start`
+/// itself (a few microseconds); larger ones on the runtime. Holding them
+/// in an environment until then costs over 2 KB per call, so the common
+/// short prompt should not.
+const DECODE_HERE_BUDGET: usize = 16 * 1024;
 
 /// `window`: `nil` for a plain call, else a streamed one with at most that
 /// many unacknowledged chunk messages (`:infinity` for no limit).
@@ -71,15 +77,24 @@ fn call_start<'a>(
     } else {
         window.decode::<u64>().ok().map(|w| w.max(1))
     };
-    // Saving copies only the terms' heap parts; large binaries are shared,
-    // so decoding can happen off the scheduler.
-    let owned = OwnedEnv::new();
-    let saved = owned.save(make_tuple(env, &[prompt, opts, reference]));
+    let args = make_tuple(env, &[prompt, opts]);
+    let args = if fits(args, DECODE_HERE_BUDGET) {
+        match decode_guarded(args) {
+            Ok(request) => CallArgs::Decoded(request),
+            Err(failure) => CallArgs::Invalid(Box::new(failure)),
+        }
+    } else {
+        // Saving copies only the terms' heap parts; large binaries are
+        // shared. Decoding then happens off the scheduler.
+        let owned = OwnedEnv::new();
+        let saved = owned.save(args);
+        CallArgs::Saved(owned, saved)
+    };
     let task = CallTask {
         registry: registry.registry.clone(),
         call: call.clone(),
-        owned,
-        saved,
+        args,
+        reference: reference.to_binary().as_slice().into(),
         receiver,
         stream_window,
     };
@@ -106,12 +121,20 @@ fn call_ack(call: ResourceArc<CallResource>, n: u64) -> rustler::Atom {
     rustler::types::atom::ok()
 }
 
+/// `{prompt, opts}`, decoded already or saved for decoding on the runtime.
+enum CallArgs {
+    Decoded(CallRequest),
+    /// Boxed: rare, and large enough to widen every call's task.
+    Invalid(Box<Failure>),
+    Saved(OwnedEnv, SavedTerm),
+}
+
 struct CallTask {
     registry: Arc<Registry>,
     /// Kept alive so the receiver's monitor lives as long as the call.
     call: ResourceArc<CallResource>,
-    owned: OwnedEnv,
-    saved: SavedTerm,
+    args: CallArgs,
+    reference: Box<[u8]>,
     receiver: LocalPid,
     stream_window: Option<u64>,
 }
@@ -121,52 +144,53 @@ impl CallTask {
         let CallTask {
             registry,
             call,
-            owned,
-            saved,
+            args,
+            reference,
             receiver,
             stream_window,
         } = self;
         let outbox = Outbox::new(
             receiver,
-            owned,
-            saved,
+            reference,
             stream_window.unwrap_or(u64::MAX),
             &call.flow,
         );
-        let decoded =
-            std::panic::catch_unwind(AssertUnwindSafe(|| outbox.with_args(decode_request)));
+        let decoded = match args {
+            CallArgs::Decoded(request) => Ok(request),
+            CallArgs::Invalid(failure) => Err(*failure),
+            CallArgs::Saved(owned, saved) => owned.run(|env| decode_guarded(saved.load(env))),
+        };
         let result = match decoded {
-            Err(panic) => Err(panic_failure(panic)),
-            Ok(Err(error)) => Err(Failure {
-                error,
-                attempts: Vec::new(),
-            }),
-            Ok(Ok(request)) => {
+            Err(failure) => Err(failure),
+            Ok(request) => {
                 let sink = stream_window.map(|_| &outbox as &dyn StreamSink);
-                let run = execute(registry, request, call.cancel.clone(), sink);
-                // Polled by this same task, so sends never interleave.
-                let flusher = async {
-                    loop {
-                        call.flow.acked().await;
-                        outbox.flush(false);
-                    }
-                };
-                let run = async {
+                // Each future is built where it is awaited: one bound to a
+                // local first takes its size twice in this task's state,
+                // and that state is every call's fixed cost while in flight.
+                AssertUnwindSafe(async {
                     tokio::select! {
-                        result = run => result,
-                        never = flusher => never,
+                        result = execute(registry, request, call.cancel.clone(), sink) => result,
+                        never = flush_on_ack(&call.flow, &outbox) => never,
                     }
-                };
-                AssertUnwindSafe(run)
-                    .catch_unwind()
-                    .await
-                    .unwrap_or_else(|panic| Err(panic_failure(panic)))
+                })
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|panic| Err(panic_failure(panic)))
             }
         };
         outbox.finish(|env| match result {
             Ok(response) => (rustler::types::atom::ok(), ExResponse::from(response)).encode(env),
             Err(failure) => (rustler::types::atom::error(), ExError::from(failure)).encode(env),
         });
+    }
+}
+
+/// Sends text held back by the window whenever the receiver acknowledges
+/// some; polled by the call's own task, so sends never interleave.
+async fn flush_on_ack(flow: &Flow, outbox: &Outbox<'_>) -> Result<Response, Failure> {
+    loop {
+        flow.acked().await;
+        outbox.flush(false);
     }
 }
 
@@ -185,10 +209,22 @@ fn panic_failure(panic: Box<dyn std::any::Any + Send>) -> Failure {
     }
 }
 
-/// `{prompt, opts_map, ref}` into a core request.
+/// `decode_request`, with a panic turned into the call's error.
+fn decode_guarded(args: Term) -> Result<CallRequest, Failure> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| decode_request(args))) {
+        Err(panic) => Err(panic_failure(panic)),
+        Ok(Err(error)) => Err(Failure {
+            error,
+            attempts: Vec::new(),
+        }),
+        Ok(Ok(request)) => Ok(request),
+    }
+}
+
+/// `{prompt, opts_map}` into a core request.
 fn decode_request(args: Term) -> Result<CallRequest, Error> {
     let parts = get_tuple(args).map_err(|_| Error::invalid_request("bad call arguments"))?;
-    let [prompt, opts, _reference] = parts[..] else {
+    let [prompt, opts] = parts[..] else {
         return Err(Error::invalid_request("bad call arguments"));
     };
     let prompt = to_value(prompt, "prompt").map_err(Error::invalid_request)?;

@@ -4,6 +4,7 @@
 mod call;
 mod encode;
 mod env;
+mod heap;
 mod outbox;
 mod registry;
 mod runtime;

@@ -11,9 +11,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use rustler::env::SavedTerm;
 use rustler::types::atom;
-use rustler::types::tuple::get_tuple;
 use rustler::{Atom, Encoder, Env, LocalPid, NifStruct, OwnedEnv, Term};
 use switchboard_core::{Attempt, StreamSink};
 use tokio::sync::Notify;
@@ -67,11 +65,12 @@ struct Pending {
 
 struct State {
     receiver: LocalPid,
-    /// Holds the call's saved arguments, the reference among them.
-    args: OwnedEnv,
-    saved: SavedTerm,
-    /// Where chunk messages are built, made on the first one (plain calls
-    /// never need it); cleared by every send.
+    /// The call's reference in external term format. An environment to
+    /// keep it in would cost over 2 KB per call in flight (its process
+    /// struct and a minimum-size heap fragment); these bytes cost ~40.
+    reference: Box<[u8]>,
+    /// Where messages are built, made on the first send; cleared by every
+    /// send.
     scratch: Option<OwnedEnv>,
     window: u64,
     sent: u64,
@@ -86,18 +85,12 @@ pub struct Outbox<'a> {
 }
 
 impl<'a> Outbox<'a> {
-    pub fn new(
-        receiver: LocalPid,
-        args: OwnedEnv,
-        saved: SavedTerm,
-        window: u64,
-        flow: &'a Flow,
-    ) -> Self {
+    /// `reference`: the call's reference, as `Term::to_binary` encodes it.
+    pub fn new(receiver: LocalPid, reference: Box<[u8]>, window: u64, flow: &'a Flow) -> Self {
         Outbox {
             state: Mutex::new(State {
                 receiver,
-                args,
-                saved,
+                reference,
                 scratch: None,
                 window,
                 sent: 0,
@@ -110,12 +103,6 @@ impl<'a> Outbox<'a> {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs `f` on the call's saved arguments `{prompt, opts, ref}`.
-    pub fn with_args<R>(&self, f: impl FnOnce(Term) -> R) -> R {
-        let state = self.lock();
-        state.args.run(|env| f(state.saved.load(env)))
     }
 
     /// Sends pending text if the window has room (`force`: regardless).
@@ -146,49 +133,31 @@ impl<'a> Outbox<'a> {
         }
     }
 
-    /// The terminal message; nothing is sent after it. It is built in the
-    /// call's own environment, where the reference already is.
+    /// The terminal message; nothing is sent after it.
     pub fn finish(self, outcome: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
         self.flush(true);
-        let State {
-            receiver,
-            mut args,
-            saved,
-            ..
-        } = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
-        // A dead receiver makes the send fail; nobody is waiting then.
-        let _ = args.send_and_clear(&receiver, |env| {
-            (reference(saved.load(env)), outcome(env)).encode(env)
-        });
-    }
-}
-
-/// The reference in the saved `{prompt, opts, ref}`.
-fn reference(args: Term) -> Term {
-    match get_tuple(args) {
-        Ok(parts) if parts.len() == 3 => parts[2],
-        _ => atom::nil().encode(args.get_env()),
+        let mut state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
+        state.send(outcome);
     }
 }
 
 impl State {
-    /// Sends a chunk or reset message; the reference is copied over.
+    /// Sends `{ref, payload}` to the receiver.
     fn send(&mut self, payload: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
         let State {
             receiver,
-            args,
-            saved,
+            reference,
             scratch,
             sent,
             ..
         } = self;
         let scratch = scratch.get_or_insert_with(OwnedEnv::new);
-        args.run(|args_env| {
-            let reference = reference(saved.load(args_env));
-            // A dead receiver makes the send fail; nobody is waiting then.
-            let _ = scratch.send_and_clear(receiver, |env| {
-                (reference.in_env(env), payload(env)).encode(env)
-            });
+        // A dead receiver makes the send fail; nobody is waiting then.
+        let _ = scratch.send_and_clear(receiver, |env| {
+            let reference = env
+                .binary_to_term(reference)
+                .map_or_else(|| atom::nil().encode(env), |(term, _)| term);
+            (reference, payload(env)).encode(env)
         });
         *sent += 1;
     }

@@ -95,6 +95,40 @@ fn convert(term: Term, path: &mut String, depth: usize) -> Result<Value, String>
     }
 }
 
+/// Whether converting `term` costs at most about `budget` bytes of work
+/// (string bytes, plus a few per other value), decided without allocating.
+pub fn fits(term: Term, budget: usize) -> bool {
+    let mut left = budget;
+    within(term, &mut left, 0)
+}
+
+fn within(term: Term, left: &mut usize, depth: usize) -> bool {
+    const PER_VALUE: usize = 16;
+    let mut spend = |n: usize| match left.checked_sub(n) {
+        Some(rest) => {
+            *left = rest;
+            true
+        }
+        None => false,
+    };
+    if depth > MAX_DEPTH || !spend(PER_VALUE) {
+        return false;
+    }
+    match term.get_type() {
+        TermType::Binary => Binary::from_term(term).is_ok_and(|b| spend(b.len())),
+        TermType::List => {
+            term.list_length().is_ok()
+                && term
+                    .decode::<ListIterator>()
+                    .is_ok_and(|items| items.into_iter().all(|t| within(t, left, depth + 1)))
+        }
+        TermType::Map => MapIterator::new(term).is_some_and(|mut entries| {
+            entries.all(|(k, v)| within(k, left, depth + 1) && within(v, left, depth + 1))
+        }),
+        _ => true,
+    }
+}
+
 fn map_key(key: Term, path: &str) -> Result<String, String> {
     match key.get_type() {
         TermType::Atom => key

@@ -135,17 +135,20 @@ pub async fn open(
     req: &PreparedRequest,
     settings: &HttpSettings,
 ) -> Result<reqwest::Response, Error> {
-    let mut builder = client.post(&req.url).body(req.body.clone());
-    if let Some(t) = settings.request_timeout {
-        builder = builder.timeout(t);
+    // Awaited as a block's value: a future held in a local, or a builder
+    // still in scope, would add its size to every call's in-flight state.
+    {
+        let mut builder = client.post(&req.url).body(req.body.clone());
+        if let Some(t) = settings.request_timeout {
+            builder = builder.timeout(t);
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        builder.send()
     }
-    for (name, value) in &req.headers {
-        builder = builder.header(name.as_str(), value.as_str());
-    }
-    builder
-        .send()
-        .await
-        .map_err(|e| transport_error(e, settings))
+    .await
+    .map_err(|e| transport_error(e, settings))
 }
 
 /// Sends the request and reads the whole answer.
@@ -154,13 +157,16 @@ pub async fn send(
     req: &PreparedRequest,
     settings: &HttpSettings,
 ) -> Result<HttpAnswer, Error> {
-    let response = open(client, req, settings).await?;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| transport_error(e, settings).with_status(status))?;
+    let (status, headers);
+    // Awaited as the block's value, for the reason given in `open`.
+    let body = {
+        let response = open(client, req, settings).await?;
+        status = response.status().as_u16();
+        headers = response.headers().clone();
+        response.bytes()
+    }
+    .await
+    .map_err(|e| transport_error(e, settings).with_status(status))?;
     Ok(HttpAnswer {
         status,
         headers,

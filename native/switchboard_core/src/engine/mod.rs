@@ -66,13 +66,14 @@ pub async fn execute(
 ) -> Result<Response, Failure> {
     let started = Instant::now();
     let log = AttemptLog::default();
+    // Boxed: rare, and inline it would widen every call's in-flight state.
     let adhoc;
     let node = match (&request.client, registry.primary) {
         (Some(name), _) => match registry.index(name) {
             Some(i) => &registry.clients[i],
             None => match registry.shorthand(name) {
                 Ok(n) => {
-                    adhoc = n;
+                    adhoc = Box::new(n);
                     &adhoc
                 }
                 Err(_) => {
@@ -222,12 +223,13 @@ async fn run_leaf<'a>(
             sink.chunk(attempt.number, &node.name, text);
         }
     };
-    let exchange = exchange(ctx, leaf, &mut emit);
+    // The exchange future is built in each arm: bound to a local first, it
+    // would take its size twice in every call's state.
     let result = match deadline.instant() {
-        Some(at) => tokio::time::timeout_at(at, exchange)
+        Some(at) => tokio::time::timeout_at(at, exchange(ctx, leaf, &mut emit))
             .await
             .unwrap_or_else(|_| Err(deadline.error())),
-        None => exchange.await,
+        None => exchange(ctx, leaf, &mut emit).await,
     };
     let result = result.map_err(|e| e.with_client(&node.name));
     let number = attempt.number;
