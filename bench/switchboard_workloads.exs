@@ -183,7 +183,8 @@ defmodule Bench.Workloads do
   # measured rounds) to tell why the slow ones were slow.
   defp median_of_3(run) do
     rounds = Enum.sort_by(for(_ <- 1..3, do: run.(false)), & &1.per_s)
-    detail = Map.take(run.(true), @detail_keys)
+    detail_round = run.(true)
+    detail = Map.take(detail_round, @detail_keys)
     median = Enum.at(rounds, 1)
     rates = Enum.map_join(rounds, ", ", &"#{round(&1.per_s)}/s")
     worst_nif = Enum.max_by(rounds, & &1.max_nif_us)
@@ -199,7 +200,8 @@ defmodule Bench.Workloads do
         long_schedule_seen:
           Enum.map_join(rounds, "; ", & &1.long_schedule_seen) |> String.trim("; "),
         sched_wait_ms: Enum.sum(Enum.map(rounds, & &1.sched_wait_ms)),
-        sched_preempted: Enum.sum(Enum.map(rounds, & &1.sched_preempted))
+        sched_preempted: Enum.sum(Enum.map(rounds, & &1.sched_preempted)),
+        step_calls: Enum.sum(Enum.map([detail_round | rounds], & &1.step_calls))
     }
     |> Map.merge(detail)
   end
@@ -228,7 +230,8 @@ defmodule Bench.Workloads do
   # --- closed loop: `in_flight` outstanding until `total` answered ---------
 
   defp closed_loop(reg, total, in_flight, mode, detail) do
-    drive(reg, min(200, total), in_flight, mode)
+    warm_up = min(200, total)
+    drive(reg, warm_up, in_flight, mode)
     :erlang.garbage_collect()
 
     observed(detail, fn ->
@@ -240,7 +243,11 @@ defmodule Bench.Workloads do
       cpu = Bench.Probe.cpu_s() - cpu_before
 
       summary(total, in_flight, wall, latencies, errors, cpu)
-      |> Map.merge(%{rss_before_bytes: rss_before, rss_peak_bytes: Bench.Probe.rss_bytes()})
+      |> Map.merge(%{
+        rss_before_bytes: rss_before,
+        rss_peak_bytes: Bench.Probe.rss_bytes(),
+        step_calls: warm_up + total
+      })
     end)
   end
 
@@ -374,6 +381,7 @@ defmodule Bench.Workloads do
         rss_before_bytes: rss_before,
         rss_peak_bytes: plateau,
         per_inflight_bytes: (plateau - rss_before) / n,
+        step_calls: 20 + n,
         per_inflight_beam_bytes: (split.beam - before.beam) / n,
         per_inflight_malloc_bytes: split.malloc && (split.malloc - before.malloc) / n,
         notes:
