@@ -39,7 +39,7 @@ impl Resource for CallResource {
 }
 
 /// What `call_start` costs, in percent of a scheduler time slice (~1 ms):
-/// a few microseconds measured (bench/README.md), rounded up.
+/// 2-5 µs measured (`mean_nif_us` in the benchmark report), rounded up.
 const START_COST_PERCENT: i32 = 1;
 
 /// Arguments up to about this many bytes are decoded in `call_start`
@@ -129,6 +129,17 @@ enum CallArgs {
     Saved(OwnedEnv, SavedTerm),
 }
 
+impl CallArgs {
+    /// The request, decoded now if `call_start` left that to the runtime.
+    fn into_request(self) -> Result<CallRequest, Failure> {
+        match self {
+            CallArgs::Decoded(request) => Ok(request),
+            CallArgs::Invalid(failure) => Err(*failure),
+            CallArgs::Saved(owned, saved) => owned.run(|env| decode_guarded(saved.load(env))),
+        }
+    }
+}
+
 struct CallTask {
     registry: Arc<Registry>,
     /// Kept alive so the receiver's monitor lives as long as the call.
@@ -155,12 +166,7 @@ impl CallTask {
             stream_window.unwrap_or(u64::MAX),
             &call.flow,
         );
-        let decoded = match args {
-            CallArgs::Decoded(request) => Ok(request),
-            CallArgs::Invalid(failure) => Err(*failure),
-            CallArgs::Saved(owned, saved) => owned.run(|env| decode_guarded(saved.load(env))),
-        };
-        let result = match decoded {
+        let result = match args.into_request() {
             Err(failure) => Err(failure),
             Ok(request) => {
                 let sink = stream_window.map(|_| &outbox as &dyn StreamSink);
