@@ -53,6 +53,11 @@ defmodule Switchboard do
         worker_threads: 4,    # default: one per core
         nice_increment: 10    # default 10; 0 keeps the VM's priority
 
+  Starting a call converts its prompt and options on the caller's
+  scheduler when they are small (up to about 16 KB of text: a few
+  microseconds) and on a dirty CPU scheduler when they are larger, so no
+  prompt size holds a normal scheduler for long.
+
   ## Messages
 
   `async/3` sends exactly one message to the caller:
@@ -213,10 +218,19 @@ defmodule Switchboard do
     Native.call_ack(handle, count)
   end
 
-  defp start(%Registry{handle: handle}, prompt, opts, receiver, window) do
+  # Small arguments are decoded on this scheduler; `call_start/6` turns
+  # larger ones away untouched and they go to a dirty scheduler.
+  defp start(%Registry{handle: registry}, prompt, opts, receiver, window) do
     ref = make_ref()
-    native_opts = opts |> Keyword.delete(:metadata) |> Map.new()
-    %Call{ref: ref, handle: Native.call_start(handle, prompt, native_opts, ref, receiver, window)}
+    opts = opts |> Keyword.delete(:metadata) |> Map.new()
+
+    handle =
+      case Native.call_start(registry, prompt, opts, ref, receiver, window) do
+        :too_large -> Native.call_start_dirty(registry, prompt, opts, ref, receiver, window)
+        handle -> handle
+      end
+
+    %Call{ref: ref, handle: handle}
   end
 
   defp next_chunk({:done, _} = state), do: {:halt, state}

@@ -184,8 +184,8 @@ defmodule Switchboard.MalformedInputTest do
     end
   end
 
-  # Arguments over ~16 KB are decoded on the runtime instead of in the NIF
-  # call; large pass-through options push these prompts onto that path.
+  # Arguments over ~16 KB are decoded by call_start_dirty instead of
+  # call_start; large pass-through options push these prompts onto that path.
   test "malformed prompts with large arguments arrive as the same errors" do
     reg = registry!(%{clients: [openai("A", scenario())]})
     padding = %{padding: String.duplicate("x", 20_000)}
@@ -200,6 +200,13 @@ defmodule Switchboard.MalformedInputTest do
       assert {:error, %Error{message: message}} = small
       assert e.message == message, label
     end
+  end
+
+  test "a list prompt of a million items is an error, not a stall" do
+    reg = registry!(%{clients: [openai("A", scenario())]})
+    prompt = List.duplicate("x", 1_000_000)
+    assert {:error, %Error{kind: :invalid_request}} = Switchboard.call(reg, prompt)
+    assert {:error, %Error{kind: :invalid_request}} = Switchboard.call(reg, prompt ++ :tail)
   end
 
   test "malformed call options arrive as errors" do

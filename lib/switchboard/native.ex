@@ -35,6 +35,10 @@ defmodule Switchboard.Native do
   def registry_set_primary(_handle, _name), do: not_loaded()
   def registry_add_retry_policy(_handle, _name, _policy), do: not_loaded()
   def call_start(_registry, _prompt, _opts, _ref, _receiver, _stream_window), do: not_loaded()
+
+  def call_start_dirty(_registry, _prompt, _opts, _ref, _receiver, _stream_window),
+    do: not_loaded()
+
   def call_cancel(_call), do: not_loaded()
   def call_ack(_call, _count), do: not_loaded()
   def scheduler_timing(_reset), do: not_loaded()

@@ -7,9 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use rustler::env::SavedTerm;
-use rustler::types::tuple::{get_tuple, make_tuple};
-use rustler::{Encoder, Env, LocalPid, Monitor, OwnedEnv, Resource, ResourceArc, Term};
+use rustler::{Encoder, Env, LocalPid, Monitor, Resource, ResourceArc, Term};
 use serde_json::Value;
 use switchboard_core::StreamSink;
 use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry, Response};
@@ -42,14 +40,20 @@ impl Resource for CallResource {
 /// 2-5 µs measured (`mean_nif_us` in the benchmark report), rounded up.
 const START_COST_PERCENT: i32 = 1;
 
-/// Arguments up to about this many bytes are decoded in `call_start`
-/// itself (a few microseconds); larger ones on the runtime. Holding them
-/// in an environment until then costs over 2 KB per call, so the common
-/// short prompt should not.
+/// Arguments up to about this many bytes are decoded in `call_start` on
+/// the caller's scheduler (a few microseconds); larger ones in
+/// `call_start_dirty`, where decoding may take as long as it takes.
 const DECODE_HERE_BUDGET: usize = 16 * 1024;
 
-/// `window`: `nil` for a plain call, else a streamed one with at most that
-/// many unacknowledged chunk messages (`:infinity` for no limit).
+rustler::atoms! {
+    too_large,
+}
+
+/// Starts a call whose `prompt` and `opts` fit `DECODE_HERE_BUDGET`.
+/// Larger ones are not touched: it returns `:too_large`, and the caller
+/// uses `call_start_dirty/6` instead. `window`: `nil` for a plain call,
+/// else a streamed one with at most that many unacknowledged chunk
+/// messages (`:infinity` for no limit).
 #[rustler::nif]
 fn call_start<'a>(
     env: Env<'a>,
@@ -61,6 +65,43 @@ fn call_start<'a>(
     window: Term<'a>,
 ) -> Term<'a> {
     let _timed = timing::start();
+    if !fits(&[prompt, opts], DECODE_HERE_BUDGET) {
+        return too_large().encode(env);
+    }
+    let call = start(env, &registry, prompt, opts, reference, receiver, window);
+    // A NIF call counts as one reduction however long it runs; charging
+    // what starting a call costs keeps a process that starts thousands of
+    // calls in a row from overrunning its time slice.
+    rustler::schedule::consume_timeslice(env, START_COST_PERCENT);
+    call
+}
+
+/// `call_start/6` for arguments of any size, on a dirty CPU scheduler.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn call_start_dirty<'a>(
+    env: Env<'a>,
+    registry: ResourceArc<RegistryResource>,
+    prompt: Term<'a>,
+    opts: Term<'a>,
+    reference: Term<'a>,
+    receiver: LocalPid,
+    window: Term<'a>,
+) -> Term<'a> {
+    start(env, &registry, prompt, opts, reference, receiver, window)
+}
+
+/// Decodes the request, spawns the call's task and returns its handle. A
+/// request that does not decode still starts a call: its one message is
+/// the error.
+fn start<'a>(
+    env: Env<'a>,
+    registry: &RegistryResource,
+    prompt: Term<'a>,
+    opts: Term<'a>,
+    reference: Term<'a>,
+    receiver: LocalPid,
+    window: Term<'a>,
+) -> Term<'a> {
     let call = ResourceArc::new(CallResource {
         cancel: CancellationToken::new(),
         flow: Flow::default(),
@@ -77,32 +118,15 @@ fn call_start<'a>(
     } else {
         window.decode::<u64>().ok().map(|w| w.max(1))
     };
-    let args = make_tuple(env, &[prompt, opts]);
-    let args = if fits(args, DECODE_HERE_BUDGET) {
-        match decode_guarded(args) {
-            Ok(request) => CallArgs::Decoded(request),
-            Err(failure) => CallArgs::Invalid(Box::new(failure)),
-        }
-    } else {
-        // Saving copies only the terms' heap parts; large binaries are
-        // shared. Decoding then happens off the scheduler.
-        let owned = OwnedEnv::new();
-        let saved = owned.save(args);
-        CallArgs::Saved(owned, saved)
-    };
     let task = CallTask {
         registry: registry.registry.clone(),
         call: call.clone(),
-        args,
+        request: decode_guarded(prompt, opts).map_err(Box::new),
         reference: reference.to_binary().as_slice().into(),
         receiver,
         stream_window,
     };
     runtime().spawn(task.run());
-    // A NIF call counts as one reduction however long it runs; charging
-    // what starting a call costs keeps a process that starts thousands of
-    // calls in a row from overrunning its time slice.
-    rustler::schedule::consume_timeslice(env, START_COST_PERCENT);
     call.encode(env)
 }
 
@@ -121,30 +145,12 @@ fn call_ack(call: ResourceArc<CallResource>, n: u64) -> rustler::Atom {
     rustler::types::atom::ok()
 }
 
-/// `{prompt, opts}`, decoded already or saved for decoding on the runtime.
-enum CallArgs {
-    Decoded(CallRequest),
-    /// Boxed: rare, and large enough to widen every call's task.
-    Invalid(Box<Failure>),
-    Saved(OwnedEnv, SavedTerm),
-}
-
-impl CallArgs {
-    /// The request, decoded now if `call_start` left that to the runtime.
-    fn into_request(self) -> Result<CallRequest, Failure> {
-        match self {
-            CallArgs::Decoded(request) => Ok(request),
-            CallArgs::Invalid(failure) => Err(*failure),
-            CallArgs::Saved(owned, saved) => owned.run(|env| decode_guarded(saved.load(env))),
-        }
-    }
-}
-
 struct CallTask {
     registry: Arc<Registry>,
     /// Kept alive so the receiver's monitor lives as long as the call.
     call: ResourceArc<CallResource>,
-    args: CallArgs,
+    /// Boxed failure: rare, and large enough to widen every call's task.
+    request: Result<CallRequest, Box<Failure>>,
     reference: Box<[u8]>,
     receiver: LocalPid,
     stream_window: Option<u64>,
@@ -155,7 +161,7 @@ impl CallTask {
         let CallTask {
             registry,
             call,
-            args,
+            request,
             reference,
             receiver,
             stream_window,
@@ -166,8 +172,8 @@ impl CallTask {
             stream_window.unwrap_or(u64::MAX),
             &call.flow,
         );
-        let result = match args.into_request() {
-            Err(failure) => Err(failure),
+        let result = match request {
+            Err(failure) => Err(*failure),
             Ok(request) => {
                 let sink = stream_window.map(|_| &outbox as &dyn StreamSink);
                 // Each future is built where it is awaited: one bound to a
@@ -216,8 +222,8 @@ fn panic_failure(panic: Box<dyn std::any::Any + Send>) -> Failure {
 }
 
 /// `decode_request`, with a panic turned into the call's error.
-fn decode_guarded(args: Term) -> Result<CallRequest, Failure> {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| decode_request(args))) {
+fn decode_guarded(prompt: Term, opts: Term) -> Result<CallRequest, Failure> {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| decode_request(prompt, opts))) {
         Err(panic) => Err(panic_failure(panic)),
         Ok(Err(error)) => Err(Failure {
             error,
@@ -227,12 +233,8 @@ fn decode_guarded(args: Term) -> Result<CallRequest, Failure> {
     }
 }
 
-/// `{prompt, opts_map}` into a core request.
-fn decode_request(args: Term) -> Result<CallRequest, Error> {
-    let parts = get_tuple(args).map_err(|_| Error::invalid_request("bad call arguments"))?;
-    let [prompt, opts] = parts[..] else {
-        return Err(Error::invalid_request("bad call arguments"));
-    };
+/// The prompt and the options map into a core request.
+fn decode_request(prompt: Term, opts: Term) -> Result<CallRequest, Error> {
     let prompt = to_value(prompt, "prompt").map_err(Error::invalid_request)?;
     let mut request = CallRequest {
         messages: parse_prompt(&prompt)?,

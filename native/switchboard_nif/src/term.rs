@@ -95,11 +95,12 @@ fn convert(term: Term, path: &mut String, depth: usize) -> Result<Value, String>
     }
 }
 
-/// Whether converting `term` costs at most about `budget` bytes of work
-/// (string bytes, plus a few per other value), decided without allocating.
-pub fn fits(term: Term, budget: usize) -> bool {
+/// Whether converting `terms` costs at most about `budget` bytes of work
+/// (string bytes, plus a few per other value), decided without allocating
+/// and without looking further than the budget.
+pub fn fits(terms: &[Term], budget: usize) -> bool {
     let mut left = budget;
-    within(term, &mut left, 0)
+    terms.iter().all(|&term| within(term, &mut left, 0))
 }
 
 fn within(term: Term, left: &mut usize, depth: usize) -> bool {
@@ -116,11 +117,18 @@ fn within(term: Term, left: &mut usize, depth: usize) -> bool {
     }
     match term.get_type() {
         TermType::Binary => Binary::from_term(term).is_ok_and(|b| spend(b.len())),
+        // Cell by cell: `list_length` would walk all of a huge list first.
         TermType::List => {
-            term.list_length().is_ok()
-                && term
-                    .decode::<ListIterator>()
-                    .is_ok_and(|items| items.into_iter().all(|t| within(t, left, depth + 1)))
+            let mut rest = term;
+            while let Ok((head, tail)) = rest.list_get_cell() {
+                if !within(head, left, depth + 1) {
+                    return false;
+                }
+                rest = tail;
+            }
+            // `[]` ends a proper list; any other tail is left to `to_value`
+            // to report.
+            rest.get_type() == TermType::List
         }
         TermType::Map => MapIterator::new(term).is_some_and(|mut entries| {
             entries.all(|(k, v)| within(k, left, depth + 1) && within(v, left, depth + 1))
