@@ -65,15 +65,14 @@ fn call_start<'a>(
     window: Term<'a>,
 ) -> Term<'a> {
     let _timed = timing::start();
-    if !fits(&[prompt, opts], DECODE_HERE_BUDGET) {
-        return too_large().encode(env);
-    }
-    let call = start(env, &registry, prompt, opts, reference, receiver, window);
     // A NIF call counts as one reduction however long it runs; charging
     // what starting a call costs keeps a process that starts thousands of
     // calls in a row from overrunning its time slice.
     rustler::schedule::consume_timeslice(env, START_COST_PERCENT);
-    call
+    if !fits(&[prompt, opts], DECODE_HERE_BUDGET) {
+        return too_large().encode(env);
+    }
+    start(env, &registry, prompt, opts, reference, receiver, window)
 }
 
 /// `call_start/6` for arguments of any size, on a dirty CPU scheduler.
