@@ -221,16 +221,17 @@ defmodule Switchboard do
   # Small arguments are decoded on this scheduler; `call_start/6` turns
   # larger ones away untouched and they go to a dirty scheduler.
   defp start(%Registry{handle: registry}, prompt, opts, receiver, window) do
-    ref = make_ref()
     opts = opts |> Keyword.delete(:metadata) |> Map.new()
 
     handle =
-      case Native.call_start(registry, prompt, opts, ref, receiver, window) do
-        :too_large -> Native.call_start_dirty(registry, prompt, opts, ref, receiver, window)
+      case Native.call_start(registry, prompt, opts, receiver, window) do
+        :too_large -> Native.call_start_dirty(registry, prompt, opts, receiver, window)
         handle -> handle
       end
 
-    %Call{ref: ref, handle: handle}
+    # The handle is a reference, unique to the call, and the NIF tags every
+    # message with it: keeping it costs the call nothing.
+    %Call{ref: handle, handle: handle}
   end
 
   defp next_chunk({:done, _} = state), do: {:halt, state}

@@ -5,6 +5,8 @@ defmodule Switchboard.Call do
   Its messages are tagged with `ref`, like a `Task`'s:
   `{ref, {:ok, %Switchboard.Response{}}}` or `{ref, {:error, %Switchboard.Error{}}}`.
   `handle` belongs to the NIF; it is what `Switchboard.cancel/1` uses.
+  Both are the same reference: the NIF's resource for the call, which
+  stays valid (and unique) whatever happens to the node's name.
   """
 
   @type t :: %__MODULE__{ref: reference(), handle: reference()}

@@ -60,7 +60,6 @@ fn call_start<'a>(
     registry: ResourceArc<RegistryResource>,
     prompt: Term<'a>,
     opts: Term<'a>,
-    reference: Term<'a>,
     receiver: LocalPid,
     window: Term<'a>,
 ) -> Term<'a> {
@@ -72,7 +71,7 @@ fn call_start<'a>(
     if !fits(&[prompt, opts], DECODE_HERE_BUDGET) {
         return too_large().encode(env);
     }
-    start(env, &registry, prompt, opts, reference, receiver, window)
+    start(env, &registry, prompt, opts, receiver, window)
 }
 
 /// `call_start/6` for arguments of any size, on a dirty CPU scheduler.
@@ -82,11 +81,10 @@ fn call_start_dirty<'a>(
     registry: ResourceArc<RegistryResource>,
     prompt: Term<'a>,
     opts: Term<'a>,
-    reference: Term<'a>,
     receiver: LocalPid,
     window: Term<'a>,
 ) -> Term<'a> {
-    start(env, &registry, prompt, opts, reference, receiver, window)
+    start(env, &registry, prompt, opts, receiver, window)
 }
 
 /// Decodes the request, spawns the call's task and returns its handle. A
@@ -97,7 +95,6 @@ fn start<'a>(
     registry: &RegistryResource,
     prompt: Term<'a>,
     opts: Term<'a>,
-    reference: Term<'a>,
     receiver: LocalPid,
     window: Term<'a>,
 ) -> Term<'a> {
@@ -121,7 +118,6 @@ fn start<'a>(
         registry: registry.registry.clone(),
         call: call.clone(),
         request: decode_guarded(prompt, opts).map_err(Box::new),
-        reference: reference.to_binary().as_slice().into(),
         receiver,
         stream_window,
     };
@@ -150,7 +146,6 @@ struct CallTask {
     call: ResourceArc<CallResource>,
     /// Boxed failure: rare, and large enough to widen every call's task.
     request: Result<CallRequest, Box<Failure>>,
-    reference: Box<[u8]>,
     receiver: LocalPid,
     stream_window: Option<u64>,
 }
@@ -161,13 +156,12 @@ impl CallTask {
             registry,
             call,
             request,
-            reference,
             receiver,
             stream_window,
         } = self;
         let outbox = Outbox::new(
             receiver,
-            reference,
+            call.clone(),
             stream_window.unwrap_or(u64::MAX),
             &call.flow,
         );

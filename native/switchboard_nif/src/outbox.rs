@@ -12,10 +12,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use rustler::types::atom;
-use rustler::{Atom, Encoder, Env, LocalPid, NifStruct, OwnedEnv, Term};
+use rustler::{Atom, Encoder, Env, LocalPid, NifStruct, OwnedEnv, ResourceArc, Term};
 use switchboard_core::{Attempt, StreamSink};
 use tokio::sync::Notify;
 
+use crate::call::CallResource;
 use crate::encode::ExAttempt;
 
 rustler::atoms! {
@@ -65,10 +66,12 @@ struct Pending {
 
 struct State {
     receiver: LocalPid,
-    /// The call's reference in external term format. An environment to
-    /// keep it in would cost over 2 KB per call in flight (its process
-    /// struct and a minimum-size heap fragment); these bytes cost ~40.
-    reference: Box<[u8]>,
+    /// The call's handle: a resource, and so a reference, which the
+    /// `%Switchboard.Call{}` also carries as its `ref`. Any term of it made
+    /// in any environment is equal to the caller's, and keeping it costs
+    /// nothing per call (an environment holding a `make_ref()` would cost
+    /// over 2 KB: its process struct and a minimum-size heap fragment).
+    tag: ResourceArc<CallResource>,
     /// Where messages are built, made on the first send; cleared by every
     /// send.
     scratch: Option<OwnedEnv>,
@@ -85,12 +88,17 @@ pub struct Outbox<'a> {
 }
 
 impl<'a> Outbox<'a> {
-    /// `reference`: the call's reference, as `Term::to_binary` encodes it.
-    pub fn new(receiver: LocalPid, reference: Box<[u8]>, window: u64, flow: &'a Flow) -> Self {
+    /// `tag`: the call's handle, which every message leads with.
+    pub fn new(
+        receiver: LocalPid,
+        tag: ResourceArc<CallResource>,
+        window: u64,
+        flow: &'a Flow,
+    ) -> Self {
         Outbox {
             state: Mutex::new(State {
                 receiver,
-                reference,
+                tag,
                 scratch: None,
                 window,
                 sent: 0,
@@ -146,19 +154,14 @@ impl State {
     fn send(&mut self, payload: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
         let State {
             receiver,
-            reference,
+            tag,
             scratch,
             sent,
             ..
         } = self;
         let scratch = scratch.get_or_insert_with(OwnedEnv::new);
         // A dead receiver makes the send fail; nobody is waiting then.
-        let _ = scratch.send_and_clear(receiver, |env| {
-            let reference = env
-                .binary_to_term(reference)
-                .map_or_else(|| atom::nil().encode(env), |(term, _)| term);
-            (reference, payload(env)).encode(env)
-        });
+        let _ = scratch.send_and_clear(receiver, |env| (tag.encode(env), payload(env)).encode(env));
         *sent += 1;
     }
 }

@@ -86,7 +86,11 @@ impl Drop for Timed {
         if slow {
             SLOW.fetch_add(1, Ordering::Relaxed);
         }
-        let (Some(before), Some(after)) = (self.usage.take(), Usage::now()) else {
+        // Only with detail on: reading the usage is two syscalls.
+        let Some(before) = self.usage.take() else {
+            return;
+        };
+        let Some(after) = Usage::now() else {
             return;
         };
         raise(&LONGEST_CPU_NS, after.cpu_ns.saturating_sub(before.cpu_ns));
