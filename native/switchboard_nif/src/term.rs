@@ -98,8 +98,8 @@ fn convert(term: Term, path: &mut String, depth: usize) -> Result<Value, String>
 }
 
 /// Whether converting `terms` costs at most about `budget` bytes of work
-/// (string bytes, plus a few per other value), decided without allocating
-/// and without looking further than the budget.
+/// (string bytes, plus a fixed price per value and more per atom), decided
+/// without allocating and without looking further than the budget.
 pub fn fits(terms: &[Term], budget: usize) -> bool {
     let mut left = budget;
     terms.iter().all(|&term| within(term, &mut left, 0))

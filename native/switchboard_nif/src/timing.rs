@@ -3,11 +3,12 @@
 //! benchmarks through `Switchboard.Native.scheduler_timing/1`.
 //!
 //! With `scheduler_timing_detail(true)` each NIF call also reads its
-//! thread's rusage before and after (two syscalls), so a call over 100 µs
-//! can be told apart: the OS preempted the scheduler thread (involuntary
-//! context switch), the thread slept (voluntary switch, e.g. on a lock), or
-//! it really computed that long (neither). Off by default: the syscalls
-//! cost about as much as a short NIF call itself.
+//! thread's rusage and CPU clock before and after (four syscalls), so a
+//! call over 100 µs can be told apart: the OS preempted the scheduler
+//! thread (involuntary context switch), the thread slept (voluntary switch,
+//! e.g. on a lock), the kernel mapped fresh memory for it (page faults), or
+//! it really computed that long (none of these). Off by default: the
+//! syscalls cost about as much as a short NIF call itself.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
