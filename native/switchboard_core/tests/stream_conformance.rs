@@ -272,6 +272,18 @@ fn check_all(cases: Vec<Recording>, at_least: usize) {
     assert!(cases.len() >= at_least, "only {} recordings", cases.len());
 }
 
+/// Each file at `paths` as one recording, its whole body in one read.
+fn whole_files(paths: &[PathBuf], format: Format) -> Vec<Recording> {
+    paths
+        .iter()
+        .map(|p| Recording {
+            name: name_of(p),
+            format,
+            reads: vec![fs::read(p).expect("read")],
+        })
+        .collect()
+}
+
 fn name_of(path: &Path) -> String {
     path.strip_prefix(CORPUS)
         .unwrap_or(path)
@@ -286,18 +298,7 @@ fn openai_python_inline_snapshots() {
     };
     let mut paths = Vec::new();
     files(&dir, "sse", &mut paths);
-    let cases = paths
-        .iter()
-        .map(|p| {
-            let body = fs::read(p).expect("read");
-            Recording {
-                name: name_of(p),
-                format: Format::OpenAi,
-                reads: vec![body],
-            }
-        })
-        .collect();
-    check_all(cases, 12);
+    check_all(whole_files(&paths, Format::OpenAi), 12);
 }
 
 #[test]
@@ -312,18 +313,7 @@ fn anthropic_sdk_transcripts() {
         "sse",
         &mut paths,
     );
-    let cases = paths
-        .iter()
-        .map(|p| {
-            let body = fs::read(p).expect("read");
-            Recording {
-                name: name_of(p),
-                format: Format::Anthropic,
-                reads: vec![body],
-            }
-        })
-        .collect();
-    check_all(cases, 10);
+    check_all(whole_files(&paths, Format::Anthropic), 10);
 }
 
 /// The streamed req_llm cassettes under `sub`: every transport read, and the

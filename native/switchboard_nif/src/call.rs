@@ -10,7 +10,7 @@ use futures_util::FutureExt;
 use rustler::{Encoder, Env, LocalPid, Monitor, Resource, ResourceArc, Term};
 use serde_json::Value;
 use switchboard_core::StreamSink;
-use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry, Response};
+use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry};
 use tokio_util::sync::CancellationToken;
 
 use crate::encode::{ExError, ExResponse};
@@ -24,7 +24,7 @@ use crate::timing;
 /// the receiver dies, the call is cancelled and its request aborted.
 pub struct CallResource {
     cancel: CancellationToken,
-    flow: Flow,
+    pub(crate) flow: Flow,
 }
 
 #[rustler::resource_impl]
@@ -51,7 +51,7 @@ rustler::atoms! {
 
 /// Starts a call whose `prompt` and `opts` fit `DECODE_HERE_BUDGET`.
 /// Larger ones are not touched: it returns `:too_large`, and the caller
-/// uses `call_start_dirty/6` instead. `window`: `nil` for a plain call,
+/// uses `call_start_dirty/5` instead. `window`: `nil` for a plain call,
 /// else a streamed one with at most that many unacknowledged chunk
 /// messages (`:infinity` for no limit).
 #[rustler::nif]
@@ -74,7 +74,7 @@ fn call_start<'a>(
     start(env, &registry, prompt, opts, receiver, window)
 }
 
-/// `call_start/6` for arguments of any size, on a dirty CPU scheduler.
+/// `call_start/5` for arguments of any size, on a dirty CPU scheduler.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn call_start_dirty<'a>(
     env: Env<'a>,
@@ -159,12 +159,7 @@ impl CallTask {
             receiver,
             stream_window,
         } = self;
-        let outbox = Outbox::new(
-            receiver,
-            call.clone(),
-            stream_window.unwrap_or(u64::MAX),
-            &call.flow,
-        );
+        let outbox = Outbox::new(receiver, call.clone(), stream_window.unwrap_or(u64::MAX));
         let result = match request {
             Err(failure) => Err(*failure),
             Ok(request) => {
@@ -175,7 +170,7 @@ impl CallTask {
                 AssertUnwindSafe(async {
                     tokio::select! {
                         result = execute(registry, request, call.cancel.clone(), sink) => result,
-                        never = flush_on_ack(&call.flow, &outbox) => never,
+                        never = outbox.flush_on_ack() => never,
                     }
                 })
                 .catch_unwind()
@@ -187,15 +182,6 @@ impl CallTask {
             Ok(response) => (rustler::types::atom::ok(), ExResponse::from(response)).encode(env),
             Err(failure) => (rustler::types::atom::error(), ExError::from(failure)).encode(env),
         });
-    }
-}
-
-/// Sends text held back by the window whenever the receiver acknowledges
-/// some; polled by the call's own task, so sends never interleave.
-async fn flush_on_ack(flow: &Flow, outbox: &Outbox<'_>) -> Result<Response, Failure> {
-    loop {
-        flow.acked().await;
-        outbox.flush(false);
     }
 }
 

@@ -9,7 +9,10 @@ use std::sync::OnceLock;
 /// lists under their locks to answer.
 #[rustler::nif(schedule = "DirtyIo")]
 fn malloc_in_use() -> Option<u64> {
-    in_use()
+    // SAFETY: mallinfo2 takes no arguments and returns a plain struct.
+    let info = unsafe { mallinfo2()?() };
+    // uordblks: small blocks in use; hblkhd: large blocks mapped on their own.
+    u64::try_from(info.uordblks + info.hblkhd).ok()
 }
 
 /// glibc's `struct mallinfo2`: ten `size_t` fields, in this order.
@@ -43,11 +46,4 @@ fn mallinfo2() -> Option<mallinfo2_fn> {
                 .then(|| std::mem::transmute::<*mut libc::c_void, mallinfo2_fn>(symbol))
         }
     })
-}
-
-fn in_use() -> Option<u64> {
-    // SAFETY: mallinfo2 takes no arguments and returns a plain struct.
-    let info = unsafe { mallinfo2()?() };
-    // uordblks: small blocks in use; hblkhd: large blocks mapped on their own.
-    u64::try_from(info.uordblks + info.hblkhd).ok()
 }

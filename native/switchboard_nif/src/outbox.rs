@@ -66,12 +66,6 @@ struct Pending {
 
 struct State {
     receiver: LocalPid,
-    /// The call's handle: a resource, and so a reference, which the
-    /// `%Switchboard.Call{}` also carries as its `ref`. Any term of it made
-    /// in any environment is equal to the caller's, and keeping it costs
-    /// nothing per call (an environment holding a `make_ref()` would cost
-    /// over 2 KB: its process struct and a minimum-size heap fragment).
-    tag: ResourceArc<CallResource>,
     /// Where messages are built, made on the first send; cleared by every
     /// send.
     scratch: Option<OwnedEnv>,
@@ -82,30 +76,35 @@ struct State {
     delivered: Option<usize>,
 }
 
-pub struct Outbox<'a> {
+pub struct Outbox {
     state: Mutex<State>,
-    flow: &'a Flow,
+    /// The call's handle: every message leads with it, and its flow says
+    /// what the receiver has acknowledged.
+    call: ResourceArc<CallResource>,
 }
 
-impl<'a> Outbox<'a> {
-    /// `tag`: the call's handle, which every message leads with.
-    pub fn new(
-        receiver: LocalPid,
-        tag: ResourceArc<CallResource>,
-        window: u64,
-        flow: &'a Flow,
-    ) -> Self {
+impl Outbox {
+    pub fn new(receiver: LocalPid, call: ResourceArc<CallResource>, window: u64) -> Self {
         Outbox {
             state: Mutex::new(State {
                 receiver,
-                tag,
                 scratch: None,
                 window,
                 sent: 0,
                 pending: None,
                 delivered: None,
             }),
-            flow,
+            call,
+        }
+    }
+
+    /// Sends text held back by the window whenever the receiver
+    /// acknowledges some. Never ends; polled by the call's own task beside
+    /// the call, so sends never interleave.
+    pub async fn flush_on_ack<T>(&self) -> T {
+        loop {
+            self.call.flow.acked().await;
+            self.flush(false);
         }
     }
 
@@ -121,14 +120,14 @@ impl<'a> Outbox<'a> {
         }
         // Say we wait before reading `acked`: an ack racing with this check
         // is then either counted here or sees the flag and wakes the flusher.
-        self.flow.blocked.store(true, Ordering::SeqCst);
+        self.call.flow.blocked.store(true, Ordering::SeqCst);
         let in_flight = state
             .sent
-            .saturating_sub(self.flow.acked.load(Ordering::SeqCst));
+            .saturating_sub(self.call.flow.acked.load(Ordering::SeqCst));
         if !force && in_flight >= state.window {
             return;
         }
-        self.flow.blocked.store(false, Ordering::SeqCst);
+        self.call.flow.blocked.store(false, Ordering::SeqCst);
         if let Some(p) = state.pending.take() {
             state.delivered = Some(p.attempt);
             let chunk = ExChunk {
@@ -137,7 +136,7 @@ impl<'a> Outbox<'a> {
                 attempt: p.attempt,
                 response: atom::nil(),
             };
-            state.send(|env| (self::chunk(), chunk).encode(env));
+            state.send(&self.call, |env| (self::chunk(), chunk).encode(env));
         }
     }
 
@@ -145,28 +144,36 @@ impl<'a> Outbox<'a> {
     pub fn finish(self, outcome: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
         self.flush(true);
         let mut state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
-        state.send(outcome);
+        state.send(&self.call, outcome);
     }
 }
 
 impl State {
-    /// Sends `{ref, payload}` to the receiver.
-    fn send(&mut self, payload: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
+    /// Sends `{call, payload}` to the receiver. The call's handle is a
+    /// resource, and so a reference, which `%Switchboard.Call{}` also carries
+    /// as its `ref`: any term of it is equal to the caller's, and it costs
+    /// nothing per call (an environment holding a `make_ref()` would cost
+    /// over 2 KB: its process struct and a minimum-size heap fragment).
+    fn send(
+        &mut self,
+        call: &ResourceArc<CallResource>,
+        payload: impl for<'e> FnOnce(Env<'e>) -> Term<'e>,
+    ) {
         let State {
             receiver,
-            tag,
             scratch,
             sent,
             ..
         } = self;
         let scratch = scratch.get_or_insert_with(OwnedEnv::new);
         // A dead receiver makes the send fail; nobody is waiting then.
-        let _ = scratch.send_and_clear(receiver, |env| (tag.encode(env), payload(env)).encode(env));
+        let _ =
+            scratch.send_and_clear(receiver, |env| (call.encode(env), payload(env)).encode(env));
         *sent += 1;
     }
 }
 
-impl StreamSink for Outbox<'_> {
+impl StreamSink for Outbox {
     fn chunk(&self, attempt: usize, client: &str, text: &str) {
         {
             let mut state = self.lock();
@@ -193,7 +200,7 @@ impl StreamSink for Outbox<'_> {
         if state.delivered == Some(attempt) {
             state.delivered = None;
             let record = ExAttempt::from(failed.clone());
-            state.send(|env| (self::reset(), record).encode(env));
+            state.send(&self.call, |env| (self::reset(), record).encode(env));
         }
     }
 }
