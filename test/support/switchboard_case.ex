@@ -135,29 +135,40 @@ defmodule Switchboard.Case do
   end
 
   @doc """
-  A recorded usage object as `Switchboard.Usage`: OpenAI's `prompt_tokens`
-  family, or Anthropic's `input_tokens` family (total = input + output,
-  cache reads as cached input).
+  A recorded usage object as `Switchboard.Usage`, in its one meaning:
+  input counts every prompt token (Anthropic's uncached `input_tokens`
+  plus cache reads and writes), total = input + output.
   """
   def recorded_usage(:openai, u) do
+    {input, output} = {u["prompt_tokens"], u["completion_tokens"]}
+
     %Switchboard.Usage{
-      input_tokens: u["prompt_tokens"],
-      output_tokens: u["completion_tokens"],
-      total_tokens: u["total_tokens"],
+      input_tokens: input,
+      output_tokens: output,
+      total_tokens: sum(input, output) || u["total_tokens"],
       cached_input_tokens: get_in(u, ["prompt_tokens_details", "cached_tokens"])
     }
   end
 
   def recorded_usage(:anthropic, u) do
-    {input, output} = {u["input_tokens"], u["output_tokens"]}
+    {read, created} = {u["cache_read_input_tokens"], u["cache_creation_input_tokens"]}
+
+    input =
+      if u["input_tokens"] || read || created, do: sum(sum(u["input_tokens"], read), created)
+
+    output = u["output_tokens"]
 
     %Switchboard.Usage{
       input_tokens: input,
       output_tokens: output,
-      total_tokens: if(input || output, do: (input || 0) + (output || 0)),
-      cached_input_tokens: u["cache_read_input_tokens"]
+      total_tokens: sum(input, output),
+      cached_input_tokens: read,
+      cache_creation_input_tokens: created
     }
   end
+
+  defp sum(nil, nil), do: nil
+  defp sum(a, b), do: (a || 0) + (b || 0)
 
   @doc "Client names of a response's or error's attempts, in order."
   def attempt_clients(%{attempts: attempts}), do: Enum.map(attempts, & &1.client)

@@ -134,19 +134,6 @@ impl Error {
     }
 }
 
-/// Removes every occurrence of each secret from `text`, so that a provider
-/// echoing a key back (e.g. "Incorrect API key provided: sk-...") never
-/// reaches a log or an error message.
-pub fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut out = text.to_owned();
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        if out.contains(*secret) {
-            out = out.replace(*secret, "[REDACTED]");
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,14 +149,5 @@ mod tests {
         for s in [400, 401, 403, 404, 422] {
             assert!(!ErrorKind::from_status(s).is_retryable(), "{s}");
         }
-    }
-
-    #[test]
-    fn redact_removes_secrets_but_ignores_tiny_ones() {
-        assert_eq!(
-            redact("key sk-abcdef bad", &["sk-abcdef"]),
-            "key [REDACTED] bad"
-        );
-        assert_eq!(redact("a b", &["a"]), "a b");
     }
 }

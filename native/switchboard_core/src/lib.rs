@@ -2,16 +2,24 @@
 //! policies and timeouts, with no binding code. The NIF crate turns BEAM
 //! terms into [`serde_json::Value`]s and [`CallRequest`]s and runs
 //! [`execute`] on its tokio runtime.
+//!
+//! Modules depend one way only, each on those before it:
+//! `error`, `secret`, `value` -> `prompt`, `response`, `wire` -> `framing`
+//! -> `auth` -> `providers` -> `retry`, `config` -> `engine`.
 
+pub mod auth;
 pub mod config;
 pub mod engine;
 pub mod env;
 pub mod error;
+pub mod framing;
 pub mod prompt;
 pub mod providers;
 pub mod response;
 pub mod retry;
-pub mod sse;
+pub mod secret;
+pub mod value;
+pub mod wire;
 
 pub use config::Registry;
 pub use engine::{execute, CallRequest, StreamSink};

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::value::type_name;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -155,30 +156,6 @@ fn parse_part(part: &Value) -> Result<Part, String> {
             "unsupported part type {other:?} (supported: \"text\", \"image_url\")"
         )),
         None => Err("missing :type".into()),
-    }
-}
-
-/// A user-supplied string as shown in an error: quoted and cut to a
-/// readable length, so a 5 MB name does not become a 5 MB message.
-pub fn shown(s: &str) -> String {
-    const LIMIT: usize = 64;
-    match s.char_indices().nth(LIMIT) {
-        None => format!("{s:?}"),
-        Some((cut, _)) => format!("{:?}... ({} bytes)", &s[..cut], s.len()),
-    }
-}
-
-/// A short name for a JSON value's type, for error messages that must not
-/// echo the value itself (it may be huge or secret).
-pub fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "nil",
-        Value::Bool(_) => "a boolean",
-        Value::Number(n) if n.is_f64() => "a float",
-        Value::Number(_) => "an integer",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a map",
     }
 }
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use crate::config::options::Options;
 use crate::error::Error;
+use crate::value::Options;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Backoff {

@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::Value;
+use switchboard_core::framing::sse::{SseDecoder, SseEvent};
+use switchboard_core::framing::{Frame, FrameDecoder, Framing};
 use switchboard_core::providers::stream::{anthropic_parser, openai_parser, StreamParser};
 use switchboard_core::providers::Completion;
-use switchboard_core::sse::{SseDecoder, SseEvent};
+use switchboard_core::wire::Deltas;
 use switchboard_core::Usage;
 
 const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/conformance");
@@ -90,23 +92,22 @@ fn run(format: Format, reads: &[&[u8]]) -> Outcome {
         Format::OpenAi => openai_parser(),
         Format::Anthropic => anthropic_parser(),
     };
-    let mut decoder = SseDecoder::new();
-    let mut events = Vec::new();
+    let mut decoder = FrameDecoder::new(Framing::Sse);
+    let mut frames = Vec::new();
     let mut forwarded = String::new();
-    let mut handle = |events: &mut Vec<SseEvent>, parser: &mut Box<dyn StreamParser>| {
-        for event in events.drain(..) {
-            if let Some(text) = parser.event(&event).expect("parser") {
-                assert!(!text.is_empty(), "an empty text was forwarded");
-                forwarded.push_str(&text);
-            }
+    let mut handle = |frames: &mut Vec<Frame>, parser: &mut Box<dyn StreamParser>| {
+        for frame in frames.drain(..) {
+            let mut deltas = Deltas::default();
+            parser.frame(&frame, &mut deltas).expect("parser");
+            forwarded.push_str(&deltas.text);
         }
     };
     for read in reads {
-        decoder.feed(read, &mut events).expect("decoder");
-        handle(&mut events, &mut parser);
+        decoder.feed(read, &mut frames).expect("decoder");
+        handle(&mut frames, &mut parser);
     }
-    decoder.finish(&mut events);
-    handle(&mut events, &mut parser);
+    decoder.finish(&mut frames).expect("decoder");
+    handle(&mut frames, &mut parser);
     let done = parser.is_done();
     Outcome {
         forwarded,
@@ -148,6 +149,7 @@ fn expected_openai(body: &[u8]) -> Completion {
                 output_tokens: usage["completion_tokens"].as_u64(),
                 total_tokens: usage["total_tokens"].as_u64(),
                 cached_input_tokens: u64_at(usage, &["prompt_tokens_details", "cached_tokens"]),
+                cache_creation_input_tokens: None,
             };
         }
         for choice in chunk["choices"].as_array().into_iter().flatten() {
@@ -168,11 +170,12 @@ fn expected_openai(body: &[u8]) -> Completion {
 fn expected_anthropic(body: &[u8]) -> Completion {
     let mut expected = Completion::default();
     let mut text_blocks = Vec::new();
-    let (mut input, mut output, mut cached) = (None, None, None);
+    let (mut input, mut output, mut cached, mut created) = (None, None, None, None);
     let mut read_usage = |u: &Value| {
         input = u["input_tokens"].as_u64().or(input);
         output = u["output_tokens"].as_u64().or(output);
         cached = u["cache_read_input_tokens"].as_u64().or(cached);
+        created = u["cache_creation_input_tokens"].as_u64().or(created);
     };
     for event in data_lines(body) {
         match event["type"].as_str().unwrap_or("") {
@@ -202,11 +205,15 @@ fn expected_anthropic(body: &[u8]) -> Completion {
             _ => {}
         }
     }
+    // Ours counts every prompt token: Anthropic's uncached input plus cache
+    // reads and writes.
+    let all_input = input.unwrap_or(0) + cached.unwrap_or(0) + created.unwrap_or(0);
     expected.usage = Usage {
-        input_tokens: input,
+        input_tokens: Some(all_input),
         output_tokens: output,
-        total_tokens: Some(input.unwrap_or(0) + output.unwrap_or(0)),
+        total_tokens: Some(all_input + output.unwrap_or(0)),
         cached_input_tokens: cached,
+        cache_creation_input_tokens: created,
     };
     expected
 }
@@ -397,7 +404,7 @@ fn stainless_sse_decoder_vectors() {
         let bytewise: Vec<Vec<u8>> = body.iter().map(|b| vec![*b]).collect();
         for reads in [&reads, &bytewise] {
             let mut decoder = SseDecoder::new();
-            let mut got = Vec::new();
+            let mut got: Vec<SseEvent> = Vec::new();
             for read in reads {
                 decoder.feed(read, &mut got).expect("feed");
             }
@@ -450,7 +457,7 @@ fn throughput_of_decoder_and_openai_parser() {
     );
     let started = Instant::now();
     let mut decoder = SseDecoder::new();
-    let mut events = Vec::new();
+    let mut events: Vec<SseEvent> = Vec::new();
     for _ in 0..rounds {
         for read in &reads {
             decoder.feed(read, &mut events).expect("feed");

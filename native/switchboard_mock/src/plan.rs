@@ -164,7 +164,11 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
     if ctx.info.stream {
         stream_plan(provider, status, &reply, step, ctx.info)
     } else {
-        ResponsePlan::single(status, JSON, provider.success_body(&reply))
+        ResponsePlan::single(
+            status,
+            JSON,
+            provider.success_body(&reply, step.error_type.as_deref()),
+        )
     }
 }
 
@@ -187,7 +191,8 @@ fn stream_plan(
 
     let cut = |n: usize| n.min(stream.deltas.len());
     let (sent, ending, trailer) = if let Some(n) = step.error_after {
-        (cut(n), Ending::Complete, vec![stream.error.clone()])
+        let error = provider.stream_error(&stream, cut(n), &opts);
+        (cut(n), Ending::Complete, vec![error])
     } else if let Some(n) = step.truncate_after {
         (cut(n), Ending::Abort, Vec::new())
     } else if let Some(n) = step.stall_after {

@@ -46,6 +46,7 @@ pub struct ExUsage {
     output_tokens: Option<u64>,
     total_tokens: Option<u64>,
     cached_input_tokens: Option<u64>,
+    cache_creation_input_tokens: Option<u64>,
 }
 
 #[derive(NifStruct)]
@@ -94,6 +95,7 @@ impl From<Usage> for ExUsage {
             output_tokens: u.output_tokens,
             total_tokens: u.total_tokens,
             cached_input_tokens: u.cached_input_tokens,
+            cache_creation_input_tokens: u.cache_creation_input_tokens,
         }
     }
 }

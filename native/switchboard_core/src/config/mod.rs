@@ -1,30 +1,36 @@
 //! The client registry: parsed and validated once, then shared read-only by
 //! every call (except the round-robin cursors, which are atomics).
 
-pub mod options;
+pub mod http;
 mod source;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::AtomicUsize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub use http::HttpSettings;
 pub use source::{ClientSource, RegistrySource};
 
-use crate::engine::http::HttpSettings;
 use crate::error::Error;
-use crate::prompt::shown;
-use crate::providers::{self, LeafOptions, Provider};
+use crate::providers::{self, spec, ClientOptions, Provider, ProviderSpec, SpecKind};
 use crate::retry::RetryPolicy;
-use options::Options;
+use crate::value::{shown, Options};
+
+/// How deep fallback and round-robin clients may nest. Calls run strategies
+/// by recursion, so the depth must be bounded; real configs nest two or
+/// three levels.
+pub const MAX_STRATEGY_DEPTH: usize = 32;
 
 /// What a leaf client needs to make a request.
 #[derive(Debug)]
 pub struct Leaf {
     pub provider: Box<dyn Provider>,
-    pub client: reqwest::Client,
+    /// The connection pool, chosen by the engine on the first attempt:
+    /// building a registry opens and allocates nothing for the network.
+    pub transport: OnceLock<reqwest::Client>,
     pub http: HttpSettings,
     pub finish_reason_allow_list: Option<Vec<String>>,
     pub finish_reason_deny_list: Option<Vec<String>>,
@@ -98,9 +104,11 @@ impl Registry {
         for c in &source.clients {
             referenced.extend(strategy_of(c)?.into_iter().flatten());
         }
+        let mut defined: HashSet<String> = source.clients.iter().map(|c| c.name.clone()).collect();
         for name in referenced {
-            if !source.clients.iter().any(|c| c.name == name) && name.contains('/') {
+            if name.contains('/') && !defined.contains(&name) {
                 source.clients.push(shorthand_source(&name)?);
+                defined.insert(name);
             }
         }
 
@@ -115,7 +123,7 @@ impl Registry {
             .iter()
             .map(|c| build_node(c, &by_name, &source))
             .collect::<Result<Vec<_>, _>>()?;
-        check_cycles(&clients)?;
+        check_graph(&clients)?;
         let primary = match &source.primary {
             Some(p) => Some(*by_name.get(p).ok_or_else(|| {
                 Error::config(format!(
@@ -140,7 +148,7 @@ fn shorthand_source(name: &str) -> Result<ClientSource, Error> {
         .split_once('/')
         .filter(|(p, m)| !p.is_empty() && !m.is_empty())
         .ok_or_else(|| Error::config(format!("unknown client {}", shown(name))))?;
-    if providers::canonical_name(provider).is_none() {
+    if spec::find(provider).is_none() {
         return Err(Error::config(format!(
             "unknown client {}: {} is not a known provider",
             shown(name),
@@ -163,8 +171,8 @@ fn ctx(c: &ClientSource) -> String {
 
 /// The `strategy` list of a fallback / round-robin client, None for leaves.
 fn strategy_of(c: &ClientSource) -> Result<Option<Vec<String>>, Error> {
-    match providers::canonical_name(&c.provider) {
-        Some("fallback") | Some("round-robin") => {
+    match spec::find(&c.provider) {
+        Some(s) if s.is_strategy() => {
             let ctx = ctx(c);
             let list = Options::new(&ctx, &c.options)
                 .string_list("strategy")?
@@ -188,8 +196,9 @@ fn build_node(
     source: &RegistrySource,
 ) -> Result<ClientNode, Error> {
     let ctx = ctx(c);
-    let provider = providers::canonical_name(&c.provider)
+    let spec: &'static ProviderSpec = spec::find(&c.provider)
         .ok_or_else(|| Error::config(format!("{ctx}: unknown provider {}", shown(&c.provider))))?;
+    let provider = spec.name;
     let retry = match &c.retry_policy {
         None => None,
         Some(name) => Some(source.retry_policy(name).ok_or_else(|| {
@@ -207,7 +216,7 @@ fn build_node(
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            if provider == "fallback" {
+            if matches!(spec.kind, SpecKind::Fallback) {
                 opts.reject_unknown(&["strategy", "http"])?;
                 NodeKind::Fallback(children)
             } else {
@@ -227,14 +236,14 @@ fn build_node(
             }
         }
         None => {
-            let leaf = LeafOptions::parse(ctx.clone(), &c.options)?;
+            let options = ClientOptions::parse(spec, ctx.clone(), &c.options)?;
             NodeKind::Leaf(Leaf {
-                provider: providers::build(provider, &leaf)?,
-                client: crate::engine::http::client_for(&leaf.http)?,
-                http: leaf.http.clone(),
-                finish_reason_allow_list: leaf.finish_reason_allow_list.clone(),
-                finish_reason_deny_list: leaf.finish_reason_deny_list.clone(),
-                supports_streaming: leaf.options().bool("supports_streaming")?.unwrap_or(true),
+                http: HttpSettings::parse(&ctx, opts.map("http")?)?,
+                finish_reason_allow_list: opts.string_list("finish_reason_allow_list")?,
+                finish_reason_deny_list: opts.string_list("finish_reason_deny_list")?,
+                supports_streaming: opts.bool("supports_streaming")?.unwrap_or(true),
+                provider: providers::build(&options)?,
+                transport: OnceLock::new(),
             })
         }
     };
@@ -258,8 +267,10 @@ fn build_node(
     })
 }
 
-/// Rejects any cycle through fallback and round-robin edges, naming it.
-fn check_cycles(clients: &[ClientNode]) -> Result<(), Error> {
+/// Rejects any cycle through fallback and round-robin edges, naming it,
+/// and strategies nested deeper than [`MAX_STRATEGY_DEPTH`]. One pass, with
+/// no recursion: configs come from outside, so their depth is unbounded.
+fn check_graph(clients: &[ClientNode]) -> Result<(), Error> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
@@ -273,11 +284,12 @@ fn check_cycles(clients: &[ClientNode]) -> Result<(), Error> {
         }
     }
     let mut marks = vec![Mark::New; clients.len()];
+    // Strategy levels below each finished node: 0 for a leaf.
+    let mut depth = vec![0usize; clients.len()];
     for root in 0..clients.len() {
         if marks[root] != Mark::New {
             continue;
         }
-        // Iterative DFS: configs come from outside, so depth is unbounded.
         let mut path: Vec<(usize, usize)> = vec![(root, 0)];
         marks[root] = Mark::OnPath;
         while let Some(&mut (node, ref mut next)) = path.last_mut() {
@@ -306,6 +318,16 @@ fn check_cycles(clients: &[ClientNode]) -> Result<(), Error> {
                     }
                 }
                 None => {
+                    let kids = children(&clients[node]);
+                    if !kids.is_empty() {
+                        depth[node] = 1 + kids.iter().map(|&c| depth[c]).max().unwrap_or(0);
+                        if depth[node] > MAX_STRATEGY_DEPTH {
+                            return Err(Error::config(format!(
+                                "client {:?}: strategies nest more than {MAX_STRATEGY_DEPTH} levels deep",
+                                clients[node].name
+                            )));
+                        }
+                    }
                     marks[node] = Mark::Done;
                     path.pop();
                 }

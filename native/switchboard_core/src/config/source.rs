@@ -6,17 +6,29 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::prompt::{shown, type_name};
 use crate::retry::RetryPolicy;
+use crate::value::{shown, type_name};
 
 const MAX_NAME_BYTES: usize = 256;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct ClientSource {
     pub name: String,
     pub provider: String,
+    /// As given, credentials included: never shown by `Debug`.
     pub options: Map<String, Value>,
     pub retry_policy: Option<String>,
+}
+
+impl std::fmt::Debug for ClientSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSource")
+            .field("name", &self.name)
+            .field("provider", &self.provider)
+            .field("options", &self.options.keys().collect::<Vec<_>>())
+            .field("retry_policy", &self.retry_policy)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -7,6 +7,19 @@ use tokio::time::Instant;
 use crate::error::Error;
 use crate::response::Attempt;
 
+/// The most of a provider's body kept on each attempt's error.
+pub const ATTEMPT_RAW_RESPONSE_LIMIT: usize = 1024;
+
+fn truncate_chars(s: &mut String, max_bytes: usize) {
+    if s.len() > max_bytes {
+        let mut cut = max_bytes;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+}
+
 #[derive(Default)]
 pub struct AttemptLog {
     attempts: Mutex<Vec<Attempt>>,
@@ -59,8 +72,13 @@ impl PendingAttempt<'_> {
         self.record(status, error)
     }
 
-    fn record(&mut self, status: Option<u16>, error: Option<Error>) -> Attempt {
+    fn record(&mut self, status: Option<u16>, mut error: Option<Error>) -> Attempt {
         self.finished = true;
+        // The call's final error keeps the body; each attempt keeps a
+        // prefix, so a call of many failed attempts stays small.
+        if let Some(raw) = error.as_mut().and_then(|e| e.raw_response.as_mut()) {
+            truncate_chars(raw, ATTEMPT_RAW_RESPONSE_LIMIT);
+        }
         let attempt = Attempt {
             client: self.client.to_owned(),
             provider: self.provider.to_owned(),

@@ -1,16 +1,16 @@
-//! One streamed HTTP attempt: server-sent events in, text deltas out, under
-//! the time-to-first-token and idle limits.
+//! One streamed HTTP attempt: frames in, text deltas out, under the
+//! time-to-first-token and idle limits.
 
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::http::{self, HttpSettings};
-use crate::config::Leaf;
+use super::transport;
+use crate::config::{HttpSettings, Leaf};
 use crate::error::{Error, ErrorKind};
-use crate::providers::{Completion, PreparedRequest};
+use crate::framing::{Frame, FrameDecoder};
 use crate::response::Attempt;
-use crate::sse::{SseDecoder, SseEvent};
+use crate::wire::{Completion, Deltas, HttpRequest};
 
 /// Where streamed text goes. Called from the call's own task, in order.
 pub trait StreamSink: Send + Sync {
@@ -71,7 +71,7 @@ fn idle_error(t: Duration) -> Error {
     Error::new(
         ErrorKind::Timeout,
         format!(
-            "idle_timeout_ms ({} ms) elapsed waiting for the next chunk",
+            "idle_timeout_ms ({} ms) elapsed with nothing received from the stream",
             t.as_millis()
         ),
     )
@@ -94,69 +94,79 @@ async fn watched<T>(
 /// and the whole completion once the provider ended the stream properly.
 pub(super) async fn exchange(
     leaf: &Leaf,
-    request: &PreparedRequest,
+    client: &reqwest::Client,
+    request: HttpRequest,
     emit: &mut (dyn FnMut(&str) + Send),
 ) -> Result<(u16, Completion), Error> {
     let mut watch = Watch::new(&leaf.http);
-    let mut response = watched(&watch, http::open(&leaf.client, request, &leaf.http)).await?;
-    let status = response.status().as_u16();
-    if !(200..300).contains(&status) {
-        let headers = response.headers().clone();
-        let body = watched(&watch, async {
-            response
-                .bytes()
-                .await
-                .map_err(|e| http::transport_error(e, &leaf.http))
-        })
+    let mut response = watched(&watch, transport::open(client, request, &leaf.http)).await?;
+    let head = transport::head_of(&response);
+    let status = head.status;
+    if !head.is_success() {
+        let body = watched(
+            &watch,
+            transport::read_body(&mut response, &head, &leaf.http),
+        )
         .await?;
-        return Err(super::provider_error(leaf, status, &headers, &body));
+        return Err(super::exchange::provider_error(leaf, &head, &body));
     }
 
-    let mut decoder = SseDecoder::new();
+    let mut decoder = FrameDecoder::new(leaf.provider.framing());
     let mut parser = leaf.provider.stream_parser();
-    let mut events: Vec<SseEvent> = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut deltas = Deltas::default();
+    let mut forwarded = 0usize;
     loop {
         let read = watched(&watch, async {
             response
                 .chunk()
                 .await
-                .map_err(|e| http::transport_error(e, &leaf.http))
+                .map_err(|e| transport::transport_error(e, &leaf.http))
         })
         .await
         .map_err(|e| e.with_status(status))?;
+        // Any bytes are a sign of life, comments and keep-alives included.
+        watch.last_event = Instant::now();
         let ended = match read {
             Some(bytes) => {
-                decoder.feed(&bytes, &mut events)?;
+                decoder.feed(&bytes, &mut frames)?;
                 false
             }
             None => {
-                decoder.finish(&mut events);
+                decoder.finish(&mut frames)?;
                 true
             }
         };
-        // Text that arrived in one read is passed on as one piece: it came
-        // together, so merging costs no latency and saves a message per delta.
-        let mut arrived = String::new();
-        for event in events.drain(..) {
-            watch.last_event = Instant::now();
-            if let Some(text) = parser.event(&event).map_err(|e| e.with_status(status))? {
-                arrived.push_str(&text);
+        for frame in frames.drain(..) {
+            parser
+                .frame(&frame, &mut deltas)
+                .map_err(|e| e.with_status(status))?;
+            if parser.is_done() {
+                break;
             }
         }
-        if !arrived.is_empty() {
+        // Text that arrived in one read is passed on as one piece: it came
+        // together, so merging costs no latency and saves a message per delta.
+        if !deltas.is_empty() {
+            forwarded += deltas.text.len();
+            if forwarded > transport::MAX_ANSWER_BYTES {
+                return Err(Error::bad_response(format!(
+                    "the streamed answer is larger than {} MiB",
+                    transport::MAX_ANSWER_BYTES / (1024 * 1024)
+                ))
+                .with_status(status));
+            }
             watch.got_text = true;
-            emit(&arrived);
+            emit(&deltas.text);
+            deltas.text.clear();
         }
-        if ended || parser.is_done() {
+        if parser.is_done() {
             break;
         }
-    }
-    if !parser.is_done() {
-        return Err(Error::new(
-            ErrorKind::Network,
-            "the stream ended before the provider finished the answer",
-        )
-        .with_status(status));
+        if ended {
+            parser.end_of_body().map_err(|e| e.with_status(status))?;
+            break;
+        }
     }
     Ok((status, parser.finish()))
 }

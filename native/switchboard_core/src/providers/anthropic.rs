@@ -1,46 +1,71 @@
 //! Anthropic Messages API.
 
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Url;
 use serde_json::{json, Map, Value};
 
-use super::common::{self, ApiKey, LeafOptions};
-use super::{Completion, PreparedRequest, Provider};
+use super::common;
+use super::options::{merge_body, ClientOptions};
+use super::spec::{ProviderSpec, SpecKind};
+use super::{Completion, Provider};
+use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::prompt::{Content, Message, Part, Role};
 use crate::response::Usage;
+use crate::secret::Secrets;
+use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
 const DEFAULT_MAX_TOKENS: u64 = 4096;
 const API_VERSION: &str = "2023-06-01";
 
+pub(super) const ANTHROPIC: ProviderSpec = ProviderSpec {
+    name: "anthropic",
+    aliases: &["baml-anthropic-chat"],
+    kind: SpecKind::Leaf(Anthropic::build),
+    default_base_url: Some("https://api.anthropic.com"),
+    api_key_env: Some("ANTHROPIC_API_KEY"),
+    routing_options: &[],
+    prompt_fields: &["messages", "system"],
+};
+
 #[derive(Debug)]
 pub struct Anthropic {
-    url: String,
-    api_key: ApiKey,
-    headers: Vec<(String, String)>,
+    url: Url,
+    authorization: Authorization,
+    headers: HeaderMap,
+    header_secrets: Secrets,
     body: Map<String, Value>,
 }
 
 impl Anthropic {
-    pub fn new(o: &LeafOptions) -> Result<Self, Error> {
+    fn build(o: &ClientOptions) -> Result<Box<dyn Provider>, Error> {
         o.options().required_str("model")?;
-        let base_url = o.base_url(Some("https://api.anthropic.com"))?;
+        let base_url = o.base_url()?;
         let mut body = o.body.clone();
         body.entry("max_tokens")
             .or_insert(json!(DEFAULT_MAX_TOKENS));
-        let mut headers = vec![("content-type".to_owned(), "application/json".to_owned())];
-        if !o
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("anthropic-version"))
-        {
-            headers.push(("anthropic-version".into(), API_VERSION.into()));
-        }
-        headers.extend(o.headers.iter().cloned());
-        Ok(Anthropic {
-            url: o.url_with_query(format!("{base_url}/v1/messages")),
-            api_key: o.api_key(Some("ANTHROPIC_API_KEY"))?,
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("anthropic-version"),
+            HeaderValue::from_static(API_VERSION),
+        );
+        // The user's `anthropic-version`, if any, replaces ours.
+        headers.extend(o.headers.clone());
+        let authorization = match o.api_key()? {
+            Some(key) => Authorization::Header {
+                name: HeaderName::from_static("x-api-key"),
+                prefix: "",
+                key,
+            },
+            None => Authorization::None,
+        };
+        Ok(Box::new(Anthropic {
+            url: o.url(&base_url, "/v1/messages")?,
+            authorization,
             headers,
+            header_secrets: o.header_secrets.clone(),
             body,
-        })
+        }))
     }
 }
 
@@ -72,61 +97,59 @@ fn data_url(url: &str) -> Option<(&str, &str)> {
     Some((media_type, data))
 }
 
-impl Provider for Anthropic {
-    fn prepare(
-        &self,
-        messages: &[Message],
-        overrides: &Map<String, Value>,
-        stream: bool,
-    ) -> Result<PreparedRequest, Error> {
-        let key = self.api_key.resolve()?;
-        // Anthropic takes the system prompt apart from the turns.
-        let leading_system = messages
+/// The Messages API body fields for a prompt: `system` apart from the
+/// turns, as Anthropic requires. Shared with Claude on other platforms.
+pub(crate) fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
+    let leading_system = messages
+        .iter()
+        .take_while(|m| m.role == Role::System)
+        .count();
+    if messages[leading_system..]
+        .iter()
+        .any(|m| m.role == Role::System)
+    {
+        return Err(Error::invalid_request(
+            "anthropic accepts system messages only at the start of the prompt",
+        ));
+    }
+    let mut fields = Map::new();
+    if leading_system > 0 {
+        let system: Vec<String> = messages[..leading_system]
             .iter()
-            .take_while(|m| m.role == Role::System)
-            .count();
-        if messages[leading_system..]
-            .iter()
-            .any(|m| m.role == Role::System)
-        {
-            return Err(Error::invalid_request(
-                "anthropic accepts system messages only at the start of the prompt",
-            ));
-        }
-        let mut fields = Map::new();
-        if leading_system > 0 {
-            let system: Vec<String> = messages[..leading_system]
+            .map(Message::text)
+            .collect();
+        fields.insert("system".into(), Value::String(system.join("\n\n")));
+    }
+    fields.insert(
+        "messages".into(),
+        Value::Array(
+            messages[leading_system..]
                 .iter()
-                .map(Message::text)
-                .collect();
-            fields.insert("system".into(), Value::String(system.join("\n\n")));
-        }
-        fields.insert(
-            "messages".into(),
-            Value::Array(
-                messages[leading_system..]
-                    .iter()
-                    .map(|m| json!({"role": m.role.as_str(), "content": content_json(&m.content)}))
-                    .collect(),
-            ),
-        );
-        if stream {
+                .map(|m| json!({"role": m.role.as_str(), "content": content_json(&m.content)}))
+                .collect(),
+        ),
+    );
+    Ok(fields)
+}
+
+impl Provider for Anthropic {
+    fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
+        let mut fields = prompt_fields(input.messages)?;
+        if input.stream {
             fields.insert("stream".into(), Value::Bool(true));
         }
-        let body = common::merge_body(&self.body, fields, overrides);
-        let mut headers = self.headers.clone();
-        if let Some(k) = &key {
-            headers.push(("x-api-key".into(), k.clone()));
-        }
-        Ok(PreparedRequest {
-            url: self.url.clone(),
-            headers,
-            body: common::to_json_bytes(&body)?,
-            secret: key,
-        })
+        let body = merge_body(&self.body, fields, input.options);
+        let mut request = HttpRequest::post_json(self.url.clone(), &body)?;
+        request.headers.extend(self.headers.clone());
+        request.secrets.extend(&self.header_secrets);
+        Ok(request)
     }
 
-    fn parse_response(&self, body: &[u8]) -> Result<Completion, Error> {
+    fn authorization(&self) -> &Authorization {
+        &self.authorization
+    }
+
+    fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
         let v = common::parse_json(body)?;
         if v.get("type").and_then(Value::as_str) == Some("error") {
             let (kind, message) = error_type(&v);
@@ -154,16 +177,17 @@ impl Provider for Anthropic {
     }
 
     fn stream_parser(&self) -> Box<dyn super::StreamParser> {
-        super::stream::anthropic_parser()
+        Box::<super::anthropic_stream::AnthropicStream>::default()
     }
 
-    fn parse_error(&self, status: u16, body: &[u8]) -> Error {
+    fn parse_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
+        let status = head.status;
         let parsed: Option<Value> = serde_json::from_slice(body).ok();
         let (kind, message) = parsed
             .as_ref()
             .map(error_type)
             .unwrap_or((None, format!("HTTP {status} from the provider")));
-        Error::new(kind.unwrap_or(ErrorKind::from_status(status)), message).with_status(status)
+        Error::new(kind.unwrap_or(ErrorKind::from_status(status)), message)
     }
 }
 
@@ -193,18 +217,15 @@ pub fn error_type(v: &Value) -> (Option<ErrorKind>, String) {
     (kind, message)
 }
 
-/// Anthropic's usage: `input_tokens` excludes cache reads, which we report
-/// as `cached_input_tokens`.
+/// Anthropic's usage. Its `input_tokens` leaves out cache reads and cache
+/// writes; ours counts every prompt token, so they are added back.
 pub fn usage(u: &Value) -> Usage {
-    let input = common::u64_at(u, &["input_tokens"]);
-    let output = common::u64_at(u, &["output_tokens"]);
-    Usage {
-        input_tokens: input,
-        output_tokens: output,
-        total_tokens: match (input, output) {
-            (None, None) => None,
-            (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
-        },
-        cached_input_tokens: common::u64_at(u, &["cache_read_input_tokens"]),
-    }
+    let read = common::u64_at(u, &["cache_read_input_tokens"]);
+    let created = common::u64_at(u, &["cache_creation_input_tokens"]);
+    let uncached = common::u64_at(u, &["input_tokens"]);
+    let input = match (uncached, read, created) {
+        (None, None, None) => None,
+        (i, r, c) => Some(i.unwrap_or(0) + r.unwrap_or(0) + c.unwrap_or(0)),
+    };
+    Usage::new(input, common::u64_at(u, &["output_tokens"])).with_cached(read, created)
 }

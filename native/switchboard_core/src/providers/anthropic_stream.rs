@@ -13,7 +13,9 @@ use super::anthropic;
 use super::stream::{parse_data, payload, unreadable, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
-use crate::sse::SseEvent;
+use crate::framing::sse::SseEvent;
+use crate::framing::Frame;
+use crate::wire::Deltas;
 
 #[derive(Debug, Default)]
 pub(crate) struct AnthropicStream {
@@ -29,7 +31,26 @@ pub(crate) struct AnthropicStream {
 }
 
 impl StreamParser for AnthropicStream {
-    fn event(&mut self, event: &SseEvent) -> Result<Option<String>, Error> {
+    fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
+        let Frame::Sse(event) = frame;
+        if let Some(text) = self.event(event)? {
+            out.push_text(&text);
+        }
+        Ok(())
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn finish(self: Box<Self>) -> Completion {
+        self.completion()
+    }
+}
+
+impl AnthropicStream {
+    /// One SSE event in; the text to forward, if any.
+    pub(crate) fn event(&mut self, event: &SseEvent) -> Result<Option<String>, Error> {
         let Some(data) = payload(self.done, event) else {
             return Ok(None);
         };
@@ -96,11 +117,7 @@ impl StreamParser for AnthropicStream {
         Ok(None)
     }
 
-    fn is_done(&self) -> bool {
-        self.done
-    }
-
-    fn finish(self: Box<Self>) -> Completion {
+    fn completion(self) -> Completion {
         let usage = anthropic::usage(&Value::Object(self.usage));
         Completion {
             content: self.text,
@@ -124,7 +141,12 @@ impl AnthropicStream {
         let Some(usage) = usage.and_then(Value::as_object) else {
             return;
         };
-        for key in ["input_tokens", "output_tokens", "cache_read_input_tokens"] {
+        for key in [
+            "input_tokens",
+            "output_tokens",
+            "cache_read_input_tokens",
+            "cache_creation_input_tokens",
+        ] {
             if let Some(n) = usage.get(key).filter(|n| n.is_u64()) {
                 self.usage.insert(key.to_owned(), n.clone());
             }
@@ -135,7 +157,6 @@ impl AnthropicStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::stream::anthropic_parser;
     use crate::response::Usage;
 
     fn ev(name: &str, data: &str) -> SseEvent {
@@ -147,15 +168,15 @@ mod tests {
     }
 
     fn run(events: &[SseEvent]) -> (Vec<String>, Completion, bool) {
-        let mut parser = anthropic_parser();
+        let mut parser = AnthropicStream::default();
         let mut forwarded = Vec::new();
         for e in events {
             if let Some(text) = parser.event(e).expect("event") {
                 forwarded.push(text);
             }
         }
-        let done = parser.is_done();
-        (forwarded, parser.finish(), done)
+        let done = parser.done;
+        (forwarded, parser.completion(), done)
     }
 
     #[test]
@@ -225,10 +246,11 @@ mod tests {
         assert_eq!(
             c.usage,
             Usage {
-                input_tokens: Some(10),
+                input_tokens: Some(14),
                 output_tokens: Some(20),
-                total_tokens: Some(30),
+                total_tokens: Some(34),
                 cached_input_tokens: Some(4),
+                cache_creation_input_tokens: None,
             }
         );
     }
@@ -265,18 +287,20 @@ mod tests {
         for (ty, kind) in cases {
             let data =
                 format!(r#"{{"type":"error","error":{{"type":"{ty}","message":"Overloaded"}}}}"#);
-            let err = anthropic_parser().event(&ev("error", &data)).expect_err(ty);
+            let err = AnthropicStream::default()
+                .event(&ev("error", &data))
+                .expect_err(ty);
             assert_eq!(
                 (err.kind, err.message.as_str()),
                 (kind, "Overloaded"),
                 "{ty}"
             );
         }
-        let err = anthropic_parser()
+        let err = AnthropicStream::default()
             .event(&ev("error", "upstream connect error"))
             .expect_err("plain");
         assert_eq!(err.kind, ErrorKind::Server);
-        let err = anthropic_parser()
+        let err = AnthropicStream::default()
             .event(&ev("content_block_delta", "{not json"))
             .expect_err("json");
         assert_eq!(err.kind, ErrorKind::BadResponse);

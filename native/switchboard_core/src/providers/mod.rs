@@ -1,107 +1,94 @@
-//! One module per wire format, all behind [`Provider`]. Strategies, retry and
-//! the HTTP engine never look inside a provider.
+//! One module per provider, all behind [`Provider`]. Strategies, retry and
+//! the engine never look inside a provider; a provider never knows about
+//! strategies.
+//!
+//! # The seam
+//!
+//! A provider is declared once in [`spec`] and built from its client's
+//! [`ClientOptions`]. For each attempt the engine asks it to
+//! [`build_request`](Provider::build_request) from the call's input (so a
+//! per-call `model` can change the URL), then runs its
+//! [`authorization`](Provider::authorization) last, right before sending,
+//! then reads the answer with the status and headers in view: a whole body
+//! through [`parse_response`](Provider::parse_response) /
+//! [`parse_error`](Provider::parse_error), or a stream cut into frames by the
+//! provider's [`framing`](Provider::framing) and read by its
+//! [`stream_parser`](Provider::stream_parser).
+//!
+//! How the providers still to come plug in:
+//!
+//! - **OAuth** (Vertex service accounts): `authorization()` returns
+//!   `Authorization::Custom` holding a token source that caches the access
+//!   token in the client (so in the registry handle), refreshes it once for
+//!   all concurrent calls, and sets `authorization: Bearer` on the request.
+//!   Its token fetch runs inside the attempt: cancelled with the call,
+//!   bounded by its timeouts, an `:auth` attempt when it fails.
+//! - **Request signing** (Bedrock SigV4): also `Authorization::Custom`; it
+//!   runs after the body is final, resolves credentials from a cached
+//!   chain, and signs method, URL, headers and body bytes.
+//! - **A binary stream** (Bedrock's event stream): `framing()` returns a new
+//!   [`Framing`] variant whose decoder yields event-stream messages as
+//!   frames; the provider's parser reads those frames. A stream that ends
+//!   with its body (Gemini) keeps SSE framing and implements
+//!   [`StreamParser::end_of_body`].
 
 mod anthropic;
 mod anthropic_stream;
 mod common;
 mod openai;
 mod openai_stream;
+pub mod options;
+pub mod spec;
 pub mod stream;
 
 use std::fmt;
 
-use serde_json::{Map, Value};
-
-pub use common::{ApiKey, LeafOptions};
-
-use crate::error::{Error, ErrorKind};
-use crate::prompt::Message;
-use crate::response::Usage;
+pub use crate::wire::Completion;
+pub use options::ClientOptions;
+pub use spec::{check_call_options, ProviderSpec, SpecKind};
 pub use stream::StreamParser;
 
-/// An HTTP request ready to send; `secret` is what must be redacted from
-/// anything the provider answers.
-#[derive(Clone)]
-pub struct PreparedRequest {
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    pub secret: Option<String>,
-}
-
-impl fmt::Debug for PreparedRequest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PreparedRequest")
-            .field("url", &self.url)
-            .field("body_len", &self.body.len())
-            .finish_non_exhaustive()
-    }
-}
-
-/// A successful, provider-neutral answer.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Completion {
-    pub content: String,
-    pub model: Option<String>,
-    pub finish_reason: Option<String>,
-    pub usage: Usage,
-}
+use crate::auth::Authorization;
+use crate::error::{Error, ErrorKind};
+use crate::framing::Framing;
+use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
 /// A wire format: how to build a request and how to read its answer.
 pub trait Provider: Send + Sync + fmt::Debug {
-    /// The request for `messages`, with `overrides` merged into the body
-    /// last; `stream` asks for a server-sent-events answer.
-    fn prepare(
-        &self,
-        messages: &[Message],
-        overrides: &Map<String, Value>,
-        stream: bool,
-    ) -> Result<PreparedRequest, Error>;
+    /// The request for one attempt of a call, before authorization.
+    fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error>;
+
+    /// How requests are authorized; run last, right before sending.
+    fn authorization(&self) -> &Authorization;
+
+    /// How streamed answers are cut into frames.
+    fn framing(&self) -> Framing {
+        Framing::Sse
+    }
 
     /// Reads a 2xx body.
-    fn parse_response(&self, body: &[u8]) -> Result<Completion, Error>;
+    fn parse_response(&self, head: &ResponseHead, body: &[u8]) -> Result<Completion, Error>;
+
+    /// Reads a non-2xx answer (at most a prefix of its body) into an error.
+    /// The engine sets `status`, and `retry_after` from the headers when
+    /// the provider did not.
+    fn parse_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
+        let message = common::error_message(body)
+            .unwrap_or_else(|| format!("HTTP {} from the provider", head.status));
+        Error::new(ErrorKind::from_status(head.status), message)
+    }
 
     /// A fresh reader for one streamed answer.
     fn stream_parser(&self) -> Box<dyn StreamParser>;
-
-    /// Reads a non-2xx body into an error; the status decides the kind
-    /// unless the provider's error type says something more precise.
-    fn parse_error(&self, status: u16, body: &[u8]) -> Error {
-        let message = common::error_message(body)
-            .unwrap_or_else(|| format!("HTTP {status} from the provider"));
-        Error::new(ErrorKind::from_status(status), message).with_status(status)
-    }
 }
 
-/// The canonical provider names, with BAML's aliases folded in.
-pub fn canonical_name(provider: &str) -> Option<&'static str> {
-    Some(match provider {
-        "openai" | "baml-openai-chat" => "openai",
-        "openai-generic" => "openai-generic",
-        "azure-openai" | "baml-azure-chat" => "azure-openai",
-        "ollama" | "baml-ollama-chat" => "ollama",
-        "openrouter" => "openrouter",
-        "anthropic" | "baml-anthropic-chat" => "anthropic",
-        "openai-responses" => "openai-responses",
-        "google-ai" => "google-ai",
-        "vertex-ai" => "vertex-ai",
-        "aws-bedrock" => "aws-bedrock",
-        "fallback" | "baml-fallback" => "fallback",
-        "round-robin" | "baml-round-robin" | "baml-roundrobin" => "round-robin",
-        _ => return None,
-    })
-}
-
-/// Builds the provider for a leaf client, validating its options.
-pub fn build(provider: &'static str, options: &LeafOptions) -> Result<Box<dyn Provider>, Error> {
-    match provider {
-        "openai" | "openai-generic" | "azure-openai" | "ollama" | "openrouter" => {
-            Ok(Box::new(openai::OpenAiChat::new(provider, options)?))
-        }
-        "anthropic" => Ok(Box::new(anthropic::Anthropic::new(options)?)),
-        other => Err(Error::config(format!(
-            "{}: provider {other:?} is not supported yet by this version of switchboard",
-            options.ctx
+/// Builds the provider of a leaf client from its checked options.
+pub fn build(options: &ClientOptions) -> Result<Box<dyn Provider>, Error> {
+    match options.spec.kind {
+        SpecKind::Leaf(build) => build(options),
+        _ => Err(Error::config(format!(
+            "{}: provider {:?} is not supported yet by this version of switchboard",
+            options.ctx, options.spec.name
         ))),
     }
 }

@@ -2,73 +2,92 @@
 //! `azure-openai`, `ollama` and `openrouter`: the same wire format with
 //! different defaults for the URL and the key.
 
+use reqwest::header::HeaderName;
+use reqwest::Url;
 use serde_json::{json, Map, Value};
 
-use super::common::{self, ApiKey, LeafOptions};
-use super::{Completion, PreparedRequest, Provider};
+use super::common;
+use super::options::{merge_body, ClientOptions};
+use super::spec::{ProviderSpec, SpecKind};
+use super::{Completion, Provider};
+use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::prompt::{Content, Message, Part};
 use crate::response::Usage;
+use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Auth {
-    /// `Authorization: Bearer <key>`
-    Bearer,
-    /// Azure's `api-key: <key>`
-    ApiKeyHeader,
-}
+const PROMPT_FIELDS: &[&str] = &["messages"];
+
+pub(super) const OPENAI: ProviderSpec = ProviderSpec {
+    name: "openai",
+    aliases: &["baml-openai-chat"],
+    kind: SpecKind::Leaf(OpenAiChat::build),
+    default_base_url: Some("https://api.openai.com/v1"),
+    api_key_env: Some("OPENAI_API_KEY"),
+    routing_options: &[],
+    prompt_fields: PROMPT_FIELDS,
+};
+
+pub(super) const OPENAI_GENERIC: ProviderSpec = ProviderSpec {
+    name: "openai-generic",
+    aliases: &[],
+    default_base_url: None,
+    api_key_env: None,
+    ..OPENAI
+};
+
+pub(super) const AZURE_OPENAI: ProviderSpec = ProviderSpec {
+    name: "azure-openai",
+    aliases: &["baml-azure-chat"],
+    default_base_url: None,
+    api_key_env: Some("AZURE_OPENAI_API_KEY"),
+    routing_options: &["resource_name", "deployment_id", "api_version"],
+    ..OPENAI
+};
+
+pub(super) const OLLAMA: ProviderSpec = ProviderSpec {
+    name: "ollama",
+    aliases: &["baml-ollama-chat"],
+    default_base_url: Some("http://localhost:11434/v1"),
+    api_key_env: None,
+    ..OPENAI
+};
+
+pub(super) const OPENROUTER: ProviderSpec = ProviderSpec {
+    name: "openrouter",
+    aliases: &[],
+    default_base_url: Some("https://openrouter.ai/api/v1"),
+    api_key_env: Some("OPENROUTER_API_KEY"),
+    ..OPENAI
+};
 
 #[derive(Debug)]
 pub struct OpenAiChat {
-    url: String,
+    url: Url,
     /// Whether to ask for a usage chunk at the end of a stream; not every
     /// OpenAI-compatible server accepts `stream_options`.
     stream_usage: bool,
-    auth: Auth,
-    api_key: ApiKey,
-    headers: Vec<(String, String)>,
+    authorization: Authorization,
+    headers: reqwest::header::HeaderMap,
+    header_secrets: crate::secret::Secrets,
     body: Map<String, Value>,
 }
 
 impl OpenAiChat {
-    pub fn new(provider: &str, o: &LeafOptions) -> Result<Self, Error> {
+    fn build(o: &ClientOptions) -> Result<Box<dyn Provider>, Error> {
+        let provider = o.spec.name;
         let opts = o.options();
-        let (base_url, env, auth) = match provider {
-            "openai" => (
-                o.base_url(Some("https://api.openai.com/v1"))?,
-                Some("OPENAI_API_KEY"),
-                Auth::Bearer,
-            ),
-            "openrouter" => (
-                o.base_url(Some("https://openrouter.ai/api/v1"))?,
-                Some("OPENROUTER_API_KEY"),
-                Auth::Bearer,
-            ),
-            "ollama" => (
-                o.base_url(Some("http://localhost:11434/v1"))?,
-                None,
-                Auth::Bearer,
-            ),
-            "openai-generic" => (o.base_url(None)?, None, Auth::Bearer),
-            "azure-openai" => (
-                azure_base_url(o)?,
-                Some("AZURE_OPENAI_API_KEY"),
-                Auth::ApiKeyHeader,
-            ),
-            other => {
-                return Err(Error::config(format!(
-                    "{}: not an OpenAI-style provider {other:?}",
-                    o.ctx
-                )))
-            }
-        };
         if matches!(provider, "openai" | "openrouter" | "ollama") {
             opts.required_str("model")?;
         }
-        let mut url = o.url_with_query(format!("{base_url}/chat/completions"));
+        let base_url = match provider {
+            "azure-openai" => azure_base_url(o)?,
+            _ => o.base_url()?,
+        };
+        let mut url = o.url(&base_url, "/chat/completions")?;
         if provider == "azure-openai" {
             if let Some(version) = opts.str("api_version")? {
-                url = append_query(&url, "api-version", version);
+                url.query_pairs_mut().append_pair("api-version", version);
             }
         }
         let mut body = o.body.clone();
@@ -79,21 +98,30 @@ impl OpenAiChat {
         {
             body.insert("max_tokens".into(), Value::from(4096));
         }
-        Ok(OpenAiChat {
+        let authorization = match (o.api_key()?, provider) {
+            (None, _) => Authorization::None,
+            (Some(key), "azure-openai") => Authorization::Header {
+                name: HeaderName::from_static("api-key"),
+                prefix: "",
+                key,
+            },
+            (Some(key), _) => Authorization::bearer(key),
+        };
+        Ok(Box::new(OpenAiChat {
             url,
             stream_usage: provider != "openai-generic",
-            auth,
-            api_key: o.api_key(env)?,
+            authorization,
             headers: o.headers.clone(),
+            header_secrets: o.header_secrets.clone(),
             body,
-        })
+        }))
     }
 }
 
-fn azure_base_url(o: &LeafOptions) -> Result<String, Error> {
+fn azure_base_url(o: &ClientOptions) -> Result<String, Error> {
     let opts = o.options();
     if opts.str("base_url")?.is_some() {
-        return o.base_url(None);
+        return o.base_url();
     }
     let resource = opts.required_str("resource_name")?;
     let deployment = opts.required_str("deployment_id")?;
@@ -110,16 +138,6 @@ fn azure_base_url(o: &LeafOptions) -> Result<String, Error> {
     Ok(format!(
         "https://{resource}.openai.azure.com/openai/deployments/{deployment}"
     ))
-}
-
-fn append_query(url: &str, key: &str, value: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut u) => {
-            u.query_pairs_mut().append_pair(key, value);
-            u.into()
-        }
-        Err(_) => url.to_owned(),
-    }
 }
 
 fn message_json(m: &Message) -> Value {
@@ -139,43 +157,30 @@ fn message_json(m: &Message) -> Value {
 }
 
 impl Provider for OpenAiChat {
-    fn prepare(
-        &self,
-        messages: &[Message],
-        overrides: &Map<String, Value>,
-        stream: bool,
-    ) -> Result<PreparedRequest, Error> {
-        let key = self.api_key.resolve()?;
+    fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         let mut fields = Map::new();
         fields.insert(
             "messages".into(),
-            Value::Array(messages.iter().map(message_json).collect()),
+            Value::Array(input.messages.iter().map(message_json).collect()),
         );
-        if stream {
+        if input.stream {
             fields.insert("stream".into(), Value::Bool(true));
             if self.stream_usage {
                 fields.insert("stream_options".into(), json!({"include_usage": true}));
             }
         }
-        let body = common::merge_body(&self.body, fields, overrides);
-        let mut headers = Vec::with_capacity(self.headers.len() + 2);
-        headers.push(("content-type".to_owned(), "application/json".to_owned()));
-        if let Some(k) = &key {
-            match self.auth {
-                Auth::Bearer => headers.push(("authorization".into(), format!("Bearer {k}"))),
-                Auth::ApiKeyHeader => headers.push(("api-key".into(), k.clone())),
-            }
-        }
-        headers.extend(self.headers.iter().cloned());
-        Ok(PreparedRequest {
-            url: self.url.clone(),
-            headers,
-            body: common::to_json_bytes(&body)?,
-            secret: key,
-        })
+        let body = merge_body(&self.body, fields, input.options);
+        let mut request = HttpRequest::post_json(self.url.clone(), &body)?;
+        request.headers.extend(self.headers.clone());
+        request.secrets.extend(&self.header_secrets);
+        Ok(request)
     }
 
-    fn parse_response(&self, body: &[u8]) -> Result<Completion, Error> {
+    fn authorization(&self) -> &Authorization {
+        &self.authorization
+    }
+
+    fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
         let v = common::parse_json(body)?;
         if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
             let msg = err
@@ -214,21 +219,20 @@ impl Provider for OpenAiChat {
     }
 
     fn stream_parser(&self) -> Box<dyn super::StreamParser> {
-        super::stream::openai_parser()
+        Box::<super::openai_stream::OpenAiStream>::default()
     }
 }
 
 /// OpenAI's usage object, also sent as the last chunk of a stream.
+/// `prompt_tokens` already counts cached tokens.
 pub fn usage(u: &Value) -> Usage {
-    let input = common::u64_at(u, &["prompt_tokens"]);
-    let output = common::u64_at(u, &["completion_tokens"]);
-    Usage {
-        input_tokens: input,
-        output_tokens: output,
-        total_tokens: common::u64_at(u, &["total_tokens"]).or(match (input, output) {
-            (Some(i), Some(o)) => Some(i + o),
-            _ => None,
-        }),
-        cached_input_tokens: common::u64_at(u, &["prompt_tokens_details", "cached_tokens"]),
-    }
+    Usage::new(
+        common::u64_at(u, &["prompt_tokens"]),
+        common::u64_at(u, &["completion_tokens"]),
+    )
+    .or_total(common::u64_at(u, &["total_tokens"]))
+    .with_cached(
+        common::u64_at(u, &["prompt_tokens_details", "cached_tokens"]),
+        None,
+    )
 }

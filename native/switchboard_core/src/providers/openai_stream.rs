@@ -17,8 +17,10 @@ use super::openai;
 use super::stream::{payload, short, unreadable, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
+use crate::framing::sse::SseEvent;
+use crate::framing::Frame;
 use crate::response::Usage;
-use crate::sse::SseEvent;
+use crate::wire::Deltas;
 
 /// Typed, so the fields we ignore are skipped rather than built into maps:
 /// this runs once per delta.
@@ -74,7 +76,26 @@ pub(crate) struct OpenAiStream {
 }
 
 impl StreamParser for OpenAiStream {
-    fn event(&mut self, event: &SseEvent) -> Result<Option<String>, Error> {
+    fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
+        let Frame::Sse(event) = frame;
+        if let Some(text) = self.event(event)? {
+            out.push_text(&text);
+        }
+        Ok(())
+    }
+
+    fn is_done(&self) -> bool {
+        self.done
+    }
+
+    fn finish(self: Box<Self>) -> Completion {
+        self.completion()
+    }
+}
+
+impl OpenAiStream {
+    /// One SSE event in; the text to forward, if any.
+    pub(crate) fn event(&mut self, event: &SseEvent) -> Result<Option<String>, Error> {
         let Some(data) = payload(self.done, event) else {
             return Ok(None);
         };
@@ -126,11 +147,7 @@ impl StreamParser for OpenAiStream {
         Ok(Some(text))
     }
 
-    fn is_done(&self) -> bool {
-        self.done
-    }
-
-    fn finish(self: Box<Self>) -> Completion {
+    fn completion(self) -> Completion {
         Completion {
             content: self.text,
             model: self.model,
@@ -180,7 +197,6 @@ fn error_kind(v: &Value) -> Option<ErrorKind> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::providers::stream::openai_parser;
 
     fn data(d: &str) -> SseEvent {
         SseEvent {
@@ -190,15 +206,15 @@ mod tests {
     }
 
     fn run(events: &[&str]) -> (Vec<String>, Completion, bool) {
-        let mut parser = openai_parser();
+        let mut parser = OpenAiStream::default();
         let mut forwarded = Vec::new();
         for e in events {
             if let Some(text) = parser.event(&data(e)).expect("event") {
                 forwarded.push(text);
             }
         }
-        let done = parser.is_done();
-        (forwarded, parser.finish(), done)
+        let done = parser.done;
+        (forwarded, parser.completion(), done)
     }
 
     #[test]
@@ -224,6 +240,7 @@ mod tests {
                 output_tokens: Some(2),
                 total_tokens: Some(7),
                 cached_input_tokens: Some(1),
+                cache_creation_input_tokens: None,
             }
         );
     }
@@ -295,10 +312,12 @@ mod tests {
             ),
         ];
         for (payload, kind) in cases {
-            let err = openai_parser().event(&data(payload)).expect_err(payload);
+            let err = OpenAiStream::default()
+                .event(&data(payload))
+                .expect_err(payload);
             assert_eq!(err.kind, kind, "{payload}");
         }
-        let err = openai_parser()
+        let err = OpenAiStream::default()
             .event(&data(
                 r#"{"error":{"type":"server_error","message":"boom"}}"#,
             ))
@@ -313,7 +332,7 @@ mod tests {
             data: "upstream died".into(),
             id: None,
         };
-        let err = openai_parser().event(&event).expect_err("error");
+        let err = OpenAiStream::default().event(&event).expect_err("error");
         assert_eq!(
             (err.kind, err.message.as_str()),
             (ErrorKind::Server, "upstream died")

@@ -1,23 +1,38 @@
-//! Streaming answers: one parser per wire format turns decoded SSE events
-//! into the text to forward and, at the end, the same [`Completion`] a
+//! Streaming answers: one parser per wire format turns frames into the
+//! text to forward and, at the end, the same [`Completion`] a
 //! non-streaming call returns.
 
 use super::anthropic_stream::AnthropicStream;
 use super::openai_stream::OpenAiStream;
 use super::Completion;
 use crate::error::{Error, ErrorKind};
-use crate::sse::SseEvent;
+use crate::framing::sse::SseEvent;
+use crate::framing::Frame;
+use crate::wire::Deltas;
 
-/// Reads one provider's event stream. After an `Err` the stream has failed
-/// and the parser should not be fed again.
+/// Reads one provider's stream, frame by frame. After an `Err` the stream
+/// has failed and the parser should not be fed again.
 pub trait StreamParser: Send {
-    /// One SSE event in; the text to forward to the user, if any (never
-    /// thinking or tool input, never an empty string).
-    fn event(&mut self, event: &SseEvent) -> Result<Option<String>, Error>;
+    /// One frame in; what it carries for the caller goes into `out` (only
+    /// answer text, never thinking or tool input).
+    fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error>;
 
     /// True once the provider signalled a proper end (OpenAI `data: [DONE]`,
-    /// Anthropic `message_stop`). A stream that ends before that was cut.
+    /// Anthropic `message_stop`): nothing after it is read.
     fn is_done(&self) -> bool;
+
+    /// The body ended. A stream that ends before its end signal was cut;
+    /// formats without one (Gemini) decide here whether it was complete.
+    fn end_of_body(&mut self) -> Result<(), Error> {
+        if self.is_done() {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Network,
+                "the stream ended before the provider finished the answer",
+            ))
+        }
+    }
 
     /// The whole answer once the stream ended: all forwarded text,
     /// finish_reason, usage and model.

@@ -5,6 +5,7 @@
 
 mod anthropic;
 mod openai;
+mod openai_responses;
 
 use bytes::Bytes;
 use hyper::header::HeaderName;
@@ -17,6 +18,8 @@ use crate::step::UsageSpec;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     OpenAi,
+    /// OpenAI Responses API (`/v1/responses`).
+    OpenAiResponses,
     Anthropic,
 }
 
@@ -29,6 +32,8 @@ impl Provider {
         }
         if path.ends_with("/chat/completions") {
             Some(Provider::OpenAi)
+        } else if path.ends_with("/responses") {
+            Some(Provider::OpenAiResponses)
         } else if path.ends_with("/messages") {
             Some(Provider::Anthropic)
         } else {
@@ -39,21 +44,23 @@ impl Provider {
     /// The header the real API uses to identify a request.
     pub fn request_id_header(self) -> HeaderName {
         match self {
-            Provider::OpenAi => HeaderName::from_static("x-request-id"),
+            Provider::OpenAi | Provider::OpenAiResponses => HeaderName::from_static("x-request-id"),
             Provider::Anthropic => HeaderName::from_static("request-id"),
         }
     }
 
     pub fn request_id(self, n: u64) -> String {
         match self {
-            Provider::OpenAi => format!("req_mock{n:016x}"),
+            Provider::OpenAi | Provider::OpenAiResponses => format!("req_mock{n:016x}"),
             Provider::Anthropic => format!("req_mock{n:020}"),
         }
     }
 
-    pub fn success_body(self, reply: &Reply<'_>) -> Bytes {
+    /// `error_type` is the error code of a failed answer (Responses API).
+    pub fn success_body(self, reply: &Reply<'_>, error_type: Option<&str>) -> Bytes {
         match self {
             Provider::OpenAi => openai::completion(reply),
+            Provider::OpenAiResponses => openai_responses::response_body(reply, error_type),
             Provider::Anthropic => anthropic::message(reply),
         }
     }
@@ -61,13 +68,25 @@ impl Provider {
     pub fn stream(self, reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> Stream {
         match self {
             Provider::OpenAi => openai::stream(reply, deltas, opts),
+            Provider::OpenAiResponses => openai_responses::stream(reply, deltas, opts),
             Provider::Anthropic => anthropic::stream(reply, deltas, opts),
+        }
+    }
+
+    /// The mid-stream error event sent after `sent` content deltas.
+    pub fn stream_error(self, stream: &Stream, sent: usize, opts: &StreamOptions<'_>) -> Bytes {
+        match self {
+            // Its sequence number counts the events before it.
+            Provider::OpenAiResponses => {
+                openai_responses::error_event(stream.head.len() + sent, opts)
+            }
+            Provider::OpenAi | Provider::Anthropic => stream.error.clone(),
         }
     }
 
     pub fn error_body(self, status: u16, model: &str) -> Bytes {
         match self {
-            Provider::OpenAi => openai::error(status, model),
+            Provider::OpenAi | Provider::OpenAiResponses => openai::error(status, model),
             Provider::Anthropic => anthropic::error(status),
         }
     }
@@ -75,13 +94,14 @@ impl Provider {
     pub fn default_finish_reason(self) -> &'static str {
         match self {
             Provider::OpenAi => "stop",
+            Provider::OpenAiResponses => "completed",
             Provider::Anthropic => "end_turn",
         }
     }
 
     pub fn default_model(self) -> &'static str {
         match self {
-            Provider::OpenAi => "gpt-mock",
+            Provider::OpenAi | Provider::OpenAiResponses => "gpt-mock",
             Provider::Anthropic => "claude-mock",
         }
     }
@@ -166,7 +186,7 @@ pub struct Reply<'a> {
 #[derive(Debug, Default)]
 pub struct StreamOptions<'a> {
     pub include_usage: bool,
-    /// Overrides the mid-stream error type (Anthropic).
+    /// Overrides the mid-stream error type (Anthropic) or code (Responses API).
     pub error_type: Option<&'a str>,
 }
 
@@ -235,6 +255,14 @@ mod tests {
         assert_eq!(
             Provider::detect(&post, "/v1/messages"),
             Some(Provider::Anthropic)
+        );
+        assert_eq!(
+            Provider::detect(&post, "/v1/responses"),
+            Some(Provider::OpenAiResponses)
+        );
+        assert_eq!(
+            Provider::detect(&post, "/openai/v1/responses"),
+            Some(Provider::OpenAiResponses)
         );
         assert_eq!(Provider::detect(&post, "/v1/embeddings"), None);
         assert_eq!(Provider::detect(&Method::GET, "/v1/messages"), None);

@@ -42,6 +42,17 @@ pub struct SseEvent {
     pub id: Option<String>,
 }
 
+/// Where decoded events go: a `Vec<SseEvent>`, or a framing's own list.
+pub trait EventSink {
+    fn push_event(&mut self, event: SseEvent);
+}
+
+impl EventSink for Vec<SseEvent> {
+    fn push_event(&mut self, event: SseEvent) {
+        self.push(event);
+    }
+}
+
 /// Turns a byte stream into [`SseEvent`]s.
 #[derive(Debug, Default)]
 pub struct SseDecoder {
@@ -70,7 +81,7 @@ impl SseDecoder {
     /// [`MAX_EVENT_BYTES`]; the stream cannot be trusted after that, so the
     /// decoder drops what it buffered and should not be fed again. Events
     /// completed before the failure are already in `out`.
-    pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), Error> {
+    pub fn feed(&mut self, bytes: &[u8], out: &mut impl EventSink) -> Result<(), Error> {
         let result = self.feed_inner(bytes, out);
         if result.is_err() {
             *self = SseDecoder::new();
@@ -84,7 +95,7 @@ impl SseDecoder {
     /// An event that this last line would grow past [`MAX_EVENT_BYTES`] is
     /// dropped rather than reported: it is then the provider parser that
     /// finds the answer unfinished, which is what happened.
-    pub fn finish(&mut self, out: &mut Vec<SseEvent>) {
+    pub fn finish(&mut self, out: &mut impl EventSink) {
         let line = mem::take(&mut self.line);
         if line.is_empty() || self.complete_line(&line, out).is_ok() {
             self.dispatch(out);
@@ -92,7 +103,7 @@ impl SseDecoder {
         *self = SseDecoder::new();
     }
 
-    fn feed_inner(&mut self, mut bytes: &[u8], out: &mut Vec<SseEvent>) -> Result<(), Error> {
+    fn feed_inner(&mut self, mut bytes: &[u8], out: &mut impl EventSink) -> Result<(), Error> {
         if self.after_cr {
             if let Some((&first, rest)) = bytes.split_first() {
                 self.after_cr = false;
@@ -137,7 +148,7 @@ impl SseDecoder {
         Ok(())
     }
 
-    fn complete_line(&mut self, mut line: &[u8], out: &mut Vec<SseEvent>) -> Result<(), Error> {
+    fn complete_line(&mut self, mut line: &[u8], out: &mut impl EventSink) -> Result<(), Error> {
         if !self.started {
             self.started = true;
             line = line.strip_prefix(BOM).unwrap_or(line);
@@ -188,12 +199,12 @@ impl SseDecoder {
         Ok(())
     }
 
-    fn dispatch(&mut self, out: &mut Vec<SseEvent>) {
+    fn dispatch(&mut self, out: &mut impl EventSink) {
         if !mem::take(&mut self.has_fields) {
             return;
         }
         self.has_data = false;
-        out.push(SseEvent {
+        out.push_event(SseEvent {
             event: self.event.take().filter(|e| !e.is_empty()),
             data: mem::take(&mut self.data),
             id: self.last_id.clone(),
@@ -221,7 +232,7 @@ mod tests {
 
     fn decode_pieces(pieces: &[&[u8]]) -> Vec<SseEvent> {
         let mut decoder = SseDecoder::new();
-        let mut out = Vec::new();
+        let mut out: Vec<SseEvent> = Vec::new();
         for piece in pieces {
             decoder.feed(piece, &mut out).expect("feed");
         }
@@ -384,7 +395,7 @@ mod tests {
     #[test]
     fn decoder_is_reusable_after_finish() {
         let mut decoder = SseDecoder::new();
-        let mut out = Vec::new();
+        let mut out: Vec<SseEvent> = Vec::new();
         decoder.feed(b"data: a\r", &mut out).expect("feed");
         decoder.finish(&mut out);
         decoder
@@ -396,7 +407,7 @@ mod tests {
     #[test]
     fn oversized_line_is_an_error() {
         let mut decoder = SseDecoder::new();
-        let mut out = Vec::new();
+        let mut out: Vec<SseEvent> = Vec::new();
         let piece = vec![b'x'; 1024 * 1024];
         decoder.feed(b"data: ", &mut out).expect("feed");
         let mut failed = None;
@@ -414,7 +425,7 @@ mod tests {
     #[test]
     fn oversized_event_is_an_error() {
         let mut decoder = SseDecoder::new();
-        let mut out = Vec::new();
+        let mut out: Vec<SseEvent> = Vec::new();
         let mut line = b"data: ".to_vec();
         line.extend(std::iter::repeat_n(b'x', 1024 * 1024));
         line.push(b'\n');

@@ -1,11 +1,12 @@
-//! Typed reads of an options map, each error naming where the option lives.
+//! Reading values that come from outside: typed reads of an options map,
+//! each error naming where the option lives, and how a value is shown in
+//! an error without echoing it.
 
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::prompt::type_name;
 
 /// A view over one options map; `ctx` names its owner in errors,
 /// e.g. `client "Primary"`.
@@ -134,5 +135,29 @@ impl<'a> Options<'a> {
                 known.join(", ")
             ))),
         }
+    }
+}
+
+/// A user-supplied string as shown in an error: quoted and cut to a
+/// readable length, so a 5 MB name does not become a 5 MB message.
+pub fn shown(s: &str) -> String {
+    const LIMIT: usize = 64;
+    match s.char_indices().nth(LIMIT) {
+        None => format!("{s:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &s[..cut], s.len()),
+    }
+}
+
+/// A short name for a JSON value's type, for error messages that must not
+/// echo the value itself (it may be huge or secret).
+pub fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "nil",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_f64() => "a float",
+        Value::Number(_) => "an integer",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a map",
     }
 }

@@ -1,0 +1,117 @@
+//! The authorization step of an attempt: the last thing done to a request
+//! before it is sent, so a signature covers its final bytes.
+//!
+//! It runs inside the attempt, so the call's cancellation and timeouts cover
+//! it and its failure is recorded as an `:auth` attempt that a fallback can
+//! move past. API keys are read from the environment here, when each call is
+//! made. Credentials that need work — an OAuth token from a service
+//! account, AWS credentials and SigV4 — implement [`Authorize`]; their caches
+//! live in the authorizer, which the client owns, so they belong to the
+//! registry handle and are shared by every call on it.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use reqwest::header::HeaderName;
+
+use crate::error::{Error, ErrorKind};
+use crate::secret::Secret;
+use crate::wire::HttpRequest;
+
+/// Where a key comes from.
+#[derive(Clone, PartialEq)]
+pub enum KeySource {
+    Literal(Secret),
+    /// Read from the environment when each call is made.
+    Env(&'static str),
+}
+
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeySource::Literal(_) => f.write_str("Literal([REDACTED])"),
+            KeySource::Env(var) => write!(f, "Env({var})"),
+        }
+    }
+}
+
+impl KeySource {
+    /// The key, or an `:auth` error naming the missing variable.
+    pub fn resolve(&self) -> Result<Secret, Error> {
+        match self {
+            KeySource::Literal(k) => Ok(k.clone()),
+            KeySource::Env(var) => crate::env::var(var).map(Secret::new).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Auth,
+                    format!("no API key: the environment variable {var} is not set"),
+                )
+            }),
+        }
+    }
+}
+
+/// An asynchronous authorization: fetch or refresh a credential (once for
+/// all concurrent calls), then set headers or sign. Errors should be
+/// `:auth` unless a more precise kind applies.
+pub trait Authorize: Send + Sync + fmt::Debug {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a mut HttpRequest,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+}
+
+/// How a client's requests are authorized.
+#[derive(Debug, Clone)]
+pub enum Authorization {
+    /// No credential (e.g. a local Ollama).
+    None,
+    /// `name: {prefix}{key}`, e.g. `authorization: Bearer sk-...` or
+    /// `x-api-key: sk-...`.
+    Header {
+        name: HeaderName,
+        prefix: &'static str,
+        key: KeySource,
+    },
+    /// `?name=key` (Vertex express mode). Redacted in its URL-encoded form too.
+    Query { name: &'static str, key: KeySource },
+    /// Anything that needs I/O or signs the request.
+    Custom(Arc<dyn Authorize>),
+}
+
+impl Authorization {
+    /// A bearer token header: `authorization: Bearer <key>`.
+    pub fn bearer(key: KeySource) -> Self {
+        Authorization::Header {
+            name: reqwest::header::AUTHORIZATION,
+            prefix: "Bearer ",
+            key,
+        }
+    }
+
+    /// Authorizes `request`. Only [`Authorization::Custom`] suspends.
+    pub async fn apply(&self, request: &mut HttpRequest) -> Result<(), Error> {
+        match self {
+            Authorization::None => Ok(()),
+            // A credential the user set in `headers:` wins over the key.
+            Authorization::Header { name, .. } if request.headers.contains_key(name) => Ok(()),
+            Authorization::Header { name, prefix, key } => {
+                let key = key.resolve()?;
+                let value = Secret::new(format!("{prefix}{}", key.expose()));
+                request.secrets.push(key);
+                request.set_secret_header(name.clone(), &value)
+            }
+            Authorization::Query { name, key } => {
+                let key = key.resolve()?;
+                request
+                    .url
+                    .query_pairs_mut()
+                    .append_pair(name, key.expose());
+                request.secrets.push(key);
+                Ok(())
+            }
+            Authorization::Custom(authorizer) => authorizer.authorize(request).await,
+        }
+    }
+}

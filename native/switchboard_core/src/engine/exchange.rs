@@ -1,0 +1,94 @@
+//! One HTTP exchange of a leaf: build the request, authorize it, send it,
+//! read the answer (whole or streamed), and redact every secret the
+//! request carried from whatever comes back.
+
+use serde_json::{Map, Value};
+
+use super::strategy::Exchange;
+use super::{stream, transport};
+use crate::config::Leaf;
+use crate::error::Error;
+use crate::prompt::Message;
+use crate::secret::Secrets;
+use crate::wire::{CallInput, Completion, ResponseHead};
+
+/// Largest provider body kept on an error, so a huge HTML error page does
+/// not travel to every receiver.
+const RAW_RESPONSE_LIMIT: usize = transport::ERROR_BODY_PREFIX;
+
+/// Exchanges over HTTP for one call.
+pub(super) struct HttpExchange<'a> {
+    pub messages: &'a [Message],
+    pub options: &'a Map<String, Value>,
+}
+
+impl Exchange for HttpExchange<'_> {
+    async fn exchange(
+        &self,
+        leaf: &Leaf,
+        streaming: bool,
+        emit: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<(u16, Completion), Error> {
+        let input = CallInput {
+            messages: self.messages,
+            options: self.options,
+            stream: streaming,
+        };
+        let mut request = leaf.provider.build_request(&input)?;
+        let authorized = leaf.provider.authorization().apply(&mut request).await;
+        let secrets = std::mem::take(&mut request.secrets);
+        let clean = |e: Error| redacted(e, &secrets);
+        authorized.map_err(clean)?;
+        let client = transport::client(leaf)?;
+        if streaming {
+            // Boxed: a stream's state is large and most calls do not stream,
+            // so it should not widen every call's future.
+            return Box::pin(stream::exchange(leaf, client, request, emit))
+                .await
+                .map_err(clean);
+        }
+        let answer = transport::send(client, request, &leaf.http)
+            .await
+            .map_err(clean)?;
+        if !answer.head.is_success() {
+            return Err(clean(provider_error(leaf, &answer.head, &answer.body)));
+        }
+        let completion = leaf
+            .provider
+            .parse_response(&answer.head, &answer.body)
+            .map_err(|mut e| {
+                e.status = Some(answer.head.status);
+                e.raw_response = Some(raw_text(&answer.body));
+                clean(e)
+            })?;
+        Ok((answer.head.status, completion))
+    }
+}
+
+fn redacted(e: Error, secrets: &Secrets) -> Error {
+    if secrets.is_empty() {
+        return e;
+    }
+    Error {
+        message: secrets.redact(&e.message),
+        raw_response: e.raw_response.map(|r| secrets.redact(&r)),
+        ..e
+    }
+}
+
+/// The error for a non-2xx answer, as the provider describes it; the
+/// `Retry-After` headers count only when the provider gave no delay itself.
+pub(super) fn provider_error(leaf: &Leaf, head: &ResponseHead, body: &[u8]) -> Error {
+    let mut e = leaf.provider.parse_error(head, body);
+    e.status = Some(head.status);
+    if e.retry_after.is_none() {
+        e.retry_after = crate::retry::parse_retry_after(&head.headers);
+    }
+    e.raw_response = Some(raw_text(body));
+    e
+}
+
+fn raw_text(body: &[u8]) -> String {
+    let end = body.len().min(RAW_RESPONSE_LIMIT);
+    String::from_utf8_lossy(&body[..end]).into_owned()
+}

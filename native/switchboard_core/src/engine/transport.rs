@@ -1,0 +1,218 @@
+//! The HTTP side of an attempt: connection pools, per-client timeouts,
+//! bounded reads, and turning transport failures into error kinds.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::{HttpSettings, Leaf};
+use crate::error::{Error, ErrorKind};
+use crate::wire::{HttpRequest, ResponseHead};
+
+/// One pooled client per connect timeout and protocol choice (reqwest sets
+/// those per client); every registry shares them, so connections are reused
+/// across registries.
+pub fn client_for(settings: &HttpSettings) -> Result<reqwest::Client, Error> {
+    type Key = (Option<Duration>, bool);
+    static CLIENTS: OnceLock<Mutex<HashMap<Key, reqwest::Client>>> = OnceLock::new();
+    let key = (settings.connect_timeout, settings.http2_prior_knowledge);
+    let mut clients = CLIENTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(c) = clients.get(&key) {
+        return Ok(c.clone());
+    }
+    let mut builder = reqwest::Client::builder();
+    if let Some(t) = settings.connect_timeout {
+        builder = builder.connect_timeout(t);
+    }
+    if settings.http2_prior_knowledge {
+        builder = builder.http2_prior_knowledge();
+    }
+    let client = builder
+        // Retries are ours, so every HTTP request is one recorded attempt;
+        // an API POST that redirects is an error, not something to follow.
+        .retry(reqwest::retry::never())
+        .redirect(reqwest::redirect::Policy::none())
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::config(format!("cannot build the HTTP client: {}", chain(&e))))?;
+    clients.insert(key, client.clone());
+    Ok(client)
+}
+
+/// The pool a leaf's requests go through, chosen on its first attempt.
+pub fn client(leaf: &Leaf) -> Result<&reqwest::Client, Error> {
+    if let Some(c) = leaf.transport.get() {
+        return Ok(c);
+    }
+    let c = client_for(&leaf.http)?;
+    Ok(leaf.transport.get_or_init(|| c))
+}
+
+/// The largest answer read: a 2xx body, or the text a stream accumulates.
+/// Larger ones are `:bad_response` errors rather than unbounded memory.
+pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
+
+/// How much of an error body is read; the rest is not waited for.
+pub const ERROR_BODY_PREFIX: usize = 64 * 1024;
+
+/// A provider's answer, its body read up to the limit for its status.
+pub struct HttpAnswer {
+    pub head: ResponseHead,
+    pub body: Bytes,
+}
+
+/// Sends the request and returns once the response head has arrived.
+pub async fn open(
+    client: &reqwest::Client,
+    request: HttpRequest,
+    settings: &HttpSettings,
+) -> Result<reqwest::Response, Error> {
+    // Awaited as a block's value: a future held in a local, or a builder
+    // still in scope, would add its size to every call's in-flight state.
+    {
+        let mut builder = client
+            .request(request.method, request.url)
+            .headers(request.headers)
+            .body(request.body);
+        if let Some(t) = settings.request_timeout {
+            builder = builder.timeout(t);
+        }
+        builder.send()
+    }
+    .await
+    .map_err(|e| transport_error(e, settings))
+}
+
+/// Sends the request and reads the answer: a whole 2xx body (at most
+/// [`MAX_ANSWER_BYTES`]) or the first [`ERROR_BODY_PREFIX`] of an error body.
+pub async fn send(
+    client: &reqwest::Client,
+    request: HttpRequest,
+    settings: &HttpSettings,
+) -> Result<HttpAnswer, Error> {
+    let mut response = open(client, request, settings).await?;
+    let head = head_of(&response);
+    let body = read_body(&mut response, &head, settings).await?;
+    Ok(HttpAnswer { head, body })
+}
+
+pub fn head_of(response: &reqwest::Response) -> ResponseHead {
+    ResponseHead {
+        status: response.status().as_u16(),
+        headers: response.headers().clone(),
+    }
+}
+
+/// Reads a body into one buffer, bounded by its status's limit. A single
+/// read (the common case) is kept as it came, without a copy.
+pub async fn read_body(
+    response: &mut reqwest::Response,
+    head: &ResponseHead,
+    settings: &HttpSettings,
+) -> Result<Bytes, Error> {
+    let limit = if head.is_success() {
+        MAX_ANSWER_BYTES
+    } else {
+        ERROR_BODY_PREFIX
+    };
+    let too_large = || {
+        Error::bad_response(format!(
+            "the answer is larger than {} MiB",
+            MAX_ANSWER_BYTES / (1024 * 1024)
+        ))
+        .with_status(head.status)
+    };
+    if head.is_success() && response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut first: Option<Bytes> = None;
+    let mut more: Option<BytesMut> = None;
+    loop {
+        let read = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(e, settings).with_status(head.status))?;
+        let Some(bytes) = read else { break };
+        let held = first.as_ref().map_or(0, Bytes::len) + more.as_ref().map_or(0, BytesMut::len);
+        if held + bytes.len() > limit {
+            if head.is_success() {
+                return Err(too_large());
+            }
+            // An error body's prefix is enough to read the error from.
+            let buf = more.get_or_insert_with(|| BytesMut::from(first.take().unwrap_or_default()));
+            buf.extend_from_slice(&bytes[..limit - held]);
+            break;
+        }
+        match (&mut first, &mut more) {
+            (None, None) => first = Some(bytes),
+            (Some(_), None) => {
+                let mut buf = BytesMut::from(first.take().unwrap_or_default());
+                buf.extend_from_slice(&bytes);
+                more = Some(buf);
+            }
+            (_, Some(buf)) => buf.extend_from_slice(&bytes),
+        }
+    }
+    Ok(match more {
+        Some(buf) => buf.freeze(),
+        None => first.unwrap_or_default(),
+    })
+}
+
+pub fn transport_error(e: reqwest::Error, settings: &HttpSettings) -> Error {
+    let e = e.without_url();
+    if e.is_connect() && e.is_timeout() || e.is_connect() && chain(&e).contains("timed out") {
+        return Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "connect_timeout_ms ({} ms) elapsed before the connection was made",
+                settings.connect_timeout.unwrap_or_default().as_millis()
+            ),
+        );
+    }
+    if e.is_timeout() {
+        return Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "request_timeout_ms ({} ms) elapsed before the response was complete",
+                settings.request_timeout.unwrap_or_default().as_millis()
+            ),
+        );
+    }
+    if e.is_connect() {
+        return Error::new(ErrorKind::Network, format!("cannot connect: {}", chain(&e)));
+    }
+    if e.is_body() || e.is_decode() {
+        return Error::new(
+            ErrorKind::Network,
+            format!("the response body was cut off: {}", chain(&e)),
+        );
+    }
+    Error::new(
+        ErrorKind::Network,
+        format!("HTTP request failed: {}", chain(&e)),
+    )
+}
+
+/// The error and its causes on one line; reqwest's top message alone is
+/// often just "error sending request".
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,183 @@
+//! The options every HTTP provider reads the same way: key, base URL,
+//! headers, query parameters, and the rest, which goes into the body.
+
+use std::fmt;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::Url;
+use serde_json::{Map, Value};
+
+use super::spec::ProviderSpec;
+use crate::auth::KeySource;
+use crate::error::Error;
+use crate::secret::{is_credential_header, Secret, Secrets};
+use crate::value::Options;
+
+/// Headers the HTTP stack writes from the request itself; set by hand they
+/// would contradict the body (`content-length: 0` sends an empty one).
+const FRAMING_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-connection",
+];
+
+/// A leaf client's options, checked.
+pub struct ClientOptions {
+    pub spec: &'static ProviderSpec,
+    /// Names the owner in errors: `client "Primary"`.
+    pub ctx: String,
+    pub raw: Map<String, Value>,
+    /// `headers:`, credential-like values marked sensitive.
+    pub headers: HeaderMap,
+    /// The values of credential-like `headers:`, to redact.
+    pub header_secrets: Secrets,
+    pub query_params: Vec<(String, String)>,
+    /// Everything that is not read by switchboard, sent as is.
+    pub body: Map<String, Value>,
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("spec", &self.spec)
+            .field("ctx", &self.ctx)
+            .field("options", &self.raw.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientOptions {
+    pub fn parse(
+        spec: &'static ProviderSpec,
+        ctx: String,
+        raw: &Map<String, Value>,
+    ) -> Result<Self, Error> {
+        let o = Options::new(&ctx, raw);
+        // Type-check what we read ourselves, and the body options whose type
+        // every provider agrees on, so a typo fails at registry build time.
+        o.str("api_key")?;
+        o.str("base_url")?;
+        o.str("default_role")?;
+        o.str("model")?;
+        o.f64("temperature")?;
+        o.f64("top_p")?;
+        o.u64("max_tokens")?;
+        if raw.get("stream").is_some_and(|v| !v.is_null()) {
+            return Err(Error::config(format!(
+                "{ctx}: option \"stream\" is set by switchboard; use Switchboard.stream/3 instead"
+            )));
+        }
+        let (headers, header_secrets) = parse_headers(&ctx, o.string_map("headers")?)?;
+        let body = raw
+            .iter()
+            .filter(|(k, v)| !spec.is_non_body_option(k) && !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(ClientOptions {
+            spec,
+            headers,
+            header_secrets,
+            query_params: o.string_map("query_params")?,
+            body,
+            raw: raw.clone(),
+            ctx,
+        })
+    }
+
+    pub fn options(&self) -> Options<'_> {
+        Options::new(&self.ctx, &self.raw)
+    }
+
+    /// `api_key` if given, else the provider's environment variable.
+    pub fn api_key(&self) -> Result<Option<KeySource>, Error> {
+        Ok(
+            match (self.options().str("api_key")?, self.spec.api_key_env) {
+                (Some(key), _) => Some(KeySource::Literal(Secret::new(key))),
+                (None, Some(var)) => Some(KeySource::Env(var)),
+                (None, None) => None,
+            },
+        )
+    }
+
+    /// `base_url`, else the provider's default, without a trailing slash.
+    pub fn base_url(&self) -> Result<String, Error> {
+        let url = match (self.options().str("base_url")?, self.spec.default_base_url) {
+            (Some(url), _) => url,
+            (None, Some(url)) => url,
+            (None, None) => self.options().required_str("base_url")?,
+        };
+        let parsed = Url::parse(url).map_err(|_| {
+            Error::config(format!(
+                "{}: option \"base_url\" is not a valid URL",
+                self.ctx
+            ))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(Error::config(format!(
+                "{}: option \"base_url\" must be an http or https URL",
+                self.ctx
+            )));
+        }
+        Ok(url.trim_end_matches('/').to_owned())
+    }
+
+    /// `{base}{path}` with `query_params` appended.
+    pub fn url(&self, base: &str, path: &str) -> Result<Url, Error> {
+        let mut url = Url::parse(&format!("{base}{path}")).map_err(|_| {
+            Error::config(format!("{}: cannot build a URL from base_url", self.ctx))
+        })?;
+        if !self.query_params.is_empty() {
+            url.query_pairs_mut().extend_pairs(
+                self.query_params
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+        }
+        Ok(url)
+    }
+}
+
+fn parse_headers(ctx: &str, given: Vec<(String, String)>) -> Result<(HeaderMap, Secrets), Error> {
+    let mut headers = HeaderMap::with_capacity(given.len());
+    let mut secrets = Secrets::default();
+    for (name, value) in given {
+        let invalid = || {
+            Error::config(format!(
+                "{ctx}: option \"headers\" has an invalid header {name:?}"
+            ))
+        };
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
+        if FRAMING_HEADERS.contains(&header.as_str()) {
+            return Err(Error::config(format!(
+                "{ctx}: option \"headers\" may not set {:?}: the HTTP client writes it from the request",
+                header.as_str()
+            )));
+        }
+        let mut v = HeaderValue::from_str(&value).map_err(|_| invalid())?;
+        if is_credential_header(header.as_str()) {
+            v.set_sensitive(true);
+            secrets.push_header_value(&Secret::new(value));
+        }
+        headers.append(header, v);
+    }
+    Ok((headers, secrets))
+}
+
+/// The body: client options, then the fields the provider sets, then the
+/// call's options, which win.
+pub fn merge_body(
+    client: &Map<String, Value>,
+    provider_fields: Map<String, Value>,
+    call: &Map<String, Value>,
+) -> Map<String, Value> {
+    let mut body = client.clone();
+    body.extend(provider_fields);
+    body.extend(call.iter().map(|(k, v)| (k.clone(), v.clone())));
+    body
+}

@@ -1,0 +1,250 @@
+//! Every provider declares itself once, here: its names, defaults, and the
+//! options it reads that must never reach a request body.
+
+use serde_json::{Map, Value};
+
+use super::options::ClientOptions;
+use super::Provider;
+use crate::error::Error;
+use crate::value::{shown, Options};
+
+/// How a client of this provider is built.
+#[derive(Clone, Copy)]
+pub enum SpecKind {
+    /// An HTTP provider.
+    Leaf(fn(&ClientOptions) -> Result<Box<dyn Provider>, Error>),
+    Fallback,
+    RoundRobin,
+    /// Recognised, so configs written for BAML get a clear answer.
+    NotYetSupported,
+}
+
+/// One provider's declaration.
+pub struct ProviderSpec {
+    /// The canonical name, as reported in `Response.provider`.
+    pub name: &'static str,
+    /// Other names that mean this provider (BAML's `baml-` names).
+    pub aliases: &'static [&'static str],
+    pub kind: SpecKind,
+    pub default_base_url: Option<&'static str>,
+    /// Where the key comes from when `api_key` is not given.
+    pub api_key_env: Option<&'static str>,
+    /// Options this provider reads for routing or credentials (`region`,
+    /// `resource_name`, ...): never sent in the body, never set per call.
+    pub routing_options: &'static [&'static str],
+    /// Body fields the provider fills from the prompt or sets itself; a
+    /// call's `options:` may not replace them.
+    pub prompt_fields: &'static [&'static str],
+}
+
+impl std::fmt::Debug for ProviderSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl ProviderSpec {
+    pub fn is_strategy(&self) -> bool {
+        matches!(self.kind, SpecKind::Fallback | SpecKind::RoundRobin)
+    }
+
+    /// Whether option `key` is read by switchboard rather than sent.
+    pub fn is_non_body_option(&self, key: &str) -> bool {
+        COMMON_NON_BODY_OPTIONS.contains(&key) || self.routing_options.contains(&key)
+    }
+}
+
+/// Options every HTTP provider reads itself (BAML's names, including the
+/// ones BAML uses for prompt rendering, which have no meaning here).
+pub const COMMON_NON_BODY_OPTIONS: &[&str] = &[
+    "api_key",
+    "base_url",
+    "headers",
+    "query_params",
+    "http",
+    "finish_reason_allow_list",
+    "finish_reason_deny_list",
+    "supports_streaming",
+    "allowed_role_metadata",
+    "default_role",
+    "allowed_roles",
+    "remap_roles",
+    "client_response_type",
+    "media_url_handler",
+];
+
+/// Every provider switchboard knows, in the order errors list them.
+pub static PROVIDERS: &[&ProviderSpec] = &[
+    &super::openai::OPENAI,
+    &super::openai::OPENAI_GENERIC,
+    &super::openai::AZURE_OPENAI,
+    &super::openai::OLLAMA,
+    &super::openai::OPENROUTER,
+    &super::anthropic::ANTHROPIC,
+    &OPENAI_RESPONSES,
+    &GOOGLE_AI,
+    &VERTEX_AI,
+    &AWS_BEDROCK,
+    &FALLBACK,
+    &ROUND_ROBIN,
+];
+
+/// The provider a config names, by canonical name or alias.
+pub fn find(name: &str) -> Option<&'static ProviderSpec> {
+    PROVIDERS
+        .iter()
+        .copied()
+        .find(|s| s.name == name || s.aliases.contains(&name))
+}
+
+const FALLBACK: ProviderSpec = ProviderSpec {
+    name: "fallback",
+    aliases: &["baml-fallback"],
+    kind: SpecKind::Fallback,
+    default_base_url: None,
+    api_key_env: None,
+    routing_options: &[],
+    prompt_fields: &[],
+};
+
+const ROUND_ROBIN: ProviderSpec = ProviderSpec {
+    name: "round-robin",
+    aliases: &["baml-round-robin", "baml-roundrobin"],
+    kind: SpecKind::RoundRobin,
+    default_base_url: None,
+    api_key_env: None,
+    routing_options: &[],
+    prompt_fields: &[],
+};
+
+const OPENAI_RESPONSES: ProviderSpec = ProviderSpec {
+    name: "openai-responses",
+    aliases: &[],
+    kind: SpecKind::NotYetSupported,
+    default_base_url: Some("https://api.openai.com/v1"),
+    api_key_env: Some("OPENAI_API_KEY"),
+    routing_options: &[],
+    prompt_fields: &["input", "instructions"],
+};
+
+const GOOGLE_AI: ProviderSpec = ProviderSpec {
+    name: "google-ai",
+    aliases: &[],
+    kind: SpecKind::NotYetSupported,
+    default_base_url: Some("https://generativelanguage.googleapis.com/v1beta"),
+    api_key_env: Some("GOOGLE_API_KEY"),
+    routing_options: &[],
+    prompt_fields: &["contents", "systemInstruction", "system_instruction"],
+};
+
+const VERTEX_AI: ProviderSpec = ProviderSpec {
+    name: "vertex-ai",
+    aliases: &[],
+    kind: SpecKind::NotYetSupported,
+    default_base_url: None,
+    api_key_env: None,
+    routing_options: &["location", "project_id", "credentials", "anthropic_version"],
+    prompt_fields: &["contents", "systemInstruction", "system_instruction"],
+};
+
+const AWS_BEDROCK: ProviderSpec = ProviderSpec {
+    name: "aws-bedrock",
+    aliases: &[],
+    kind: SpecKind::NotYetSupported,
+    default_base_url: None,
+    api_key_env: Some("AWS_BEARER_TOKEN_BEDROCK"),
+    routing_options: &[
+        "region",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "profile",
+        "endpoint_url",
+        "model_id",
+    ],
+    prompt_fields: &["system"],
+};
+
+/// Call-time `options:` that switchboard or the prompt owns, whatever the
+/// provider: `stream` is chosen by the call function.
+const CALL_OWNED: &[&str] = &["stream", "stream_options", "messages"];
+
+/// Checks a call's `options:` before anything is sent. They may set body
+/// fields (`temperature`, `max_tokens`, a different `model`, ...) but not
+/// credentials, routing, client settings or what the prompt fills in; those
+/// are `:invalid_request` errors naming the option.
+pub fn check_call_options(options: &Map<String, Value>) -> Result<(), Error> {
+    for key in options.keys() {
+        let owned_by = if CALL_OWNED.contains(&key.as_str()) {
+            Some("set by switchboard from the prompt and the call function")
+        } else if COMMON_NON_BODY_OPTIONS.contains(&key.as_str())
+            || PROVIDERS
+                .iter()
+                .any(|s| s.routing_options.contains(&key.as_str()))
+        {
+            Some("a client setting; set it in the registry")
+        } else if PROVIDERS
+            .iter()
+            .any(|s| s.prompt_fields.contains(&key.as_str()))
+        {
+            Some("filled in from the prompt")
+        } else {
+            None
+        };
+        if let Some(why) = owned_by {
+            return Err(Error::invalid_request(format!(
+                "call option {} cannot be overridden per call: it is {why}",
+                shown(key)
+            )));
+        }
+    }
+    let o = Options::new("the call's options", options);
+    let typed = o
+        .str("model")
+        .and(o.f64("temperature"))
+        .and(o.f64("top_p"))
+        .and(o.u64("max_tokens"));
+    typed
+        .map(|_| ())
+        .map_err(|e| Error::invalid_request(e.message))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn names_and_aliases_resolve_to_one_spec() {
+        assert_eq!(find("baml-openai-chat").map(|s| s.name), Some("openai"));
+        assert_eq!(find("baml-roundrobin").map(|s| s.name), Some("round-robin"));
+        assert!(find("nope").is_none());
+        let mut names: Vec<&str> = PROVIDERS
+            .iter()
+            .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
+            .collect();
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), count, "a name is declared twice");
+    }
+
+    #[test]
+    fn call_options_may_set_body_fields_only() {
+        let ok = json!({"temperature": 0.2, "max_tokens": 10, "model": "m", "top_k": 3});
+        assert!(check_call_options(ok.as_object().unwrap()).is_ok());
+        for bad in [
+            json!({"api_key": "k"}),
+            json!({"stream": true}),
+            json!({"messages": []}),
+            json!({"headers": {}}),
+            json!({"base_url": "http://x"}),
+            json!({"secret_access_key": "s"}),
+            json!({"system": "x"}),
+            json!({"max_tokens": "many"}),
+        ] {
+            let e = check_call_options(bad.as_object().unwrap()).unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::InvalidRequest, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,704 @@
+//! OpenAI Responses (`/v1/responses`).
+//!
+//! The scripted finish reason picks the response status: unset, `"completed"`
+//! or `"stop"` complete it; `"failed"` fails it (`error.code` is the step's
+//! `error_type`, default `server_error`); any other reason (e.g.
+//! `"max_output_tokens"`, `"content_filter"`) makes it `incomplete` with that
+//! reason. Reasoning models (`gpt-5*`, `o1*`, `o3*`, ...) put a reasoning item
+//! before the message, as the real API does, so the message is output 1.
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::{json_bytes, named_event, Reply, Stream, StreamOptions, Usage};
+
+/// How the response ends, decided by the scripted finish reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome<'a> {
+    Completed,
+    Incomplete(&'a str),
+    Failed,
+}
+
+impl<'a> Outcome<'a> {
+    fn of(reason: &'a str) -> Outcome<'a> {
+        match reason {
+            "completed" | "stop" => Outcome::Completed,
+            "failed" => Outcome::Failed,
+            other => Outcome::Incomplete(other),
+        }
+    }
+
+    fn status(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Incomplete(_) => "incomplete",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// The status of the message item once it is finished.
+    fn item_status(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Incomplete(_) | Outcome::Failed => "incomplete",
+        }
+    }
+
+    /// The terminal stream event.
+    fn event(self) -> &'static str {
+        match self {
+            Outcome::Completed => "response.completed",
+            Outcome::Incomplete(_) => "response.incomplete",
+            Outcome::Failed => "response.failed",
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Response<'a> {
+    id: &'a str,
+    object: &'static str,
+    created_at: u64,
+    status: &'static str,
+    background: bool,
+    error: Option<ResponseError<'a>>,
+    incomplete_details: Option<IncompleteDetails<'a>>,
+    instructions: Option<()>,
+    max_output_tokens: Option<()>,
+    max_tool_calls: Option<()>,
+    model: &'a str,
+    output: &'a [Item<'a>],
+    parallel_tool_calls: bool,
+    previous_response_id: Option<()>,
+    prompt_cache_key: Option<()>,
+    prompt_cache_retention: Option<()>,
+    reasoning: ReasoningConfig,
+    safety_identifier: Option<()>,
+    service_tier: &'static str,
+    store: bool,
+    temperature: f64,
+    text: TextConfig,
+    tool_choice: &'static str,
+    tools: [(); 0],
+    top_logprobs: u32,
+    top_p: f64,
+    truncation: &'static str,
+    usage: Option<WireUsage>,
+    user: Option<()>,
+    metadata: Empty,
+}
+
+#[derive(Serialize)]
+struct ResponseError<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+#[derive(Serialize)]
+struct IncompleteDetails<'a> {
+    reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct ReasoningConfig {
+    effort: Option<&'static str>,
+    summary: Option<()>,
+}
+
+#[derive(Serialize)]
+struct TextConfig {
+    format: TextFormat,
+    verbosity: &'static str,
+}
+
+#[derive(Serialize)]
+struct TextFormat {
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Item<'a> {
+    Reasoning(ReasoningItem<'a>),
+    Message(MessageItem<'a>),
+}
+
+#[derive(Serialize)]
+struct ReasoningItem<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    summary: [(); 0],
+}
+
+#[derive(Serialize)]
+struct MessageItem<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    status: &'static str,
+    content: &'a [OutputText<'a>],
+    role: &'static str,
+}
+
+#[derive(Serialize)]
+struct OutputText<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    annotations: [(); 0],
+    logprobs: [(); 0],
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct WireUsage {
+    input_tokens: u64,
+    input_tokens_details: InputDetails,
+    output_tokens: u64,
+    output_tokens_details: OutputDetails,
+    total_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct InputDetails {
+    cached_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct OutputDetails {
+    reasoning_tokens: u64,
+}
+
+impl From<Usage> for WireUsage {
+    fn from(u: Usage) -> Self {
+        WireUsage {
+            input_tokens: u.input,
+            input_tokens_details: InputDetails {
+                cached_tokens: u.cached,
+            },
+            output_tokens: u.output,
+            output_tokens_details: OutputDetails {
+                reasoning_tokens: 0,
+            },
+            total_tokens: u.input + u.output,
+        }
+    }
+}
+
+fn text_part(text: &str) -> OutputText<'_> {
+    OutputText {
+        kind: "output_text",
+        annotations: [],
+        logprobs: [],
+        text,
+    }
+}
+
+/// `gpt-5*`, `o1*`, `o3*`, `o4*`, ...: models that answer with a reasoning item.
+fn is_reasoning_model(model: &str) -> bool {
+    let mut chars = model.chars();
+    model.starts_with("gpt-5")
+        || (chars.next() == Some('o') && chars.next().is_some_and(|c| c.is_ascii_digit()))
+}
+
+/// The ids and fixed parts of one answer.
+struct Ids {
+    response: String,
+    reasoning: Option<String>,
+    message: String,
+}
+
+impl Ids {
+    fn new(reply: &Reply<'_>) -> Ids {
+        Ids {
+            response: format!("resp_mock{:016x}", reply.id),
+            reasoning: is_reasoning_model(reply.model).then(|| format!("rs_mock{:016x}", reply.id)),
+            message: format!("msg_mock{:016x}", reply.id),
+        }
+    }
+
+    fn reasoning_item(&self) -> Option<Item<'_>> {
+        self.reasoning.as_deref().map(|id| {
+            Item::Reasoning(ReasoningItem {
+                id,
+                kind: "reasoning",
+                summary: [],
+            })
+        })
+    }
+
+    /// Output index of the message item.
+    fn message_index(&self) -> u32 {
+        u32::from(self.reasoning.is_some())
+    }
+}
+
+fn message_item<'a>(
+    id: &'a str,
+    status: &'static str,
+    content: &'a [OutputText<'a>],
+) -> MessageItem<'a> {
+    MessageItem {
+        id,
+        kind: "message",
+        status,
+        content,
+        role: "assistant",
+    }
+}
+
+/// The response object, in progress (`outcome` `None`) or finished.
+fn response<'a>(
+    reply: &'a Reply<'_>,
+    ids: &'a Ids,
+    outcome: Option<Outcome<'a>>,
+    error: Option<ResponseError<'a>>,
+    output: &'a [Item<'a>],
+) -> Response<'a> {
+    Response {
+        id: &ids.response,
+        object: "response",
+        created_at: reply.created,
+        status: outcome.map_or("in_progress", Outcome::status),
+        background: false,
+        error,
+        incomplete_details: match outcome {
+            Some(Outcome::Incomplete(reason)) => Some(IncompleteDetails { reason }),
+            _ => None,
+        },
+        instructions: None,
+        max_output_tokens: None,
+        max_tool_calls: None,
+        model: reply.model,
+        output,
+        parallel_tool_calls: true,
+        previous_response_id: None,
+        prompt_cache_key: None,
+        prompt_cache_retention: None,
+        reasoning: ReasoningConfig {
+            effort: ids.reasoning.as_ref().map(|_| "medium"),
+            summary: None,
+        },
+        safety_identifier: None,
+        service_tier: "default",
+        store: true,
+        temperature: 1.0,
+        text: TextConfig {
+            format: TextFormat { kind: "text" },
+            verbosity: "medium",
+        },
+        tool_choice: "auto",
+        tools: [],
+        top_logprobs: 0,
+        top_p: 1.0,
+        truncation: "disabled",
+        usage: match outcome {
+            Some(Outcome::Completed | Outcome::Incomplete(_)) => Some(reply.usage.into()),
+            _ => None,
+        },
+        user: None,
+        metadata: Empty {},
+    }
+}
+
+/// `error.code` and message of a failed response or a mid-stream error.
+fn error_of(code: Option<&str>) -> ResponseError<'_> {
+    let code = code.unwrap_or("server_error");
+    let message = match code {
+        "server_error" => {
+            "An error occurred while processing your request. You can retry your request, or contact us through our help center at help.openai.com if the error persists."
+        }
+        "rate_limit_exceeded" => {
+            "Rate limit reached for requests per min (RPM). Please try again in 1s."
+        }
+        "invalid_prompt" => "Invalid prompt: the mock was scripted to reject this prompt.",
+        _ => "The mock was scripted to fail this response.",
+    };
+    ResponseError { code, message }
+}
+
+/// The output of a finished response: none when it failed.
+fn final_output<'a>(
+    ids: &'a Ids,
+    outcome: Outcome<'_>,
+    content: &'a [OutputText<'a>],
+) -> Vec<Item<'a>> {
+    if outcome == Outcome::Failed {
+        return Vec::new();
+    }
+    let mut output: Vec<Item<'a>> = ids.reasoning_item().into_iter().collect();
+    output.push(Item::Message(message_item(
+        &ids.message,
+        outcome.item_status(),
+        content,
+    )));
+    output
+}
+
+fn final_error<'a>(outcome: Outcome<'_>, error_type: Option<&'a str>) -> Option<ResponseError<'a>> {
+    (outcome == Outcome::Failed).then(|| error_of(error_type))
+}
+
+/// The non-streaming answer. `error_type` sets the code of a failed response.
+pub fn response_body(reply: &Reply<'_>, error_type: Option<&str>) -> Bytes {
+    let ids = Ids::new(reply);
+    let outcome = Outcome::of(reply.finish_reason);
+    let content = [text_part(reply.content)];
+    let output = final_output(&ids, outcome, &content);
+    json_bytes(&response(
+        reply,
+        &ids,
+        Some(outcome),
+        final_error(outcome, error_type),
+        &output,
+    ))
+}
+
+#[derive(Serialize)]
+struct Lifecycle<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    sequence_number: u64,
+    response: Response<'a>,
+}
+
+#[derive(Serialize)]
+struct OutputItemEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    sequence_number: u64,
+    output_index: u32,
+    item: Item<'a>,
+}
+
+#[derive(Serialize)]
+struct ContentPartEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    sequence_number: u64,
+    item_id: &'a str,
+    output_index: u32,
+    content_index: u32,
+    part: OutputText<'a>,
+}
+
+#[derive(Serialize)]
+struct TextDeltaEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    sequence_number: u64,
+    item_id: &'a str,
+    output_index: u32,
+    content_index: u32,
+    delta: &'a str,
+    logprobs: [(); 0],
+}
+
+#[derive(Serialize)]
+struct TextDoneEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    sequence_number: u64,
+    item_id: &'a str,
+    output_index: u32,
+    content_index: u32,
+    text: &'a str,
+    logprobs: [(); 0],
+}
+
+#[derive(Serialize)]
+struct ErrorEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    code: &'a str,
+    message: &'a str,
+    param: Option<()>,
+    sequence_number: u64,
+}
+
+/// Hands out `sequence_number`s in order.
+struct Seq(u64);
+
+impl Seq {
+    fn next(&mut self) -> u64 {
+        let n = self.0;
+        self.0 += 1;
+        n
+    }
+}
+
+pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> Stream {
+    let ids = Ids::new(reply);
+    let outcome = Outcome::of(reply.finish_reason);
+    let msg_index = ids.message_index();
+    let mut seq = Seq(0);
+
+    let mut head = Vec::with_capacity(6);
+    for kind in ["response.created", "response.in_progress"] {
+        head.push(named_event(
+            kind,
+            &Lifecycle {
+                kind,
+                sequence_number: seq.next(),
+                response: response(reply, &ids, None, None, &[]),
+            },
+        ));
+    }
+    // A reasoning model's reasoning item comes and goes before the message.
+    for kind in ["response.output_item.added", "response.output_item.done"] {
+        if let Some(item) = ids.reasoning_item() {
+            head.push(named_event(
+                kind,
+                &OutputItemEvent {
+                    kind,
+                    sequence_number: seq.next(),
+                    output_index: 0,
+                    item,
+                },
+            ));
+        }
+    }
+    head.push(named_event(
+        "response.output_item.added",
+        &OutputItemEvent {
+            kind: "response.output_item.added",
+            sequence_number: seq.next(),
+            output_index: msg_index,
+            item: Item::Message(message_item(&ids.message, "in_progress", &[])),
+        },
+    ));
+    head.push(named_event(
+        "response.content_part.added",
+        &ContentPartEvent {
+            kind: "response.content_part.added",
+            sequence_number: seq.next(),
+            item_id: &ids.message,
+            output_index: msg_index,
+            content_index: 0,
+            part: text_part(""),
+        },
+    ));
+
+    let deltas: Vec<Bytes> = deltas
+        .iter()
+        .map(|delta| {
+            named_event(
+                "response.output_text.delta",
+                &TextDeltaEvent {
+                    kind: "response.output_text.delta",
+                    sequence_number: seq.next(),
+                    item_id: &ids.message,
+                    output_index: msg_index,
+                    content_index: 0,
+                    delta,
+                    logprobs: [],
+                },
+            )
+        })
+        .collect();
+
+    let mut tail = Vec::with_capacity(4);
+    let content = [text_part(reply.content)];
+    if outcome != Outcome::Failed {
+        tail.push(named_event(
+            "response.output_text.done",
+            &TextDoneEvent {
+                kind: "response.output_text.done",
+                sequence_number: seq.next(),
+                item_id: &ids.message,
+                output_index: msg_index,
+                content_index: 0,
+                text: reply.content,
+                logprobs: [],
+            },
+        ));
+        tail.push(named_event(
+            "response.content_part.done",
+            &ContentPartEvent {
+                kind: "response.content_part.done",
+                sequence_number: seq.next(),
+                item_id: &ids.message,
+                output_index: msg_index,
+                content_index: 0,
+                part: text_part(reply.content),
+            },
+        ));
+        tail.push(named_event(
+            "response.output_item.done",
+            &OutputItemEvent {
+                kind: "response.output_item.done",
+                sequence_number: seq.next(),
+                output_index: msg_index,
+                item: Item::Message(message_item(&ids.message, outcome.item_status(), &content)),
+            },
+        ));
+    }
+    let output = final_output(&ids, outcome, &content);
+    let kind = outcome.event();
+    tail.push(named_event(
+        kind,
+        &Lifecycle {
+            kind,
+            sequence_number: seq.next(),
+            response: response(
+                reply,
+                &ids,
+                Some(outcome),
+                final_error(outcome, opts.error_type),
+                &output,
+            ),
+        },
+    ));
+
+    let error = error_event(head.len() + deltas.len(), opts);
+    Stream {
+        head,
+        deltas,
+        tail,
+        error,
+    }
+}
+
+/// The `error` event sent after `sent` events of the stream (its sequence
+/// number). `error_type` sets its code, default `server_error`.
+pub fn error_event(sent: usize, opts: &StreamOptions<'_>) -> Bytes {
+    let e = error_of(opts.error_type);
+    named_event(
+        "error",
+        &ErrorEvent {
+            kind: "error",
+            code: e.code,
+            message: e.message,
+            param: None,
+            sequence_number: sent as u64,
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn reply(model: &'static str, finish_reason: &'static str) -> Reply<'static> {
+        Reply {
+            id: 1,
+            created: 2,
+            model,
+            content: "a b",
+            finish_reason,
+            usage: Usage {
+                input: 12,
+                output: 8,
+                cached: 3,
+                cache_creation: 0,
+            },
+        }
+    }
+
+    fn body(reply: &Reply<'_>, error_type: Option<&str>) -> Value {
+        serde_json::from_slice(&response_body(reply, error_type)).expect("json")
+    }
+
+    fn events(s: &Stream) -> Vec<Value> {
+        s.head
+            .iter()
+            .chain(&s.deltas)
+            .chain(&s.tail)
+            .map(|e| {
+                let text = std::str::from_utf8(e).expect("utf8");
+                let data = text.split_once("\ndata: ").expect("data line").1;
+                serde_json::from_str(data.trim_end()).expect("json")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn completed_shape() {
+        let v = body(&reply("gpt-x", "completed"), None);
+        assert_eq!(v["object"], "response");
+        assert_eq!(v["status"], "completed");
+        assert_eq!(v["error"], Value::Null);
+        assert_eq!(v["incomplete_details"], Value::Null);
+        assert_eq!(v["metadata"], json!({}));
+        assert_eq!(
+            v["output"],
+            json!([{"id": "msg_mock0000000000000001", "type": "message", "status": "completed",
+                    "content": [{"type": "output_text", "annotations": [], "logprobs": [], "text": "a b"}],
+                    "role": "assistant"}])
+        );
+        assert_eq!(v["usage"]["total_tokens"], 20);
+        assert_eq!(v["usage"]["input_tokens_details"]["cached_tokens"], 3);
+    }
+
+    #[test]
+    fn reasoning_models_add_a_reasoning_item() {
+        for (model, reasoning) in [
+            ("gpt-5", true),
+            ("gpt-5-mini", true),
+            ("o3-mini", true),
+            ("o4", true),
+            ("gpt-4o", false),
+            ("omni", false),
+            ("o", false),
+        ] {
+            assert_eq!(is_reasoning_model(model), reasoning, "{model}");
+        }
+        let v = body(&reply("gpt-5", "stop"), None);
+        assert_eq!(v["output"][0]["type"], "reasoning");
+        assert_eq!(v["output"][1]["type"], "message");
+        let ev = events(&stream(
+            &reply("gpt-5", "stop"),
+            &["a", " b"],
+            &Default::default(),
+        ));
+        let delta = ev
+            .iter()
+            .find(|e| e["type"] == "response.output_text.delta")
+            .expect("delta");
+        assert_eq!(delta["output_index"], 1);
+    }
+
+    #[test]
+    fn incomplete_and_failed() {
+        let v = body(&reply("gpt-x", "max_output_tokens"), None);
+        assert_eq!(v["status"], "incomplete");
+        assert_eq!(
+            v["incomplete_details"],
+            json!({"reason": "max_output_tokens"})
+        );
+        assert_eq!(v["output"][0]["status"], "incomplete");
+        let v = body(&reply("gpt-x", "failed"), Some("rate_limit_exceeded"));
+        assert_eq!(v["status"], "failed");
+        assert_eq!(v["error"]["code"], "rate_limit_exceeded");
+        assert_eq!(v["output"], json!([]));
+        assert_eq!(v["usage"], Value::Null);
+    }
+
+    #[test]
+    fn sequence_numbers_count_every_event() {
+        let s = stream(
+            &reply("gpt-5", "completed"),
+            &["a", " b"],
+            &Default::default(),
+        );
+        let ev = events(&s);
+        for (i, e) in ev.iter().enumerate() {
+            assert_eq!(e["sequence_number"], i as u64);
+        }
+        let err: Value = {
+            let text = String::from_utf8(s.error.to_vec()).expect("utf8");
+            serde_json::from_str(text.split_once("\ndata: ").expect("data").1.trim_end())
+                .expect("json")
+        };
+        assert_eq!(
+            err["sequence_number"],
+            (s.head.len() + s.deltas.len()) as u64
+        );
+    }
+}
