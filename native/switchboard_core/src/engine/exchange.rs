@@ -25,6 +25,7 @@ pub(super) struct HttpExchange<'a> {
 impl Exchange for HttpExchange<'_> {
     async fn exchange(
         &self,
+        _client: &str,
         leaf: &Leaf,
         streaming: bool,
         emit: &mut (dyn FnMut(&str) + Send),

@@ -19,6 +19,7 @@ use crate::wire::Completion;
 pub(super) trait Exchange: Sync {
     fn exchange(
         &self,
+        client: &str,
         leaf: &Leaf,
         streaming: bool,
         emit: &mut (dyn FnMut(&str) + Send),
@@ -145,10 +146,18 @@ async fn run_leaf<'a, X: Exchange>(
     // The exchange future is built in each arm: bound to a local first, it
     // would take its size twice in every call's state.
     let result = match deadline.instant() {
-        Some(at) => tokio::time::timeout_at(at, ctx.exchange.exchange(leaf, streaming, &mut emit))
-            .await
-            .unwrap_or_else(|_| Err(deadline.error())),
-        None => ctx.exchange.exchange(leaf, streaming, &mut emit).await,
+        Some(at) => tokio::time::timeout_at(
+            at,
+            ctx.exchange
+                .exchange(&node.name, leaf, streaming, &mut emit),
+        )
+        .await
+        .unwrap_or_else(|_| Err(deadline.error())),
+        None => {
+            ctx.exchange
+                .exchange(&node.name, leaf, streaming, &mut emit)
+                .await
+        }
     };
     let result = result.and_then(|(status, completion)| {
         check_finish_reason(leaf, &completion).map_err(|e| e.with_status(status))?;
@@ -198,4 +207,287 @@ fn check_finish_reason(leaf: &Leaf, c: &Completion) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The strategy rules on tokio's paused clock: every delay is exact, and
+    //! a test of a 10 s backoff takes no time.
+
+    use std::collections::{HashMap, VecDeque};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use serde_json::json;
+    use tokio::time::Instant;
+
+    use super::*;
+
+    /// What a scripted leaf does on one attempt: wait, then answer or fail.
+    #[derive(Clone)]
+    struct Step {
+        after: Duration,
+        outcome: Result<&'static str, (ErrorKind, Option<Duration>)>,
+        finish_reason: Option<&'static str>,
+    }
+
+    fn ok(text: &'static str) -> Step {
+        Step {
+            after: Duration::ZERO,
+            outcome: Ok(text),
+            finish_reason: None,
+        }
+    }
+
+    fn fail(kind: ErrorKind) -> Step {
+        Step {
+            after: Duration::ZERO,
+            outcome: Err((kind, None)),
+            finish_reason: None,
+        }
+    }
+
+    /// A fake provider: answers from a script per client, and records when
+    /// each attempt started, relative to the test's start.
+    struct Scripted {
+        steps: Mutex<HashMap<String, VecDeque<Step>>>,
+        started: Instant,
+        calls: Mutex<Vec<(String, Duration)>>,
+    }
+
+    impl Scripted {
+        fn new(script: &[(&str, Vec<Step>)]) -> Self {
+            Scripted {
+                steps: Mutex::new(
+                    script
+                        .iter()
+                        .map(|(c, s)| (c.to_string(), s.iter().cloned().collect()))
+                        .collect(),
+                ),
+                started: Instant::now(),
+                calls: Mutex::new(Vec::new()),
+            }
+        }
+
+        fn calls(&self) -> Vec<(String, u64)> {
+            let calls = self.calls.lock().unwrap();
+            calls
+                .iter()
+                .map(|(c, at)| (c.clone(), at.as_millis() as u64))
+                .collect()
+        }
+    }
+
+    impl Exchange for Scripted {
+        async fn exchange(
+            &self,
+            client: &str,
+            _leaf: &Leaf,
+            _streaming: bool,
+            _emit: &mut (dyn FnMut(&str) + Send),
+        ) -> Result<(u16, Completion), Error> {
+            self.calls
+                .lock()
+                .unwrap()
+                .push((client.to_owned(), self.started.elapsed()));
+            let step = self
+                .steps
+                .lock()
+                .unwrap()
+                .get_mut(client)
+                .and_then(VecDeque::pop_front)
+                .unwrap_or_else(|| panic!("no step left for {client}"));
+            tokio::time::sleep(step.after).await;
+            match step.outcome {
+                Ok(text) => Ok((
+                    200,
+                    Completion {
+                        content: text.to_owned(),
+                        finish_reason: step.finish_reason.map(str::to_owned),
+                        ..Completion::default()
+                    },
+                )),
+                Err((kind, retry_after)) => Err(Error {
+                    retry_after,
+                    ..Error::new(kind, "scripted failure")
+                }),
+            }
+        }
+    }
+
+    fn leaf(name: &str) -> serde_json::Value {
+        json!({"name": name, "provider": "openai-generic",
+               "options": {"base_url": "http://127.0.0.1:9", "model": "m"}})
+    }
+
+    fn registry(clients: Vec<serde_json::Value>, policies: serde_json::Value) -> Registry {
+        Registry::from_value(&json!({"clients": clients, "retry_policies": policies}))
+            .expect("registry")
+    }
+
+    async fn run(
+        reg: &Registry,
+        client: &str,
+        script: &Scripted,
+        timeout: Option<Duration>,
+    ) -> (Result<String, Error>, Vec<crate::response::Attempt>) {
+        let log = AttemptLog::default();
+        let ctx = Ctx {
+            registry: reg,
+            log: &log,
+            sink: None,
+            exchange: script,
+        };
+        let node = &reg.clients[reg.index(client).expect("client")];
+        let result = run_client(&ctx, node, Deadline::for_call(timeout))
+            .await
+            .map(|a| a.completion.content);
+        (result, log.take())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn default_retry_sleeps_200_300_450_ms() {
+        let mut a = leaf("A");
+        a["retry_policy"] = json!("DefaultRetry");
+        let reg = registry(vec![a], json!({}));
+        let script = Scripted::new(&[(
+            "A",
+            vec![
+                fail(ErrorKind::Overloaded),
+                fail(ErrorKind::Server),
+                fail(ErrorKind::Network),
+                ok("fine"),
+            ],
+        )]);
+        let (result, attempts) = run(&reg, "A", &script, None).await;
+        assert_eq!(result.unwrap(), "fine");
+        let at: Vec<u64> = script.calls().into_iter().map(|(_, t)| t).collect();
+        assert_eq!(at, vec![0, 200, 500, 950]);
+        assert_eq!(attempts.len(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn exponential_backoff_is_capped_and_retries_are_bounded() {
+        let mut a = leaf("A");
+        a["retry_policy"] = json!("Steep");
+        let reg = registry(
+            vec![a],
+            json!({"Steep": {"max_retries": 3, "strategy":
+                {"type": "exponential_backoff", "delay_ms": 100, "multiplier": 4, "max_delay_ms": 1000}}}),
+        );
+        let script = Scripted::new(&[("A", vec![fail(ErrorKind::RateLimited); 4])]);
+        let (result, _) = run(&reg, "A", &script, None).await;
+        assert_eq!(result.unwrap_err().kind, ErrorKind::RateLimited);
+        let at: Vec<u64> = script.calls().into_iter().map(|(_, t)| t).collect();
+        // Sleeps 100, 400, then min(1600, 1000).
+        assert_eq!(at, vec![0, 100, 500, 1500]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn client_errors_are_not_retried_but_fall_back() {
+        let mut a = leaf("A");
+        a["retry_policy"] = json!("DefaultRetry");
+        let fb = json!({"name": "F", "provider": "fallback", "options": {"strategy": ["A", "B"]}});
+        let reg = registry(vec![a, leaf("B"), fb], json!({}));
+        let script = Scripted::new(&[
+            ("A", vec![fail(ErrorKind::InvalidRequest)]),
+            ("B", vec![ok("from B")]),
+        ]);
+        let (result, attempts) = run(&reg, "F", &script, None).await;
+        assert_eq!(result.unwrap(), "from B");
+        let clients: Vec<&str> = attempts.iter().map(|a| a.client.as_str()).collect();
+        assert_eq!(clients, ["A", "B"]);
+        assert_eq!(script.calls()[1], ("B".to_owned(), 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_beyond_max_delay_gives_up_at_once_and_a_shorter_one_is_honoured() {
+        let mut a = leaf("A");
+        a["retry_policy"] = json!("DefaultRetry");
+        let fb = json!({"name": "F", "provider": "fallback", "options": {"strategy": ["A", "B"]}});
+        let reg = registry(vec![a, leaf("B"), fb], json!({}));
+        let wait = |s: u64| Step {
+            outcome: Err((ErrorKind::RateLimited, Some(Duration::from_secs(s)))),
+            ..fail(ErrorKind::RateLimited)
+        };
+        let script = Scripted::new(&[("A", vec![wait(2), wait(60)]), ("B", vec![ok("B")])]);
+        let (result, _) = run(&reg, "F", &script, None).await;
+        assert_eq!(result.unwrap(), "B");
+        // 2 s asked (longer than the 200 ms backoff) is waited; 60 s is not.
+        assert_eq!(
+            script.calls(),
+            vec![("A".into(), 0), ("A".into(), 2000), ("B".into(), 2000)]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn round_robin_advances_once_per_attempt_across_calls() {
+        let rr = json!({"name": "R", "provider": "round-robin",
+                        "options": {"strategy": ["A", "B", "C"], "start": 1}, "retry_policy": "Twice"});
+        let reg = registry(
+            vec![leaf("A"), leaf("B"), leaf("C"), rr],
+            json!({"Twice": {"max_retries": 2, "strategy": {"type": "constant_delay", "delay_ms": 10}}}),
+        );
+        let script = Scripted::new(&[
+            ("A", vec![ok("A")]),
+            ("B", vec![fail(ErrorKind::Server)]),
+            ("C", vec![ok("C"), ok("C")]),
+        ]);
+        assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "C");
+        assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "A");
+        let order: Vec<String> = script.calls().into_iter().map(|(c, _)| c).collect();
+        assert_eq!(order, ["B", "C", "A"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn total_timeout_cuts_an_attempt_and_a_retry_sleep() {
+        let fb = json!({"name": "F", "provider": "fallback", "retry_policy": "Slow",
+                        "options": {"strategy": ["A"], "http": {"total_timeout_ms": 1000}}});
+        let reg = registry(
+            vec![leaf("A"), fb],
+            json!({"Slow": {"max_retries": 5, "strategy": {"type": "constant_delay", "delay_ms": 800}}}),
+        );
+        let slow = Step {
+            after: Duration::from_millis(5000),
+            ..ok("late")
+        };
+        let script = Scripted::new(&[("A", vec![fail(ErrorKind::Server), slow.clone()])]);
+        let before = Instant::now();
+        let (result, attempts) = run(&reg, "F", &script, None).await;
+        let e = result.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Timeout);
+        assert!(
+            e.message.contains("total_timeout_ms (1000 ms)"),
+            "{}",
+            e.message
+        );
+        assert_eq!(before.elapsed(), Duration::from_millis(1000));
+        assert_eq!(attempts.len(), 2);
+
+        // The call's own timeout, shorter than the strategy's.
+        let script = Scripted::new(&[("A", vec![slow])]);
+        let (result, _) = run(&reg, "F", &script, Some(Duration::from_millis(300))).await;
+        assert!(result
+            .unwrap_err()
+            .message
+            .contains("call's total timeout (300 ms)"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rejected_finish_reason_falls_back_without_retry() {
+        let mut a = leaf("A");
+        a["retry_policy"] = json!("DefaultRetry");
+        a["options"]["finish_reason_deny_list"] = json!(["length"]);
+        let fb = json!({"name": "F", "provider": "fallback", "options": {"strategy": ["A", "B"]}});
+        let reg = registry(vec![a, leaf("B"), fb], json!({}));
+        let cut = Step {
+            finish_reason: Some("length"),
+            ..ok("cut")
+        };
+        let script = Scripted::new(&[("A", vec![cut]), ("B", vec![ok("B")])]);
+        let (result, attempts) = run(&reg, "F", &script, None).await;
+        assert_eq!(result.unwrap(), "B");
+        let e = attempts[0].error.as_ref().expect("error");
+        assert_eq!(e.kind, ErrorKind::FinishReason);
+    }
 }

@@ -229,3 +229,56 @@ pub fn usage(u: &Value) -> Usage {
     };
     Usage::new(input, common::u64_at(u, &["output_tokens"])).with_cached(read, created)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::providers::golden::{conversation, sent};
+
+    #[test]
+    fn anthropic_golden_request() {
+        let s = sent(
+            "anthropic",
+            json!({"model": "claude-haiku-4-5", "api_key": "ant-key", "base_url": "https://a.example/"}),
+            conversation(),
+            json!({"temperature": 0}),
+            true,
+        );
+        assert_eq!(s.url, "https://a.example/v1/messages");
+        assert_eq!(
+            s.headers,
+            [
+                ("content-type", "application/json"),
+                ("anthropic-version", "2023-06-01"),
+                ("x-api-key", "ant-key"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        assert_eq!(
+            s.body,
+            json!({
+                "model": "claude-haiku-4-5", "max_tokens": 4096, "temperature": 0, "stream": true,
+                "system": "Be brief.",
+                "messages": [
+                    {"role": "user", "content": [
+                        {"type": "text", "text": "What is this?"},
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBO"}}
+                    ]},
+                    {"role": "assistant", "content": "A logo."},
+                    {"role": "user", "content": "Whose?"}
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn usage_counts_cache_reads_and_writes_as_input() {
+        let u = super::usage(&json!({"input_tokens": 5, "cache_read_input_tokens": 20,
+                                      "cache_creation_input_tokens": 3, "output_tokens": 4}));
+        assert_eq!(u.input_tokens, Some(28));
+        assert_eq!(u.total_tokens, Some(32));
+        assert_eq!(u.cached_input_tokens, Some(20));
+        assert_eq!(u.cache_creation_input_tokens, Some(3));
+    }
+}

@@ -92,3 +92,70 @@ pub fn build(options: &ClientOptions) -> Result<Box<dyn Provider>, Error> {
         ))),
     }
 }
+
+/// Builds a provider from options and shows the request it would send, so
+/// each provider's module can pin its wire format in golden tests.
+#[cfg(test)]
+pub(crate) mod golden {
+    use serde_json::{json, Value};
+
+    use crate::prompt::parse_prompt;
+    use crate::wire::CallInput;
+
+    pub struct Sent {
+        pub method: String,
+        pub url: String,
+        /// Lowercase names, in order, values as sent.
+        pub headers: Vec<(String, String)>,
+        pub body: Value,
+    }
+
+    pub fn provider(name: &str, options: Value) -> Box<dyn super::Provider> {
+        let spec = super::spec::find(name).expect("known provider");
+        let options = options.as_object().expect("options map").clone();
+        let parsed = super::ClientOptions::parse(spec, "client \"T\"".into(), &options)
+            .expect("valid options");
+        super::build(&parsed).expect("provider builds")
+    }
+
+    /// The request for `prompt` (a JSON prompt) with `call` as the call's options.
+    pub fn sent(name: &str, options: Value, prompt: Value, call: Value, stream: bool) -> Sent {
+        let provider = provider(name, options);
+        let messages = parse_prompt(&prompt).expect("prompt");
+        let call = call.as_object().cloned().unwrap_or_default();
+        let input = CallInput {
+            messages: &messages,
+            options: &call,
+            stream,
+        };
+        let mut request = provider.build_request(&input).expect("request builds");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(provider.authorization().apply(&mut request))
+            .expect("authorized");
+        Sent {
+            method: request.method.to_string(),
+            url: request.url.to_string(),
+            headers: request
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("?").to_owned()))
+                .collect(),
+            body: serde_json::from_slice(&request.body).expect("JSON body"),
+        }
+    }
+
+    /// A conversation with every kind of part.
+    pub fn conversation() -> Value {
+        json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}}
+            ]},
+            {"role": "assistant", "content": "A logo."},
+            {"role": "user", "content": "Whose?"}
+        ])
+    }
+}

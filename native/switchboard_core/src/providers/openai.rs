@@ -236,3 +236,137 @@ pub fn usage(u: &Value) -> Usage {
         None,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::providers::golden::{conversation, sent};
+
+    #[test]
+    fn openai_golden_request() {
+        let s = sent(
+            "openai",
+            json!({"model": "gpt-4o-mini", "api_key": "sk-test", "temperature": 0.5,
+                   "headers": {"x-trace": "t1"}, "query_params": {"a": "b"},
+                   "http": {"idle_timeout_ms": 5}, "finish_reason_deny_list": ["length"]}),
+            conversation(),
+            json!({"max_tokens": 7, "model": "gpt-4o"}),
+            true,
+        );
+        assert_eq!(s.method, "POST");
+        assert_eq!(s.url, "https://api.openai.com/v1/chat/completions?a=b");
+        assert_eq!(
+            s.headers,
+            [
+                ("content-type", "application/json"),
+                ("x-trace", "t1"),
+                ("authorization", "Bearer sk-test"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        assert_eq!(
+            s.body,
+            json!({
+                "model": "gpt-4o", "temperature": 0.5, "max_tokens": 7,
+                "stream": true, "stream_options": {"include_usage": true},
+                "messages": [
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": [
+                        {"type": "text", "text": "What is this?"},
+                        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBO"}}
+                    ]},
+                    {"role": "assistant", "content": "A logo."},
+                    {"role": "user", "content": "Whose?"}
+                ]
+            })
+        );
+    }
+
+    #[test]
+    fn azure_golden_request() {
+        let s = sent(
+            "azure-openai",
+            json!({"resource_name": "res", "deployment_id": "dep", "api_version": "2024-10-21",
+                   "api_key": "az-key"}),
+            json!("hi"),
+            json!({}),
+            false,
+        );
+        assert_eq!(
+            s.url,
+            "https://res.openai.azure.com/openai/deployments/dep/chat/completions?api-version=2024-10-21"
+        );
+        assert!(s.headers.contains(&("api-key".into(), "az-key".into())));
+        assert!(!s.headers.iter().any(|(k, _)| k == "authorization"));
+        // Routing options stay out of the body; BAML's Azure max_tokens default goes in.
+        assert_eq!(
+            s.body,
+            json!({"max_tokens": 4096, "messages": [{"role": "user", "content": "hi"}]})
+        );
+    }
+
+    #[test]
+    fn generic_ollama_and_openrouter_golden_requests() {
+        let g = sent(
+            "openai-generic",
+            json!({"base_url": "http://h:1/v1/", "model": "m"}),
+            json!("hi"),
+            json!({}),
+            true,
+        );
+        assert_eq!(g.url, "http://h:1/v1/chat/completions");
+        assert!(!g.headers.iter().any(|(k, _)| k == "authorization"));
+        assert_eq!(
+            g.body,
+            json!({"model": "m", "stream": true, "messages": [{"role": "user", "content": "hi"}]})
+        );
+        let o = sent(
+            "ollama",
+            json!({"model": "llama3"}),
+            json!("hi"),
+            json!({}),
+            false,
+        );
+        assert_eq!(o.url, "http://localhost:11434/v1/chat/completions");
+        let r = sent(
+            "openrouter",
+            json!({"model": "x/y", "api_key": "or-key"}),
+            json!("hi"),
+            json!({}),
+            false,
+        );
+        assert_eq!(r.url, "https://openrouter.ai/api/v1/chat/completions");
+        assert!(r
+            .headers
+            .contains(&("authorization".into(), "Bearer or-key".into())));
+    }
+
+    #[test]
+    fn a_credential_in_headers_replaces_the_key_and_is_a_secret() {
+        let p = crate::providers::golden::provider(
+            "openai",
+            json!({"model": "m", "headers": {"Authorization": "Bearer from-headers"}}),
+        );
+        let messages = crate::prompt::parse_prompt(&json!("hi")).unwrap();
+        let call = serde_json::Map::new();
+        let input = crate::wire::CallInput {
+            messages: &messages,
+            options: &call,
+            stream: false,
+        };
+        let mut request = p.build_request(&input).unwrap();
+        // No OPENAI_API_KEY is needed: the header is the credential.
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(p.authorization().apply(&mut request)).unwrap();
+        assert_eq!(request.headers.get_all("authorization").iter().count(), 1);
+        assert!(request.headers["authorization"].is_sensitive());
+        assert_eq!(
+            request.secrets.redact("bad key from-headers"),
+            "bad key [REDACTED]"
+        );
+        assert!(!format!("{p:?} {request:?}").contains("from-headers"));
+    }
+}
