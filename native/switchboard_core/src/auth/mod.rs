@@ -9,6 +9,10 @@
 //! live in the authorizer, which the client owns, so they belong to the
 //! registry handle and are shared by every call on it.
 
+mod cache;
+
+pub use cache::{CachedCredential, Expiring};
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
