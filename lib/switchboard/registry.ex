@@ -37,7 +37,10 @@ defmodule Switchboard.Registry do
       read when each call is made
     * `base_url` - required for `openai-generic`; `azure-openai` takes
       `base_url` or `resource_name` + `deployment_id`, plus `api_version`
-    * `headers`, `query_params` - maps of string => string
+    * `headers`, `query_params` - maps of string => string. Values of
+      credential headers (`authorization`, `x-api-key`, `*-key`, `*-token`,
+      ...) are treated as secrets, and such a header replaces the API key.
+      `content-length`, `transfer-encoding` and `host` cannot be set.
     * `http` - `connect_timeout_ms` (10 000), `request_timeout_ms` (300 000),
       `time_to_first_token_timeout_ms`, `idle_timeout_ms`; 0 disables one.
       `http2_prior_knowledge: true` speaks HTTP/2 to an `http://` server
@@ -51,6 +54,8 @@ defmodule Switchboard.Registry do
   Retry policies: `%{max_retries: n, strategy: %{type: "constant_delay", delay_ms: d}}`
   or `%{type: "exponential_backoff", delay_ms: d, multiplier: m, max_delay_ms: x}`.
   `"DefaultRetry"` is built in (3 retries, 200 ms x1.5, at most 10 s).
+
+  Fallback and round-robin clients may nest up to 32 levels deep.
 
   All of it is checked by `new/1`; every error names the client and the option.
   `inspect/1` shows client names only, never options, so keys stay out of logs.
