@@ -421,4 +421,15 @@ mod tests {
         let o = ClientOptions::parse(spec, "c".into(), raw.as_object().unwrap()).unwrap();
         assert_eq!(Value::Object(o.body), json!({"temperature": 1}));
     }
+
+    #[test]
+    fn credential_query_params_are_secrets() {
+        let spec = spec::find("openai-generic").unwrap();
+        let raw = json!({"base_url": "http://h", "query_params": {"key": "qk-secret-1234", "tier": "gold"}});
+        let o = ClientOptions::parse(spec, "c".into(), raw.as_object().unwrap()).unwrap();
+        assert_eq!(
+            o.secrets.redact("key=qk-secret-1234&tier=gold"),
+            "key=[REDACTED]&tier=gold"
+        );
+    }
 }

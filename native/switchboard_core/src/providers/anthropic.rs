@@ -33,7 +33,7 @@ pub struct Anthropic {
     url: Url,
     authorization: Authorization,
     headers: HeaderMap,
-    header_secrets: Secrets,
+    secrets: Secrets,
     body: Map<String, Value>,
 }
 
@@ -63,7 +63,7 @@ impl Anthropic {
             url: o.url(&base_url, "/v1/messages")?,
             authorization,
             headers,
-            header_secrets: o.header_secrets.clone(),
+            secrets: o.secrets.clone(),
             body,
         }))
     }
@@ -141,7 +141,7 @@ impl Provider for Anthropic {
         let body = merge_body(&self.body, fields, input.options);
         let mut request = HttpRequest::post_json(self.url.clone(), &body)?;
         request.headers.extend(self.headers.clone());
-        request.secrets.extend(&self.header_secrets);
+        request.secrets.extend(&self.secrets);
         Ok(request)
     }
 

@@ -69,7 +69,7 @@ pub struct OpenAiChat {
     stream_usage: bool,
     authorization: Authorization,
     headers: reqwest::header::HeaderMap,
-    header_secrets: crate::secret::Secrets,
+    secrets: crate::secret::Secrets,
     body: Map<String, Value>,
 }
 
@@ -112,7 +112,7 @@ impl OpenAiChat {
             stream_usage: provider != "openai-generic",
             authorization,
             headers: o.headers.clone(),
-            header_secrets: o.header_secrets.clone(),
+            secrets: o.secrets.clone(),
             body,
         }))
     }
@@ -172,7 +172,7 @@ impl Provider for OpenAiChat {
         let body = merge_body(&self.body, fields, input.options);
         let mut request = HttpRequest::post_json(self.url.clone(), &body)?;
         request.headers.extend(self.headers.clone());
-        request.secrets.extend(&self.header_secrets);
+        request.secrets.extend(&self.secrets);
         Ok(request)
     }
 

@@ -35,8 +35,8 @@ pub struct ClientOptions {
     pub raw: Map<String, Value>,
     /// `headers:`, credential-like values marked sensitive.
     pub headers: HeaderMap,
-    /// The values of credential-like `headers:`, to redact.
-    pub header_secrets: Secrets,
+    /// The values of credential-like `headers:` and `query_params`, to redact.
+    pub secrets: Secrets,
     pub query_params: Vec<(String, String)>,
     /// Everything that is not read by switchboard, sent as is.
     pub body: Map<String, Value>,
@@ -73,7 +73,14 @@ impl ClientOptions {
                 "{ctx}: option \"stream\" is set by switchboard; use Switchboard.stream/3 instead"
             )));
         }
-        let (headers, header_secrets) = parse_headers(&ctx, o.string_map("headers")?)?;
+        let (headers, mut secrets) = parse_headers(&ctx, o.string_map("headers")?)?;
+        let query_params = o.string_map("query_params")?;
+        // `?key=...` and the like are credentials too (Vertex express mode).
+        for (name, value) in &query_params {
+            if is_credential_header(name) {
+                secrets.push(Secret::new(value.as_str()));
+            }
+        }
         let body = raw
             .iter()
             .filter(|(k, v)| !spec.is_non_body_option(k) && !v.is_null())
@@ -82,8 +89,8 @@ impl ClientOptions {
         Ok(ClientOptions {
             spec,
             headers,
-            header_secrets,
-            query_params: o.string_map("query_params")?,
+            secrets,
+            query_params,
             body,
             raw: raw.clone(),
             ctx,
