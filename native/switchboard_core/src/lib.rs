@@ -4,7 +4,7 @@
 //! [`execute`] on its tokio runtime.
 //!
 //! Modules depend one way only, each on those before it:
-//! `error`, `secret`, `value` -> `prompt`, `response`, `wire` -> `framing`
+//! `error`, `secret`, `value` -> `prompt`, `response`, `wire` -> `framing`, `env`
 //! -> `auth` -> `providers` -> `retry`, `config` -> `engine`.
 
 pub mod auth;

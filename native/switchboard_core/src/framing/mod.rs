@@ -5,7 +5,7 @@
 //! Server-sent events are the only framing today. AWS's binary event stream
 //! becomes a second [`Framing`] variant with its own [`Frame`]; a stream that
 //! ends with its body (Gemini) is SSE whose parser decides at
-//! [`crate::providers::StreamParser::end_of_body`] whether it was complete.
+//! the stream parser's `end_of_body` whether it was complete.
 
 pub mod sse;
 
