@@ -39,6 +39,7 @@ defmodule Switchboard.Native do
 
   def call_cancel(_call), do: not_loaded()
   def call_ack(_call, _count), do: not_loaded()
+  def call_finished(_call), do: not_loaded()
   def scheduler_timing(_reset), do: not_loaded()
   def scheduler_timing_detail(_on), do: not_loaded()
   def malloc_in_use, do: not_loaded()

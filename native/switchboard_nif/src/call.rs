@@ -3,6 +3,7 @@
 //! `{ref, {:ok, response} | {:error, error}}` message from a runtime thread.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +26,18 @@ use crate::timing;
 pub struct CallResource {
     cancel: CancellationToken,
     pub(crate) flow: Flow,
+    /// Set right after the terminal message was sent (`call_finished/1`).
+    finished: AtomicBool,
+}
+
+impl CallResource {
+    /// Records that the terminal message has been sent: called by the
+    /// outbox after the send, so a receiver that sees the flag and then
+    /// looks in its mailbox finds the message there, unless it already
+    /// took it.
+    pub(crate) fn mark_finished(&self) {
+        self.finished.store(true, Ordering::SeqCst);
+    }
 }
 
 #[rustler::resource_impl]
@@ -101,6 +114,7 @@ fn start<'a>(
     let call = ResourceArc::new(CallResource {
         cancel: CancellationToken::new(),
         flow: Flow::default(),
+        finished: AtomicBool::new(false),
     });
     if env.monitor(&call, &receiver).is_none() {
         // The receiver is already gone; the call still ends with one message.
@@ -130,6 +144,15 @@ fn call_cancel(call: ResourceArc<CallResource>) -> rustler::Atom {
     let _timed = timing::start();
     call.cancel.cancel();
     rustler::types::atom::ok()
+}
+
+/// Whether the call's terminal message has been sent to its receiver.
+/// `Switchboard.await/2` reads it to tell a result still to come from one
+/// already taken out of the mailbox.
+#[rustler::nif]
+fn call_finished(call: ResourceArc<CallResource>) -> bool {
+    let _timed = timing::start();
+    call.finished.load(Ordering::SeqCst)
 }
 
 /// The receiver handled `n` more chunk or reset messages.
@@ -240,7 +263,7 @@ fn decode_request(prompt: Term, opts: Term) -> Result<CallRequest, Error> {
             }
             (other, _) => {
                 return Err(Error::invalid_request(format!(
-                    "unknown option {other:?} (expected client, options, timeout, metadata, to)"
+                    "unknown option {other:?} (expected client, options or timeout)"
                 )))
             }
         }
