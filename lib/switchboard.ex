@@ -68,14 +68,26 @@ defmodule Switchboard do
 
   ## Runtime
 
-  Calls run on one tokio runtime inside the NIF, started on first use. Its
-  threads do HTTP and parsing only, so they run at a lower OS priority than
-  the VM: on a busy machine they give way to the BEAM's schedulers instead
-  of preempting them. Both can be set before the NIF loads:
+  Calls run on one tokio runtime inside the NIF, started by the first call.
+  Its settings are read when the `:switchboard` application starts, so in a
+  release `config/runtime.exs` applies:
 
       config :switchboard, :runtime,
         worker_threads: 4,    # default: one per core
-        nice_increment: 10    # default 10; 0 keeps the VM's priority
+        nice_increment: 10    # default 0: the VM's own OS priority
+
+  `nice_increment` (0 to 19) lowers the OS priority of the runtime's
+  threads. Their work is HTTP and parsing, while a scheduler thread
+  preempted by them stalls every process on it; raise it on a machine
+  where the VM shares few cores with busy runtime threads (many streams at
+  once on 2 cores, say, or the provider's server on the same machine). The
+  benchmarks on such a machine saw 5 to 10 times as many long_schedule
+  events with the runtime at the VM's priority as at `nice_increment: 10`.
+  With cores to spare, keep 0.
+
+  A call made before the application has started (a script that does not
+  start it, say) still works: the runtime then starts with the defaults,
+  and settings configured later are not applied (a warning says so).
 
   Starting a call converts its prompt and options on the caller's
   scheduler when they are small (up to about 16 KB of text: a few
