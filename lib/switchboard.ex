@@ -398,20 +398,33 @@ defmodule Switchboard do
               "(its messages go to that process's mailbox), not #{inspect(self())}"
     end
 
-    # The mailbox first; then the flag, set once the terminal message is
-    # in the mailbox: if it is set, the message is there now or was taken.
-    with :timeout <- receive_result(call, 0),
-         false <- Native.call_finished(call.handle) do
-      wait(call, timeout)
-    else
-      {:ok, result} ->
-        result
+    settle(call, timeout)
+  end
 
-      true ->
-        case receive_result(call, 0) do
-          {:ok, result} -> result
-          :timeout -> raise ArgumentError, already_received()
-        end
+  # The mailbox first, then where the NIF says the terminal message is:
+  # still to be sent (it will come, and only this process can take it:
+  # wait), sent (it is in the mailbox now, or was taken before), or being
+  # sent right now (look again shortly).
+  defp settle(call, timeout) do
+    with :timeout <- receive_result(call, :now) do
+      case Native.call_state(call.handle) do
+        :running ->
+          wait(call, timeout)
+
+        :sent ->
+          case receive_result(call, :now) do
+            {:ok, result} -> result
+            :timeout -> raise ArgumentError, already_received()
+          end
+
+        :sending ->
+          case receive_result(call, now() + 1) do
+            {:ok, result} -> result
+            :timeout -> settle(call, timeout)
+          end
+      end
+    else
+      {:ok, result} -> result
     end
   end
 
@@ -447,7 +460,7 @@ defmodule Switchboard do
 
   # Takes the call's terminal message, consuming (and acknowledging) chunk
   # and reset messages on the way; `:timeout` at `deadline` (a monotonic
-  # time in ms, 0 to only look, or `:infinity`).
+  # time in ms, `:now` to only look, or `:infinity`).
   defp receive_result(%Call{ref: ref} = call, deadline) do
     receive do
       {^ref, {tag, _}} when tag in [:chunk, :reset] ->
@@ -462,7 +475,7 @@ defmodule Switchboard do
   end
 
   defp remaining(:infinity), do: :infinity
-  defp remaining(0), do: 0
+  defp remaining(:now), do: 0
   defp remaining(deadline), do: max(deadline - now(), 0)
 
   defp now, do: System.monotonic_time(:millisecond)

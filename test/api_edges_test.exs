@@ -21,6 +21,19 @@ defmodule Switchboard.ApiEdgesTest do
       end
     end
 
+    test "a second await/2 raises even right after the first, while the runtime thread ends the send" do
+      # Calls with an invalid prompt end at once, on a runtime thread that
+      # may still be between sending the message and recording it as sent
+      # when the first await/2 has returned.
+      reg = registry!(%{clients: [openai("A", scenario())]})
+
+      for _ <- 1..2_000 do
+        call = Switchboard.async(reg, 42)
+        assert {:error, %Error{kind: :invalid_request}} = Switchboard.await(call, 5_000)
+        assert_raise ArgumentError, ~r/already received/, fn -> Switchboard.await(call, 5_000) end
+      end
+    end
+
     test "after a plain receive took the result, await/2 raises at once" do
       reg = registry!(%{clients: [openai("A", scenario())]})
       %Call{ref: ref} = call = Switchboard.async(reg, "hi")
@@ -110,11 +123,14 @@ defmodule Switchboard.ApiEdgesTest do
       sc = scripted([%{delay_ms: 10_000}])
       reg = registry!(%{clients: [openai("A", sc)]})
       %Call{ref: ref} = call = Switchboard.async(reg, "hi")
+      # The request is in flight (on a busy machine 100 ms may not be enough
+      # to get there).
+      assert :ok = Mock.await_outcome(mock(), sc, 0, "pending", 5_000)
 
       assert {:error, %Error{kind: :timeout, message: msg}} = Switchboard.await(call, 100)
       assert msg =~ "await/2 gave up after 100 ms"
       # The terminal message was consumed by await/2, and a call has one.
-      assert Switchboard.Native.call_finished(call.handle)
+      assert Switchboard.Native.call_state(call.handle) == :sent
       refute_received {^ref, _}
       assert :ok = Mock.await_outcome(mock(), sc, 0, "client_disconnected", 5_000)
       assert_raise ArgumentError, ~r/already received/, fn -> Switchboard.await(call, 100) end

@@ -32,7 +32,7 @@ defmodule Switchboard.Native do
 
   def call_cancel(_call), do: not_loaded()
   def call_ack(_call, _count), do: not_loaded()
-  def call_finished(_call), do: not_loaded()
+  def call_state(_call), do: not_loaded()
 
   # `%{worker_threads: pos_integer() | nil, nice_increment: 0..19}` ->
   # `:ok | {:error, :already_started | :invalid_settings}`

@@ -3,7 +3,7 @@
 //! `{ref, {:ok, response} | {:error, error}}` message from a runtime thread.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,17 +26,30 @@ use crate::timing;
 pub struct CallResource {
     cancel: CancellationToken,
     pub(crate) flow: Flow,
-    /// Set right after the terminal message was sent (`call_finished/1`).
-    finished: AtomicBool,
+    /// Where the terminal message is: `RUNNING`, `SENDING`, `SENT`
+    /// (`call_state/1`).
+    terminal: AtomicU8,
 }
 
+/// The terminal message is not being sent yet: it is still to come.
+const RUNNING: u8 = 0;
+/// It is being sent: it may be in the receiver's mailbox already, and even
+/// taken from there.
+const SENDING: u8 = 1;
+/// It is in the receiver's mailbox, or was taken from there.
+const SENT: u8 = 2;
+
 impl CallResource {
-    /// Records that the terminal message has been sent: called by the
-    /// outbox after the send, so a receiver that sees the flag and then
-    /// looks in its mailbox finds the message there, unless it already
-    /// took it.
-    pub(crate) fn mark_finished(&self) {
-        self.finished.store(true, Ordering::SeqCst);
+    /// Around the send of the terminal message, by the outbox. A receiver
+    /// that finds no message in its mailbox and then reads `RUNNING` knows
+    /// it will come; reading `SENT` (and looking again), whether it was
+    /// already taken. `SENDING` only says to look again soon.
+    pub(crate) fn sending_terminal(&self) {
+        self.terminal.store(SENDING, Ordering::SeqCst);
+    }
+
+    pub(crate) fn sent_terminal(&self) {
+        self.terminal.store(SENT, Ordering::SeqCst);
     }
 }
 
@@ -60,6 +73,9 @@ const DECODE_HERE_BUDGET: usize = 16 * 1024;
 
 rustler::atoms! {
     too_large,
+    running,
+    sending,
+    sent,
 }
 
 /// Starts a call whose `prompt` and `opts` fit `DECODE_HERE_BUDGET`.
@@ -114,7 +130,7 @@ fn start<'a>(
     let call = ResourceArc::new(CallResource {
         cancel: CancellationToken::new(),
         flow: Flow::default(),
-        finished: AtomicBool::new(false),
+        terminal: AtomicU8::new(RUNNING),
     });
     if env.monitor(&call, &receiver).is_none() {
         // The receiver is already gone; the call still ends with one message.
@@ -146,13 +162,18 @@ fn call_cancel(call: ResourceArc<CallResource>) -> rustler::Atom {
     rustler::types::atom::ok()
 }
 
-/// Whether the call's terminal message has been sent to its receiver.
+/// Where the call's terminal message is: `:running` (still to be sent),
+/// `:sending`, or `:sent` (in the receiver's mailbox, or taken from it).
 /// `Switchboard.await/2` reads it to tell a result still to come from one
-/// already taken out of the mailbox.
+/// already received.
 #[rustler::nif]
-fn call_finished(call: ResourceArc<CallResource>) -> bool {
+fn call_state(call: ResourceArc<CallResource>) -> rustler::Atom {
     let _timed = timing::start();
-    call.finished.load(Ordering::SeqCst)
+    match call.terminal.load(Ordering::SeqCst) {
+        RUNNING => running(),
+        SENDING => sending(),
+        _ => sent(),
+    }
 }
 
 /// The receiver handled `n` more chunk or reset messages.
