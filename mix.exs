@@ -7,6 +7,12 @@ defmodule Mix.Tasks.Compile.SwitchboardNative do
   Defined here rather than in `lib/` because Mix needs the compiler before
   it compiles anything; no Hex package (such as `:rustler`) is used.
   Set `SWITCHBOARD_CARGO_PROFILE=debug` for a faster, unoptimised build.
+
+  `SWITCHBOARD_NIF_FEATURES` turns on cargo features of `switchboard_nif`
+  (comma- or space-separated); `make bench` sets it to `bench`, which
+  compiles in the benchmarks' instruments (per-NIF timing, the malloc
+  probe). Changing it rebuilds the NIF and copies the new one into
+  `priv/native/` on the next `mix compile`.
   """
   use Mix.Task.Compiler
 
@@ -20,7 +26,11 @@ defmodule Mix.Tasks.Compile.SwitchboardNative do
     cargo =
       System.find_executable("cargo") || Mix.raise("cargo is not on PATH; install Rust first")
 
-    args = ["build", "--quiet"] ++ profile_args(profile) ++ Enum.flat_map(@crates, &["-p", &1])
+    args =
+      ["build", "--quiet"] ++
+        profile_args(profile) ++
+        Enum.flat_map(@crates, &["-p", &1]) ++
+        feature_args(System.get_env("SWITCHBOARD_NIF_FEATURES"))
 
     case System.cmd(cargo, args, cd: root, stderr_to_stdout: true, into: IO.stream(:stdio, :line)) do
       {_, 0} -> :ok
@@ -37,6 +47,14 @@ defmodule Mix.Tasks.Compile.SwitchboardNative do
     # structure was made; make sure it is there now.
     Mix.Project.build_structure()
     {:ok, []}
+  end
+
+  # Features of the NIF crate only: the mock is built in the same command.
+  defp feature_args(features) do
+    case String.split(features || "", [",", " "], trim: true) do
+      [] -> []
+      names -> ["--features", Enum.map_join(names, ",", &"switchboard_nif/#{&1}")]
+    end
   end
 
   defp profile_args("release"), do: ["--release"]
@@ -74,7 +92,7 @@ defmodule Switchboard.MixProject do
   end
 
   def application do
-    [extra_applications: [:logger]]
+    [mod: {Switchboard.Application, []}, extra_applications: [:logger]]
   end
 
   defp elixirc_paths(:test), do: ["lib", "test/support"]

@@ -16,6 +16,9 @@ WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
 RUNNER_TIMEOUT_S=600
 WORDS="one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
 export MIX_ENV=prod
+# Compiles in the NIF's benchmark instruments (per-NIF timing, the malloc
+# probe); see mix.exs. Changing it rebuilds the NIF on the next compile.
+export SWITCHBOARD_NIF_FEATURES=bench
 
 log() { printf '\n==> %s\n' "$*"; }
 

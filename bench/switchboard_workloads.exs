@@ -5,6 +5,11 @@
 #     --base-url http://127.0.0.1:PORT --workload a --out bench/results/switchboard-a.json
 #
 # Writes one JSON object in the harness's result schema (bench/README.md).
+#
+# It reads the NIF's timing and the malloc probe, which are compiled in
+# only with the `bench` cargo feature: bench/run.sh builds with
+# SWITCHBOARD_NIF_FEATURES=bench; by hand, run
+# `SWITCHBOARD_NIF_FEATURES=bench MIX_ENV=prod mix compile` first.
 
 defmodule Bench.Probe do
   @moduledoc false
@@ -476,6 +481,14 @@ defmodule Bench.Workloads do
 
   defp seconds(native), do: System.convert_time_unit(native, :native, :microsecond) / 1_000_000
 end
+
+# The runtime threads run at nice +10 here, as in every report so far (the
+# library's default is 0): on these 2 cores the client shares the CPU with
+# the mock. BENCH_NICE_INCREMENT=0 measures the default. The application
+# has started, but no call has yet, so the runtime takes this setting.
+Switchboard.Application.configure_runtime(
+  nice_increment: String.to_integer(System.get_env("BENCH_NICE_INCREMENT", "10"))
+)
 
 {opts, _, _} =
   OptionParser.parse(System.argv() -- ["--"],

@@ -27,31 +27,67 @@ defmodule Switchboard do
 
   ## Options
 
-  Every call function takes the same options:
+  This is the one place the call options are documented. Each function
+  accepts only its own:
 
-    * `:client` - a client name (or `provider/model`) to use instead of the primary
+  | option      | `call/3`, `call!/3`, `async/3` | `stream_to/3` | `stream/3` |
+  |-------------|:------------------------------:|:-------------:|:----------:|
+  | `:client`   | yes                            | yes           | yes        |
+  | `:options`  | yes                            | yes           | yes        |
+  | `:timeout`  | yes                            | yes           | yes        |
+  | `:metadata` | yes                            | yes           | yes        |
+  | `:to`       |                                | yes           |            |
+  | `:window`   |                                | yes           | yes        |
+
+    * `:client` - a client name (or `provider/model`) to use instead of the
+      primary; a string
     * `:options` - a map merged last into each leaf request's body,
       e.g. `%{temperature: 0.2, max_tokens: 200}`
     * `:timeout` - total milliseconds for the whole call, retries and
-      fallbacks included (default `:infinity`; each client's own timeouts still apply)
+      fallbacks included: a positive integer or `:infinity` (the default;
+      each client's own timeouts still apply)
     * `:metadata` - any term; kept on the caller's side, never sent
+    * `:to` - the process that receives the call's messages (a local pid;
+      default `self()`)
+    * `:window` - at most this many chunk messages unacknowledged at once:
+      a positive integer or `:infinity` (default #{@default_window}); see
+      `stream_to/3`
 
-  Streaming (`stream_to/3`, `stream/3`) also takes:
+  Options are checked before anything starts. An unknown option (such as
+  `:to` given to `async/3`), an option of the wrong type, a first argument
+  that is not a `Switchboard.Registry` or options that are not a keyword
+  list are programmer errors: they raise `ArgumentError` naming the option.
 
-    * `:to` - the receiving process (`stream_to/3` only; default `self()`)
-    * `:window` - at most this many chunk messages unacknowledged at once
-      (default #{@default_window}, or `:infinity`); see `stream_to/3`
+      Switchboard.async(reg, "Hi", to: pid)
+      ** (ArgumentError) Switchboard.async/3: unknown option :to (accepted: :client, :options, :timeout, :metadata); :to and :window are options of stream_to/3
+
+  What can only be judged against the registry (an unknown `client:`) or
+  the provider (the prompt's shape, the contents of `options:`) arrives as
+  the call's `{:error, %Switchboard.Error{}}` instead, so such a call still
+  has exactly one outcome.
 
   ## Runtime
 
-  Calls run on one tokio runtime inside the NIF, started on first use. Its
-  threads do HTTP and parsing only, so they run at a lower OS priority than
-  the VM: on a busy machine they give way to the BEAM's schedulers instead
-  of preempting them. Both can be set before the NIF loads:
+  Calls run on one tokio runtime inside the NIF, started by the first call.
+  Its settings are read when the `:switchboard` application starts, so in a
+  release `config/runtime.exs` applies:
 
       config :switchboard, :runtime,
         worker_threads: 4,    # default: one per core
-        nice_increment: 10    # default 10; 0 keeps the VM's priority
+        nice_increment: 10    # default 0: the VM's own OS priority
+
+  `nice_increment` (0 to 19) lowers the OS priority of the runtime's
+  threads. Their work is HTTP and parsing, while a scheduler thread
+  preempted by them stalls every process on it; raise it on a machine
+  where the VM shares few cores with busy runtime threads (many streams at
+  once on 2 cores, say, or the provider's server on the same machine). The
+  benchmarks on such a machine saw 5 to 10 times as many long_schedule
+  events with the runtime at the VM's priority as at `nice_increment: 10`.
+  With cores to spare, keep 0.
+
+  A call made before the application has started (a script that does not
+  start it, say) still works: the runtime then starts with the defaults,
+  and settings configured later are not applied (a warning says so).
 
   Starting a call converts its prompt and options on the caller's
   scheduler when they are small (up to about 16 KB of text: a few
@@ -72,14 +108,21 @@ defmodule Switchboard do
 
   @type prompt :: String.t() | [message()]
   @type message :: %{required(:role) => String.t(), required(:content) => String.t() | [map()]}
+  @typedoc "An option of `call/3`, `call!/3` and `async/3`; see Options in the module docs."
   @type option ::
           {:client, String.t()}
           | {:options, map()}
           | {:timeout, pos_integer() | :infinity}
           | {:metadata, term()}
-          | {:to, pid()}
-          | {:window, pos_integer() | :infinity}
+  @typedoc "An option of `stream_to/3`."
+  @type stream_to_option :: option() | {:to, pid()} | {:window, pos_integer() | :infinity}
+  @typedoc "An option of `stream/3`."
+  @type stream_option :: option() | {:window, pos_integer() | :infinity}
   @type result :: {:ok, Response.t()} | {:error, Error.t()}
+
+  @call_options [:client, :options, :timeout, :metadata]
+  @stream_to_options @call_options ++ [:to, :window]
+  @stream_options @call_options ++ [:window]
 
   @doc """
   Calls the registry and waits for the answer.
@@ -87,21 +130,26 @@ defmodule Switchboard do
       {:ok, response} = Switchboard.call(reg, "What is the BEAM?", options: %{max_tokens: 200})
       response.content
 
-  Equivalent to `reg |> async(prompt, opts) |> await()`.
+      {:error, %Switchboard.Error{kind: :timeout}} = Switchboard.call(reg, "Hi", timeout: 1)
+
+  Takes `:client`, `:options`, `:timeout` and `:metadata` (see Options in
+  the module docs). Equivalent to `reg |> async(prompt, opts) |> await()`.
   """
   @spec call(Registry.t(), prompt(), [option()]) :: result()
-  def call(%Registry{} = reg, prompt, opts \\ []) do
-    reg |> async(prompt, opts) |> await()
+  def call(reg, prompt, opts \\ []) do
+    reg |> start!(:call, prompt, opts, @call_options) |> await()
   end
 
   @doc """
   Like `call/3`, but returns the response or raises `Switchboard.Error`.
 
       %Switchboard.Response{content: text} = Switchboard.call!(reg, "Hi")
+
+  Takes the options of `call/3`.
   """
   @spec call!(Registry.t(), prompt(), [option()]) :: Response.t()
-  def call!(%Registry{} = reg, prompt, opts \\ []) do
-    case call(reg, prompt, opts) do
+  def call!(reg, prompt, opts \\ []) do
+    case reg |> start!(:call!, prompt, opts, @call_options) |> await() do
       {:ok, response} -> response
       {:error, error} -> raise error
     end
@@ -110,6 +158,13 @@ defmodule Switchboard do
   @doc """
   Starts a call and returns at once. The caller later receives exactly one
   `{ref, {:ok, response} | {:error, error}}` message.
+
+  Takes `:client`, `:options`, `:timeout` and `:metadata` (see Options in
+  the module docs); for another receiver or a streamed answer use
+  `stream_to/3`.
+
+      call = Switchboard.async(reg, "Hi", timeout: 30_000)
+      {:ok, response} = Switchboard.await(call)
 
   In a GenServer:
 
@@ -124,12 +179,13 @@ defmodule Switchboard do
         {:noreply, %{state | waiting: waiting}}
       end
 
-  Invalid prompts and options arrive as `{:error, %Switchboard.Error{}}`
-  messages too, so every call has exactly one outcome.
+  Invalid prompts, an unknown `client:` and rejected `options:` arrive as
+  `{:error, %Switchboard.Error{}}` messages, so every call has exactly one
+  outcome; invalid options raise `ArgumentError` before the call starts.
   """
   @spec async(Registry.t(), prompt(), [option()]) :: Call.t()
-  def async(%Registry{} = reg, prompt, opts \\ []) when is_list(opts) do
-    start(reg, prompt, opts, self(), nil)
+  def async(reg, prompt, opts \\ []) do
+    start!(reg, :async, prompt, opts, @call_options)
   end
 
   @doc """
@@ -143,6 +199,9 @@ defmodule Switchboard do
     * then exactly one `{ref, {:ok, %Switchboard.Response{}}}` or
       `{ref, {:error, %Switchboard.Error{}}}`; the response has the full text
 
+  Takes the options of `async/3` plus `:to` and `:window` (see Options in
+  the module docs).
+
   Back-pressure: at most `:window` (default #{@default_window}) chunk and
   reset messages are sent unacknowledged. Acknowledge handled messages with
   `ack/2`; while the receiver is a full window behind, new text is merged
@@ -155,25 +214,20 @@ defmodule Switchboard do
       def loop(ref, call) do
         receive do
           {^ref, {:chunk, chunk}} -> IO.write(chunk.text); Switchboard.ack(call); loop(ref, call)
-          {^ref, {:reset, _attempt}} -> Switchboard.ack(call); IO.puts("\n[retrying]"); loop(ref, call)
+          {^ref, {:reset, _attempt}} -> Switchboard.ack(call); IO.puts("\\n[retrying]"); loop(ref, call)
           {^ref, result} -> result
         end
       end
 
+  The receiver may also just `await/2` the call: it consumes (and
+  acknowledges) the chunks and returns the final result.
+
   Streaming follows the same retry, fallback and timeout rules as `async/3`,
   plus each leaf's `time_to_first_token_timeout_ms` and `idle_timeout_ms`.
   """
-  @spec stream_to(Registry.t(), prompt(), [option()]) :: Call.t()
-  def stream_to(%Registry{} = reg, prompt, opts \\ []) when is_list(opts) do
-    {to, opts} = Keyword.pop(opts, :to, self())
-    {window, opts} = Keyword.pop(opts, :window, @default_window)
-
-    unless window == :infinity or (is_integer(window) and window > 0) do
-      raise ArgumentError,
-            "window must be a positive integer or :infinity, got: #{inspect(window)}"
-    end
-
-    start(reg, prompt, opts, to, window)
+  @spec stream_to(Registry.t(), prompt(), [stream_to_option()]) :: Call.t()
+  def stream_to(reg, prompt, opts \\ []) do
+    start!(reg, :stream_to, prompt, opts, @stream_to_options)
   end
 
   @doc """
@@ -181,6 +235,10 @@ defmodule Switchboard do
   enumerated. Halting early (`Enum.take/2`, `Stream.take_while/2`, ...)
   cancels the call and aborts its HTTP request; a failure raises
   `Switchboard.Error` from the enumeration.
+
+  Takes the options of `async/3` plus `:window` (see Options in the module
+  docs); they are checked when `stream/3` is called, not when the stream
+  runs.
 
   The last chunk has `text: ""` and `response: %Switchboard.Response{}`,
   which carries the full text, finish reason and usage:
@@ -198,10 +256,12 @@ defmodule Switchboard do
   Acknowledgements are sent for you; see `stream_to/3` for `:window`.
   Each enumeration starts a new call.
   """
-  @spec stream(Registry.t(), prompt(), [option()]) :: Enumerable.t()
-  def stream(%Registry{} = reg, prompt, opts \\ []) when is_list(opts) do
+  @spec stream(Registry.t(), prompt(), [stream_option()]) :: Enumerable.t()
+  def stream(reg, prompt, opts \\ []) do
+    check!(:stream, reg, opts, @stream_options)
+
     Stream.resource(
-      fn -> stream_to(reg, prompt, Keyword.put(opts, :to, self())) end,
+      fn -> start(reg, prompt, Keyword.put(opts, :to, self()), true) end,
       &next_chunk/1,
       &close_stream/1
     )
@@ -218,20 +278,33 @@ defmodule Switchboard do
     Native.call_ack(handle, count)
   end
 
-  # Small arguments are decoded on this scheduler; `call_start/6` turns
-  # larger ones away untouched and they go to a dirty scheduler.
-  defp start(%Registry{handle: registry}, prompt, opts, receiver, window) do
-    opts = opts |> Keyword.delete(:metadata) |> Map.new()
+  defp start!(reg, fun, prompt, opts, accepted) do
+    check!(fun, reg, opts, accepted)
+    start(reg, prompt, opts, fun == :stream_to)
+  end
+
+  # `opts` are checked. For a key given twice, the first value counts, as
+  # with `Keyword.get/2`. Small arguments are decoded on this scheduler;
+  # `call_start/5` turns larger ones away untouched and they go to a dirty
+  # scheduler.
+  defp start(%Registry{handle: registry}, prompt, opts, streamed?) do
+    receiver = Keyword.get(opts, :to, self())
+    window = if streamed?, do: Keyword.get(opts, :window, @default_window)
+
+    request =
+      for key <- [:client, :options, :timeout], Keyword.has_key?(opts, key), into: %{} do
+        {key, Keyword.get(opts, key)}
+      end
 
     handle =
-      case Native.call_start(registry, prompt, opts, receiver, window) do
-        :too_large -> Native.call_start_dirty(registry, prompt, opts, receiver, window)
+      case Native.call_start(registry, prompt, request, receiver, window) do
+        :too_large -> Native.call_start_dirty(registry, prompt, request, receiver, window)
         handle -> handle
       end
 
     # The handle is a reference, unique to the call, and the NIF tags every
     # message with it: keeping it costs the call nothing.
-    %Call{ref: handle, handle: handle}
+    %Call{ref: handle, handle: handle, owner: receiver}
   end
 
   defp next_chunk({:done, _} = state), do: {:halt, state}
@@ -266,51 +339,146 @@ defmodule Switchboard do
   defp close_stream({:done, _call}), do: :ok
 
   # Halted early: cancel, then consume what the call still sends, so no
-  # message of it is left in the caller's mailbox.
-  defp close_stream(%Call{ref: ref} = call) do
+  # message of it is left in the caller's mailbox. Its terminal message
+  # was not received yet, so it comes.
+  defp close_stream(%Call{} = call) do
     cancel(call)
-    drain(ref)
-  end
-
-  defp drain(ref) do
-    receive do
-      {^ref, {tag, _}} when tag in [:chunk, :reset] -> drain(ref)
-      {^ref, _terminal} -> :ok
-    after
-      5_000 -> :ok
-    end
+    {:ok, _result} = receive_result(call, :infinity)
+    :ok
   end
 
   @doc """
-  Waits for the answer of a call started by `async/3` in this process.
-
-  On timeout the call is cancelled and `{:error, %Switchboard.Error{kind: :timeout}}`
-  is returned; its message is consumed, so none arrives later.
+  Waits for the result of a call and returns it: `{:ok, response}` or
+  `{:error, error}`.
 
       call = Switchboard.async(reg, "Hi")
       {:ok, response} = Switchboard.await(call, 30_000)
+
+  Only the call's receiver can await it: the process that called `async/3`
+  or `stream_to/3`, or the `:to` process of `stream_to/3`. The result is
+  returned once; `await/2` never waits for a message that cannot come:
+
+    * with a finite `timeout` (milliseconds) that passes first, the call is
+      cancelled and `{:error, %Switchboard.Error{kind: :timeout}}` is
+      returned (or its real result, had it just finished); its terminal
+      message is consumed, so none arrives later
+    * on a streamed call (`stream_to/3`) the chunk and reset messages are
+      consumed and acknowledged: the result is the final response, which
+      has the whole text, never a chunk
+
+  Programmer errors raise `ArgumentError` at once, before any wait:
+
+    * awaiting from a process other than the receiver (its messages go to
+      the receiver's mailbox)
+    * awaiting a call whose result was already received: `await/2` called
+      twice, or the `{ref, result}` message taken by a plain `receive`
+    * a `timeout` that is neither a non-negative integer nor `:infinity`
+
+  For example:
+
+      call = Switchboard.async(reg, "Hi")
+      {:ok, _} = Switchboard.await(call)
+      Switchboard.await(call)
+      ** (ArgumentError) Switchboard.await/2: the result of this call was already received ...
+
+      call = Switchboard.stream_to(reg, "Tell me a story")
+      {:ok, %Switchboard.Response{content: story}} = Switchboard.await(call)
   """
   @spec await(Call.t(), timeout()) :: result()
-  def await(%Call{ref: ref} = call, timeout \\ :infinity) do
-    receive do
-      {^ref, result} -> result
-    after
-      timeout ->
+  def await(%Call{} = call, timeout \\ :infinity) do
+    unless timeout == :infinity or (is_integer(timeout) and timeout >= 0) do
+      raise ArgumentError,
+            "Switchboard.await/2: timeout must be a non-negative integer (milliseconds) " <>
+              "or :infinity, got: #{describe(timeout)}"
+    end
+
+    if call.owner != self() do
+      raise ArgumentError,
+            "Switchboard.await/2: only the call's receiver #{inspect(call.owner)} can await it " <>
+              "(its messages go to that process's mailbox), not #{inspect(self())}"
+    end
+
+    settle(call, timeout)
+  end
+
+  # The mailbox first, then where the NIF says the terminal message is:
+  # still to be sent (it will come, and only this process can take it:
+  # wait), sent (it is in the mailbox now, or was taken before), or being
+  # sent right now (look again shortly).
+  defp settle(call, timeout) do
+    with :timeout <- receive_result(call, :now) do
+      case Native.call_state(call.handle) do
+        :running ->
+          wait(call, timeout)
+
+        :sent ->
+          case receive_result(call, :now) do
+            {:ok, result} -> result
+            :timeout -> raise ArgumentError, already_received()
+          end
+
+        :sending ->
+          case receive_result(call, now() + 1) do
+            {:ok, result} -> result
+            :timeout -> settle(call, timeout)
+          end
+      end
+    else
+      {:ok, result} -> result
+    end
+  end
+
+  defp already_received do
+    "Switchboard.await/2: the result of this call was already received " <>
+      "(await/2 called twice, or its {ref, result} message taken by a receive)"
+  end
+
+  # The terminal message is still to come, and only this process can take it.
+  defp wait(call, timeout) do
+    deadline = if timeout == :infinity, do: :infinity, else: now() + timeout
+
+    case receive_result(call, deadline) do
+      {:ok, result} ->
+        result
+
+      :timeout ->
         cancel(call)
 
-        receive do
-          {^ref, {:error, %Error{kind: :cancelled}}} ->
+        case receive_result(call, :infinity) do
+          {:ok, {:error, %Error{kind: :cancelled}}} ->
             {:error,
              %Error{
                kind: :timeout,
                message: "await/2 gave up after #{timeout} ms; call cancelled"
              }}
 
-          {^ref, result} ->
+          {:ok, result} ->
             result
         end
     end
   end
+
+  # Takes the call's terminal message, consuming (and acknowledging) chunk
+  # and reset messages on the way; `:timeout` at `deadline` (a monotonic
+  # time in ms, `:now` to only look, or `:infinity`).
+  defp receive_result(%Call{ref: ref} = call, deadline) do
+    receive do
+      {^ref, {tag, _}} when tag in [:chunk, :reset] ->
+        ack(call)
+        receive_result(call, deadline)
+
+      {^ref, {tag, _} = result} when tag in [:ok, :error] ->
+        {:ok, result}
+    after
+      remaining(deadline) -> :timeout
+    end
+  end
+
+  defp remaining(:infinity), do: :infinity
+  defp remaining(:now), do: 0
+  defp remaining(deadline), do: max(deadline - now(), 0)
+
+  defp now, do: System.monotonic_time(:millisecond)
 
   @doc """
   Cancels a call: its HTTP request is aborted and the receiver gets
@@ -324,4 +492,79 @@ defmodule Switchboard do
   def cancel(%Call{handle: handle}) do
     Native.call_cancel(handle)
   end
+
+  # --- options: programmer errors raise before anything starts -------------
+
+  defp check!(fun, reg, opts, accepted) do
+    name = "Switchboard.#{fun}/3"
+
+    unless match?(%Registry{}, reg) do
+      raise ArgumentError,
+            "#{name}: the first argument must be a Switchboard.Registry " <>
+              "(from Switchboard.Registry.new/1), got: #{describe(reg)}"
+    end
+
+    unless is_list(opts) do
+      raise ArgumentError, "#{name}: options must be a keyword list, got: #{describe(opts)}"
+    end
+
+    Enum.each(opts, fn
+      {key, value} when is_atom(key) ->
+        if key in accepted do
+          check_option!(name, key, value)
+        else
+          raise ArgumentError, unknown_option(name, key, accepted)
+        end
+
+      other ->
+        raise ArgumentError,
+              "#{name}: options must be a keyword list, found the element #{describe(other)}"
+    end)
+  end
+
+  defp unknown_option(name, key, accepted) do
+    accepted_text = Enum.map_join(accepted, ", ", &inspect/1)
+
+    hint =
+      if key in [:to, :window] and :to not in accepted,
+        do: "; :to and :window are options of stream_to/3",
+        else: ""
+
+    "#{name}: unknown option #{inspect(key)} (accepted: #{accepted_text})#{hint}"
+  end
+
+  defp check_option!(_name, :client, client) when is_binary(client), do: :ok
+  defp check_option!(_name, :options, options) when is_map(options), do: :ok
+  defp check_option!(_name, :timeout, :infinity), do: :ok
+  defp check_option!(_name, :timeout, ms) when is_integer(ms) and ms > 0, do: :ok
+  defp check_option!(_name, :metadata, _any), do: :ok
+  defp check_option!(_name, :to, pid) when is_pid(pid) and node(pid) == node(), do: :ok
+  defp check_option!(_name, :window, :infinity), do: :ok
+  defp check_option!(_name, :window, n) when is_integer(n) and n > 0, do: :ok
+
+  defp check_option!(name, key, value) do
+    raise ArgumentError,
+          "#{name}: option #{inspect(key)} #{expected(key)}, got: #{describe(value)}"
+  end
+
+  defp expected(:client), do: "must be a client name (a string)"
+  defp expected(:options), do: "must be a map"
+  defp expected(:timeout), do: "must be a positive integer (milliseconds) or :infinity"
+  defp expected(:to), do: "must be a local pid"
+  defp expected(:window), do: "must be a positive integer or :infinity"
+
+  # Scalars are shown; maps, lists, tuples and strings only by their type,
+  # so a config or an options map given in the wrong place does not put
+  # its keys into an exception message.
+  defp describe(term)
+       when is_number(term) or is_atom(term) or is_pid(term) or is_reference(term) or
+              is_port(term) or is_function(term),
+       do: inspect(term)
+
+  defp describe(%module{}), do: "a %#{inspect(module)}{} struct"
+  defp describe(term) when is_map(term), do: "a map"
+  defp describe(term) when is_list(term), do: "a list"
+  defp describe(term) when is_tuple(term), do: "a tuple of #{tuple_size(term)} elements"
+  defp describe(term) when is_binary(term), do: "a string of #{byte_size(term)} bytes"
+  defp describe(_term), do: "a bitstring"
 end

@@ -2,7 +2,7 @@ defmodule Switchboard.CancelTest do
   use Switchboard.Case, async: true
 
   defp await_pending(sc) do
-    assert :ok = Mock.await_outcome(mock(), sc, 0, "pending", 2_000)
+    assert :ok = Mock.await_outcome(mock(), sc, 0, "pending", 5_000)
   end
 
   test "cancel/1 ends the call with :cancelled and the mock sees the connection closed" do
@@ -12,34 +12,41 @@ defmodule Switchboard.CancelTest do
     await_pending(sc)
 
     assert :ok = Switchboard.cancel(call)
-    assert_receive {^ref, {:error, %Error{kind: :cancelled} = e}}, 1_000
+    assert_receive {^ref, {:error, %Error{kind: :cancelled} = e}}, 5_000
     assert [%Attempt{client: "A", error: %Error{kind: :cancelled}}] = e.attempts
-    assert :ok = Mock.await_outcome(mock(), sc, 0, "client_disconnected", 1_000)
+    assert :ok = Mock.await_outcome(mock(), sc, 0, "client_disconnected", 5_000)
     # Cancelling again, or after the end, is harmless and sends nothing.
     assert :ok = Switchboard.cancel(call)
     refute_receive {^ref, _}, 100
   end
 
   test "cancel/1 during a retry sleep stops the retries" do
-    sc = scripted([%{status: 500}])
+    # A streamed attempt that fails after its first chunk: the reset message
+    # says the client has recorded the failure and goes on to its retry
+    # sleep of 5 s.
+    sc = scripted([%{content: "x y", chunks: 2, error_after: 1}])
 
     reg =
       registry!(%{
-        clients: [openai("A", sc, %{}, "Slow")],
+        clients: [anthropic("A", sc, %{}, "Slow")],
         retry_policies: %{
           "Slow" => %{max_retries: 3, strategy: %{type: "constant_delay", delay_ms: 5_000}}
         }
       })
 
-    %Call{ref: ref} = call = Switchboard.async(reg, "hi")
-    assert :ok = Mock.await_outcome(mock(), sc, 0, "completed", 2_000)
-    # The mock marks the response sent before the client has read it; give the
-    # client time to record the 500 and enter its 5 s retry sleep.
-    Process.sleep(300)
+    %Call{ref: ref} = call = Switchboard.stream_to(reg, "hi")
+    assert_receive {^ref, {:chunk, %{text: "x"}}}, 5_000
+    Switchboard.ack(call)
+    assert_receive {^ref, {:reset, %Attempt{error: %Error{kind: :overloaded}}}}, 5_000
     Switchboard.cancel(call)
 
-    assert_receive {^ref, {:error, %Error{kind: :cancelled, attempts: [%Attempt{status: 500}]}}},
-                   1_000
+    assert_receive {^ref,
+                    {:error,
+                     %Error{
+                       kind: :cancelled,
+                       attempts: [%Attempt{status: 200, error: %Error{kind: :overloaded}}]
+                     }}},
+                   5_000
 
     assert length(requests(sc)) == 1
   end
@@ -56,14 +63,14 @@ defmodule Switchboard.CancelTest do
 
     await_pending(sc)
     Process.exit(pid, :kill)
-    assert :ok = Mock.await_outcome(mock(), sc, 0, "client_disconnected", 1_000)
+    assert :ok = Mock.await_outcome(mock(), sc, 0, "client_disconnected", 5_000)
   end
 
   test "a result that arrived before cancel/1 stays the only message" do
     sc = scenario()
     reg = registry!(%{clients: [openai("A", sc)]})
     %Call{ref: ref} = call = Switchboard.async(reg, "hi")
-    assert_receive {^ref, {:ok, %Response{}}}, 2_000
+    assert_receive {^ref, {:ok, %Response{}}}, 5_000
     assert :ok = Switchboard.cancel(call)
     refute_receive {^ref, _}, 100
   end

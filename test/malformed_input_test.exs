@@ -132,9 +132,7 @@ defmodule Switchboard.MalformedInputTest do
      %{clients: [%{name: "A", provider: "aws-bedrock", options: %{model: "m"}}]}}
   ]
 
-  test "at least 40 malformed configs each return a config error" do
-    assert length(@configs) >= 40
-
+  test "each malformed config returns a config error" do
     for {label, config} <- @configs do
       result = Switchboard.Registry.new(config)
 
@@ -209,15 +207,13 @@ defmodule Switchboard.MalformedInputTest do
     assert {:error, %Error{kind: :invalid_request}} = Switchboard.call(reg, prompt ++ :tail)
   end
 
-  test "malformed call options arrive as errors" do
+  # Options of the wrong type raise ArgumentError before the call starts
+  # (test/api_edges_test.exs); what only the registry or the provider can
+  # judge is the call's one error.
+  test "call options that pass the type checks but cannot be used arrive as errors" do
     reg = registry!(%{clients: [openai("A", scenario())]})
 
     for {opts, kind} <- [
-          {[timeout: -1], :invalid_request},
-          {[timeout: "soon"], :invalid_request},
-          {[options: [1]], :invalid_request},
-          {[client: 42], :invalid_request},
-          {[bogus: 1], :invalid_request},
           {[client: "Nobody"], :config},
           {[options: %{model: <<0xFF>>}], :invalid_request}
         ] do

@@ -95,9 +95,9 @@ defmodule Switchboard.MockTest do
         "POST /s/cancel/v1/messages HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}"
       )
 
-    assert :ok = Mock.await_outcome(mock, "cancel", 0, :pending, 1_000)
+    assert :ok = Mock.await_outcome(mock, "cancel", 0, :pending, 5_000)
     :ok = :gen_tcp.close(socket)
-    assert :ok = Mock.await_outcome(mock, "cancel", 0, :client_disconnected, 1_000)
+    assert :ok = Mock.await_outcome(mock, "cancel", 0, :client_disconnected, 5_000)
     assert {:error, nil} = Mock.await_outcome(mock, "cancel", 1, :completed, 20)
   end
 
@@ -144,7 +144,7 @@ defmodule Switchboard.MockTest do
     assert_closed(owned.port)
   end
 
-  defp assert_closed(port, attempts \\ 200) do
+  defp assert_closed(port, attempts \\ 500) do
     case :gen_tcp.connect({127, 0, 0, 1}, port, []) do
       {:error, :econnrefused} ->
         :ok

@@ -3,7 +3,8 @@ defmodule Switchboard.ProvidersTest do
   use Switchboard.Case, async: true
 
   test "openai: URL, bearer auth, body with options and per-call overrides" do
-    sc = scenario()
+    # The default answer, 50 ms late: the latency and the attempt's duration see it.
+    sc = scripted([%{delay_ms: 50}])
 
     reg =
       registry!(%{
@@ -52,8 +53,11 @@ defmodule Switchboard.ProvidersTest do
     assert %Usage{input_tokens: 12, output_tokens: 8, total_tokens: 20, cached_input_tokens: 0} =
              resp.usage
 
-    assert [%Attempt{client: "GPT", status: 200, error: nil}] = resp.attempts
-    assert is_integer(resp.latency_ms)
+    assert [%Attempt{client: "GPT", status: 200, error: nil, duration_ms: attempt_ms}] =
+             resp.attempts
+
+    assert attempt_ms >= 50
+    assert resp.latency_ms >= attempt_ms
   end
 
   test "anthropic: /v1/messages, x-api-key, version header, system prompt and default max_tokens" do

@@ -1,9 +1,10 @@
 defmodule Switchboard.RetryTest do
   use Switchboard.Case, async: true
 
-  # A retry's gap is its sleep plus one loopback round trip and scheduling;
-  # 120 ms of slack keeps this honest on a loaded 2-core machine.
-  @slack 120
+  # Wall time only bounds from below here: a retry's gap is its sleep plus
+  # a round trip and however long a loaded machine takes to schedule it.
+  # The exact delay arithmetic is tested on tokio's paused clock in
+  # switchboard_core.
 
   for status <- [500, 429, 529] do
     test "DefaultRetry sleeps 200, 300, 450 ms between attempts on #{status}" do
@@ -29,8 +30,7 @@ defmodule Switchboard.RetryTest do
       assert length(gaps) == 3
 
       for {gap, expected} <- Enum.zip(gaps, [200, 300, 450]) do
-        assert gap >= expected and gap <= expected + @slack,
-               "gaps #{inspect(gaps)}, expected about [200, 300, 450]"
+        assert gap >= expected, "gaps #{inspect(gaps)}, expected at least [200, 300, 450]"
       end
     end
   end
@@ -59,11 +59,13 @@ defmodule Switchboard.RetryTest do
   end
 
   test "custom constant policy, and retries on timeouts and dropped connections" do
-    sc = scripted([%{drop: true}, %{delay_ms: 1_000}, %{}])
+    # The timeout is generous enough for the last, undelayed attempt on a
+    # busy machine, and far below the second attempt's delay.
+    sc = scripted([%{drop: true}, %{delay_ms: 30_000}, %{}])
 
     reg =
       registry!(%{
-        clients: [openai("A", sc, %{http: %{request_timeout_ms: 150}}, "Quick")],
+        clients: [openai("A", sc, %{http: %{request_timeout_ms: 1_000}}, "Quick")],
         retry_policies: %{
           "Quick" => %{max_retries: 2, strategy: %{type: "constant_delay", delay_ms: 20}}
         }
@@ -91,7 +93,7 @@ defmodule Switchboard.RetryTest do
 
     assert {:ok, %Response{}} = Switchboard.call(reg, "hi")
     [gap] = gaps_ms(requests(sc))
-    assert gap >= 1_000 and gap < 1_000 + @slack
+    assert gap >= 1_000
   end
 
   test "Retry-After above max_delay_ms falls through to the fallback at once" do
@@ -108,9 +110,12 @@ defmodule Switchboard.RetryTest do
         ]
       })
 
-    {micros, result} = :timer.tc(fn -> Switchboard.call(reg, "hi") end)
-    assert {:ok, %Response{client: "Backup"} = resp} = result
-    assert micros < 500_000
+    # Had the primary waited the 30 s it was asked to, the call's own
+    # 10 s timeout would have ended it.
+    assert {:ok, %Response{client: "Backup"} = resp} =
+             Switchboard.call(reg, "hi", timeout: 10_000)
+
+    assert length(requests(primary)) == 1
 
     assert [
              %Attempt{client: "Primary", status: 429, error: %Error{retry_after_ms: 30_000}},

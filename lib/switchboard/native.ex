@@ -3,13 +3,17 @@ defmodule Switchboard.Native do
   # NIF stubs, replaced by native/switchboard_nif when it loads. If it does
   # not load, every stub raises with the reason instead of the VM refusing
   # to load the module, so the failure names the missing file.
+  #
+  # Nothing is configured here: `@on_load` runs when the module is loaded,
+  # which in a release is before config/runtime.exs is applied. The runtime
+  # settings reach the NIF from `Switchboard.Application.start/2`.
 
   @on_load :load_nif
 
   def load_nif do
     path = Path.join([:code.priv_dir(:switchboard), "native", "switchboard_nif"])
 
-    case :erlang.load_nif(String.to_charlist(path), runtime_settings()) do
+    case :erlang.load_nif(String.to_charlist(path), 0) do
       :ok ->
         :ok
 
@@ -17,17 +21,6 @@ defmodule Switchboard.Native do
         :persistent_term.put({__MODULE__, :load_error}, "#{path}.so: #{text}")
         :ok
     end
-  end
-
-  # `config :switchboard, :runtime, worker_threads: 4, nice_increment: 10`
-  # (see the Switchboard moduledoc); read once, when the NIF loads.
-  defp runtime_settings do
-    settings = Application.get_env(:switchboard, :runtime, [])
-
-    %{
-      worker_threads: Keyword.get(settings, :worker_threads),
-      nice_increment: Keyword.get(settings, :nice_increment, 10)
-    }
   end
 
   def registry_new(_config), do: not_loaded()
@@ -39,9 +32,25 @@ defmodule Switchboard.Native do
 
   def call_cancel(_call), do: not_loaded()
   def call_ack(_call, _count), do: not_loaded()
-  def scheduler_timing(_reset), do: not_loaded()
-  def scheduler_timing_detail(_on), do: not_loaded()
-  def malloc_in_use, do: not_loaded()
+  def call_state(_call), do: not_loaded()
+
+  # `%{worker_threads: pos_integer() | nil, nice_increment: 0..19}` ->
+  # `:ok | {:error, :already_started | :invalid_settings}`
+  def runtime_configure(_settings), do: not_loaded()
+
+  @doc """
+  The tokio runtime's settings in force: `%{worker_threads: n | nil,
+  nice_increment: n, started: boolean}`. Once started, `worker_threads` is
+  the number of worker threads running; before, the number configured
+  (`nil`: one per core).
+  """
+  def runtime_settings, do: not_loaded()
+
+  # The benchmarks' instruments, in the NIF only when it is built with the
+  # `bench` cargo feature (`SWITCHBOARD_NIF_FEATURES=bench`, set by `make bench`).
+  def scheduler_timing(_reset), do: bench_only(:scheduler_timing, 1)
+  def scheduler_timing_detail(_on), do: bench_only(:scheduler_timing_detail, 1)
+  def malloc_in_use, do: bench_only(:malloc_in_use, 0)
 
   defp not_loaded do
     reason = :persistent_term.get({__MODULE__, :load_error}, "unknown reason")
@@ -49,5 +58,14 @@ defmodule Switchboard.Native do
     raise RuntimeError,
           "the Switchboard NIF is not loaded (#{reason}); " <>
             "run `mix compile` (it builds native/ with cargo) and check that cargo succeeded"
+  end
+
+  # Reached when the NIF loaded without this function (or did not load).
+  defp bench_only(name, arity) do
+    if :persistent_term.get({__MODULE__, :load_error}, nil), do: not_loaded()
+
+    raise RuntimeError,
+          "Switchboard.Native.#{name}/#{arity}: the NIF was built without the bench feature; " <>
+            "run `make bench`, or build with SWITCHBOARD_NIF_FEATURES=bench mix compile"
   end
 end

@@ -3,6 +3,7 @@
 //! `{ref, {:ok, response} | {:error, error}}` message from a runtime thread.
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +26,31 @@ use crate::timing;
 pub struct CallResource {
     cancel: CancellationToken,
     pub(crate) flow: Flow,
+    /// Where the terminal message is: `RUNNING`, `SENDING`, `SENT`
+    /// (`call_state/1`).
+    terminal: AtomicU8,
+}
+
+/// The terminal message is not being sent yet: it is still to come.
+const RUNNING: u8 = 0;
+/// It is being sent: it may be in the receiver's mailbox already, and even
+/// taken from there.
+const SENDING: u8 = 1;
+/// It is in the receiver's mailbox, or was taken from there.
+const SENT: u8 = 2;
+
+impl CallResource {
+    /// Around the send of the terminal message, by the outbox. A receiver
+    /// that finds no message in its mailbox and then reads `RUNNING` knows
+    /// it will come; reading `SENT` (and looking again), whether it was
+    /// already taken. `SENDING` only says to look again soon.
+    pub(crate) fn sending_terminal(&self) {
+        self.terminal.store(SENDING, Ordering::SeqCst);
+    }
+
+    pub(crate) fn sent_terminal(&self) {
+        self.terminal.store(SENT, Ordering::SeqCst);
+    }
 }
 
 #[rustler::resource_impl]
@@ -47,6 +73,9 @@ const DECODE_HERE_BUDGET: usize = 16 * 1024;
 
 rustler::atoms! {
     too_large,
+    running,
+    sending,
+    sent,
 }
 
 /// Starts a call whose `prompt` and `opts` fit `DECODE_HERE_BUDGET`.
@@ -101,6 +130,7 @@ fn start<'a>(
     let call = ResourceArc::new(CallResource {
         cancel: CancellationToken::new(),
         flow: Flow::default(),
+        terminal: AtomicU8::new(RUNNING),
     });
     if env.monitor(&call, &receiver).is_none() {
         // The receiver is already gone; the call still ends with one message.
@@ -130,6 +160,20 @@ fn call_cancel(call: ResourceArc<CallResource>) -> rustler::Atom {
     let _timed = timing::start();
     call.cancel.cancel();
     rustler::types::atom::ok()
+}
+
+/// Where the call's terminal message is: `:running` (still to be sent),
+/// `:sending`, or `:sent` (in the receiver's mailbox, or taken from it).
+/// `Switchboard.await/2` reads it to tell a result still to come from one
+/// already received.
+#[rustler::nif]
+fn call_state(call: ResourceArc<CallResource>) -> rustler::Atom {
+    let _timed = timing::start();
+    match call.terminal.load(Ordering::SeqCst) {
+        RUNNING => running(),
+        SENDING => sending(),
+        _ => sent(),
+    }
 }
 
 /// The receiver handled `n` more chunk or reset messages.
@@ -240,7 +284,7 @@ fn decode_request(prompt: Term, opts: Term) -> Result<CallRequest, Error> {
             }
             (other, _) => {
                 return Err(Error::invalid_request(format!(
-                    "unknown option {other:?} (expected client, options, timeout, metadata, to)"
+                    "unknown option {other:?} (expected client, options or timeout)"
                 )))
             }
         }

@@ -1,6 +1,7 @@
 //! How much the C heap holds: where Rust's allocations (the runtime, HTTP
 //! and our own) go, apart from the BEAM's own allocators. The benchmarks
-//! read it to split a call's memory between the VM and the NIF.
+//! read it to split a call's memory between the VM and the NIF. Compiled
+//! in only with the `bench` cargo feature.
 
 use std::sync::OnceLock;
 

@@ -4,6 +4,7 @@
 mod call;
 mod encode;
 mod env;
+#[cfg(feature = "bench")]
 mod heap;
 mod outbox;
 mod registry;
@@ -11,9 +12,11 @@ mod runtime;
 mod term;
 mod timing;
 
-fn load(env: rustler::Env, load_info: rustler::Term) -> bool {
+/// Runtime settings are not read here: `Switchboard.Application` passes
+/// them when the application starts (`runtime_configure/1`), after a
+/// release has applied its runtime configuration.
+fn load(_env: rustler::Env, _load_info: rustler::Term) -> bool {
     switchboard_core::env::set_lookup(env::var);
-    runtime::configure(env, load_info);
     true
 }
 

@@ -140,11 +140,14 @@ impl Outbox {
         }
     }
 
-    /// The terminal message; nothing is sent after it.
+    /// The terminal message; nothing is sent after it. The call's handle
+    /// says when it is being sent and when it is in the receiver's mailbox.
     pub fn finish(self, outcome: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
         self.flush(true);
         let mut state = self.state.into_inner().unwrap_or_else(|p| p.into_inner());
+        self.call.sending_terminal();
         state.send(&self.call, outcome);
+        self.call.sent_terminal();
     }
 }
 

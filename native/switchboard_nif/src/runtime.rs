@@ -1,60 +1,114 @@
 //! The one tokio runtime every call runs on. Its worker threads are not
 //! scheduler threads, which is what lets them send messages.
 //!
-//! They run at a lower OS priority than the VM (`nice` +10 by default):
-//! their work is HTTP and parsing, while a scheduler preempted by them
-//! stalls every process on it. On a busy machine the BEAM keeps precedence.
+//! It starts on first use, with the settings `Switchboard.Application`
+//! passed to `runtime_configure/1` when the application started (so a
+//! release's `config/runtime.exs` applies), or with the defaults if a call
+//! comes first: one worker thread per core, at the VM's own OS priority.
+//! `nice_increment` lowers the priority of the runtime's threads, for
+//! machines where they compete with the schedulers for few cores.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use rustler::{Env, Term};
+use rustler::{Encoder, Env, NifMap, Term};
 use tokio::runtime::Runtime;
 
-#[derive(Debug, Clone, Copy)]
+rustler::atoms! {
+    already_started,
+    invalid_settings,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, NifMap)]
 struct Settings {
     /// `None`: one per core, tokio's default.
     worker_threads: Option<usize>,
+    /// Added to the threads' nice value, 0 to 19.
     nice_increment: i32,
 }
 
-static SETTINGS: OnceLock<Settings> = OnceLock::new();
+const DEFAULTS: Settings = Settings {
+    worker_threads: None,
+    nice_increment: 0,
+};
 
-/// Reads `%{worker_threads: n | nil, nice_increment: n}` from the loader.
-pub fn configure(_env: Env, load_info: Term) {
-    let get = |key: &str| {
-        load_info
-            .map_get(rustler::types::atom::Atom::from_str(load_info.get_env(), key).ok()?)
-            .ok()
-    };
-    let settings = Settings {
-        worker_threads: get("worker_threads")
-            .and_then(|t| t.decode::<usize>().ok())
-            .filter(|n| (1..=256).contains(n)),
-        nice_increment: get("nice_increment")
-            .and_then(|t| t.decode::<i32>().ok())
-            .map_or(10, |n| n.clamp(0, 19)),
-    };
-    let _ = SETTINGS.set(settings);
+struct State {
+    /// What the runtime will start with; once it has, what it started
+    /// with (`worker_threads` then the actual count).
+    settings: Settings,
+    /// Set, under the lock, by the thread that builds the runtime.
+    started: bool,
+}
+
+static STATE: Mutex<State> = Mutex::new(State {
+    settings: DEFAULTS,
+    started: false,
+});
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+
+fn state() -> MutexGuard<'static, State> {
+    STATE.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 pub fn runtime() -> &'static Runtime {
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
-        let settings = SETTINGS.get().copied().unwrap_or(Settings {
-            worker_threads: None,
-            nice_increment: 10,
-        });
+        // Held while building, so `runtime_configure` either lands before
+        // the runtime reads the settings or sees it started.
+        let mut state = state();
+        state.started = true;
         let mut builder = tokio::runtime::Builder::new_multi_thread();
-        if let Some(n) = settings.worker_threads {
+        if let Some(n) = state.settings.worker_threads {
             builder.worker_threads(n);
         }
-        builder
+        let nice = state.settings.nice_increment;
+        let runtime = builder
             .thread_name("switchboard")
-            .on_thread_start(move || lower_priority(settings.nice_increment))
+            .on_thread_start(move || lower_priority(nice))
             .enable_all()
             .build()
-            .expect("switchboard: cannot start the tokio runtime")
+            .expect("switchboard: cannot start the tokio runtime");
+        state.settings.worker_threads = Some(runtime.metrics().num_workers());
+        runtime
     })
+}
+
+/// Sets what the runtime starts with: `%{worker_threads: n | nil,
+/// nice_increment: n}`. `{:error, :already_started}` once a call has
+/// started it (the settings in force stay), `{:error, :invalid_settings}`
+/// out of range (`Switchboard.Application` checks first).
+#[rustler::nif]
+fn runtime_configure(env: Env, new: Settings) -> Term {
+    let valid = new.worker_threads.is_none_or(|n| (1..=256).contains(&n))
+        && (0..=19).contains(&new.nice_increment);
+    if !valid {
+        return (rustler::types::atom::error(), invalid_settings()).encode(env);
+    }
+    let mut state = state();
+    if state.started {
+        return (rustler::types::atom::error(), already_started()).encode(env);
+    }
+    state.settings = new;
+    rustler::types::atom::ok().encode(env)
+}
+
+/// What `runtime_settings/0` returns.
+#[derive(NifMap)]
+struct InForce {
+    /// Once started, the number of worker threads running; before, the
+    /// number configured (`nil`: one per core).
+    worker_threads: Option<usize>,
+    nice_increment: i32,
+    started: bool,
+}
+
+/// The settings in force, and whether the runtime has started.
+#[rustler::nif]
+fn runtime_settings() -> InForce {
+    let state = state();
+    InForce {
+        worker_threads: state.settings.worker_threads,
+        nice_increment: state.settings.nice_increment,
+        started: state.started,
+    }
 }
 
 /// Raises this thread's nice value by `increment` (Linux nice is per
