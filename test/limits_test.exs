@@ -82,7 +82,7 @@ defmodule Switchboard.LimitsTest do
     reg = registry!(%{clients: [openai("A", sc, %{http: %{idle_timeout_ms: 450}})]})
 
     # 1 s without an event, but never 450 ms without a byte.
-    chunks = reg |> Switchboard.stream("hi") |> Enum.to_list()
-    assert %Response{content: "ab"} = List.last(chunks).response
+    assert {:ok, %Response{content: "ab"}} =
+             reg |> Switchboard.stream_to("hi") |> Switchboard.await(30_000)
   end
 end
