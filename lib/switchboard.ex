@@ -80,9 +80,10 @@ defmodule Switchboard do
   threads. Their work is HTTP and parsing, while a scheduler thread
   preempted by them stalls every process on it; raise it on a machine
   where the VM shares few cores with busy runtime threads (many streams at
-  once on 2 cores, say, or the provider's server on the same machine). The
-  benchmarks on such a machine saw 5 to 10 times as many long_schedule
-  events with the runtime at the VM's priority as at `nice_increment: 10`.
+  once on 2 cores, say, or the provider's server on the same machine). On
+  2 cores shared with the mock server, the benchmarks saw 5 to 10 times as
+  many long_schedule events with the runtime threads (and the mock) at the
+  VM's priority as with `nice_increment: 10` (and the mock at nice 19).
   With cores to spare, keep 0.
 
   A call made before the application has started (a script that does not
