@@ -128,13 +128,30 @@ impl StreamParser for ResponsesStream {
         let Some(data) = payload(self.done, event) else {
             return Ok(());
         };
-        let wire = parse_event(data).map_err(|e| unreadable(event, data, e))?;
-        let kind = wire.kind.and_then(|k| k.0);
-        // The payload's `type` is authoritative; the SSE `event:` line only
-        // helps when a server left it out.
+        // OpenAI names every event after its `type`, so a name of the API's
+        // own says what an event is without reading it: the events nobody
+        // reads — in-progress response objects, item and part lifecycle,
+        // `.done` echoes of the text, most of a stream's bytes — are never
+        // parsed. Without such a name (none, or a proxy's `message`) the
+        // payload's `type` decides.
+        let named = event
+            .event
+            .as_deref()
+            .filter(|n| n.starts_with("response.") || *n == "error");
+        let (kind, delta) = match named {
+            Some(name) if name != TEXT_DELTA => (Some(Cow::Borrowed(name)), None),
+            _ => {
+                let wire = parse_event(data).map_err(|e| unreadable(event, data, e))?;
+                let kind = match named {
+                    Some(name) => Some(Cow::Borrowed(name)),
+                    None => wire.kind.and_then(|k| k.0),
+                };
+                (kind, wire.delta.and_then(|d| d.0))
+            }
+        };
         match kind.as_deref().or(event.event.as_deref()) {
             Some(TEXT_DELTA) => {
-                if let Some(text) = wire.delta.and_then(|d| d.0).filter(|t| !t.is_empty()) {
+                if let Some(text) = delta.filter(|t| !t.is_empty()) {
                     self.text.push_str(&text);
                     out.push_text(&text);
                 }
@@ -150,7 +167,10 @@ impl StreamParser for ResponsesStream {
                     Ok(_) => Error::new(ErrorKind::Server, "the response failed"),
                 });
             }
-            Some("error") => return Err(error_event(&parse_data(data)?)),
+            Some("error") => {
+                let v = parse_data(data).map_err(|e| unreadable(event, data, e))?;
+                return Err(error_event(&v));
+            }
             _ => {}
         }
         Ok(())
@@ -215,13 +235,19 @@ mod tests {
         })
     }
 
-    /// Feeds `events` (named by their JSON type, as OpenAI sends them).
+    /// Feeds `events` named by their JSON type, as OpenAI sends them.
     fn run(events: &[&str]) -> (Vec<String>, Result<Box<ResponsesStream>, Error>) {
+        run_as(events, true)
+    }
+
+    /// Feeds `events`, named by their JSON type or not named at all.
+    fn run_as(events: &[&str], named: bool) -> (Vec<String>, Result<Box<ResponsesStream>, Error>) {
         let mut parser = Box::<ResponsesStream>::default();
         let mut forwarded = Vec::new();
         for data in events {
             let name = serde_json::from_str::<Value>(data)
                 .ok()
+                .filter(|_| named)
                 .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned));
             let mut out = Deltas::default();
             if let Err(e) = parser.frame(&ev(name.as_deref(), data), &mut out) {
@@ -247,23 +273,33 @@ mod tests {
 
     #[test]
     fn deltas_then_completed() {
+        // Unnamed, every event is read for its type.
+        for named in [true, false] {
+            deltas_then_completed_as(named);
+        }
+    }
+
+    fn deltas_then_completed_as(named: bool) {
         let (d1, d2) = (delta("Hel"), delta("lo \"x\"\n"));
-        let (forwarded, parser) = run(&[
-            CREATED,
-            REASONING,
-            SUMMARY_DELTA,
-            r#"{"type":"response.function_call_arguments.delta","delta":"{\"a\":"}"#,
-            r#"{"type":"response.refusal.delta","delta":"no"}"#,
-            r#"{"type":"response.mcp_call_arguments.delta","delta":{"a":1}}"#,
-            r#"{"type":"response.some_future_event","delta":[1,2],"whatever":{}}"#,
-            &d1,
-            &d2,
-            // Optional fields left out, as some servers do.
-            r#"{"type":"response.output_text.delta","delta":"!"}"#,
-            r#"{"type":"response.output_text.done","text":"Hello \"x\"\n!"}"#,
-            r#"{"type":"response.completed","sequence_number":9,"response":{"status":"completed","model":"gpt-5-2025-08-07","output":[{"type":"message","content":[{"type":"output_text","text":"ignored"}]}],"usage":{"input_tokens":27,"input_tokens_details":{"cached_tokens":3},"output_tokens":147,"output_tokens_details":{"reasoning_tokens":128},"total_tokens":174}}}"#,
-            &delta("late"),
-        ]);
+        let (forwarded, parser) = run_as(
+            &[
+                CREATED,
+                REASONING,
+                SUMMARY_DELTA,
+                r#"{"type":"response.function_call_arguments.delta","delta":"{\"a\":"}"#,
+                r#"{"type":"response.refusal.delta","delta":"no"}"#,
+                r#"{"type":"response.mcp_call_arguments.delta","delta":{"a":1}}"#,
+                r#"{"type":"response.some_future_event","delta":[1,2],"whatever":{}}"#,
+                &d1,
+                &d2,
+                // Optional fields left out, as some servers do.
+                r#"{"type":"response.output_text.delta","delta":"!"}"#,
+                r#"{"type":"response.output_text.done","text":"Hello \"x\"\n!"}"#,
+                r#"{"type":"response.completed","sequence_number":9,"response":{"status":"completed","model":"gpt-5-2025-08-07","output":[{"type":"message","content":[{"type":"output_text","text":"ignored"}]}],"usage":{"input_tokens":27,"input_tokens_details":{"cached_tokens":3},"output_tokens":147,"output_tokens_details":{"reasoning_tokens":128},"total_tokens":174}}}"#,
+                &delta("late"),
+            ],
+            named,
+        );
         let parser = parser.expect("stream");
         assert!(parser.is_done());
         assert_eq!(forwarded, vec!["Hel", "lo \"x\"\n", "!"]);
@@ -380,10 +416,12 @@ mod tests {
             ),
         ];
         for (data, kind, message) in cases {
-            let (forwarded, result) = run(&[&delta("partial"), data]);
-            assert_eq!(forwarded, vec!["partial"]);
-            let e = result.expect_err(data);
-            assert_eq!((e.kind, e.message.as_str()), (kind, message), "{data}");
+            for named in [true, false] {
+                let (forwarded, result) = run_as(&[&delta("partial"), data], named);
+                assert_eq!(forwarded, vec!["partial"]);
+                let e = result.expect_err(data);
+                assert_eq!((e.kind, e.message.as_str()), (kind, message), "{data}");
+            }
         }
     }
 
@@ -422,6 +460,20 @@ mod tests {
         parser
             .frame(&ev(Some("ping"), ""), &mut out)
             .expect("empty data");
+        // A name that is not the API's own leaves it to the payload.
+        parser
+            .frame(
+                &ev(
+                    Some("message"),
+                    r#"{"type":"response.output_text.delta","delta":"b"}"#,
+                ),
+                &mut out,
+            )
+            .expect("delta named message");
+        // Events named after a type nobody reads are not even parsed.
+        parser
+            .frame(&ev(Some("response.in_progress"), "{not json"), &mut out)
+            .expect("ignored");
         parser
             .frame(
                 &ev(Some("response.completed"), r#"{"response":{}}"#),
@@ -429,7 +481,7 @@ mod tests {
             )
             .expect("completed");
         assert!(parser.is_done());
-        assert_eq!(out.text, "a");
+        assert_eq!(out.text, "ab");
     }
 
     #[test]
