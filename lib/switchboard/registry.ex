@@ -27,14 +27,17 @@ defmodule Switchboard.Registry do
   ## Providers and options
 
   Leaf providers: `"openai"`, `"openai-generic"`, `"azure-openai"`,
-  `"ollama"`, `"openrouter"`, `"anthropic"` (and the `baml-` aliases).
+  `"ollama"`, `"openrouter"`, `"openai-responses"` (OpenAI's Responses
+  API, `POST {base_url}/responses`), `"anthropic"` (and the `baml-`
+  aliases).
   Strategies: `"fallback"` (`strategy`) and `"round-robin"` (`strategy`,
   `start`). Option names and defaults follow BAML's documentation:
 
     * `model` - required except for `openai-generic` and `azure-openai`
-    * `api_key` - defaults to the provider's variable (`OPENAI_API_KEY`,
-      `ANTHROPIC_API_KEY`, `OPENROUTER_API_KEY`, `AZURE_OPENAI_API_KEY`),
-      read when each call is made
+    * `api_key` - defaults to the provider's variable (`OPENAI_API_KEY`
+      for `openai` and `openai-responses`, `ANTHROPIC_API_KEY`,
+      `OPENROUTER_API_KEY`, `AZURE_OPENAI_API_KEY`), read when each call
+      is made
     * `base_url` - required for `openai-generic`; `azure-openai` takes
       `base_url` or `resource_name` + `deployment_id`, plus `api_version`
     * `headers`, `query_params` - maps of string => string. Values of
@@ -50,6 +53,11 @@ defmodule Switchboard.Registry do
     * `finish_reason_allow_list` / `finish_reason_deny_list`
     * anything else (`temperature`, `max_tokens`, `tools`, ...) is sent in
       the request body as given. Anthropic's `max_tokens` defaults to 4096.
+      For `openai-responses` (`reasoning`, `text`, `store`,
+      `max_output_tokens`, `instructions`, ...) a `max_tokens`, in the
+      registry or in a call's `options:`, is sent as `max_output_tokens`,
+      so one call option limits the answer with every provider; an
+      explicit `max_output_tokens` beside it wins.
 
   Retry policies: `%{max_retries: n, strategy: %{type: "constant_delay", delay_ms: d}}`
   or `%{type: "exponential_backoff", delay_ms: d, multiplier: m, max_delay_ms: x}`.

@@ -36,6 +36,8 @@ mod anthropic;
 mod anthropic_stream;
 mod common;
 mod openai;
+mod openai_responses;
+mod openai_responses_stream;
 mod openai_stream;
 pub mod options;
 pub mod spec;

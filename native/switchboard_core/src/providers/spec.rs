@@ -81,7 +81,7 @@ pub static PROVIDERS: &[&ProviderSpec] = &[
     &super::openai::OLLAMA,
     &super::openai::OPENROUTER,
     &super::anthropic::ANTHROPIC,
-    &OPENAI_RESPONSES,
+    &super::openai_responses::OPENAI_RESPONSES,
     &GOOGLE_AI,
     &VERTEX_AI,
     &AWS_BEDROCK,
@@ -115,16 +115,6 @@ const ROUND_ROBIN: ProviderSpec = ProviderSpec {
     api_key_env: None,
     routing_options: &[],
     prompt_fields: &[],
-};
-
-const OPENAI_RESPONSES: ProviderSpec = ProviderSpec {
-    name: "openai-responses",
-    aliases: &[],
-    kind: SpecKind::NotYetSupported,
-    default_base_url: Some("https://api.openai.com/v1"),
-    api_key_env: Some("OPENAI_API_KEY"),
-    routing_options: &[],
-    prompt_fields: &["input", "instructions"],
 };
 
 const GOOGLE_AI: ProviderSpec = ProviderSpec {
