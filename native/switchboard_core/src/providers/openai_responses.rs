@@ -46,7 +46,7 @@ pub struct OpenAiResponses {
     url: Url,
     authorization: Authorization,
     headers: reqwest::header::HeaderMap,
-    header_secrets: Secrets,
+    secrets: Secrets,
     body: Map<String, Value>,
 }
 
@@ -62,7 +62,7 @@ impl OpenAiResponses {
             url: o.url(&base_url, "/responses")?,
             authorization,
             headers: o.headers.clone(),
-            header_secrets: o.header_secrets.clone(),
+            secrets: o.secrets.clone(),
             body: renamed_max_tokens(Cow::Borrowed(&o.body)).into_owned(),
         }))
     }
@@ -129,7 +129,7 @@ impl Provider for OpenAiResponses {
         let body = merge_body(&self.body, fields, &call);
         let mut request = HttpRequest::post_json(self.url.clone(), &body)?;
         request.headers.extend(self.headers.clone());
-        request.secrets.extend(&self.header_secrets);
+        request.secrets.extend(&self.secrets);
         Ok(request)
     }
 
