@@ -10,8 +10,12 @@
 //! whose kind comes from `error.code` ([`error_kind`]).
 
 use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
 
 use reqwest::Url;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::common;
@@ -138,19 +142,23 @@ impl Provider for OpenAiResponses {
     }
 
     fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
-        let v = common::parse_json(body)?;
-        if !v.is_object() {
-            return Err(Error::bad_response("the answer is not a JSON object"));
-        }
-        let (finish_reason, usage, model) = outcome(&v, "completed")?;
-        let output = match v.get("output") {
-            Some(Value::Array(items)) => items.as_slice(),
+        let parsed: Loose<ResponseWire<'_>> = serde_json::from_slice(body).map_err(|e| {
+            Error::bad_response(format!("the provider's answer is not valid JSON: {e}"))
+        })?;
+        let response = parsed
+            .0
+            .ok_or_else(|| Error::bad_response("the answer is not a JSON object"))?;
+        let (finish_reason, usage, model) = outcome(&response, "completed")?;
+        let content = match &response.output {
+            Some(LooseSeq(Some(items))) => output_text(items),
             // An incomplete response may stop before any output.
-            None | Some(Value::Null) => &[],
-            Some(_) => return Err(Error::bad_response("the answer's output is not a list")),
+            None => String::new(),
+            Some(LooseSeq(None)) => {
+                return Err(Error::bad_response("the answer's output is not a list"))
+            }
         };
         Ok(Completion {
-            content: output_text(output),
+            content,
             model,
             finish_reason,
             usage,
@@ -162,15 +170,198 @@ impl Provider for OpenAiResponses {
     }
 }
 
+// --- Reading -------------------------------------------------------------
+//
+// A response object is read into typed structs that borrow their strings
+// and skip every field not named here (tool lists, configs echoed back,
+// annotations, logprobs) instead of building them into maps: that is most
+// of a body, and a third of a plain call's CPU. Each field accepts any JSON
+// value, so item and part types added later, or a field another item type
+// fills differently, never fail an answer.
+
+/// A response object, whole or in a stream's terminal event.
+#[derive(Deserialize, Default)]
+pub(super) struct ResponseWire<'a> {
+    #[serde(default, borrow)]
+    status: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    model: Option<Lenient<'a>>,
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default)]
+    incomplete_details: Option<Value>,
+    #[serde(default)]
+    usage: Option<Value>,
+    /// `Some(LooseSeq(None))` when present but not a list.
+    #[serde(default, borrow)]
+    pub(super) output: Option<LooseSeq<ItemWire<'a>>>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ItemWire<'a> {
+    #[serde(rename = "type", default, borrow)]
+    kind: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    content: Option<LooseSeq<PartWire<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct PartWire<'a> {
+    #[serde(rename = "type", default, borrow)]
+    kind: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    text: Option<Lenient<'a>>,
+}
+
+/// A string, borrowed from the payload when it has no escapes, or `None`
+/// for any other JSON value.
+#[derive(Default)]
+pub(super) struct Lenient<'a>(pub(super) Option<Cow<'a, str>>);
+
+impl Lenient<'_> {
+    fn as_str(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+/// `T` read from a JSON object, or `None` for any other value.
+pub(super) struct Loose<T>(pub(super) Option<T>);
+
+/// The objects of a JSON array read as `T` (other elements skipped), or
+/// `None` when the value is not an array.
+pub(super) struct LooseSeq<T>(pub(super) Option<Vec<T>>);
+
+/// Anything but the wanted shape: consumed and read as nothing.
+macro_rules! ignore_other_values {
+    () => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Self::Value::default())
+        }
+    };
+}
+
+impl<T> Default for Loose<T> {
+    fn default() -> Self {
+        Loose(None)
+    }
+}
+
+impl<T> Default for LooseSeq<T> {
+    fn default() -> Self {
+        LooseSeq(None)
+    }
+}
+
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Lenient<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Borrowed(s))))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Owned(s.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Lenient(Some(Cow::Owned(s))))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                skip_seq(seq).map(|()| Lenient(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                skip_map(map).map(|()| Lenient(None))
+            }
+            ignore_other_values!();
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Loose<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Loose<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|t| Loose(Some(t)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                skip_seq(seq).map(|()| Loose(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Loose(None))
+            }
+            ignore_other_values!();
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for LooseSeq<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = LooseSeq<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                while let Some(Loose(item)) = seq.next_element::<Loose<T>>()? {
+                    items.extend(item);
+                }
+                Ok(LooseSeq(Some(items)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                skip_map(map).map(|()| LooseSeq(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(LooseSeq(None))
+            }
+            ignore_other_values!();
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
 /// The text of the `output_text` parts of the `message` items, in order.
-pub(super) fn output_text(output: &[Value]) -> String {
+pub(super) fn output_text(output: &[ItemWire<'_>]) -> String {
     output
         .iter()
-        .filter(|item| item.get("type").and_then(Value::as_str) == Some("message"))
-        .filter_map(|item| item.get("content").and_then(Value::as_array))
+        .filter(|item| item.kind.as_ref().and_then(Lenient::as_str) == Some("message"))
+        .filter_map(|item| item.content.as_ref().and_then(|c| c.0.as_deref()))
         .flatten()
-        .filter(|part| part.get("type").and_then(Value::as_str) == Some("output_text"))
-        .filter_map(|part| part.get("text").and_then(Value::as_str))
+        .filter(|part| part.kind.as_ref().and_then(Lenient::as_str) == Some("output_text"))
+        .filter_map(|part| part.text.as_ref().and_then(Lenient::as_str))
         .collect()
 }
 
@@ -179,17 +370,22 @@ pub(super) fn output_text(output: &[Value]) -> String {
 /// terminal events of a stream, which carry the same object; `status` is
 /// assumed when the object leaves it out (compatible servers may).
 pub(super) fn outcome(
-    v: &Value,
+    r: &ResponseWire<'_>,
     status: &str,
 ) -> Result<(Option<String>, Usage, Option<String>), Error> {
-    if let Some(err) = v.get("error").filter(|e| e.is_object()) {
+    if let Some(err) = r.error.as_ref().filter(|e| e.is_object()) {
         return Err(response_error(err));
     }
-    let status = v.get("status").and_then(Value::as_str).unwrap_or(status);
+    let status = r
+        .status
+        .as_ref()
+        .and_then(Lenient::as_str)
+        .unwrap_or(status);
     let finish_reason = match status {
         "completed" => "stop".to_owned(),
-        "incomplete" => v
-            .get("incomplete_details")
+        "incomplete" => r
+            .incomplete_details
+            .as_ref()
             .and_then(|d| d.get("reason"))
             .and_then(Value::as_str)
             .unwrap_or("incomplete")
@@ -211,8 +407,12 @@ pub(super) fn outcome(
             )))
         }
     };
-    let usage = v.get("usage").map(usage).unwrap_or_default();
-    let model = v.get("model").and_then(Value::as_str).map(str::to_owned);
+    let usage = r.usage.as_ref().map(usage).unwrap_or_default();
+    let model = r
+        .model
+        .as_ref()
+        .and_then(Lenient::as_str)
+        .map(str::to_owned);
     Ok((Some(finish_reason), usage, model))
 }
 
@@ -490,6 +690,11 @@ mod tests {
                     {"type": "output_text", "text": " world"}
                 ]},
                 {"type": "function_call", "name": "f", "arguments": "{}"},
+                // Shapes of items and parts this version does not know.
+                {"type": "mystery", "content": "not a list", "status": 3},
+                {"type": "message", "content": {"type": "output_text", "text": "no"}},
+                {"type": "message", "content": ["str", 3, null, {"type": "output_text", "text": 7}]},
+                "not an item",
                 {"type": "message", "content": [{"type": "output_text", "text": "!"}]}
             ],
             "usage": {"input_tokens": 9, "input_tokens_details": {"cached_tokens": 4},

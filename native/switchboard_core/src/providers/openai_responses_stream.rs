@@ -10,14 +10,13 @@
 //! `sequence_number`, `item_id` or the usage details is required.
 
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::openai_responses::{outcome, output_text, response_error};
+use super::openai_responses::{
+    outcome, output_text, response_error, Lenient, Loose, LooseSeq, ResponseWire,
+};
 use super::stream::{parse_data, payload, short, unreadable, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
@@ -28,7 +27,9 @@ use crate::wire::Deltas;
 const TEXT_DELTA: &str = "response.output_text.delta";
 
 /// The two fields every event is first read for. Typed, with the rest
-/// skipped rather than built into maps: this runs once per token.
+/// skipped rather than built into maps: this runs once per token. Both
+/// accept any value: event types we do not read may give `delta` another
+/// shape, and they must not fail the stream.
 #[derive(Deserialize)]
 struct EventWire<'a> {
     #[serde(rename = "type", default, borrow)]
@@ -37,70 +38,14 @@ struct EventWire<'a> {
     delta: Option<Lenient<'a>>,
 }
 
-/// A string, borrowed from the payload when it has no escapes, or `None`
-/// for any other JSON value: event types we do not read may give the same
-/// field another shape, and they must not fail the stream.
-struct Lenient<'a>(Option<Cow<'a, str>>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Lenient<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(LenientVisitor(PhantomData))
-    }
+/// A terminal event: the finished response object.
+#[derive(Deserialize)]
+struct TerminalWire<'a> {
+    #[serde(default, borrow)]
+    response: Option<Loose<ResponseWire<'a>>>,
 }
 
-struct LenientVisitor<'a>(PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for LenientVisitor<'a> {
-    type Value = Lenient<'a>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
-        Ok(Lenient(Some(Cow::Borrowed(s))))
-    }
-
-    fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        Ok(Lenient(Some(Cow::Owned(s.to_owned()))))
-    }
-
-    fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
-        Ok(Lenient(Some(Cow::Owned(s))))
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Lenient(None))
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(Lenient(None))
-    }
-}
-
-fn parse_event(data: &str) -> Result<EventWire<'_>, Error> {
+fn parse_event<'a, T: Deserialize<'a>>(data: &'a str) -> Result<T, Error> {
     // serde would also read a JSON array as a struct's fields in order.
     let parsed = match data.starts_with('{') {
         true => serde_json::from_str(data).map_err(|e| e.to_string()),
@@ -111,6 +56,12 @@ fn parse_event(data: &str) -> Result<EventWire<'_>, Error> {
             "an event of the provider's stream is not a Responses API event: {e}"
         ))
     })
+}
+
+/// The response object of a terminal event; an empty one if it has none.
+fn terminal(data: &str) -> Result<ResponseWire<'_>, Error> {
+    let wire: TerminalWire<'_> = parse_event(data)?;
+    Ok(wire.response.and_then(|r| r.0).unwrap_or_default())
 }
 
 #[derive(Debug, Default)]
@@ -141,7 +92,8 @@ impl StreamParser for ResponsesStream {
         let (kind, delta) = match named {
             Some(name) if name != TEXT_DELTA => (Some(Cow::Borrowed(name)), None),
             _ => {
-                let wire = parse_event(data).map_err(|e| unreadable(event, data, e))?;
+                let wire: EventWire<'_> =
+                    parse_event(data).map_err(|e| unreadable(event, data, e))?;
                 let kind = match named {
                     Some(name) => Some(Cow::Borrowed(name)),
                     None => wire.kind.and_then(|k| k.0),
@@ -156,12 +108,10 @@ impl StreamParser for ResponsesStream {
                     out.push_text(&text);
                 }
             }
-            Some("response.completed") => self.end(&parse_data(data)?, "completed", out)?,
-            Some("response.incomplete") => self.end(&parse_data(data)?, "incomplete", out)?,
+            Some("response.completed") => self.end(&terminal(data)?, "completed", out)?,
+            Some("response.incomplete") => self.end(&terminal(data)?, "incomplete", out)?,
             Some("response.failed") => {
-                let v = parse_data(data)?;
-                let response = v.get("response").unwrap_or(&Value::Null);
-                return Err(match outcome(response, "failed") {
+                return Err(match outcome(&terminal(data)?, "failed") {
                     Err(e) => e,
                     // A `failed` event whose object claims otherwise.
                     Ok(_) => Error::new(ErrorKind::Server, "the response failed"),
@@ -192,12 +142,16 @@ impl StreamParser for ResponsesStream {
 
 impl ResponsesStream {
     /// A terminal event with the finished response object.
-    fn end(&mut self, v: &Value, status: &str, out: &mut Deltas) -> Result<(), Error> {
-        let response = v.get("response").unwrap_or(&Value::Null);
+    fn end(
+        &mut self,
+        response: &ResponseWire<'_>,
+        status: &str,
+        out: &mut Deltas,
+    ) -> Result<(), Error> {
         let (finish_reason, usage, model) = outcome(response, status)?;
         // A server that sent no deltas still has the answer in the object.
         if self.text.is_empty() {
-            if let Some(Value::Array(items)) = response.get("output") {
+            if let Some(LooseSeq(Some(items))) = &response.output {
                 let text = output_text(items);
                 out.push_text(&text);
                 self.text = text;
