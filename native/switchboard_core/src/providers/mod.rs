@@ -35,11 +35,15 @@
 mod anthropic;
 mod anthropic_stream;
 mod common;
+mod google;
+mod google_ai;
+mod google_stream;
 mod openai;
 mod openai_stream;
 pub mod options;
 pub mod spec;
 pub mod stream;
+mod vertex;
 
 use std::fmt;
 
