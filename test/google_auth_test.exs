@@ -232,11 +232,17 @@ defmodule Switchboard.GoogleAuthTest do
 
     test "a 401 from the API drops the cached token; the next call fetches a new one", ctx do
       token_sc = scenario("tok")
-      api_sc = scripted([%{content: "a"}, %{status: 401}, %{content: "b"}])
+      # Google quotes a rejected token back; it must not reach the caller.
+      echo =
+        ~s({"error": {"code": 401, "message": "Token ya29.mock-1 is expired.", "status": "UNAUTHENTICATED"}})
+
+      api_sc = scripted([%{content: "a"}, %{status: 401, body: echo}, %{content: "b"}])
       reg = registry!(%{clients: [oauth_vertex("V", api_sc, service_account(ctx, token_sc))]})
 
       assert {:ok, _} = Switchboard.call(reg, "hi")
-      assert {:error, %Error{kind: :auth, status: 401}} = Switchboard.call(reg, "hi")
+      assert {:error, %Error{kind: :auth, status: 401} = e} = Switchboard.call(reg, "hi")
+      assert e.message =~ "Token [REDACTED] is expired"
+      refute inspect(e) =~ "ya29.mock-1"
       assert {:ok, %Response{content: "b"}} = Switchboard.call(reg, "hi")
 
       assert length(requests(token_sc)) == 2

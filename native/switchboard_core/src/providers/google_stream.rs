@@ -9,6 +9,8 @@
 //! [`crate::framing::Framing::SseBareLines`]) fails the stream with its
 //! kind, so retries and fallbacks treat it as any other failure. The rules
 //! for blocked prompts and empty candidates are those of [`super::google`].
+//! A stream requested without `alt=sse` (one JSON array of the same
+//! objects, as req_llm recorded Vertex's) is read too, when it has ended.
 //!
 //! Vertex AI streams either format on one URL scheme (Gemini, or Claude's
 //! Anthropic events), and a call's `model` may switch between them, so
