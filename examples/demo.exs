@@ -3,6 +3,7 @@
 #
 #   make demo                       # bundled mock server, no key needed
 #   ANTHROPIC_API_KEY=... make demo # Anthropic's claude-haiku-4-5 for real
+#   GOOGLE_API_KEY=... make demo    # no Anthropic key: Google's gemini-2.5-flash for real
 
 defmodule Demo.Assistant do
   @moduledoc "Answers questions through a Switchboard registry without blocking."
@@ -51,6 +52,38 @@ defmodule Demo do
   end
 
   defp config do
+    if System.get_env("ANTHROPIC_API_KEY") in [nil, ""] and
+         System.get_env("GOOGLE_API_KEY") not in [nil, ""],
+       do: gemini_config(),
+       else: anthropic_or_mock_config()
+  end
+
+  defp gemini_config do
+    clients = [
+      %{
+        name: "Primary",
+        provider: "google-ai",
+        # The call's max_tokens becomes generationConfig.maxOutputTokens;
+        # without thinking, all of it goes to the answer.
+        options: %{
+          model: "gemini-2.5-flash",
+          generationConfig: %{thinkingConfig: %{thinkingBudget: 0}}
+        },
+        retry_policy: "DefaultRetry"
+      },
+      %{name: "Backup", provider: "openai", options: %{model: "gpt-4o-mini"}},
+      %{
+        name: "PrimaryWithFallback",
+        provider: "fallback",
+        options: %{strategy: ["Primary", "Backup"]}
+      }
+    ]
+
+    {%{primary: "PrimaryWithFallback", clients: clients},
+     "no ANTHROPIC_API_KEY but GOOGLE_API_KEY: calling Gemini (google-ai) for real"}
+  end
+
+  defp anthropic_or_mock_config do
     clients = [
       %{
         name: "Primary",

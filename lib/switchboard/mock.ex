@@ -4,10 +4,16 @@ defmodule Switchboard.Mock do
 
   `start/1` runs the `switchboard_mock` binary (built from
   `native/switchboard_mock` by `mix compile`) as a Port. The server speaks the
-  real OpenAI Chat Completions and Anthropic Messages wire formats, streaming
-  and not, and plays scripted faults: error statuses with the providers' own
-  error bodies, delays, dropped connections, truncated bodies, stalled or
-  broken streams, byte-split streams and replays of recorded traffic.
+  real OpenAI Chat Completions and Responses, Anthropic Messages, Gemini
+  (`…/models/{model}:generateContent`, `:streamGenerateContent`) and Vertex AI
+  (Gemini under `…/publishers/google/models/`, Claude's `:rawPredict` and
+  `:streamRawPredict` under `…/publishers/anthropic/models/`) wire formats,
+  streaming and not, routed by path, plus Google's OAuth token endpoint
+  (`POST …/token`) and the GCE metadata server (`GET /computeMetadata/v1/…`),
+  see `add_google_key/2`. It plays scripted faults: error statuses with the
+  providers' own error bodies, delays, dropped connections, truncated bodies,
+  stalled or broken streams, byte-split streams and replays of recorded
+  traffic.
 
   ## Scenarios
 
@@ -44,6 +50,17 @@ defmodule Switchboard.Mock do
     * Streaming only: `:chunks` (number of deltas), `:chunk_delay_ms`,
       `:stall_after`, `:error_after` (with `:error_type`), `:truncate_after`,
       `:split_bytes`.
+    * `:error_type` - with an error `:status` or `:error_after`: Anthropic's
+      error type (`"overloaded_error"`), or Google's status
+      (`"RESOURCE_EXHAUSTED"`, `"UNAVAILABLE"`, ...); on Claude-on-Vertex a
+      name in capitals answers in Google's shape, as Vertex's front end does.
+    * Gemini only: `:thoughts` (a thought-summary part before the answer),
+      `:block_reason` (a blocked prompt: `promptFeedback.blockReason`, no
+      candidates), `usage: %{thoughts_tokens: n}`.
+    * Token endpoint and metadata server: `:access_token` (default
+      `"ya29.mock-<n>"`, `n` counting the scenario's auth requests) and
+      `:expires_in` (default 3599); `:status` fails the request with Google's
+      OAuth error body.
     * Replay: `:replay_cassette` (path of a req_llm cassette), `:replay_file`
       (raw body, default `text/event-stream`), `:replay_chunks_b64`.
     * `:repeat` - answer this many requests with the step; `-1` for ever.
@@ -280,6 +297,49 @@ defmodule Switchboard.Mock do
     case http(mock, "POST", "/_mock/blackhole", "") do
       {:ok, 200, body} -> Map.fetch!(:erlang.binary_to_term(body, [:safe]), "port")
       other -> raise "switchboard_mock blackhole failed: #{inspect(other)}"
+    end
+  end
+
+  @doc """
+  Lets the mock's Google token endpoint accept assertions signed by a
+  service account. `service_account` is the account's key as a map (or its
+  JSON text) with `"client_email"` and `"private_key"` (a PEM private key;
+  only its public half is kept), or `"client_email"` and `"public_key"` (a
+  PEM public key or certificate). Keys are server-wide, by email. Returns
+  the email.
+
+  The token endpoint is any `POST …/token` under a scenario, e.g.
+  `base_url(mock, "auth") <> "/token"` as a service account's `token_uri`.
+  It checks an assertion as Google does (RS256 signature by the registered
+  key, audience `https://oauth2.googleapis.com/token`, `iat`/`exp` at most an
+  hour apart and around now, the cloud-platform scope) and answers
+  `%{"access_token" => "ya29.mock-<n>", "expires_in" => 3599, ...}`, `n`
+  counting the scenario's token requests, or Google's OAuth error
+  (`invalid_grant`, ...). Refresh-token grants need `client_id`,
+  `client_secret` and `refresh_token`. The same scenario also serves the
+  GCE metadata server under `/computeMetadata/v1/` (with `Metadata-Flavor:
+  Google`): point `GCE_METADATA_HOST` at `"127.0.0.1:PORT/s/<scenario>"`.
+
+  ## Examples
+
+      "sa@test.iam.gserviceaccount.com" =
+        Switchboard.Mock.add_google_key(mock, %{
+          "client_email" => "sa@test.iam.gserviceaccount.com",
+          "private_key" => pem
+        })
+  """
+  @spec add_google_key(t(), map() | String.t()) :: String.t()
+  def add_google_key(%__MODULE__{} = mock, service_account)
+      when is_map(service_account) or is_binary(service_account) do
+    case http(mock, "POST", "/_mock/google_keys", :erlang.term_to_binary(service_account)) do
+      {:ok, 200, body} ->
+        Map.fetch!(:erlang.binary_to_term(body, [:safe]), "client_email")
+
+      {:ok, status, body} ->
+        raise ArgumentError, "switchboard_mock rejected the key (#{status}): #{body}"
+
+      {:error, reason} ->
+        raise "switchboard_mock unreachable: #{inspect(reason)}"
     end
   end
 

@@ -28,16 +28,27 @@ defmodule Switchboard.Registry do
 
   Leaf providers: `"openai"`, `"openai-generic"`, `"azure-openai"`,
   `"ollama"`, `"openrouter"`, `"openai-responses"` (OpenAI's Responses
-  API, `POST {base_url}/responses`), `"anthropic"` (and the `baml-`
-  aliases).
-  Strategies: `"fallback"` (`strategy`) and `"round-robin"` (`strategy`,
-  `start`). Option names and defaults follow BAML's documentation:
+  API, `POST {base_url}/responses`), `"anthropic"`, `"google-ai"`,
+  `"vertex-ai"` (and the `baml-` aliases). Strategies: `"fallback"`
+  (`strategy`) and `"round-robin"` (`strategy`, `start`). Option names and
+  defaults follow BAML's documentation:
 
-    * `model` - required except for `openai-generic` and `azure-openai`
+    * `model` - required except for `openai-generic`, `azure-openai` and
+      `google-ai` (default `"gemini-2.5-flash"`)
     * `api_key` - defaults to the provider's variable (`OPENAI_API_KEY`
       for `openai` and `openai-responses`, `ANTHROPIC_API_KEY`,
-      `OPENROUTER_API_KEY`, `AZURE_OPENAI_API_KEY`), read when each call
-      is made
+      `OPENROUTER_API_KEY`, `AZURE_OPENAI_API_KEY`, `GOOGLE_API_KEY`), read
+      when each call is made; `google-ai` sends it as the `x-goog-api-key`
+      header
+    * `vertex-ai` - `location` (required; `"global"` or a region),
+      `project_id` (else the credentials' project or `GOOGLE_CLOUD_PROJECT`),
+      `credentials` (a service-account or `authorized_user` file's path, its
+      JSON text, or the map; else `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's
+      application default credentials, the GCE metadata server),
+      `credentials_content` (JSON text), `query_params: %{key: ...}` (Express
+      mode, with `project_id`), `anthropic_version` (Claude models, default
+      `"vertex-2023-10-16"`). OAuth tokens are cached in the registry and
+      fetched once for all concurrent calls; see the README's Google section
     * `base_url` - required for `openai-generic`; `azure-openai` takes
       `base_url` or `resource_name` + `deployment_id`, plus `api_version`
     * `headers`, `query_params` - maps of string => string. Values of
@@ -52,12 +63,14 @@ defmodule Switchboard.Registry do
       round-robin clients, `http` takes only `total_timeout_ms`.
     * `finish_reason_allow_list` / `finish_reason_deny_list`
     * anything else (`temperature`, `max_tokens`, `tools`, ...) is sent in
-      the request body as given. Anthropic's `max_tokens` defaults to 4096.
-      For `openai-responses` (`reasoning`, `text`, `store`,
-      `max_output_tokens`, `instructions`, ...) a `max_tokens`, in the
+      the request body as given. Anthropic's `max_tokens` defaults to 4096
+      (also for Claude on Vertex). For `openai-responses` (`reasoning`,
+      `text`, `store`, `max_output_tokens`, ...) a `max_tokens`, in the
       registry or in a call's `options:`, is sent as `max_output_tokens`,
       so one call option limits the answer with every provider; an
-      explicit `max_output_tokens` beside it wins.
+      explicit `max_output_tokens` beside it wins. For Gemini,
+      `temperature`, `top_p` and `max_tokens` go into `generationConfig`
+      (as `temperature`, `topP`, `maxOutputTokens`) and `model` into the URL.
 
   Retry policies: `%{max_retries: n, strategy: %{type: "constant_delay", delay_ms: d}}`
   or `%{type: "exponential_backoff", delay_ms: d, multiplier: m, max_delay_ms: x}`.

@@ -34,6 +34,10 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Mock
         (&Method::GET, ["scenarios", id, "requests"]) => get_requests(state, id),
         (&Method::DELETE, ["scenarios", id]) => delete_scenario(state, id),
         (&Method::POST, ["blackhole"]) => blackhole(state).await,
+        (&Method::POST, ["google_keys"]) => {
+            let json = is_json(parts.headers.get(CONTENT_TYPE));
+            add_google_key(state, body, json).await
+        }
         (&Method::GET, ["cassette"]) => cassette(parts.uri.query().unwrap_or_default()).await,
         (&Method::GET, ["sse_events"]) => sse_events(parts.uri.query().unwrap_or_default()).await,
         (&Method::GET, ["health"]) => Ok(text(StatusCode::OK, "ok")),
@@ -103,10 +107,9 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
 /// byte of a JSON text.
 const ETF_VERSION: u8 = 131;
 
-/// Body: a list of step maps, or `%{"steps" => [...]}`, as ETF or (with
-/// `content-type: application/json`) as JSON.
-async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) -> Reply {
-    let id = checked_id(id)?;
+/// A control request's body, as ETF or (with `content-type:
+/// application/json`) as JSON.
+async fn read_value(body: Incoming, json: bool) -> Result<serde_json::Value, Failure> {
     let bytes = body
         .collect()
         .await
@@ -114,14 +117,20 @@ async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) 
         .to_bytes();
     // Some ETF callers label their bodies as JSON; the version byte tells
     // them apart, so they keep working.
-    let value = if json && bytes.first() != Some(&ETF_VERSION) {
+    if json && bytes.first() != Some(&ETF_VERSION) {
         serde_json::from_slice::<serde_json::Value>(&bytes)
-            .map_err(|e| bad_request(format!("invalid JSON: {e}")))?
+            .map_err(|e| bad_request(format!("invalid JSON: {e}")))
     } else {
         etf::decode(&bytes)
             .and_then(|t| etf::term_to_json(&t))
-            .map_err(bad_request)?
-    };
+            .map_err(bad_request)
+    }
+}
+
+/// Body: a list of step maps, or `%{"steps" => [...]}`.
+async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) -> Reply {
+    let id = checked_id(id)?;
+    let value = read_value(body, json).await?;
     // Replay steps read files; keep that off the reactor threads.
     let steps = tokio::task::spawn_blocking(move || {
         let list = match &value {
@@ -135,6 +144,18 @@ async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) 
     .map_err(bad_request)?;
     state.scenario(id).replace(steps);
     Ok(no_content())
+}
+
+/// Body: a service account (map or JSON text, `client_email` and
+/// `private_key`) or `%{"client_email" => e, "public_key" => pem}`. Answers
+/// `%{"client_email" => e}`.
+async fn add_google_key(state: &Arc<State>, body: Incoming, json: bool) -> Reply {
+    let value = read_value(body, json).await?;
+    let email = state.config.google_keys.add(&value).map_err(bad_request)?;
+    Ok(term_response(&etf::map(vec![(
+        "client_email",
+        etf::binary(email.as_bytes()),
+    )])))
 }
 
 fn get_requests(state: &Arc<State>, id: &str) -> Reply {

@@ -1,10 +1,16 @@
 //! A scriptable mock LLM provider server.
 //!
 //! It speaks the real wire formats of OpenAI Chat Completions
-//! (`…/chat/completions`) and Anthropic Messages (`…/messages`), streaming and
-//! not, and plays scripted faults: error statuses with the providers' own
-//! error bodies, delays, dropped connections, truncated bodies, stalled or
-//! broken streams, byte-split streams and recorded-traffic replay.
+//! (`…/chat/completions`), the Responses API (`…/responses`), Anthropic
+//! Messages (`…/messages`), Gemini (`…/models/{m}:generateContent` and
+//! `:streamGenerateContent`, on the Gemini API and on Vertex AI under
+//! `…/publishers/google/models/`) and Claude on Vertex AI
+//! (`…/publishers/anthropic/models/{m}:rawPredict` and `:streamRawPredict`),
+//! streaming and not, and plays scripted faults: error statuses with the
+//! providers' own error bodies, delays, dropped connections, truncated
+//! bodies, stalled or broken streams, byte-split streams and recorded-traffic
+//! replay. It also plays Google's OAuth token endpoint and the GCE metadata
+//! server (see *Google credentials*).
 //!
 //! # Scenarios
 //!
@@ -27,6 +33,46 @@
 //! rejected. `split_bytes` pieces are 1 ms apart so each arrives in its own
 //! read.
 //!
+//! Gemini and Vertex: `finish_reason` is Google's (`"STOP"` by default,
+//! `"MAX_TOKENS"`, `"SAFETY"`, …); `thoughts` adds a thought part
+//! (`"thought": true`) before the answer; `block_reason` answers with
+//! `promptFeedback.blockReason` and no candidates; `usage.thoughts_tokens`
+//! sets `thoughtsTokenCount`; `status` errors carry Google's `status` string
+//! for the HTTP status unless `error_type` names one (`"FAILED_PRECONDITION"`);
+//! `error_after` sends `data: {"error": {"code", "message", "status"}}` with
+//! the status from `error_type` (default `"INTERNAL"`, code 500) and ends the
+//! body. A stream is one CRLF-framed `data:` event per delta, the last
+//! carrying `finishReason` and the full `usageMetadata`, and no end sentinel;
+//! without `?alt=sse` it is one JSON array instead. The model is the one in
+//! the URL. Claude on Vertex answers as Anthropic does; its errors take
+//! Google's shape for 401, 403, 404 and 429 and Anthropic's otherwise
+//! (`error_type` in capitals forces Google's, otherwise names Anthropic's type).
+//!
+//! # Google credentials
+//!
+//! * `POST …/token` is an OAuth 2.0 token endpoint. `grant_type=
+//!   urn:ietf:params:oauth:grant-type:jwt-bearer` needs an `assertion` signed
+//!   RS256 by a service account registered with the mock (control API below,
+//!   `--google-service-account FILE`, or [`MockServer::add_google_key`]),
+//!   with `iss` its email, `aud` `https://oauth2.googleapis.com/token`, `scope`
+//!   containing `https://www.googleapis.com/auth/cloud-platform`, and `iat`,
+//!   `exp` at most an hour apart around now (5 minutes' skew). A bad
+//!   assertion gets `400 {"error": "invalid_grant", "error_description": …}`
+//!   (`invalid_scope` for the scope). `grant_type=refresh_token` needs
+//!   `client_id`, `client_secret` and `refresh_token`, any values.
+//! * `GET /computeMetadata/v1/instance/service-accounts/default/token` (also
+//!   `…/default/email`, `/project/project-id`, `/project/numeric-project-id`)
+//!   answers only requests with `Metadata-Flavor: Google`, else 403.
+//!
+//! Both answer `{"access_token": "ya29.mock-<n>", "expires_in": 3599,
+//! "token_type": "Bearer"}`, `n` counting the scenario's requests to these
+//! endpoints from 1 (a new script restarts it). They are logged and take
+//! steps like any request: `status` (OAuth error bodies; `error_type` sets
+//! the `error` code), `delay_ms`, `drop`, `body`, `malformed`, and
+//! `access_token` / `expires_in` to shape the token. Give them a scenario of
+//! their own (a `token_uri` of `…/s/<id>/token`, `GCE_METADATA_HOST` of
+//! `127.0.0.1:PORT/s/<id>`) so their steps and the API's do not interleave.
+//!
 //! # Control API
 //!
 //! Bodies are Erlang External Term Format (`application/x-erlang-binary`):
@@ -43,6 +89,10 @@
 //! * `DELETE /_mock/scenarios/<id>`: forgets the scenario. `204`.
 //! * `POST /_mock/blackhole`: `%{"port" => port}`, a loopback port whose
 //!   `connect()` never completes.
+//! * `POST /_mock/google_keys`: a service account (a map or its JSON text,
+//!   with `client_email` and `private_key`; the public half is kept) or
+//!   `%{"client_email" => e, "public_key" => pem}`; the token endpoint then
+//!   accepts assertions signed with it. Answers `%{"client_email" => e}`.
 //! * `GET /_mock/cassette?path=<url-encoded path>`: a JSON file as a term.
 //! * `GET /_mock/health`: `200 ok`.
 //!
@@ -60,6 +110,7 @@ mod blackhole;
 mod body;
 mod control;
 mod etf;
+mod google_auth;
 mod plan;
 mod provider;
 mod replay;
@@ -67,5 +118,6 @@ mod server;
 mod state;
 mod step;
 
+pub use google_auth::GoogleKeys;
 pub use server::{serve, serve_with, MockServer};
 pub use state::{Config, Outcome, Record, DEFAULT_MAX_RECORDS};

@@ -1,4 +1,5 @@
-//! `switchboard_mock [--host 127.0.0.1] [--port 0] [--no-stdin-watch] [--max-records N]`
+//! `switchboard_mock [--host 127.0.0.1] [--port 0] [--no-stdin-watch] [--max-records N]
+//! [--google-service-account FILE]...`
 //!
 //! Prints `SWITCHBOARD_MOCK_LISTENING <addr>` once bound, then serves until
 //! stdin reaches EOF, so an Elixir Port owner dying takes the mock with it.
@@ -14,14 +15,16 @@ use tokio::net::{TcpListener, TcpSocket};
 /// Deep enough for load tests that open thousands of connections at once.
 const LISTEN_BACKLOG: u32 = 4096;
 
-const USAGE: &str =
-    "usage: switchboard_mock [--host HOST] [--port PORT] [--no-stdin-watch] [--max-records N]";
+const USAGE: &str = "usage: switchboard_mock [--host HOST] [--port PORT] [--no-stdin-watch] \
+     [--max-records N] [--google-service-account FILE]...";
 
 struct Args {
     host: String,
     port: u16,
     stdin_watch: bool,
     max_records: usize,
+    /// Service-account JSON files whose keys the token endpoint accepts.
+    service_accounts: Vec<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -30,6 +33,7 @@ fn parse_args() -> Result<Args, String> {
         port: 0,
         stdin_watch: true,
         max_records: switchboard_mock::DEFAULT_MAX_RECORDS,
+        service_accounts: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -44,6 +48,9 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--max-records")?;
                 args.max_records = v.parse().map_err(|_| format!("invalid count {v:?}"))?;
             }
+            "--google-service-account" => args
+                .service_accounts
+                .push(value("--google-service-account")?),
             "--no-stdin-watch" => args.stdin_watch = false,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
@@ -104,6 +111,19 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let config = Config {
+        max_records: args.max_records,
+        ..Config::default()
+    };
+    for path in &args.service_accounts {
+        let added = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| config.google_keys.add(&serde_json::Value::String(text)));
+        if let Err(e) = added {
+            eprintln!("switchboard_mock: --google-service-account {path}: {e}");
+            return ExitCode::from(2);
+        }
+    }
     raise_fd_limit();
     let listener = match bind(&args.host, args.port).await {
         Ok(l) => l,
@@ -134,9 +154,6 @@ async fn main() -> ExitCode {
     if args.stdin_watch {
         tokio::spawn(watch_stdin());
     }
-    let config = Config {
-        max_records: args.max_records,
-    };
     match switchboard_mock::serve_with(listener, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -8,6 +8,7 @@ use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
 use crate::body::{Ending, Gap, MockBody, Piece};
+use crate::google_auth::{AuthRequest, Rejection};
 use crate::provider::{self, Provider, Reply, RequestInfo, StreamOptions, Usage};
 use crate::replay::Replay;
 use crate::state::OutcomeGuard;
@@ -19,6 +20,7 @@ const SPLIT_GAP: Duration = Duration::from_millis(1);
 
 const JSON: &str = "application/json";
 const SSE: &str = "text/event-stream; charset=utf-8";
+const GEMINI_JSON: &str = "application/json; charset=UTF-8";
 
 #[derive(Debug)]
 pub struct Plan {
@@ -42,6 +44,9 @@ pub struct ResponsePlan {
     pub ending: Ending,
     /// Announced length when it differs from what is sent (`truncate_at`).
     pub content_length: Option<u64>,
+    /// A stream that is not `text/event-stream` (Gemini's JSON array) still
+    /// goes chunked.
+    pub chunked: bool,
 }
 
 impl ResponsePlan {
@@ -54,6 +59,7 @@ impl ResponsePlan {
             pieces,
             ending: Ending::Complete,
             content_length: None,
+            chunked: false,
         }
     }
 
@@ -71,7 +77,7 @@ impl ResponsePlan {
         if let Some(g) = &guard {
             g.set_status(self.status.as_u16());
         }
-        let chunked = self.is_event_stream() && self.content_length.is_none();
+        let chunked = (self.chunked || self.is_event_stream()) && self.content_length.is_none();
         let mut body = MockBody::new(self.pieces, self.ending, guard);
         if chunked {
             body = body.chunked();
@@ -97,6 +103,8 @@ pub struct RequestCtx<'a> {
     pub path: &'a str,
     /// Unique number for ids in the response.
     pub id: u64,
+    /// Token endpoint and metadata server requests: the verdict on them.
+    pub auth: Option<&'a AuthRequest>,
 }
 
 pub fn build(step: Option<&Step>, ctx: &RequestCtx<'_>) -> Plan {
@@ -132,6 +140,9 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
     let Some(provider) = ctx.provider else {
         return ResponsePlan::single(404, JSON, provider::not_found_body(ctx.method, ctx.path));
     };
+    if let Some(auth) = ctx.auth {
+        return auth_plan(provider, step, auth);
+    }
     let status = step.status.unwrap_or(200);
     let model = ctx
         .info
@@ -139,7 +150,8 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
         .as_deref()
         .unwrap_or(provider.default_model());
     if !(200..300).contains(&status) {
-        return ResponsePlan::single(status, JSON, provider.error_body(status, model));
+        let body = provider.error_body(status, model, ctx.path, step.error_type.as_deref());
+        return ResponsePlan::single(status, provider.json_content_type(), body);
     }
     if step.malformed {
         return malformed(status, ctx.info.stream);
@@ -160,15 +172,78 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
             .as_deref()
             .unwrap_or(provider.default_finish_reason()),
         usage: Usage::from_spec(&step.usage),
+        thoughts: step.thoughts.as_deref(),
+        block_reason: step.block_reason.as_deref(),
     };
     if ctx.info.stream {
         stream_plan(provider, status, &reply, step, ctx.info)
     } else {
         ResponsePlan::single(
             status,
-            JSON,
+            provider.json_content_type(),
             provider.success_body(&reply, step.error_type.as_deref()),
         )
+    }
+}
+
+/// The token endpoint and the metadata server: a scripted failure, else the
+/// verdict on the request: its refusal, or a token (`access_token`,
+/// default `ya29.mock-<n>` for the scenario's n-th auth request, and
+/// `expires_in`) or metadata value.
+fn auth_plan(provider: Provider, step: &Step, auth: &AuthRequest) -> ResponsePlan {
+    let metadata = provider == Provider::GceMetadata;
+    // The metadata server answers errors in HTML, the token endpoint in JSON.
+    let error_content_type = if metadata {
+        provider::METADATA_HTML
+    } else {
+        provider.json_content_type()
+    };
+    let status = step.status.unwrap_or(200);
+    let mut plan = if !(200..300).contains(&status) {
+        let body = provider.error_body(status, "", "", step.error_type.as_deref());
+        ResponsePlan::single(status, error_content_type, body)
+    } else if step.malformed {
+        ResponsePlan::single(
+            status,
+            JSON,
+            Bytes::from_static(b"{\"access_token\": \"ya29."),
+        )
+    } else {
+        match &auth.verdict {
+            Err(rejection) => ResponsePlan::single(
+                rejection.status,
+                error_content_type,
+                rejected(provider, rejection),
+            ),
+            Ok(answer) => {
+                let default_token;
+                let access_token = match &step.access_token {
+                    Some(t) => t.as_str(),
+                    None => {
+                        default_token = format!("ya29.mock-{}", auth.serial);
+                        &default_token
+                    }
+                };
+                let expires_in = step.expires_in.unwrap_or(provider::DEFAULT_EXPIRES_IN);
+                let (content_type, body) = provider::token(answer, access_token, expires_in);
+                ResponsePlan::single(status, content_type, body)
+            }
+        }
+    };
+    if metadata {
+        plan.headers
+            .insert("metadata-flavor", HeaderValue::from_static("Google"));
+        plan.headers
+            .insert("server", HeaderValue::from_static("Metadata Server for VM"));
+    }
+    plan
+}
+
+fn rejected(provider: Provider, rejection: &Rejection) -> Bytes {
+    if provider == Provider::GceMetadata {
+        provider::metadata_rejection(rejection)
+    } else {
+        provider::oauth_rejection(rejection)
     }
 }
 
@@ -186,6 +261,7 @@ fn stream_plan(
     let opts = StreamOptions {
         include_usage: info.include_usage(),
         error_type: step.error_type.as_deref(),
+        json_array: info.json_array,
     };
     let stream = provider.stream(reply, &texts, &opts);
 
@@ -207,8 +283,10 @@ fn stream_plan(
         .iter()
         .chain(&stream.deltas[..sent])
         .chain(&trailer);
-    let mut plan = ResponsePlan::new(status, SSE, gapped(events.cloned(), between));
+    let content_type = if info.json_array { GEMINI_JSON } else { SSE };
+    let mut plan = ResponsePlan::new(status, content_type, gapped(events.cloned(), between));
     plan.ending = ending;
+    plan.chunked = true;
     plan
 }
 
@@ -268,10 +346,11 @@ fn replay_plan(replay: &Replay, step: &Step) -> ResponsePlan {
 /// type, byte splitting and truncation.
 fn decorate(plan: &mut ResponsePlan, step: &Step, ctx: &RequestCtx<'_>) {
     let provider = ctx.provider.unwrap_or(Provider::OpenAi);
-    let id_header = provider.request_id_header();
-    if !plan.headers.contains_key(&id_header) {
-        if let Ok(v) = HeaderValue::from_str(&provider.request_id(ctx.id)) {
-            plan.headers.insert(id_header, v);
+    if let Some(id_header) = provider.request_id_header() {
+        if !plan.headers.contains_key(&id_header) {
+            if let Ok(v) = HeaderValue::from_str(&provider.request_id(ctx.id)) {
+                plan.headers.insert(id_header, v);
+            }
         }
     }
     for (name, value) in &step.headers {

@@ -53,6 +53,13 @@ pub fn load_cassette(path: &str) -> Result<Replay, String> {
     let body = match response.get("body") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(Bytes::from(s.clone())),
+        // Bodies that are not JSON (e.g. Gemini SSE) are recorded as base64.
+        Some(Value::Object(o)) if o.len() == 1 && o.contains_key("b64") => {
+            let b64 = o["b64"]
+                .as_str()
+                .ok_or_else(|| format!("{path}: response.body.b64 is not a string"))?;
+            Some(b64_decode(b64).map_err(|e| format!("{path}: response.body: {e}"))?)
+        }
         Some(other) => Some(Bytes::from(
             serde_json::to_vec(other).map_err(|e| format!("{path}: {e}"))?,
         )),
@@ -114,6 +121,9 @@ pub fn read_json(path: &str) -> Result<Value, String> {
 pub fn recorded_events(path: &str) -> Result<Vec<(Option<String>, String)>, String> {
     let body: Vec<u8> = match load_cassette(path) {
         Ok(Replay::Cassette { chunks, .. }) if !chunks.is_empty() => chunks.concat(),
+        Ok(Replay::Cassette {
+            body: Some(body), ..
+        }) => body.to_vec(),
         _ => std::fs::read(path).map_err(|e| format!("{path}: {e}"))?,
     };
     let text = String::from_utf8(body).map_err(|_| format!("{path}: not UTF-8"))?;

@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 
 use crate::body::MockBody;
 use crate::control;
+use crate::google_auth::{self, AuthRequest};
 use crate::plan::{self, Action, RequestCtx};
 use crate::provider::{Provider, RequestInfo};
 use crate::state::{valid_scenario_id, Config, Outcome, OutcomeGuard, Record, State};
@@ -159,9 +160,20 @@ async fn provider_request(
         Err(_) => return Err(DropConnection),
     };
     let provider = Provider::detect(&parts.method, path);
+    let query = parts.uri.query().unwrap_or_default();
     let info = match provider {
-        Some(_) => RequestInfo::parse(&body),
+        Some(p) => p.request_info(path, query, &body),
         None => RequestInfo::default(),
+    };
+    let verdict = match provider {
+        Some(Provider::GoogleToken) => Some(google_auth::check_token_request(
+            &state.config.google_keys,
+            &body,
+        )),
+        Some(Provider::GceMetadata) => {
+            Some(google_auth::check_metadata_request(path, &parts.headers))
+        }
+        _ => None,
     };
     let headers = parts
         .headers
@@ -176,18 +188,23 @@ async fn provider_request(
     let record = Arc::new(Record::new(
         method,
         path.to_owned(),
-        parts.uri.query().unwrap_or_default().to_owned(),
+        query.to_owned(),
         headers,
         body,
         received_at_us,
         http_version(parts.version),
     ));
-    let step = state.scenario(scenario_id).admit(
+    let scenario = state.scenario(scenario_id);
+    let step = scenario.admit(
         Arc::clone(&record),
         state.config.max_records,
         // Steps that need a provider format wait for a provider request.
         |step| provider.is_some() || step.is_provider_agnostic(),
     );
+    let auth = verdict.map(|verdict| AuthRequest {
+        verdict,
+        serial: scenario.next_auth_serial(),
+    });
     let plan = plan::build(
         step.as_deref(),
         &RequestCtx {
@@ -196,6 +213,7 @@ async fn provider_request(
             method: &record.method,
             path: &record.path,
             id: state.next_id(),
+            auth: auth.as_ref(),
         },
     );
 
@@ -272,6 +290,13 @@ impl MockServer {
         let steps = Step::parse_list(&Value::Array(steps.to_vec()))?;
         self.state.scenario(scenario).replace(steps);
         Ok(())
+    }
+
+    /// Lets the token endpoint accept assertions signed by this service
+    /// account (see `GoogleKeys::add` for the accepted shapes). Returns its
+    /// email.
+    pub fn add_google_key(&self, service_account: &Value) -> Result<String, String> {
+        self.state.config.google_keys.add(service_account)
     }
 
     /// The scenario's request log, oldest first.

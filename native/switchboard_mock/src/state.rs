@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::google_auth::GoogleKeys;
 use crate::step::{Repeat, Step};
 
 /// Records kept per scenario unless configured otherwise. Benchmarks push
@@ -22,12 +23,16 @@ pub const DEFAULT_MAX_RECORDS: usize = 100_000;
 pub struct Config {
     /// Requests recorded per scenario; later ones are served but not logged.
     pub max_records: usize,
+    /// Service accounts whose assertions the token endpoint accepts from the
+    /// start; more can be added through the control API.
+    pub google_keys: GoogleKeys,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             max_records: DEFAULT_MAX_RECORDS,
+            google_keys: GoogleKeys::default(),
         }
     }
 }
@@ -203,6 +208,8 @@ struct QueuedStep {
 struct ScenarioInner {
     steps: VecDeque<QueuedStep>,
     records: Vec<Arc<Record>>,
+    /// Requests to the token endpoint or metadata server so far.
+    auth_requests: u64,
 }
 
 #[derive(Debug, Default)]
@@ -245,8 +252,16 @@ impl Scenario {
         Some(step)
     }
 
+    /// Numbers the scenario's auth requests 1, 2, …; a new script restarts.
+    pub fn next_auth_serial(&self) -> u64 {
+        let mut inner = self.lock();
+        inner.auth_requests += 1;
+        inner.auth_requests
+    }
+
     pub fn replace(&self, steps: Vec<Step>) {
         let mut inner = self.lock();
+        inner.auth_requests = 0;
         inner.steps = steps
             .into_iter()
             .map(|step| QueuedStep {

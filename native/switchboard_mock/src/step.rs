@@ -25,6 +25,8 @@ pub struct UsageSpec {
     pub output_tokens: Option<u64>,
     pub cached_input_tokens: Option<u64>,
     pub cache_creation_input_tokens: Option<u64>,
+    /// Gemini's `thoughtsTokenCount`.
+    pub thoughts_tokens: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +50,14 @@ pub struct Step {
     pub truncate_after: Option<usize>,
     pub split_bytes: Option<usize>,
     pub replay: Option<Replay>,
+    /// Gemini: a thought part (`"thought": true`) before the answer.
+    pub thoughts: Option<String>,
+    /// Gemini: the prompt is blocked (`promptFeedback.blockReason`), no candidates.
+    pub block_reason: Option<String>,
+    /// Token endpoint and metadata server: the token handed out.
+    pub access_token: Option<String>,
+    /// Token endpoint and metadata server: the token's `expires_in`.
+    pub expires_in: Option<u64>,
     pub repeat: Repeat,
 }
 
@@ -73,6 +83,10 @@ impl Default for Step {
             truncate_after: None,
             split_bytes: None,
             replay: None,
+            thoughts: None,
+            block_reason: None,
+            access_token: None,
+            expires_in: None,
             repeat: Repeat::Times(1),
         }
     }
@@ -167,6 +181,14 @@ impl Step {
                 self.set_replay(key, all)?;
                 self.replay = Some(replay::decode_chunks(v).map_err(f)?);
             }
+            "thoughts" => self.thoughts = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?,
+            "block_reason" => {
+                self.block_reason = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?
+            }
+            "access_token" => {
+                self.access_token = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?
+            }
+            "expires_in" => self.expires_in = opt(v, uint).map_err(f)?,
             "repeat" => {
                 self.repeat = match v.as_i64() {
                     Some(-1) => Repeat::Forever,
@@ -274,6 +296,7 @@ fn usage(v: &Value) -> Result<UsageSpec, String> {
                 u.cached_input_tokens = n
             }
             "cache_creation_input_tokens" => u.cache_creation_input_tokens = n,
+            "thoughts_tokens" | "reasoning_tokens" => u.thoughts_tokens = n,
             other => return Err(format!("unknown usage key {other:?}")),
         }
     }
@@ -298,6 +321,21 @@ mod tests {
         assert_eq!(step.delay, Some(Duration::from_millis(5)));
         assert_eq!(step.usage.cached_input_tokens, Some(1));
         assert_eq!(step.repeat, Repeat::Forever);
+    }
+
+    #[test]
+    fn parses_google_keys() {
+        let step = Step::parse(&json!({
+            "thoughts": "hmm", "block_reason": "SAFETY", "access_token": "ya29.t",
+            "expires_in": 5, "usage": {"thoughts_tokens": 7}
+        }))
+        .expect("valid step");
+        assert_eq!(step.thoughts.as_deref(), Some("hmm"));
+        assert_eq!(step.block_reason.as_deref(), Some("SAFETY"));
+        assert_eq!(step.access_token.as_deref(), Some("ya29.t"));
+        assert_eq!(step.expires_in, Some(5));
+        assert_eq!(step.usage.thoughts_tokens, Some(7));
+        assert!(Step::parse(&json!({"expires_in": -1})).is_err());
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! registry handle and are shared by every call on it.
 
 mod cache;
+pub mod google;
+pub mod http;
 
 pub use cache::{CachedCredential, Expiring};
 

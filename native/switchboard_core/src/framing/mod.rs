@@ -17,6 +17,9 @@ use sse::{EventSink, SseDecoder, SseEvent};
 pub enum Framing {
     /// `text/event-stream`.
     Sse,
+    /// `text/event-stream` in which a line outside any field is data too:
+    /// Google's streams send a mid-stream error as a bare JSON object.
+    SseBareLines,
 }
 
 /// One unit of a stream, as its framing delimits it.
@@ -35,6 +38,7 @@ impl FrameDecoder {
     pub fn new(framing: Framing) -> Self {
         match framing {
             Framing::Sse => FrameDecoder::Sse(SseDecoder::new()),
+            Framing::SseBareLines => FrameDecoder::Sse(SseDecoder::with_bare_lines()),
         }
     }
 

@@ -68,11 +68,26 @@ pub struct SseDecoder {
     /// The current block carried a field that makes it an event.
     has_fields: bool,
     last_id: Option<String>,
+    /// Read lines that are no SSE field as data lines (see
+    /// [`SseDecoder::with_bare_lines`]).
+    bare_lines: bool,
 }
 
 impl SseDecoder {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A decoder that also reads a line with no SSE field name (`data`,
+    /// `event`, `id`, `retry`) as a data line, whole. Google streams
+    /// (`alt=sse`) send an error that happens mid-stream as a bare JSON
+    /// object, several lines long, outside any `data:` field; this delivers
+    /// it to the parser as one event instead of dropping it.
+    pub fn with_bare_lines() -> Self {
+        SseDecoder {
+            bare_lines: true,
+            ..Self::default()
+        }
     }
 
     /// Decodes one read, appending every event it completes to `out`.
@@ -84,7 +99,11 @@ impl SseDecoder {
     pub fn feed(&mut self, bytes: &[u8], out: &mut impl EventSink) -> Result<(), Error> {
         let result = self.feed_inner(bytes, out);
         if result.is_err() {
-            *self = SseDecoder::new();
+            let bare_lines = self.bare_lines;
+            *self = SseDecoder {
+                bare_lines,
+                ..SseDecoder::new()
+            };
         }
         result
     }
@@ -100,7 +119,11 @@ impl SseDecoder {
         if line.is_empty() || self.complete_line(&line, out).is_ok() {
             self.dispatch(out);
         }
-        *self = SseDecoder::new();
+        let bare_lines = self.bare_lines;
+        *self = SseDecoder {
+            bare_lines,
+            ..SseDecoder::new()
+        };
     }
 
     fn feed_inner(&mut self, mut bytes: &[u8], out: &mut impl EventSink) -> Result<(), Error> {
@@ -169,6 +192,11 @@ impl SseDecoder {
                 (name, value.strip_prefix(b" ").unwrap_or(value))
             }
             None => (line, &b""[..]),
+        };
+        let known = matches!(name, b"data" | b"event" | b"id" | b"retry");
+        let (name, value) = match self.bare_lines && !known {
+            true => (&b"data"[..], line),
+            false => (name, value),
         };
         match name {
             b"data" => {
@@ -255,6 +283,26 @@ mod tests {
             data: data.to_owned(),
             id: None,
         }
+    }
+
+    #[test]
+    fn bare_lines_are_data_only_when_asked() {
+        let body = b"data: {\"a\":1}\r\n\r\n{\r\n  \"error\": {\"code\": 499}\r\n}\r\n: comment\r\nretry: 5\r\n";
+        let mut decoder = SseDecoder::with_bare_lines();
+        let mut out: Vec<SseEvent> = Vec::new();
+        for piece in body.chunks(3) {
+            decoder.feed(piece, &mut out).expect("feed");
+        }
+        decoder.finish(&mut out);
+        assert_eq!(
+            out,
+            vec![
+                ev(None, "{\"a\":1}"),
+                ev(None, "{\n  \"error\": {\"code\": 499}\n}")
+            ]
+        );
+        assert!(decoder.bare_lines, "kept after finish");
+        assert_eq!(decode(body), vec![ev(None, "{\"a\":1}")]);
     }
 
     #[test]

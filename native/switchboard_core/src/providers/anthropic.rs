@@ -15,7 +15,7 @@ use crate::response::Usage;
 use crate::secret::Secrets;
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
-const DEFAULT_MAX_TOKENS: u64 = 4096;
+pub(crate) const DEFAULT_MAX_TOKENS: u64 = 4096;
 const API_VERSION: &str = "2023-06-01";
 
 pub(super) const ANTHROPIC: ProviderSpec = ProviderSpec {
@@ -90,7 +90,7 @@ fn part_json(part: &Part) -> Value {
 }
 
 /// Splits `data:image/png;base64,AAAA` into its media type and data.
-fn data_url(url: &str) -> Option<(&str, &str)> {
+pub(super) fn data_url(url: &str) -> Option<(&str, &str)> {
     let rest = url.strip_prefix("data:")?;
     let (meta, data) = rest.split_once(',')?;
     let media_type = meta.strip_suffix(";base64")?;
@@ -150,30 +150,7 @@ impl Provider for Anthropic {
     }
 
     fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
-        let v = common::parse_json(body)?;
-        if v.get("type").and_then(Value::as_str) == Some("error") {
-            let (kind, message) = error_type(&v);
-            return Err(Error::new(kind.unwrap_or(ErrorKind::Server), message));
-        }
-        let blocks = v
-            .get("content")
-            .and_then(Value::as_array)
-            .ok_or_else(|| Error::bad_response("the answer has no content list"))?;
-        // Only text blocks make the answer; thinking and tool_use do not.
-        let content = blocks
-            .iter()
-            .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
-            .collect();
-        Ok(Completion {
-            content,
-            model: v.get("model").and_then(Value::as_str).map(str::to_owned),
-            finish_reason: v
-                .get("stop_reason")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
-            usage: v.get("usage").map(usage).unwrap_or_default(),
-        })
+        parse_message(body)
     }
 
     fn stream_parser(&self) -> Box<dyn super::StreamParser> {
@@ -181,14 +158,46 @@ impl Provider for Anthropic {
     }
 
     fn parse_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
-        let status = head.status;
-        let parsed: Option<Value> = serde_json::from_slice(body).ok();
-        let (kind, message) = parsed
-            .as_ref()
-            .map(error_type)
-            .unwrap_or((None, format!("HTTP {status} from the provider")));
-        Error::new(kind.unwrap_or(ErrorKind::from_status(status)), message)
+        parse_error_body(head.status, body)
     }
+}
+
+/// A Messages API answer. Shared with Claude on other platforms.
+pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
+    let v = common::parse_json(body)?;
+    if v.get("type").and_then(Value::as_str) == Some("error") {
+        let (kind, message) = error_type(&v);
+        return Err(Error::new(kind.unwrap_or(ErrorKind::Server), message));
+    }
+    let blocks = v
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::bad_response("the answer has no content list"))?;
+    // Only text blocks make the answer; thinking and tool_use do not.
+    let content = blocks
+        .iter()
+        .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+        .filter_map(|b| b.get("text").and_then(Value::as_str))
+        .collect();
+    Ok(Completion {
+        content,
+        model: v.get("model").and_then(Value::as_str).map(str::to_owned),
+        finish_reason: v
+            .get("stop_reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        usage: v.get("usage").map(usage).unwrap_or_default(),
+    })
+}
+
+/// A failed request's error, from Anthropic's error body or the status.
+pub(crate) fn parse_error_body(status: u16, body: &[u8]) -> Error {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let (kind, message) = parsed
+        .as_ref()
+        .map(error_type)
+        .unwrap_or((None, format!("HTTP {status} from the provider")));
+    Error::new(kind.unwrap_or(ErrorKind::from_status(status)), message)
 }
 
 /// Anthropic's `{"type": "error", "error": {"type": ..., "message": ...}}`.

@@ -35,6 +35,9 @@
 mod anthropic;
 mod anthropic_stream;
 mod common;
+mod google;
+mod google_ai;
+mod google_stream;
 mod openai;
 mod openai_responses;
 mod openai_responses_stream;
@@ -42,6 +45,7 @@ mod openai_stream;
 pub mod options;
 pub mod spec;
 pub mod stream;
+mod vertex;
 
 use std::fmt;
 

@@ -82,8 +82,8 @@ pub static PROVIDERS: &[&ProviderSpec] = &[
     &super::openai::OPENROUTER,
     &super::anthropic::ANTHROPIC,
     &super::openai_responses::OPENAI_RESPONSES,
-    &GOOGLE_AI,
-    &VERTEX_AI,
+    &super::google_ai::GOOGLE_AI,
+    &super::vertex::VERTEX_AI,
     &AWS_BEDROCK,
     &FALLBACK,
     &ROUND_ROBIN,
@@ -115,26 +115,6 @@ const ROUND_ROBIN: ProviderSpec = ProviderSpec {
     api_key_env: None,
     routing_options: &[],
     prompt_fields: &[],
-};
-
-const GOOGLE_AI: ProviderSpec = ProviderSpec {
-    name: "google-ai",
-    aliases: &[],
-    kind: SpecKind::NotYetSupported,
-    default_base_url: Some("https://generativelanguage.googleapis.com/v1beta"),
-    api_key_env: Some("GOOGLE_API_KEY"),
-    routing_options: &[],
-    prompt_fields: &["contents", "systemInstruction", "system_instruction"],
-};
-
-const VERTEX_AI: ProviderSpec = ProviderSpec {
-    name: "vertex-ai",
-    aliases: &[],
-    kind: SpecKind::NotYetSupported,
-    default_base_url: None,
-    api_key_env: None,
-    routing_options: &["location", "project_id", "credentials", "anthropic_version"],
-    prompt_fields: &["contents", "systemInstruction", "system_instruction"],
 };
 
 const AWS_BEDROCK: ProviderSpec = ProviderSpec {

@@ -49,6 +49,11 @@ pub fn anthropic_parser() -> Box<dyn StreamParser> {
     Box::<AnthropicStream>::default()
 }
 
+/// Gemini `GenerateContentResponse` chunks (google-ai, Gemini on Vertex).
+pub fn gemini_parser() -> Box<dyn StreamParser> {
+    Box::<super::google_stream::GeminiStream>::default()
+}
+
 /// The payload a parser should read: `None` once its stream is done, and
 /// for events without data (pings, keep-alives).
 pub(super) fn payload(done: bool, event: &SseEvent) -> Option<&str> {

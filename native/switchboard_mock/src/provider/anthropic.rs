@@ -265,7 +265,11 @@ fn message_for(kind: &str) -> &'static str {
 
 /// The body the real API sends for `status`.
 pub fn error(status: u16) -> Bytes {
-    let kind = type_for(status);
+    error_of_type(type_for(status))
+}
+
+/// The body of an error of type `kind` (e.g. `overloaded_error`).
+pub fn error_of_type(kind: &str) -> Bytes {
     json_bytes(&error_body_of(kind, message_for(kind)))
 }
 

@@ -4,8 +4,15 @@
 //! are sent (delays, faults) is decided by `plan`.
 
 mod anthropic;
+mod gemini;
+mod google_token;
 mod openai;
 mod openai_responses;
+
+pub use google_token::{
+    metadata_rejection, oauth_rejection, token, DEFAULT_EXPIRES_IN, HTML as METADATA_HTML,
+    METADATA_PREFIX,
+};
 
 use bytes::Bytes;
 use hyper::header::HeaderName;
@@ -21,14 +28,39 @@ pub enum Provider {
     /// OpenAI Responses API (`/v1/responses`).
     OpenAiResponses,
     Anthropic,
+    /// Gemini API: `…/models/{model}:generateContent` and `:streamGenerateContent`.
+    Gemini,
+    /// Gemini on Vertex AI: `…/publishers/google/models/{model}:…`, same methods.
+    VertexGemini,
+    /// Claude on Vertex AI: `…/publishers/anthropic/models/{model}:rawPredict`
+    /// and `:streamRawPredict`, Anthropic Messages bodies.
+    VertexAnthropic,
+    /// Google's OAuth 2.0 token endpoint: `POST …/token`.
+    GoogleToken,
+    /// The GCE metadata server: `GET /computeMetadata/v1/…`.
+    GceMetadata,
 }
+
+const GENERATE: &str = "generateContent";
+const STREAM_GENERATE: &str = "streamGenerateContent";
+const RAW_PREDICT: &str = "rawPredict";
+const STREAM_RAW_PREDICT: &str = "streamRawPredict";
 
 impl Provider {
     /// Routes by path suffix so every base-URL layout (Azure deployments,
-    /// OpenAI-compatible gateways, `/v1` or not) hits the same format.
+    /// OpenAI-compatible gateways, `/v1` or not, Vertex regions) hits the
+    /// same format.
     pub fn detect(method: &Method, path: &str) -> Option<Provider> {
+        if method == Method::GET {
+            return path
+                .starts_with(google_token::METADATA_PREFIX)
+                .then_some(Provider::GceMetadata);
+        }
         if method != Method::POST {
             return None;
+        }
+        if let Some(call) = GoogleCall::parse(path) {
+            return call.provider();
         }
         if path.ends_with("/chat/completions") {
             Some(Provider::OpenAi)
@@ -36,23 +68,74 @@ impl Provider {
             Some(Provider::OpenAiResponses)
         } else if path.ends_with("/messages") {
             Some(Provider::Anthropic)
+        } else if path.ends_with("/token") {
+            Some(Provider::GoogleToken)
         } else {
             None
         }
     }
 
-    /// The header the real API uses to identify a request.
-    pub fn request_id_header(self) -> HeaderName {
+    /// What the request says that changes the answer. Google APIs name the
+    /// model and the streaming mode in the URL, the others in the body.
+    pub fn request_info(self, path: &str, query: &str, body: &[u8]) -> RequestInfo {
+        let call = GoogleCall::parse(path);
         match self {
-            Provider::OpenAi | Provider::OpenAiResponses => HeaderName::from_static("x-request-id"),
-            Provider::Anthropic => HeaderName::from_static("request-id"),
+            Provider::OpenAi | Provider::OpenAiResponses | Provider::Anthropic => {
+                RequestInfo::parse(body)
+            }
+            Provider::Gemini | Provider::VertexGemini => {
+                let stream = call.as_ref().is_some_and(|c| c.method == STREAM_GENERATE);
+                RequestInfo {
+                    model: call.map(|c| c.model),
+                    stream,
+                    // Without `alt=sse` Google streams one JSON array.
+                    json_array: stream && !has_param(query, "alt", "sse"),
+                    ..RequestInfo::default()
+                }
+            }
+            Provider::VertexAnthropic => {
+                let mut info = RequestInfo::parse(body);
+                if let Some(call) = call {
+                    info.stream |= call.method == STREAM_RAW_PREDICT;
+                    // `claude-haiku-4-5@20251001` answers as `claude-haiku-4-5-20251001`.
+                    info.model = Some(call.model.replace('@', "-"));
+                }
+                info
+            }
+            Provider::GoogleToken | Provider::GceMetadata => RequestInfo::default(),
+        }
+    }
+
+    /// The header the real API uses to identify a request, if any.
+    pub fn request_id_header(self) -> Option<HeaderName> {
+        match self {
+            Provider::OpenAi | Provider::OpenAiResponses => {
+                Some(HeaderName::from_static("x-request-id"))
+            }
+            Provider::Anthropic | Provider::VertexAnthropic => {
+                Some(HeaderName::from_static("request-id"))
+            }
+            Provider::Gemini
+            | Provider::VertexGemini
+            | Provider::GoogleToken
+            | Provider::GceMetadata => None,
         }
     }
 
     pub fn request_id(self, n: u64) -> String {
         match self {
             Provider::OpenAi | Provider::OpenAiResponses => format!("req_mock{n:016x}"),
-            Provider::Anthropic => format!("req_mock{n:020}"),
+            Provider::VertexAnthropic => format!("req_vrtx_mock{n:016}"),
+            _ => format!("req_mock{n:020}"),
+        }
+    }
+
+    /// The content type of JSON answers and error bodies.
+    pub fn json_content_type(self) -> &'static str {
+        match self {
+            Provider::Gemini | Provider::VertexGemini => gemini::JSON,
+            Provider::GoogleToken | Provider::GceMetadata => google_token::JSON,
+            _ => "application/json",
         }
     }
 
@@ -61,7 +144,10 @@ impl Provider {
         match self {
             Provider::OpenAi => openai::completion(reply),
             Provider::OpenAiResponses => openai_responses::response_body(reply, error_type),
-            Provider::Anthropic => anthropic::message(reply),
+            Provider::Anthropic | Provider::VertexAnthropic => anthropic::message(reply),
+            Provider::Gemini | Provider::VertexGemini => gemini::response(reply, self.flavor()),
+            // Never asked: `plan` answers these endpoints itself.
+            Provider::GoogleToken | Provider::GceMetadata => Bytes::new(),
         }
     }
 
@@ -69,7 +155,13 @@ impl Provider {
         match self {
             Provider::OpenAi => openai::stream(reply, deltas, opts),
             Provider::OpenAiResponses => openai_responses::stream(reply, deltas, opts),
-            Provider::Anthropic => anthropic::stream(reply, deltas, opts),
+            Provider::Anthropic | Provider::VertexAnthropic => {
+                anthropic::stream(reply, deltas, opts)
+            }
+            Provider::Gemini | Provider::VertexGemini => {
+                gemini::stream(reply, deltas, opts, self.flavor())
+            }
+            Provider::GoogleToken | Provider::GceMetadata => Stream::default(),
         }
     }
 
@@ -80,14 +172,33 @@ impl Provider {
             Provider::OpenAiResponses => {
                 openai_responses::error_event(stream.head.len() + sent, opts)
             }
-            Provider::OpenAi | Provider::Anthropic => stream.error.clone(),
+            // In a JSON array it needs a comma unless it comes first.
+            Provider::Gemini | Provider::VertexGemini => {
+                gemini::error_event(stream.head.len() + sent, opts)
+            }
+            _ => stream.error.clone(),
         }
     }
 
-    pub fn error_body(self, status: u16, model: &str) -> Bytes {
+    /// The body of an HTTP error. `error_type` chooses Google's `status`
+    /// string (Gemini, Vertex) or the error code (token endpoint), and on
+    /// Claude-on-Vertex which front end answers (see `vertex_claude_error`).
+    pub fn error_body(
+        self,
+        status: u16,
+        model: &str,
+        path: &str,
+        error_type: Option<&str>,
+    ) -> Bytes {
         match self {
             Provider::OpenAi | Provider::OpenAiResponses => openai::error(status, model),
             Provider::Anthropic => anthropic::error(status),
+            Provider::Gemini | Provider::VertexGemini => {
+                gemini::error(status, error_type, model, path, self.flavor())
+            }
+            Provider::VertexAnthropic => vertex_claude_error(status, model, path, error_type),
+            Provider::GoogleToken => google_token::oauth_error(status, error_type),
+            Provider::GceMetadata => google_token::metadata_error(status),
         }
     }
 
@@ -95,16 +206,101 @@ impl Provider {
         match self {
             Provider::OpenAi => "stop",
             Provider::OpenAiResponses => "completed",
-            Provider::Anthropic => "end_turn",
+            Provider::Anthropic | Provider::VertexAnthropic => "end_turn",
+            Provider::Gemini | Provider::VertexGemini => "STOP",
+            Provider::GoogleToken | Provider::GceMetadata => "",
         }
     }
 
     pub fn default_model(self) -> &'static str {
         match self {
             Provider::OpenAi | Provider::OpenAiResponses => "gpt-mock",
-            Provider::Anthropic => "claude-mock",
+            Provider::Anthropic | Provider::VertexAnthropic => "claude-mock",
+            Provider::Gemini | Provider::VertexGemini => "gemini-mock",
+            Provider::GoogleToken | Provider::GceMetadata => "",
         }
     }
+
+    fn flavor(self) -> gemini::Flavor {
+        if self == Provider::Gemini {
+            gemini::Flavor::GeminiApi
+        } else {
+            gemini::Flavor::Vertex
+        }
+    }
+}
+
+/// Claude on Vertex: Google's front end answers for credentials, access,
+/// unknown models and quota (Google's error shape); everything else comes
+/// from Anthropic's API (Anthropic's shape). An `error_type` in capitals is
+/// a Google status (`"RESOURCE_EXHAUSTED"`), otherwise an Anthropic type
+/// (`"overloaded_error"`).
+fn vertex_claude_error(status: u16, model: &str, path: &str, error_type: Option<&str>) -> Bytes {
+    let google = match error_type {
+        Some(t) => t.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
+        None => matches!(status, 401 | 403 | 404 | 429),
+    };
+    if google {
+        gemini::error(status, error_type, model, path, gemini::Flavor::Vertex)
+    } else {
+        match error_type {
+            Some(kind) => anthropic::error_of_type(kind),
+            None => anthropic::error(status),
+        }
+    }
+}
+
+/// `…/models/{model}:{method}`, the URL of every Google model call.
+#[derive(Debug)]
+struct GoogleCall<'a> {
+    /// The path up to and including `/models`.
+    collection: &'a str,
+    model: String,
+    method: &'a str,
+}
+
+impl<'a> GoogleCall<'a> {
+    fn parse(path: &'a str) -> Option<GoogleCall<'a>> {
+        let slash = path.rfind('/')?;
+        let (collection, last) = (&path[..slash], &path[slash + 1..]);
+        if !collection.ends_with("/models") {
+            return None;
+        }
+        // Some clients percent-encode the colon.
+        let (model, method) = last.split_once(':').or_else(|| {
+            let i = last.to_ascii_lowercase().find("%3a")?;
+            Some((&last[..i], &last[i + 3..]))
+        })?;
+        let model = percent_encoding::percent_decode_str(model)
+            .decode_utf8_lossy()
+            .into_owned();
+        Some(GoogleCall {
+            collection,
+            model,
+            method,
+        })
+    }
+
+    fn provider(&self) -> Option<Provider> {
+        let publisher = |name: &str| {
+            self.collection
+                .strip_suffix("/models")
+                .is_some_and(|p| p.ends_with(&format!("/publishers/{name}")))
+        };
+        match self.method {
+            GENERATE | STREAM_GENERATE if publisher("google") => Some(Provider::VertexGemini),
+            GENERATE | STREAM_GENERATE if !publisher("anthropic") => Some(Provider::Gemini),
+            RAW_PREDICT | STREAM_RAW_PREDICT if publisher("anthropic") => {
+                Some(Provider::VertexAnthropic)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `name=value` among the query's parameters.
+fn has_param(query: &str, name: &str, value: &str) -> bool {
+    form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == name && v == value)
 }
 
 /// The 404 for a path no provider serves (OpenAI's shape, as most clients expect).
@@ -121,6 +317,9 @@ pub struct RequestInfo {
     pub stream: bool,
     #[serde(default)]
     pub stream_options: Option<StreamOptionsIn>,
+    /// Gemini streaming without `alt=sse`: one JSON array, sent piece by piece.
+    #[serde(skip)]
+    pub json_array: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -159,6 +358,8 @@ pub struct Usage {
     pub output: u64,
     pub cached: u64,
     pub cache_creation: u64,
+    /// Gemini's thinking tokens, reported apart from the answer's.
+    pub thoughts: u64,
 }
 
 impl Usage {
@@ -168,6 +369,7 @@ impl Usage {
             output: spec.output_tokens.unwrap_or(8),
             cached: spec.cached_input_tokens.unwrap_or(0),
             cache_creation: spec.cache_creation_input_tokens.unwrap_or(0),
+            thoughts: spec.thoughts_tokens.unwrap_or(0),
         }
     }
 }
@@ -181,17 +383,24 @@ pub struct Reply<'a> {
     pub content: &'a str,
     pub finish_reason: &'a str,
     pub usage: Usage,
+    /// Gemini: the text of a thought part sent before the answer.
+    pub thoughts: Option<&'a str>,
+    /// Gemini: the prompt was blocked for this reason; no candidates.
+    pub block_reason: Option<&'a str>,
 }
 
 #[derive(Debug, Default)]
 pub struct StreamOptions<'a> {
     pub include_usage: bool,
-    /// Overrides the mid-stream error type (Anthropic) or code (Responses API).
+    /// Overrides the mid-stream error type (Anthropic), code (Responses API)
+    /// or status (Gemini).
     pub error_type: Option<&'a str>,
+    /// Gemini without `alt=sse`: elements of one JSON array instead of events.
+    pub json_array: bool,
 }
 
 /// A rendered SSE stream, split where faults can be injected.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Stream {
     /// Events before the first content delta.
     pub head: Vec<Bytes>,
@@ -266,6 +475,71 @@ mod tests {
         );
         assert_eq!(Provider::detect(&post, "/v1/embeddings"), None);
         assert_eq!(Provider::detect(&Method::GET, "/v1/messages"), None);
+    }
+
+    #[test]
+    fn detects_google_routes() {
+        let post = Method::POST;
+        for (path, provider) in [
+            (
+                "/v1beta/models/gemini-2.5-flash:generateContent",
+                Some(Provider::Gemini),
+            ),
+            (
+                "/v1beta/models/gemini-2.5-flash%3AstreamGenerateContent",
+                Some(Provider::Gemini),
+            ),
+            (
+                "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro:streamGenerateContent",
+                Some(Provider::VertexGemini),
+            ),
+            (
+                "/v1/publishers/google/models/gemini-2.5-pro:generateContent",
+                Some(Provider::VertexGemini),
+            ),
+            (
+                "/v1/projects/p/locations/global/publishers/anthropic/models/claude-haiku-4-5@20251001:rawPredict",
+                Some(Provider::VertexAnthropic),
+            ),
+            (
+                "/v1/projects/p/locations/global/publishers/anthropic/models/claude-x:streamRawPredict",
+                Some(Provider::VertexAnthropic),
+            ),
+            (
+                "/v1/projects/p/locations/global/publishers/anthropic/models/claude-x:generateContent",
+                None,
+            ),
+            ("/v1beta/models/gemini:rawPredict", None),
+            ("/v1beta/models/gemini:countTokens", None),
+            ("/token", Some(Provider::GoogleToken)),
+            ("/o/oauth2/token", Some(Provider::GoogleToken)),
+        ] {
+            assert_eq!(Provider::detect(&post, path), provider, "{path}");
+        }
+        assert_eq!(
+            Provider::detect(
+                &Method::GET,
+                "/computeMetadata/v1/instance/service-accounts/default/token"
+            ),
+            Some(Provider::GceMetadata)
+        );
+        assert_eq!(Provider::detect(&Method::GET, "/token"), None);
+    }
+
+    #[test]
+    fn google_request_info_comes_from_the_url() {
+        let p = "/v1beta/models/gemini-2.5-flash:streamGenerateContent";
+        let info = Provider::Gemini.request_info(p, "alt=sse", b"{\"stream\":false}");
+        assert_eq!(info.model.as_deref(), Some("gemini-2.5-flash"));
+        assert!(info.stream && !info.json_array);
+        let info = Provider::Gemini.request_info(p, "", b"");
+        assert!(info.stream && info.json_array);
+        let info = Provider::Gemini.request_info("/v1beta/models/m:generateContent", "", b"");
+        assert!(!info.stream);
+        let p = "/v1/projects/p/locations/l/publishers/anthropic/models/claude-haiku-4-5@20251001:streamRawPredict";
+        let info = Provider::VertexAnthropic.request_info(p, "", b"{\"anthropic_version\":\"v\"}");
+        assert_eq!(info.model.as_deref(), Some("claude-haiku-4-5-20251001"));
+        assert!(info.stream);
     }
 
     #[test]

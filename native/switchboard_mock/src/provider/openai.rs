@@ -305,7 +305,10 @@ mod tests {
                 output: 8,
                 cached: 3,
                 cache_creation: 0,
+                thoughts: 0,
             },
+            thoughts: None,
+            block_reason: None,
         }
     }
 
@@ -326,7 +329,7 @@ mod tests {
     fn stream_usage_chunk_has_no_choices() {
         let opts = StreamOptions {
             include_usage: true,
-            error_type: None,
+            ..StreamOptions::default()
         };
         let s = stream(&reply(), &["a", " b"], &opts);
         assert_eq!(s.deltas.len(), 2);

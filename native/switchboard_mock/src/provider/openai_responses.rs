@@ -597,7 +597,10 @@ mod tests {
                 output: 8,
                 cached: 3,
                 cache_creation: 0,
+                thoughts: 0,
             },
+            thoughts: None,
+            block_reason: None,
         }
     }
 

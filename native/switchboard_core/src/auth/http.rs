@@ -1,0 +1,143 @@
+//! The HTTP client every credential source fetches with (OAuth token
+//! endpoints, the GCE metadata server, and the AWS sources to come): one
+//! per process, separate from the providers' pools, with its own limits.
+//!
+//! A fetch runs inside a call's attempt, so the call's cancellation and
+//! total timeout cut it short too; these limits bound it when the call has
+//! none. Redirects are not followed (a token endpoint that redirects is
+//! misconfigured, and following one would send credentials elsewhere),
+//! and bodies are read up to [`MAX_BODY`].
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+
+use crate::error::{Error, ErrorKind};
+
+/// How long connecting to a credential endpoint may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one credential request may take, answer included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest credential answer read; tokens are a few KB.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Which of the two clients to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// Public endpoints, through the environment's proxy if any.
+    Internet,
+    /// Link-local services (the GCE metadata server): never through a proxy.
+    Local,
+}
+
+fn client(route: Route) -> Result<&'static reqwest::Client, Error> {
+    static INTERNET: OnceLock<reqwest::Client> = OnceLock::new();
+    static LOCAL: OnceLock<reqwest::Client> = OnceLock::new();
+    let cell = match route {
+        Route::Internet => &INTERNET,
+        Route::Local => &LOCAL,
+    };
+    if let Some(c) = cell.get() {
+        return Ok(c);
+    }
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")));
+    if route == Route::Local {
+        builder = builder.no_proxy();
+    }
+    let built = builder.build().map_err(|e| {
+        Error::new(
+            ErrorKind::Auth,
+            format!("cannot build the credential HTTP client: {e}"),
+        )
+    })?;
+    Ok(cell.get_or_init(|| built))
+}
+
+/// A credential endpoint's answer: status and body (at most [`MAX_BODY`]).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+/// A request to a credential endpoint.
+#[derive(Debug)]
+pub struct Fetch<'a> {
+    pub route: Route,
+    pub method: reqwest::Method,
+    pub url: &'a str,
+    pub headers: HeaderMap,
+    /// A form-encoded body (`application/x-www-form-urlencoded`), if any.
+    pub form: Option<String>,
+}
+
+/// Sends `fetch` and reads its answer. Failures to get an answer at all are
+/// `:auth` errors that say what was being fetched (`what`), never the body
+/// sent, which carries credentials.
+pub async fn send(fetch: Fetch<'_>, what: &str) -> Result<Answer, Error> {
+    let failed = |e: reqwest::Error| {
+        let e = e.without_url();
+        let why = if e.is_timeout() {
+            "timed out".to_owned()
+        } else if e.is_connect() {
+            format!("cannot connect ({})", chain(&e))
+        } else {
+            chain(&e)
+        };
+        Error::new(ErrorKind::Auth, format!("{what} failed: {why}"))
+    };
+    let mut builder = client(fetch.route)?
+        .request(fetch.method, fetch.url)
+        .headers(fetch.headers);
+    if let Some(form) = fetch.form {
+        builder = builder
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
+            .body(form);
+    }
+    let mut response = builder.send().await.map_err(failed)?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while let Some(piece) = response.chunk().await.map_err(failed)? {
+        let room = MAX_BODY - body.len();
+        body.extend_from_slice(&piece[..piece.len().min(room)]);
+        if body.len() == MAX_BODY {
+            break;
+        }
+    }
+    Ok(Answer {
+        status,
+        body: body.into(),
+    })
+}
+
+/// The error and its causes on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

@@ -1,0 +1,267 @@
+//! Gemini streams (`streamGenerateContent?alt=sse`): each event is a whole
+//! `GenerateContentResponse` carrying the next piece of the first
+//! candidate's text; the last ones carry `finishReason` and the usage.
+//!
+//! There is no end sentinel: the stream ends with the body. It is complete
+//! if some chunk carried a `finishReason`; a body that ends before is a
+//! `:network` error, as any stream cut short. An error mid-stream (an
+//! `{"error": ...}` object, also sent bare outside `data:` lines, see
+//! [`crate::framing::Framing::SseBareLines`]) fails the stream with its
+//! kind, so retries and fallbacks treat it as any other failure. The rules
+//! for blocked prompts and empty candidates are those of [`super::google`].
+//! A stream requested without `alt=sse` (one JSON array of the same
+//! objects, as req_llm recorded Vertex's) is read too, when it has ended.
+//!
+//! Vertex AI streams either format on one URL scheme (Gemini, or Claude's
+//! Anthropic events), and a call's `model` may switch between them, so
+//! [`VertexStream`] reads the first event to tell which it is.
+
+use serde_json::Value;
+
+use super::google;
+use super::stream::{parse_data, payload, unreadable, StreamParser};
+use super::Completion;
+use crate::error::{Error, ErrorKind};
+use crate::framing::Frame;
+use crate::response::Usage;
+use crate::wire::Deltas;
+
+#[derive(Debug, Default)]
+pub(crate) struct GeminiStream {
+    text: String,
+    model: Option<String>,
+    finish_reason: Option<String>,
+    finish_message: Option<String>,
+    usage: Option<Usage>,
+}
+
+impl GeminiStream {
+    fn chunk(&mut self, v: &Value, out: &mut Deltas) -> Result<(), Error> {
+        let chunk = google::read_chunk(v)?;
+        if !chunk.text.is_empty() {
+            self.text.push_str(&chunk.text);
+            out.push_text(&chunk.text);
+        }
+        if chunk.finish_reason.is_some() {
+            self.finish_reason = chunk.finish_reason;
+            self.finish_message = chunk.finish_message;
+        }
+        if chunk.usage.is_some() {
+            self.usage = chunk.usage;
+        }
+        if chunk.model.is_some() {
+            self.model = chunk.model;
+        }
+        Ok(())
+    }
+}
+
+impl StreamParser for GeminiStream {
+    fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
+        let Frame::Sse(event) = frame;
+        let Some(data) = payload(false, event) else {
+            return Ok(());
+        };
+        let v = parse_data(data).map_err(|e| unreadable(event, data, e))?;
+        match &v {
+            // A stream asked for without `alt=sse` (or through a proxy that
+            // drops it) is one JSON array of the same objects; its lines are
+            // bare, so it arrives here whole.
+            Value::Array(items) => items.iter().try_for_each(|item| self.chunk(item, out)),
+            _ => self.chunk(&v, out),
+        }
+    }
+
+    /// Nothing marks the end but the body's own end.
+    fn is_done(&self) -> bool {
+        false
+    }
+
+    fn end_of_body(&mut self) -> Result<(), Error> {
+        match &self.finish_reason {
+            None => Err(Error::new(
+                ErrorKind::Network,
+                "the stream ended before any candidate carried a finishReason",
+            )),
+            Some(reason) if self.text.is_empty() => {
+                match google::empty_answer_error(reason, self.finish_message.as_deref()) {
+                    Some(e) => Err(e),
+                    None => Ok(()),
+                }
+            }
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn finish(self: Box<Self>) -> Completion {
+        Completion {
+            content: self.text,
+            model: self.model,
+            finish_reason: self.finish_reason,
+            usage: self.usage.unwrap_or_default(),
+        }
+    }
+}
+
+/// A Vertex AI stream, Gemini or Anthropic, decided by its first event:
+/// Anthropic events name their `type`, Gemini chunks never do.
+#[derive(Default)]
+pub(crate) struct VertexStream {
+    inner: Option<Box<dyn StreamParser>>,
+}
+
+impl StreamParser for VertexStream {
+    fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
+        let inner = match &mut self.inner {
+            Some(inner) => inner,
+            None => {
+                let Frame::Sse(event) = frame;
+                let Some(data) = payload(false, event) else {
+                    return Ok(());
+                };
+                let anthropic = serde_json::from_str::<Value>(data)
+                    .ok()
+                    .is_some_and(|v| v.get("type").is_some_and(Value::is_string));
+                self.inner.insert(if anthropic {
+                    super::stream::anthropic_parser()
+                } else {
+                    Box::<GeminiStream>::default()
+                })
+            }
+        };
+        inner.frame(frame, out)
+    }
+
+    fn is_done(&self) -> bool {
+        self.inner.as_ref().is_some_and(|p| p.is_done())
+    }
+
+    fn end_of_body(&mut self) -> Result<(), Error> {
+        match &mut self.inner {
+            Some(inner) => inner.end_of_body(),
+            None => Err(Error::new(
+                ErrorKind::Network,
+                "the stream ended before the provider sent any event",
+            )),
+        }
+    }
+
+    fn finish(self: Box<Self>) -> Completion {
+        self.inner.map(|p| p.finish()).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::framing::sse::SseEvent;
+
+    fn data(d: &str) -> Frame {
+        Frame::Sse(SseEvent {
+            data: d.to_owned(),
+            ..SseEvent::default()
+        })
+    }
+
+    fn run(parser: &mut dyn StreamParser, events: &[&str]) -> Result<Vec<String>, Error> {
+        let mut forwarded = Vec::new();
+        for e in events {
+            let mut out = Deltas::default();
+            parser.frame(&data(e), &mut out)?;
+            if !out.is_empty() {
+                forwarded.push(out.text);
+            }
+        }
+        parser.end_of_body()?;
+        Ok(forwarded)
+    }
+
+    #[test]
+    fn text_finish_reason_and_last_usage() {
+        let mut p = GeminiStream::default();
+        let forwarded = run(
+            &mut p,
+            &[
+                r#"{"candidates":[{"content":{"parts":[{"text":"think","thought":true}]}}]}"#,
+                r#"{"candidates":[{"content":{"parts":[{"text":"Hel"}]}}],"usageMetadata":{"promptTokenCount":3}}"#,
+                r#"{"candidates":[{"content":{"parts":[{"text":"lo"}]},"finishReason":"STOP"}],
+                   "usageMetadata":{"promptTokenCount":3,"candidatesTokenCount":2,"thoughtsTokenCount":1},
+                   "modelVersion":"gemini-x"}"#,
+            ],
+        )
+        .unwrap();
+        assert_eq!(forwarded, ["Hel", "lo"]);
+        let c = Box::new(p).finish();
+        assert_eq!(c.content, "Hello");
+        assert_eq!(c.finish_reason.as_deref(), Some("STOP"));
+        assert_eq!(c.model.as_deref(), Some("gemini-x"));
+        assert_eq!(c.usage, Usage::new(Some(3), Some(3)));
+    }
+
+    #[test]
+    fn a_json_array_stream_reads_as_its_objects() {
+        let mut p = GeminiStream::default();
+        let forwarded = run(
+            &mut p,
+            &["[{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]}}]},\n{\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"b\"}]},\"finishReason\":\"STOP\"}]}]"],
+        )
+        .unwrap();
+        assert_eq!(forwarded, ["ab"]);
+    }
+
+    #[test]
+    fn cut_blocked_refused_and_failed_streams() {
+        let cut = run(
+            &mut GeminiStream::default(),
+            &[r#"{"candidates":[{"content":{"parts":[{"text":"a"}]}}]}"#],
+        );
+        assert_eq!(cut.unwrap_err().kind, ErrorKind::Network);
+        let blocked = run(
+            &mut GeminiStream::default(),
+            &[r#"{"promptFeedback":{"blockReason":"OTHER"}}"#],
+        );
+        assert_eq!(blocked.unwrap_err().kind, ErrorKind::InvalidRequest);
+        let recitation = run(
+            &mut GeminiStream::default(),
+            &[r#"{"candidates":[{"finishReason":"RECITATION"}]}"#],
+        );
+        assert_eq!(recitation.unwrap_err().kind, ErrorKind::FinishReason);
+        let failed = run(
+            &mut GeminiStream::default(),
+            &[
+                r#"{"candidates":[{"content":{"parts":[{"text":"a"}]}}]}"#,
+                "{\n  \"error\": {\"code\": 503, \"status\": \"UNAVAILABLE\", \"message\": \"busy\"}\n}",
+            ],
+        );
+        assert_eq!(failed.unwrap_err().kind, ErrorKind::Overloaded);
+        let garbage = run(&mut GeminiStream::default(), &["{not json"]);
+        assert_eq!(garbage.unwrap_err().kind, ErrorKind::BadResponse);
+    }
+
+    #[test]
+    fn vertex_streams_pick_their_format_from_the_first_event() {
+        let mut claude = VertexStream::default();
+        let forwarded = run(
+            &mut claude,
+            &[
+                r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":2}}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+                r#"{"type":"message_stop"}"#,
+            ],
+        )
+        .unwrap();
+        assert_eq!(forwarded, ["Hi"]);
+        assert!(claude.is_done());
+        let mut gemini = VertexStream::default();
+        let forwarded = run(
+            &mut gemini,
+            &[r#"{"candidates":[{"content":{"parts":[{"text":"Yo"}]},"finishReason":"STOP"}]}"#],
+        )
+        .unwrap();
+        assert_eq!(forwarded, ["Yo"]);
+        assert_eq!(
+            run(&mut VertexStream::default(), &[]).unwrap_err().kind,
+            ErrorKind::Network
+        );
+    }
+}
