@@ -75,13 +75,14 @@ defmodule Switchboard.LimitsTest do
 
     reads =
       [delta.("a")] ++
-        List.duplicate(": OPENROUTER PROCESSING\n\n", 6) ++
+        List.duplicate(": OPENROUTER PROCESSING\n\n", 20) ++
         [delta.("b"), "data: [DONE]\n\n"]
 
-    sc = scripted([%{replay_chunks_b64: Enum.map(reads, &Base.encode64/1), chunk_delay_ms: 150}])
-    reg = registry!(%{clients: [openai("A", sc, %{http: %{idle_timeout_ms: 450}})]})
+    sc = scripted([%{replay_chunks_b64: Enum.map(reads, &Base.encode64/1), chunk_delay_ms: 100}])
+    reg = registry!(%{clients: [openai("A", sc, %{http: %{idle_timeout_ms: 1_000}})]})
 
-    # 1 s without an event, but never 450 ms without a byte.
+    # 2 s without an event, but never a second without a byte (10 times the
+    # gap, so a loaded machine does not fire the timeout on its own).
     assert {:ok, %Response{content: "ab"}} =
              reg |> Switchboard.stream_to("hi") |> Switchboard.await(30_000)
   end

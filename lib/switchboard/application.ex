@@ -16,7 +16,14 @@ defmodule Switchboard.Application do
 
   @impl true
   def start(_type, _args) do
-    configure_runtime(Application.get_env(:switchboard, :runtime, []))
+    try do
+      configure_runtime(Application.get_env(:switchboard, :runtime, []))
+    rescue
+      # A NIF that did not load must not stop the host application from
+      # booting; every call raises with the reason instead.
+      e in RuntimeError -> Logger.error("Switchboard: " <> Exception.message(e))
+    end
+
     Supervisor.start_link([], strategy: :one_for_one, name: Switchboard.Supervisor)
   end
 

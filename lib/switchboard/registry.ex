@@ -53,7 +53,8 @@ defmodule Switchboard.Registry do
       `base_url` or `resource_name` + `deployment_id`, plus `api_version`
     * `headers`, `query_params` - maps of string => string. Values of
       credential headers (`authorization`, `x-api-key`, `*-key`, `*-token`,
-      ...) are treated as secrets, and such a header replaces the API key.
+      ...) are treated as secrets; a header named like the provider's own
+      key header (`authorization`, `x-api-key`, `api-key`) replaces the key.
       `content-length`, `transfer-encoding` and `host` cannot be set.
     * `http` - `connect_timeout_ms` (10 000), `request_timeout_ms` (300 000),
       `time_to_first_token_timeout_ms`, `idle_timeout_ms`; 0 disables one.

@@ -27,7 +27,7 @@ impl Usage {
             output_tokens: output,
             total_tokens: match (input, output) {
                 (None, None) => None,
-                (i, o) => Some(i.unwrap_or(0) + o.unwrap_or(0)),
+                (i, o) => Some(i.unwrap_or(0).saturating_add(o.unwrap_or(0))),
             },
             ..Usage::default()
         }

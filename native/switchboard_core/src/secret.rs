@@ -71,15 +71,28 @@ impl Secrets {
         }
     }
 
-    /// Credentials given as URL userinfo (`https://user:pass@host`): the
-    /// password, and `user:pass` in the base64 of a Basic header.
+    /// Credentials given as URL userinfo (`https://user:pass@host`, as the
+    /// URL spells them, percent-encoded): the password and the user (a
+    /// token given alone as the user is a credential too), decoded as the
+    /// HTTP client sends them, and `user:pass` in the base64 of the Basic
+    /// header it builds from them.
     pub fn push_userinfo(&mut self, user: &str, password: &str) {
         use base64::Engine as _;
-        if password.is_empty() {
-            return;
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let (user_decoded, password_decoded) = (decode(user), decode(password));
+        for value in [password, password_decoded.as_str()] {
+            self.push(Secret::new(value));
         }
-        self.push(Secret::new(password));
-        let pair = format!("{user}:{password}");
+        if password.is_empty() {
+            for value in [user, user_decoded.as_str()] {
+                self.push(Secret::new(value));
+            }
+        }
+        let pair = format!("{user_decoded}:{password_decoded}");
         let encoded = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
         self.push(Secret::new(encoded.trim_end_matches('=')));
         self.push(Secret::new(pair));
@@ -106,7 +119,10 @@ impl Secrets {
 }
 
 /// Replaces each match of `secret` in `text`, in any of the spellings
-/// [`encodings`] knows, scanning left to right.
+/// [`encodings`] knows, scanning left to right. Text is often cut to a
+/// length before it gets here (an error body's prefix, a message's first
+/// 2,000 characters), so a secret's first characters at the very end of
+/// the text are replaced too.
 fn redact_one(text: &str, secret: &str) -> String {
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -130,13 +146,18 @@ fn redact_one(text: &str, secret: &str) -> String {
     out
 }
 
-/// The end of the longest match of `secret` starting at `start`. Each
-/// character may be spelled several ways, so this follows every spelling
-/// at once (a small set of positions per character).
+/// The end of the longest match of `secret` starting at `start`, or of a
+/// match of its first [`MIN_REDACTED_CHARS`] or more characters that runs
+/// to the end of `text`. Each character may be spelled several ways, so
+/// this follows every spelling at once (a small set of positions per
+/// character).
 fn match_at(text: &[u8], start: usize, secret: &str) -> Option<usize> {
     let mut positions = vec![start];
     let mut next = Vec::new();
-    for c in secret.chars() {
+    for (matched, c) in secret.chars().enumerate() {
+        if matched >= MIN_REDACTED_CHARS && positions.contains(&text.len()) {
+            return Some(text.len());
+        }
         next.clear();
         for &at in &positions {
             for len in encodings(&text[at..], c) {
@@ -201,6 +222,8 @@ fn encodings(rest: &[u8], c: char) -> impl Iterator<Item = usize> {
 
 /// Whether a header's value is a credential by its name: `authorization`,
 /// `x-api-key`, `api-key`, `*-key`, `*-token`, `*-secret`, cookies.
+/// (Values shorter than [`MIN_REDACTED_CHARS`] are never redacted, so a
+/// header such as `x-auth-mode: none` cannot blank out ordinary words.)
 pub fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name.contains("auth")
@@ -255,6 +278,27 @@ mod tests {
         // base64("alice:hunter22")
         assert_eq!(s.redact("Basic YWxpY2U6aHVudGVyMjI="), "Basic [REDACTED]=");
         assert_eq!(s.redact("pw hunter22"), "pw [REDACTED]");
+    }
+
+    #[test]
+    fn userinfo_is_redacted_as_sent_decoded_and_alone() {
+        let mut s = Secrets::default();
+        s.push_userinfo("bob", "p%40ss%3Aw%2Frd");
+        assert_eq!(s.redact("pw p@ss:w/rd"), "pw [REDACTED]");
+        // base64("bob:p@ss:w/rd")
+        assert!(!s
+            .redact("Ym9iOnBAc3M6dy9yZA==")
+            .contains("Ym9iOnBAc3M6dy9yZA"));
+        let mut token_only = Secrets::default();
+        token_only.push_userinfo("tok%2Dabcdef", "");
+        assert_eq!(token_only.redact("t tok-abcdef"), "t [REDACTED]");
+    }
+
+    #[test]
+    fn a_secret_cut_off_at_the_end_of_the_text_is_redacted() {
+        let s = secrets(&["sk-live-A1b2C3d4"]);
+        assert_eq!(s.redact("key: sk-live-A1"), "key: [REDACTED]");
+        assert_eq!(s.redact("key: sk-"), "key: sk-");
     }
 
     #[test]

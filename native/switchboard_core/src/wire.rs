@@ -46,8 +46,8 @@ impl HttpRequest {
             HeaderValue::from_static("application/json"),
         );
         let mut secrets = Secrets::default();
-        if let Some(password) = url.password() {
-            secrets.push_userinfo(url.username(), password);
+        if !url.username().is_empty() || url.password().is_some() {
+            secrets.push_userinfo(url.username(), url.password().unwrap_or(""));
         }
         Ok(HttpRequest {
             method: Method::POST,

@@ -25,7 +25,6 @@ use crate::value::{shown, Options};
 pub const MAX_STRATEGY_DEPTH: usize = 32;
 
 /// What a leaf client needs to make a request.
-#[derive(Debug)]
 pub struct Leaf {
     pub provider: Box<dyn Provider>,
     /// The connection pool, chosen by the engine on the first attempt:
@@ -37,6 +36,19 @@ pub struct Leaf {
     /// `supports_streaming: false` makes a stream call send one plain
     /// request and deliver the answer as a single chunk.
     pub supports_streaming: bool,
+}
+
+/// The provider is left out: its URL may hold userinfo or a key in the
+/// query, and its `Debug` is the provider's own.
+impl std::fmt::Debug for Leaf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Leaf")
+            .field("http", &self.http)
+            .field("supports_streaming", &self.supports_streaming)
+            .field("finish_reason_allow_list", &self.finish_reason_allow_list)
+            .field("finish_reason_deny_list", &self.finish_reason_deny_list)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug)]
@@ -393,11 +405,19 @@ mod tests {
         let reg = Registry::from_value(&json!({"clients": [
             {"name": "A", "provider": "openai", "options": {
                 "model": "m", "api_key": "sk-literal-key",
-                "headers": {"x-api-key": "hdr-secret-value", "authorization": "Bearer tok-secret"}}}
+                "headers": {"x-api-key": "hdr-secret-value", "authorization": "Bearer tok-secret"}}},
+            {"name": "B", "provider": "openai-generic", "options": {
+                "base_url": "https://user:url-password@h/v1", "query_params": {"key": "query-key-value"}}}
         ]}))
         .unwrap();
         let shown = format!("{reg:?}");
-        for secret in ["sk-literal-key", "hdr-secret-value", "tok-secret"] {
+        for secret in [
+            "sk-literal-key",
+            "hdr-secret-value",
+            "tok-secret",
+            "url-password",
+            "query-key-value",
+        ] {
             assert!(!shown.contains(secret), "{secret} in {shown}");
         }
     }

@@ -234,7 +234,11 @@ pub fn usage(u: &Value) -> Usage {
     let uncached = common::u64_at(u, &["input_tokens"]);
     let input = match (uncached, read, created) {
         (None, None, None) => None,
-        (i, r, c) => Some(i.unwrap_or(0) + r.unwrap_or(0) + c.unwrap_or(0)),
+        (i, r, c) => Some(
+            i.unwrap_or(0)
+                .saturating_add(r.unwrap_or(0))
+                .saturating_add(c.unwrap_or(0)),
+        ),
     };
     Usage::new(input, common::u64_at(u, &["output_tokens"])).with_cached(read, created)
 }

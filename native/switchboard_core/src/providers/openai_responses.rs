@@ -37,7 +37,7 @@ pub(super) const OPENAI_RESPONSES: ProviderSpec = ProviderSpec {
     default_base_url: Some("https://api.openai.com/v1"),
     api_key_env: Some("OPENAI_API_KEY"),
     routing_options: &[],
-    prompt_fields: &["input", "instructions"],
+    prompt_fields: &["input"],
 };
 
 /// The Responses API's name for the output limit. `max_tokens`, which

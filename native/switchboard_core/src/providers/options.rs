@@ -77,7 +77,7 @@ impl ClientOptions {
         let query_params = o.string_map("query_params")?;
         // `?key=...` and the like are credentials too (Vertex express mode).
         for (name, value) in &query_params {
-            if is_credential_header(name) {
+            if is_credential(name, value) {
                 secrets.push(Secret::new(value.as_str()));
             }
         }
@@ -167,13 +167,21 @@ fn parse_headers(ctx: &str, given: Vec<(String, String)>) -> Result<(HeaderMap, 
             )));
         }
         let mut v = HeaderValue::from_str(&value).map_err(|_| invalid())?;
-        if is_credential_header(header.as_str()) {
+        if is_credential(header.as_str(), &value) {
             v.set_sensitive(true);
             secrets.push_header_value(&Secret::new(value));
         }
         headers.append(header, v);
     }
     Ok((headers, secrets))
+}
+
+/// Credentials are named like one and long enough to be one: a header or
+/// parameter matched by name alone (`x-auth-mode: none`) must not turn
+/// every "none" in an answer into `[REDACTED]`.
+fn is_credential(name: &str, value: &str) -> bool {
+    const SHORTEST_CREDENTIAL: usize = 8;
+    is_credential_header(name) && value.chars().count() >= SHORTEST_CREDENTIAL
 }
 
 /// The body: client options, then the fields the provider sets, then the
@@ -185,6 +193,14 @@ pub fn merge_body(
 ) -> Map<String, Value> {
     let mut body = client.clone();
     body.extend(provider_fields);
-    body.extend(call.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for (k, v) in call {
+        // `nil` in a call's options removes the client's value (or a
+        // default), as `nil` does in client options; it is never sent.
+        if v.is_null() {
+            body.remove(k);
+        } else {
+            body.insert(k.clone(), v.clone());
+        }
+    }
     body
 }
