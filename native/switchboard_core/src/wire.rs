@@ -58,6 +58,14 @@ impl HttpRequest {
         })
     }
 
+    /// Adds a client's own `headers:` (they win over ours) and the secrets
+    /// among them.
+    pub fn with_client_headers(mut self, headers: &HeaderMap, secrets: &Secrets) -> Self {
+        self.headers.extend(headers.clone());
+        self.secrets.extend(secrets);
+        self
+    }
+
     /// Sets a header whose value is a credential: marked sensitive (never
     /// logged by the HTTP stack, never indexed by HPACK) and redacted.
     pub fn set_secret_header(&mut self, name: HeaderName, value: &Secret) -> Result<(), Error> {

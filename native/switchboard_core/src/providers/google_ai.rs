@@ -93,10 +93,7 @@ impl Provider for GoogleAi {
         }
         let fields = google::prompt_fields(input.messages)?;
         let body = google::body(&self.body, fields, input.options);
-        let mut request = HttpRequest::post_json(url, &body)?;
-        request.headers.extend(self.headers.clone());
-        request.secrets.extend(&self.secrets);
-        Ok(request)
+        Ok(HttpRequest::post_json(url, &body)?.with_client_headers(&self.headers, &self.secrets))
     }
 
     fn authorization(&self) -> &Authorization {

@@ -170,10 +170,8 @@ impl Provider for OpenAiChat {
             }
         }
         let body = merge_body(&self.body, fields, input.options);
-        let mut request = HttpRequest::post_json(self.url.clone(), &body)?;
-        request.headers.extend(self.headers.clone());
-        request.secrets.extend(&self.secrets);
-        Ok(request)
+        Ok(HttpRequest::post_json(self.url.clone(), &body)?
+            .with_client_headers(&self.headers, &self.secrets))
     }
 
     fn authorization(&self) -> &Authorization {

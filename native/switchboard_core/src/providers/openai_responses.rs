@@ -131,10 +131,8 @@ impl Provider for OpenAiResponses {
         // whichever name either of them used.
         let call = renamed_max_tokens(Cow::Borrowed(input.options));
         let body = merge_body(&self.body, fields, &call);
-        let mut request = HttpRequest::post_json(self.url.clone(), &body)?;
-        request.headers.extend(self.headers.clone());
-        request.secrets.extend(&self.secrets);
-        Ok(request)
+        Ok(HttpRequest::post_json(self.url.clone(), &body)?
+            .with_client_headers(&self.headers, &self.secrets))
     }
 
     fn authorization(&self) -> &Authorization {

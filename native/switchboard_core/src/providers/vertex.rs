@@ -248,10 +248,10 @@ impl Provider for Vertex {
                 input.options,
             )
         };
-        let mut request = HttpRequest::post_json(self.url(model, claude, input.stream)?, &body)?;
-        request.headers.extend(self.headers.clone());
-        request.secrets.extend(&self.secrets);
-        Ok(request)
+        Ok(
+            HttpRequest::post_json(self.url(model, claude, input.stream)?, &body)?
+                .with_client_headers(&self.headers, &self.secrets),
+        )
     }
 
     fn authorization(&self) -> &Authorization {
