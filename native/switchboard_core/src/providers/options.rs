@@ -64,10 +64,7 @@ impl ClientOptions {
         o.str("api_key")?;
         o.str("base_url")?;
         o.str("default_role")?;
-        o.str("model")?;
-        o.f64("temperature")?;
-        o.f64("top_p")?;
-        o.u64("max_tokens")?;
+        check_body_types(&o)?;
         if raw.get("stream").is_some_and(|v| !v.is_null()) {
             return Err(Error::config(format!(
                 "{ctx}: option \"stream\" is set by switchboard; use Switchboard.stream/3 instead"
@@ -148,6 +145,16 @@ impl ClientOptions {
         }
         Ok(url)
     }
+}
+
+/// The body options whose type every provider agrees on, checked in client
+/// options and in a call's options alike.
+pub fn check_body_types(o: &Options<'_>) -> Result<(), Error> {
+    o.str("model")?;
+    o.f64("temperature")?;
+    o.f64("top_p")?;
+    o.u64("max_tokens")?;
+    Ok(())
 }
 
 fn parse_headers(ctx: &str, given: Vec<(String, String)>) -> Result<(HeaderMap, Secrets), Error> {

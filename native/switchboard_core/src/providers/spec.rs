@@ -169,14 +169,7 @@ pub fn check_call_options(options: &Map<String, Value>) -> Result<(), Error> {
         }
     }
     let o = Options::new("the call's options", options);
-    let typed = o
-        .str("model")
-        .and(o.f64("temperature"))
-        .and(o.f64("top_p"))
-        .and(o.u64("max_tokens"));
-    typed
-        .map(|_| ())
-        .map_err(|e| Error::invalid_request(e.message))
+    super::options::check_body_types(&o).map_err(|e| Error::invalid_request(e.message))
 }
 
 #[cfg(test)]
