@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
+use crate::aws::AwsConfig;
 use crate::blackhole::Blackhole;
 use crate::body::MockBody;
 use crate::etf;
@@ -32,6 +33,11 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Mock
             put_scenario(state, id, body, json).await
         }
         (&Method::GET, ["scenarios", id, "requests"]) => get_requests(state, id),
+        (&Method::PUT, ["scenarios", id, "aws"]) => {
+            let json = is_json(parts.headers.get(CONTENT_TYPE));
+            put_aws(state, id, body, json).await
+        }
+        (&Method::GET, ["scenarios", id, "aws"]) => get_aws(state, id),
         (&Method::DELETE, ["scenarios", id]) => delete_scenario(state, id),
         (&Method::POST, ["blackhole"]) => blackhole(state).await,
         (&Method::GET, ["cassette"]) => cassette(parts.uri.query().unwrap_or_default()).await,
@@ -103,10 +109,8 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
 /// byte of a JSON text.
 const ETF_VERSION: u8 = 131;
 
-/// Body: a list of step maps, or `%{"steps" => [...]}`, as ETF or (with
-/// `content-type: application/json`) as JSON.
-async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) -> Reply {
-    let id = checked_id(id)?;
+/// A control body as JSON: ETF, or JSON when labelled so.
+async fn read_value(body: Incoming, json: bool) -> Result<serde_json::Value, Failure> {
     let bytes = body
         .collect()
         .await
@@ -114,14 +118,21 @@ async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) 
         .to_bytes();
     // Some ETF callers label their bodies as JSON; the version byte tells
     // them apart, so they keep working.
-    let value = if json && bytes.first() != Some(&ETF_VERSION) {
+    if json && bytes.first() != Some(&ETF_VERSION) {
         serde_json::from_slice::<serde_json::Value>(&bytes)
-            .map_err(|e| bad_request(format!("invalid JSON: {e}")))?
+            .map_err(|e| bad_request(format!("invalid JSON: {e}")))
     } else {
         etf::decode(&bytes)
             .and_then(|t| etf::term_to_json(&t))
-            .map_err(bad_request)?
-    };
+            .map_err(bad_request)
+    }
+}
+
+/// Body: a list of step maps, or `%{"steps" => [...]}`, as ETF or (with
+/// `content-type: application/json`) as JSON.
+async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) -> Reply {
+    let id = checked_id(id)?;
+    let value = read_value(body, json).await?;
     // Replay steps read files; keep that off the reactor threads.
     let steps = tokio::task::spawn_blocking(move || {
         let list = match &value {
@@ -145,6 +156,24 @@ fn get_requests(state: &Arc<State>, id: &str) -> Reply {
         .unwrap_or_default();
     let terms: Vec<Term> = records.iter().map(|r| etf::record_to_term(r)).collect();
     Ok(term_response(&Term::from(List::from(terms))))
+}
+
+/// Body: the scenario's AWS configuration map (see `aws::AwsConfig`).
+/// Replaces the previous one and clears the AWS counters; steps and the
+/// request log are untouched.
+async fn put_aws(state: &Arc<State>, id: &str, body: Incoming, json: bool) -> Reply {
+    let id = checked_id(id)?;
+    let value = read_value(body, json).await?;
+    let config = AwsConfig::parse(&value).map_err(bad_request)?;
+    state.scenario(id).aws.configure(config);
+    Ok(no_content())
+}
+
+/// What the scenario's credential endpoints and verifier did.
+fn get_aws(state: &Arc<State>, id: &str) -> Reply {
+    let id = checked_id(id)?;
+    let report = state.scenario(id).aws.report();
+    Ok(term_response(&etf::json_to_term(&report)))
 }
 
 fn delete_scenario(state: &Arc<State>, id: &str) -> Reply {

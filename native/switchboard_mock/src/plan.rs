@@ -4,11 +4,11 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
 use crate::body::{Ending, Gap, MockBody, Piece};
-use crate::provider::{self, Provider, Reply, RequestInfo, StreamOptions, Usage};
+use crate::provider::{self, Provider, Reply, RequestInfo, StreamOptions, Usage, SSE};
 use crate::replay::Replay;
 use crate::state::OutcomeGuard;
 use crate::step::Step;
@@ -18,7 +18,6 @@ use crate::step::Step;
 const SPLIT_GAP: Duration = Duration::from_millis(1);
 
 const JSON: &str = "application/json";
-const SSE: &str = "text/event-stream; charset=utf-8";
 
 #[derive(Debug)]
 pub struct Plan {
@@ -45,7 +44,7 @@ pub struct ResponsePlan {
 }
 
 impl ResponsePlan {
-    fn new(status: u16, content_type: &'static str, pieces: Vec<Piece>) -> ResponsePlan {
+    pub(crate) fn new(status: u16, content_type: &'static str, pieces: Vec<Piece>) -> ResponsePlan {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         ResponsePlan {
@@ -57,14 +56,27 @@ impl ResponsePlan {
         }
     }
 
-    fn single(status: u16, content_type: &'static str, body: Bytes) -> ResponsePlan {
+    pub(crate) fn single(status: u16, content_type: &'static str, body: Bytes) -> ResponsePlan {
         ResponsePlan::new(status, content_type, vec![immediate(body)])
     }
 
+    pub(crate) fn with_headers(
+        mut self,
+        headers: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
+    ) -> ResponsePlan {
+        for (name, value) in headers {
+            self.headers.insert(name, value);
+        }
+        self
+    }
+
+    /// SSE and AWS event streams go chunked, as the real APIs send them.
     fn is_event_stream(&self) -> bool {
-        self.headers
-            .get(CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+        self.headers.get(CONTENT_TYPE).is_some_and(|v| {
+            let v = v.as_bytes();
+            v.starts_with(b"text/event-stream")
+                || v.starts_with(provider::bedrock::CONTENT_TYPE.as_bytes())
+        })
     }
 
     pub fn into_response(self, guard: Option<OutcomeGuard>) -> Response<MockBody> {
@@ -122,6 +134,17 @@ pub fn build(step: Option<&Step>, ctx: &RequestCtx<'_>) -> Plan {
     }
 }
 
+/// An error answer that uses no step (a rejected signature), with the
+/// provider's request id.
+pub fn error_reply(status: u16, error: provider::ErrorReply, ctx: &RequestCtx<'_>) -> Plan {
+    let mut plan = ResponsePlan::single(status, JSON, error.body).with_headers(error.headers);
+    decorate(&mut plan, &Step::default(), ctx);
+    Plan {
+        delay: None,
+        action: Action::Respond(plan),
+    }
+}
+
 fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
     if let Some(replay) = &step.replay {
         return replay_plan(replay, step);
@@ -132,17 +155,27 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
     let Some(provider) = ctx.provider else {
         return ResponsePlan::single(404, JSON, provider::not_found_body(ctx.method, ctx.path));
     };
-    let status = step.status.unwrap_or(200);
+    let in_stream = ctx.info.stream && step.error_after.is_some();
+    let status = step
+        .status
+        .or_else(|| provider.implied_status(step.error_type.as_deref(), in_stream))
+        .unwrap_or(200);
     let model = ctx
         .info
         .model
         .as_deref()
         .unwrap_or(provider.default_model());
     if !(200..300).contains(&status) {
-        return ResponsePlan::single(status, JSON, provider.error_body(status, model));
+        let error = provider.error(status, model, step.error_type.as_deref());
+        return ResponsePlan::single(status, JSON, error.body).with_headers(error.headers);
     }
     if step.malformed {
-        return malformed(status, ctx.info.stream);
+        let content_type = if ctx.info.stream {
+            provider.stream_content_type()
+        } else {
+            JSON
+        };
+        return ResponsePlan::single(status, content_type, provider.malformed(ctx.info.stream));
     }
 
     let content: Cow<'_, str> = match (&step.content, step.chunks) {
@@ -155,6 +188,7 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
         created: unix_now(),
         model,
         content: &content,
+        reasoning: step.reasoning.as_deref(),
         finish_reason: step
             .finish_reason
             .as_deref()
@@ -194,7 +228,8 @@ fn stream_plan(
         let error = provider.stream_error(&stream, cut(n), &opts);
         (cut(n), Ending::Complete, vec![error])
     } else if let Some(n) = step.truncate_after {
-        (cut(n), Ending::Abort, Vec::new())
+        let partial = provider.cut_trailer(&stream, cut(n));
+        (cut(n), Ending::Abort, partial.into_iter().collect())
     } else if let Some(n) = step.stall_after {
         (cut(n), Ending::Stall, Vec::new())
     } else {
@@ -207,25 +242,13 @@ fn stream_plan(
         .iter()
         .chain(&stream.deltas[..sent])
         .chain(&trailer);
-    let mut plan = ResponsePlan::new(status, SSE, gapped(events.cloned(), between));
+    let mut plan = ResponsePlan::new(
+        status,
+        provider.stream_content_type(),
+        gapped(events.cloned(), between),
+    );
     plan.ending = ending;
     plan
-}
-
-fn malformed(status: u16, stream: bool) -> ResponsePlan {
-    if stream {
-        ResponsePlan::single(
-            status,
-            SSE,
-            Bytes::from_static(b"data: {\"id\": \"x\", \"choices\": [\n\n"),
-        )
-    } else {
-        ResponsePlan::single(
-            status,
-            JSON,
-            Bytes::from_static(b"{\"id\": \"x\", \"choices\": ["),
-        )
-    }
 }
 
 fn replay_plan(replay: &Replay, step: &Step) -> ResponsePlan {

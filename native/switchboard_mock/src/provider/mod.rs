@@ -4,6 +4,7 @@
 //! are sent (delays, faults) is decided by `plan`.
 
 mod anthropic;
+pub mod bedrock;
 mod openai;
 mod openai_responses;
 
@@ -21,6 +22,8 @@ pub enum Provider {
     /// OpenAI Responses API (`/v1/responses`).
     OpenAiResponses,
     Anthropic,
+    /// AWS Bedrock Runtime Converse / ConverseStream.
+    Bedrock,
 }
 
 impl Provider {
@@ -30,7 +33,9 @@ impl Provider {
         if method != Method::POST {
             return None;
         }
-        if path.ends_with("/chat/completions") {
+        if bedrock::is_converse(path) {
+            Some(Provider::Bedrock)
+        } else if path.ends_with("/chat/completions") {
             Some(Provider::OpenAi)
         } else if path.ends_with("/responses") {
             Some(Provider::OpenAiResponses)
@@ -46,6 +51,7 @@ impl Provider {
         match self {
             Provider::OpenAi | Provider::OpenAiResponses => HeaderName::from_static("x-request-id"),
             Provider::Anthropic => HeaderName::from_static("request-id"),
+            Provider::Bedrock => HeaderName::from_static("x-amzn-requestid"),
         }
     }
 
@@ -53,6 +59,20 @@ impl Provider {
         match self {
             Provider::OpenAi | Provider::OpenAiResponses => format!("req_mock{n:016x}"),
             Provider::Anthropic => format!("req_mock{n:020}"),
+            Provider::Bedrock => bedrock::request_id(n),
+        }
+    }
+
+    /// What the mock needs from the request: Bedrock names the model and
+    /// asks for a stream in the path, the others in the JSON body.
+    pub fn request_info(self, path: &str, body: &[u8]) -> RequestInfo {
+        match self {
+            Provider::Bedrock => RequestInfo {
+                model: bedrock::model_from_path(path),
+                stream: bedrock::is_stream(path),
+                stream_options: None,
+            },
+            _ => RequestInfo::parse(body),
         }
     }
 
@@ -62,6 +82,7 @@ impl Provider {
             Provider::OpenAi => openai::completion(reply),
             Provider::OpenAiResponses => openai_responses::response_body(reply, error_type),
             Provider::Anthropic => anthropic::message(reply),
+            Provider::Bedrock => bedrock::converse(reply),
         }
     }
 
@@ -70,6 +91,32 @@ impl Provider {
             Provider::OpenAi => openai::stream(reply, deltas, opts),
             Provider::OpenAiResponses => openai_responses::stream(reply, deltas, opts),
             Provider::Anthropic => anthropic::stream(reply, deltas, opts),
+            Provider::Bedrock => bedrock::stream(reply, deltas, opts),
+        }
+    }
+
+    pub fn stream_content_type(self) -> &'static str {
+        match self {
+            Provider::Bedrock => bedrock::CONTENT_TYPE,
+            _ => SSE,
+        }
+    }
+
+    /// What a stream cut after `sent` deltas ends with: SSE streams end
+    /// between events, Bedrock's inside the next frame.
+    pub fn cut_trailer(self, stream: &Stream, sent: usize) -> Option<Bytes> {
+        match self {
+            Provider::Bedrock => bedrock::partial_frame(stream, sent),
+            _ => None,
+        }
+    }
+
+    /// The status a step implies when it scripts no `status`: a Bedrock
+    /// `error_type` outside a stream is an HTTP error of that type.
+    pub fn implied_status(self, error_type: Option<&str>, in_stream: bool) -> Option<u16> {
+        match (self, error_type) {
+            (Provider::Bedrock, Some(t)) if !in_stream => Some(bedrock::status_for_type(t)),
+            _ => None,
         }
     }
 
@@ -80,14 +127,30 @@ impl Provider {
             Provider::OpenAiResponses => {
                 openai_responses::error_event(stream.head.len() + sent, opts)
             }
-            Provider::OpenAi | Provider::Anthropic => stream.error.clone(),
+            Provider::OpenAi | Provider::Anthropic | Provider::Bedrock => stream.error.clone(),
         }
     }
 
-    pub fn error_body(self, status: u16, model: &str) -> Bytes {
-        match self {
+    /// The error answer for `status`; Bedrock also honours a scripted
+    /// `error_type` and names it in a header.
+    pub fn error(self, status: u16, model: &str, error_type: Option<&str>) -> ErrorReply {
+        let body = match self {
             Provider::OpenAi | Provider::OpenAiResponses => openai::error(status, model),
             Provider::Anthropic => anthropic::error(status),
+            Provider::Bedrock => return bedrock::error(status, model, error_type),
+        };
+        ErrorReply {
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    /// A 200 whose body cannot be decoded.
+    pub fn malformed(self, stream: bool) -> Bytes {
+        match (self, stream) {
+            (Provider::Bedrock, true) => bedrock::malformed_stream(),
+            (_, true) => Bytes::from_static(b"data: {\"id\": \"x\", \"choices\": [\n\n"),
+            (_, false) => Bytes::from_static(b"{\"id\": \"x\", \"choices\": ["),
         }
     }
 
@@ -95,7 +158,7 @@ impl Provider {
         match self {
             Provider::OpenAi => "stop",
             Provider::OpenAiResponses => "completed",
-            Provider::Anthropic => "end_turn",
+            Provider::Anthropic | Provider::Bedrock => "end_turn",
         }
     }
 
@@ -103,9 +166,19 @@ impl Provider {
         match self {
             Provider::OpenAi | Provider::OpenAiResponses => "gpt-mock",
             Provider::Anthropic => "claude-mock",
+            Provider::Bedrock => "anthropic.claude-mock-v1:0",
         }
     }
 }
+
+/// An error answer: its body and the headers that name the error.
+#[derive(Debug)]
+pub struct ErrorReply {
+    pub body: Bytes,
+    pub headers: Vec<(HeaderName, hyper::header::HeaderValue)>,
+}
+
+pub const SSE: &str = "text/event-stream; charset=utf-8";
 
 /// The 404 for a path no provider serves (OpenAI's shape, as most clients expect).
 pub fn not_found_body(method: &str, path: &str) -> Bytes {
@@ -179,6 +252,8 @@ pub struct Reply<'a> {
     pub created: u64,
     pub model: &'a str,
     pub content: &'a str,
+    /// A reasoning block before the text (Bedrock only).
+    pub reasoning: Option<&'a str>,
     pub finish_reason: &'a str,
     pub usage: Usage,
 }
@@ -264,6 +339,15 @@ mod tests {
             Provider::detect(&post, "/openai/v1/responses"),
             Some(Provider::OpenAiResponses)
         );
+        assert_eq!(
+            Provider::detect(&post, "/model/us.anthropic.claude-v1%3A0/converse"),
+            Some(Provider::Bedrock)
+        );
+        assert_eq!(
+            Provider::detect(&post, "/model/m/converse-stream"),
+            Some(Provider::Bedrock)
+        );
+        assert_eq!(Provider::detect(&post, "/model/m/invoke"), None);
         assert_eq!(Provider::detect(&post, "/v1/embeddings"), None);
         assert_eq!(Provider::detect(&Method::GET, "/v1/messages"), None);
     }
