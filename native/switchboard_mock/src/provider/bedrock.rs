@@ -607,12 +607,15 @@ mod tests {
             model: "m",
             content: "a b",
             reasoning,
+            thoughts: None,
+            block_reason: None,
             finish_reason: "end_turn",
             usage: Usage {
                 input: 10,
                 output: 5,
                 cached: 2,
                 cache_creation: 1,
+                thoughts: 0,
             },
         }
     }
