@@ -216,6 +216,64 @@ defmodule Switchboard.Mock do
   end
 
   @doc """
+  Gives the scenario an AWS configuration: from then on its Bedrock routes
+  (`/model/{id}/converse`, `/converse-stream`) verify each request's SigV4
+  signature or Bedrock API key, and its credential endpoints (STS web
+  identity at the scenario's base URL, container credentials at
+  `/v2/credentials/...`, IMDSv2 at `/latest/...`) hand out temporary
+  credentials. Replaces the previous configuration and clears the counters
+  `aws_report/2` shows; steps and recorded requests are kept.
+
+  Keys (atom or string): `:credentials` (list of `%{access_key_id:,
+  secret_access_key:, session_token:}` the verifier accepts), `:api_keys`,
+  `:region` (the credential scope must name it; IMDS reports it),
+  `:expires_in_s` (lifetime of handed-out credentials, default 3600; zero
+  or negative: already expired), `:credential_delay_ms`,
+  `:credential_failures` and `:credential_status` (fail that many
+  credential fetches first), `:role_name`, `:web_identity_token`,
+  `:container_authorization`, `:verify` (default `true`).
+
+  ## Examples
+
+      :ok = Switchboard.Mock.configure_aws(mock, "bedrock", %{
+        credentials: [%{access_key_id: "AKIDEXAMPLE", secret_access_key: "secret"}],
+        region: "us-east-1"
+      })
+  """
+  @spec configure_aws(t(), scenario(), map()) :: :ok
+  def configure_aws(%__MODULE__{} = mock, scenario, config) when is_map(config) do
+    path = "/_mock/scenarios/" <> check_scenario!(scenario) <> "/aws"
+
+    case http(mock, "PUT", path, :erlang.term_to_binary(config)) do
+      {:ok, 204, _} ->
+        :ok
+
+      {:ok, status, body} ->
+        raise ArgumentError, "switchboard_mock rejected the AWS config (#{status}): #{body}"
+
+      {:error, reason} ->
+        raise "switchboard_mock unreachable: #{inspect(reason)}"
+    end
+  end
+
+  @doc """
+  What the scenario's AWS side did since `configure_aws/3`: `"fetches"` per
+  credential endpoint (`"sts"`, `"container"`, `"imds_token"`,
+  `"imds_role"`, `"imds_credentials"`, `"imds_region"`),
+  `"credential_fetches"` (those that hand out credentials), `"issued"`
+  credentials, and how many Bedrock requests were `"verified"` or
+  `"rejected"`.
+
+  ## Examples
+
+      %{"credential_fetches" => 1, "verified" => 3} = Switchboard.Mock.aws_report(mock, "bedrock")
+  """
+  @spec aws_report(t(), scenario()) :: map()
+  def aws_report(%__MODULE__{} = mock, scenario) do
+    get_term!(mock, "/_mock/scenarios/" <> check_scenario!(scenario) <> "/aws")
+  end
+
+  @doc """
   The scenario's recorded requests, oldest first.
 
   ## Examples

@@ -12,6 +12,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 
+use crate::aws::AwsConfig;
 use crate::blackhole::Blackhole;
 use crate::body::MockBody;
 use crate::etf;
@@ -32,6 +33,11 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Mock
             put_scenario(state, id, body, json).await
         }
         (&Method::GET, ["scenarios", id, "requests"]) => get_requests(state, id),
+        (&Method::PUT, ["scenarios", id, "aws"]) => {
+            let json = is_json(parts.headers.get(CONTENT_TYPE));
+            put_aws(state, id, body, json).await
+        }
+        (&Method::GET, ["scenarios", id, "aws"]) => get_aws(state, id),
         (&Method::DELETE, ["scenarios", id]) => delete_scenario(state, id),
         (&Method::POST, ["blackhole"]) => blackhole(state).await,
         (&Method::POST, ["google_keys"]) => {
@@ -166,6 +172,24 @@ fn get_requests(state: &Arc<State>, id: &str) -> Reply {
         .unwrap_or_default();
     let terms: Vec<Term> = records.iter().map(|r| etf::record_to_term(r)).collect();
     Ok(term_response(&Term::from(List::from(terms))))
+}
+
+/// Body: the scenario's AWS configuration map (see `aws::AwsConfig`).
+/// Replaces the previous one and clears the AWS counters; steps and the
+/// request log are untouched.
+async fn put_aws(state: &Arc<State>, id: &str, body: Incoming, json: bool) -> Reply {
+    let id = checked_id(id)?;
+    let value = read_value(body, json).await?;
+    let config = AwsConfig::parse(&value).map_err(bad_request)?;
+    state.scenario(id).aws.configure(config);
+    Ok(no_content())
+}
+
+/// What the scenario's credential endpoints and verifier did.
+fn get_aws(state: &Arc<State>, id: &str) -> Reply {
+    let id = checked_id(id)?;
+    let report = state.scenario(id).aws.report();
+    Ok(term_response(&etf::json_to_term(&report)))
 }
 
 fn delete_scenario(state: &Arc<State>, id: &str) -> Reply {

@@ -173,6 +173,10 @@ pub fn record_to_term(r: &Record) -> Term {
             r.status()
                 .map_or_else(|| atom("nil"), |s| int(i64::from(s))),
         ),
+        (
+            "auth",
+            r.auth.map_or_else(|| atom("nil"), |a| binary(a.as_bytes())),
+        ),
         ("received_at_us", uint(r.received_at_us)),
         ("finished_at_us", finished.map_or_else(|| atom("nil"), uint)),
     ])

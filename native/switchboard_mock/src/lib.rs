@@ -10,7 +10,9 @@
 //! providers' own error bodies, delays, dropped connections, truncated
 //! bodies, stalled or broken streams, byte-split streams and recorded-traffic
 //! replay. It also plays Google's OAuth token endpoint and the GCE metadata
-//! server (see *Google credentials*).
+//! server (see *Google credentials*), and AWS Bedrock Converse and
+//! ConverseStream (binary event-stream frames) with SigV4 verification and
+//! the AWS credential endpoints (see *AWS Bedrock*).
 //!
 //! # Scenarios
 //!
@@ -25,8 +27,9 @@
 //!
 //! Maps with string keys, all optional: `status`, `body`, `content_type`,
 //! `headers`, `delay_ms`, `drop`, `truncate_at`, `malformed`, `content`,
-//! `finish_reason`, `usage` (`input_tokens`, `output_tokens`,
-//! `cached_input_tokens`), and for streamed answers `chunks`,
+//! `reasoning` (Bedrock: a reasoning block before the text), `finish_reason`,
+//! `usage` (`input_tokens`, `output_tokens`, `cached_input_tokens`,
+//! `cache_creation_input_tokens`), and for streamed answers `chunks`,
 //! `chunk_delay_ms`, `stall_after`, `error_after`, `error_type`,
 //! `truncate_after`, `split_bytes`; replays `replay_cassette`, `replay_file`,
 //! `replay_chunks_b64`; and `repeat` (`-1` for ever). Unknown keys are
@@ -73,6 +76,27 @@
 //! their own (a `token_uri` of `…/s/<id>/token`, `GCE_METADATA_HOST` of
 //! `127.0.0.1:PORT/s/<id>`) so their steps and the API's do not interleave.
 //!
+//! # AWS Bedrock
+//!
+//! Errors carry `x-amzn-errortype: <Type>:http://internal.amazon.com/coral/<ns>/`
+//! and `{"message": ...}`; the type follows the status (429 Throttling, 503
+//! ServiceUnavailable, 400 Validation, 403 AccessDenied, 404 ResourceNotFound,
+//! 408 ModelTimeout, 424 ModelError, other 5xx InternalServer) or is named by
+//! `error_type` (either spelling, `ThrottlingException` or
+//! `throttlingException`), which alone implies the type's status. In a stream,
+//! `error_after` + `error_type` send a `:message-type: exception` frame
+//! (default `modelStreamErrorException`); `truncate_after` cuts the stream
+//! inside the next frame; `malformed` sends a frame with a bad CRC.
+//!
+//! A scenario checks `Authorization` on Bedrock requests once it has an AWS
+//! configuration (`PUT /_mock/scenarios/<id>/aws`, see `aws::AwsConfig`):
+//! SigV4 signatures are recomputed with `aws-sigv4` over the request as
+//! received, Bedrock API keys compared; a failure is a 403 as Bedrock sends
+//! it, is logged with `"auth" => "rejected"` and uses no step. The same
+//! scenario (or any other) serves the STS web-identity, container and IMDSv2
+//! credential endpoints (`aws::credentials`), whose fresh credentials the
+//! verifier accepts until they expire.
+//!
 //! # Control API
 //!
 //! Bodies are Erlang External Term Format (`application/x-erlang-binary`):
@@ -84,8 +108,20 @@
 //!   absent), `"headers"` (list of `{name, value}` tuples, names lowercased, in
 //!   arrival order), `"body"`, `"json"` (parsed body or `nil`), `"outcome"`
 //!   (`"pending"`, `"completed"`, `"client_disconnected"`, `"dropped"`),
-//!   `"status"` (the status sent, or `nil`), `"received_at_us"`,
+//!   `"status"` (the status sent, or `nil`), `"auth"` (`"sigv4"`, `"bearer"`,
+//!   `"rejected"`, or `nil` when not checked), `"received_at_us"`,
 //!   `"finished_at_us"` (or `nil`); times are microseconds since server start.
+//! * `PUT /_mock/scenarios/<id>/aws`: the scenario's AWS configuration, a map
+//!   (keys in `aws::AwsConfig`: `credentials`, `api_keys`, `verify`, `region`,
+//!   `expires_in_s`, `credential_delay_ms`, `credential_failures`,
+//!   `credential_status`, `role_name`, `web_identity_token`,
+//!   `container_authorization`); replaces the previous one and clears the AWS
+//!   counters, keeps steps and log. `204`.
+//! * `GET /_mock/scenarios/<id>/aws`: `%{"configured", "verify", "fetches" =>
+//!   %{"sts", "container", "imds_token", "imds_role", "imds_credentials",
+//!   "imds_region"}, "credential_fetches", "issued" => [%{"source",
+//!   "access_key_id", "secret_access_key", "session_token", "expiration"}],
+//!   "verified", "rejected"}`.
 //! * `DELETE /_mock/scenarios/<id>`: forgets the scenario. `204`.
 //! * `POST /_mock/blackhole`: `%{"port" => port}`, a loopback port whose
 //!   `connect()` never completes.
@@ -106,6 +142,7 @@
 //! the socket for EOF while a response is pending and drops the response
 //! future or body, whose guard records the outcome.
 
+mod aws;
 mod blackhole;
 mod body;
 mod control;

@@ -4,12 +4,12 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
 use crate::body::{Ending, Gap, MockBody, Piece};
 use crate::google_auth::{AuthRequest, Rejection};
-use crate::provider::{self, Provider, Reply, RequestInfo, StreamOptions, Usage};
+use crate::provider::{self, Provider, Reply, RequestInfo, StreamOptions, Usage, SSE};
 use crate::replay::Replay;
 use crate::state::OutcomeGuard;
 use crate::step::Step;
@@ -19,7 +19,6 @@ use crate::step::Step;
 const SPLIT_GAP: Duration = Duration::from_millis(1);
 
 const JSON: &str = "application/json";
-const SSE: &str = "text/event-stream; charset=utf-8";
 const GEMINI_JSON: &str = "application/json; charset=UTF-8";
 
 #[derive(Debug)]
@@ -50,7 +49,7 @@ pub struct ResponsePlan {
 }
 
 impl ResponsePlan {
-    fn new(status: u16, content_type: &'static str, pieces: Vec<Piece>) -> ResponsePlan {
+    pub(crate) fn new(status: u16, content_type: &'static str, pieces: Vec<Piece>) -> ResponsePlan {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         ResponsePlan {
@@ -63,14 +62,27 @@ impl ResponsePlan {
         }
     }
 
-    fn single(status: u16, content_type: &'static str, body: Bytes) -> ResponsePlan {
+    pub(crate) fn single(status: u16, content_type: &'static str, body: Bytes) -> ResponsePlan {
         ResponsePlan::new(status, content_type, vec![immediate(body)])
     }
 
+    pub(crate) fn with_headers(
+        mut self,
+        headers: impl IntoIterator<Item = (HeaderName, HeaderValue)>,
+    ) -> ResponsePlan {
+        for (name, value) in headers {
+            self.headers.insert(name, value);
+        }
+        self
+    }
+
+    /// SSE and AWS event streams go chunked, as the real APIs send them.
     fn is_event_stream(&self) -> bool {
-        self.headers
-            .get(CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"))
+        self.headers.get(CONTENT_TYPE).is_some_and(|v| {
+            let v = v.as_bytes();
+            v.starts_with(b"text/event-stream")
+                || v.starts_with(provider::bedrock::CONTENT_TYPE.as_bytes())
+        })
     }
 
     pub fn into_response(self, guard: Option<OutcomeGuard>) -> Response<MockBody> {
@@ -130,6 +142,17 @@ pub fn build(step: Option<&Step>, ctx: &RequestCtx<'_>) -> Plan {
     }
 }
 
+/// An error answer that uses no step (a rejected signature), with the
+/// provider's request id.
+pub fn error_reply(status: u16, error: provider::ErrorReply, ctx: &RequestCtx<'_>) -> Plan {
+    let mut plan = ResponsePlan::single(status, JSON, error.body).with_headers(error.headers);
+    decorate(&mut plan, &Step::default(), ctx);
+    Plan {
+        delay: None,
+        action: Action::Respond(plan),
+    }
+}
+
 fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
     if let Some(replay) = &step.replay {
         return replay_plan(replay, step);
@@ -143,18 +166,28 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
     if let Some(auth) = ctx.auth {
         return auth_plan(provider, step, auth);
     }
-    let status = step.status.unwrap_or(200);
+    let in_stream = ctx.info.stream && step.error_after.is_some();
+    let status = step
+        .status
+        .or_else(|| provider.implied_status(step.error_type.as_deref(), in_stream))
+        .unwrap_or(200);
     let model = ctx
         .info
         .model
         .as_deref()
         .unwrap_or(provider.default_model());
     if !(200..300).contains(&status) {
-        let body = provider.error_body(status, model, ctx.path, step.error_type.as_deref());
-        return ResponsePlan::single(status, provider.json_content_type(), body);
+        let error = provider.error(status, model, ctx.path, step.error_type.as_deref());
+        return ResponsePlan::single(status, provider.json_content_type(), error.body)
+            .with_headers(error.headers);
     }
     if step.malformed {
-        return malformed(status, ctx.info.stream);
+        let content_type = if ctx.info.stream {
+            provider.stream_content_type()
+        } else {
+            JSON
+        };
+        return ResponsePlan::single(status, content_type, provider.malformed(ctx.info.stream));
     }
 
     let content: Cow<'_, str> = match (&step.content, step.chunks) {
@@ -167,6 +200,7 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
         created: unix_now(),
         model,
         content: &content,
+        reasoning: step.reasoning.as_deref(),
         finish_reason: step
             .finish_reason
             .as_deref()
@@ -200,7 +234,9 @@ fn auth_plan(provider: Provider, step: &Step, auth: &AuthRequest) -> ResponsePla
     };
     let status = step.status.unwrap_or(200);
     let mut plan = if !(200..300).contains(&status) {
-        let body = provider.error_body(status, "", "", step.error_type.as_deref());
+        let body = provider
+            .error(status, "", "", step.error_type.as_deref())
+            .body;
         ResponsePlan::single(status, error_content_type, body)
     } else if step.malformed {
         ResponsePlan::single(
@@ -270,7 +306,8 @@ fn stream_plan(
         let error = provider.stream_error(&stream, cut(n), &opts);
         (cut(n), Ending::Complete, vec![error])
     } else if let Some(n) = step.truncate_after {
-        (cut(n), Ending::Abort, Vec::new())
+        let partial = provider.cut_trailer(&stream, cut(n));
+        (cut(n), Ending::Abort, partial.into_iter().collect())
     } else if let Some(n) = step.stall_after {
         (cut(n), Ending::Stall, Vec::new())
     } else {
@@ -283,27 +320,15 @@ fn stream_plan(
         .iter()
         .chain(&stream.deltas[..sent])
         .chain(&trailer);
-    let content_type = if info.json_array { GEMINI_JSON } else { SSE };
+    let content_type = if info.json_array {
+        GEMINI_JSON
+    } else {
+        provider.stream_content_type()
+    };
     let mut plan = ResponsePlan::new(status, content_type, gapped(events.cloned(), between));
     plan.ending = ending;
     plan.chunked = true;
     plan
-}
-
-fn malformed(status: u16, stream: bool) -> ResponsePlan {
-    if stream {
-        ResponsePlan::single(
-            status,
-            SSE,
-            Bytes::from_static(b"data: {\"id\": \"x\", \"choices\": [\n\n"),
-        )
-    } else {
-        ResponsePlan::single(
-            status,
-            JSON,
-            Bytes::from_static(b"{\"id\": \"x\", \"choices\": ["),
-        )
-    }
 }
 
 fn replay_plan(replay: &Replay, step: &Step) -> ResponsePlan {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -19,6 +19,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::aws::{self, sigv4::Received};
 use crate::body::MockBody;
 use crate::control;
 use crate::google_auth::{self, AuthRequest};
@@ -159,13 +160,14 @@ async fn provider_request(
         // The client left mid-upload; there is nobody to answer.
         Err(_) => return Err(DropConnection),
     };
-    let provider = Provider::detect(&parts.method, path);
     let query = parts.uri.query().unwrap_or_default();
+    let scenario = state.scenario(scenario_id);
+    let provider = Provider::detect(&parts.method, path);
     let info = match provider {
         Some(p) => p.request_info(path, query, &body),
         None => RequestInfo::default(),
     };
-    let verdict = match provider {
+    let google_verdict = match provider {
         Some(Provider::GoogleToken) => Some(google_auth::check_token_request(
             &state.config.google_keys,
             &body,
@@ -175,6 +177,34 @@ async fn provider_request(
         }
         _ => None,
     };
+    let credential_route = match provider {
+        Some(_) => None,
+        None => aws::credentials::Route::detect(&parts.method, path, query, &body),
+    };
+    // Only Bedrock requests, and only in scenarios configured to check them.
+    let aws_config = match provider {
+        Some(Provider::Bedrock) => scenario.aws.config().filter(|c| c.verify),
+        _ => None,
+    };
+    let verdict = aws_config.map(|cfg| {
+        let received = Received {
+            method: parts.method.as_str(),
+            raw_path: parts.uri.path(),
+            query: parts.uri.query(),
+            authority: parts.uri.authority().map(|a| a.as_str()),
+            headers: &parts.headers,
+            body: &body,
+        };
+        let verdict = aws::sigv4::verify(
+            &cfg,
+            &state.keyring,
+            &received,
+            "bedrock",
+            SystemTime::now(),
+        );
+        scenario.aws.verdict(verdict.is_ok());
+        verdict
+    });
     let headers = parts
         .headers
         .iter()
@@ -185,37 +215,57 @@ async fn provider_request(
             )
         })
         .collect();
-    let record = Arc::new(Record::new(
-        method,
-        path.to_owned(),
-        query.to_owned(),
-        headers,
-        body,
-        received_at_us,
-        http_version(parts.version),
-    ));
-    let scenario = state.scenario(scenario_id);
-    let step = scenario.admit(
-        Arc::clone(&record),
-        state.config.max_records,
-        // Steps that need a provider format wait for a provider request.
-        |step| provider.is_some() || step.is_provider_agnostic(),
+    let record = Arc::new(
+        Record::new(
+            method,
+            path.to_owned(),
+            query.to_owned(),
+            headers,
+            body,
+            received_at_us,
+            http_version(parts.version),
+        )
+        .with_auth(verdict.as_ref().map(|v| match v {
+            Ok(accepted) => accepted.scheme(),
+            Err(_) => "rejected",
+        })),
     );
-    let auth = verdict.map(|verdict| AuthRequest {
+    let auth = google_verdict.map(|verdict| AuthRequest {
         verdict,
         serial: scenario.next_auth_serial(),
     });
-    let plan = plan::build(
-        step.as_deref(),
-        &RequestCtx {
-            provider,
-            info: &info,
-            method: &record.method,
-            path: &record.path,
-            id: state.next_id(),
-            auth: auth.as_ref(),
-        },
-    );
+    let ctx = RequestCtx {
+        provider,
+        info: &info,
+        method: &record.method,
+        path: &record.path,
+        id: state.next_id(),
+        auth: auth.as_ref(),
+    };
+    let max_records = state.config.max_records;
+    // Credential fetches and rejected requests are logged but use no step:
+    // the script is for the model's answers.
+    let plan = if let Some(route) = &credential_route {
+        scenario.admit(Arc::clone(&record), max_records, |_| false);
+        let request_id = crate::provider::bedrock::request_id(ctx.id);
+        let request = aws::credentials::Request {
+            headers: &parts.headers,
+            request_id: &request_id,
+        };
+        aws::credentials::respond(route, &request, &scenario.aws, &state.keyring)
+    } else if let Some(Err(rejected)) = &verdict {
+        scenario.admit(Arc::clone(&record), max_records, |_| false);
+        let (status, reply) = rejected.reply();
+        plan::error_reply(status, reply, &ctx)
+    } else {
+        let step = scenario.admit(
+            Arc::clone(&record),
+            max_records,
+            // Steps that need a provider format wait for a provider request.
+            |step| provider.is_some() || step.is_provider_agnostic(),
+        );
+        plan::build(step.as_deref(), &ctx)
+    };
 
     // From here on the guard owns the outcome: if hyper drops this future
     // (peer closed while we wait) or the body, the record says so.
@@ -297,6 +347,22 @@ impl MockServer {
     /// email.
     pub fn add_google_key(&self, service_account: &Value) -> Result<String, String> {
         self.state.config.google_keys.add(service_account)
+    }
+
+    /// Sets a scenario's AWS configuration (the map `PUT
+    /// /_mock/scenarios/<id>/aws` takes) and clears its AWS counters.
+    pub fn aws(&self, scenario: &str, config: &Value) -> Result<(), String> {
+        if !valid_scenario_id(scenario) {
+            return Err(format!("invalid scenario id {scenario:?}"));
+        }
+        let config = crate::aws::AwsConfig::parse(config)?;
+        self.state.scenario(scenario).aws.configure(config);
+        Ok(())
+    }
+
+    /// What `GET /_mock/scenarios/<id>/aws` reports, as JSON.
+    pub fn aws_report(&self, scenario: &str) -> Value {
+        self.state.scenario(scenario).aws.report()
     }
 
     /// The scenario's request log, oldest first.

@@ -11,6 +11,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use crate::aws::{Keyring, ScenarioAws};
 use crate::google_auth::GoogleKeys;
 use crate::step::{Repeat, Step};
 
@@ -99,6 +100,9 @@ pub struct Record {
     pub received_at_us: u64,
     /// `"HTTP/1.1"` or `"HTTP/2.0"`.
     pub version: &'static str,
+    /// How the request's `Authorization` was judged, when the scenario
+    /// checks it: `"sigv4"`, `"bearer"` or `"rejected"`.
+    pub auth: Option<&'static str>,
     // Atomics rather than a lock: the response path updates these after the
     // record is already visible to readers of the log.
     finish: AtomicU64,
@@ -123,9 +127,15 @@ impl Record {
             body,
             received_at_us,
             version,
+            auth: None,
             finish: AtomicU64::new(0),
             status: AtomicU16::new(0),
         }
+    }
+
+    pub fn with_auth(mut self, auth: Option<&'static str>) -> Record {
+        self.auth = auth;
+        self
     }
 
     pub fn outcome(&self) -> Outcome {
@@ -215,6 +225,9 @@ struct ScenarioInner {
 #[derive(Debug, Default)]
 pub struct Scenario {
     inner: Mutex<ScenarioInner>,
+    /// AWS settings and credential-endpoint counters; kept when the steps
+    /// are replaced, gone with the scenario.
+    pub aws: ScenarioAws,
 }
 
 impl Scenario {
@@ -285,6 +298,8 @@ pub struct State {
     scenarios: RwLock<HashMap<String, Arc<Scenario>>>,
     next_id: AtomicU64,
     pub(crate) blackhole: tokio::sync::OnceCell<crate::blackhole::Blackhole>,
+    /// Credentials handed out by any scenario's credential endpoints.
+    pub(crate) keyring: Keyring,
 }
 
 impl State {
@@ -295,6 +310,7 @@ impl State {
             scenarios: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             blackhole: tokio::sync::OnceCell::new(),
+            keyring: Keyring::default(),
         }
     }
 

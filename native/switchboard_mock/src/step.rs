@@ -40,6 +40,7 @@ pub struct Step {
     pub truncate_at: Option<usize>,
     pub malformed: bool,
     pub content: Option<String>,
+    pub reasoning: Option<String>,
     pub finish_reason: Option<String>,
     pub usage: UsageSpec,
     pub chunks: Option<usize>,
@@ -73,6 +74,7 @@ impl Default for Step {
             truncate_at: None,
             malformed: false,
             content: None,
+            reasoning: None,
             finish_reason: None,
             usage: UsageSpec::default(),
             chunks: None,
@@ -146,6 +148,7 @@ impl Step {
             "truncate_at" => self.truncate_at = opt(v, usize_of).map_err(f)?,
             "malformed" => self.malformed = boolean(v).map_err(f)?,
             "content" => self.content = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?,
+            "reasoning" => self.reasoning = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?,
             "finish_reason" | "stop_reason" => {
                 self.finish_reason = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?
             }

@@ -9,6 +9,7 @@
 //! live in the authorizer, which the client owns, so they belong to the
 //! registry handle and are shared by every call on it.
 
+pub mod aws;
 mod cache;
 pub mod google;
 pub mod http;

@@ -2,14 +2,16 @@
 //! the engine feeds the body's reads through the matching decoder and hands
 //! each frame to the provider's stream parser.
 //!
-//! Server-sent events are the only framing today. AWS's binary event stream
-//! becomes a second [`Framing`] variant with its own [`Frame`]; a stream that
-//! ends with its body (Gemini) is SSE whose parser decides at
-//! the stream parser's `end_of_body` whether it was complete.
+//! Three framings: server-sent events, SSE in which bare lines are data
+//! too (Google's mid-stream errors), and AWS's binary event stream
+//! (Bedrock). A stream that ends with its body (Gemini) is SSE whose parser
+//! decides at the stream parser's `end_of_body` whether it was complete.
 
+pub mod event_stream;
 pub mod sse;
 
 use crate::error::Error;
+use event_stream::EventStreamDecoder;
 use sse::{EventSink, SseDecoder, SseEvent};
 
 /// The framing of a provider's streamed answers.
@@ -20,18 +22,36 @@ pub enum Framing {
     /// `text/event-stream` in which a line outside any field is data too:
     /// Google's streams send a mid-stream error as a bare JSON object.
     SseBareLines,
+    /// `application/vnd.amazon.eventstream`.
+    AwsEventStream,
 }
 
 /// One unit of a stream, as its framing delimits it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
     Sse(SseEvent),
+    /// An event-stream message, CRCs checked.
+    AwsEvent(event_stream::Message),
+}
+
+impl Frame {
+    /// The SSE event, for parsers of SSE streams; another frame means the
+    /// provider named the wrong framing.
+    pub fn sse(&self) -> Result<&SseEvent, Error> {
+        match self {
+            Frame::Sse(event) => Ok(event),
+            Frame::AwsEvent(_) => Err(Error::bad_response(
+                "expected a server-sent event, got an AWS event-stream message",
+            )),
+        }
+    }
 }
 
 /// Turns a body's reads into frames, keeping what is unfinished between reads.
 #[derive(Debug)]
 pub enum FrameDecoder {
     Sse(SseDecoder),
+    AwsEventStream(EventStreamDecoder),
 }
 
 impl FrameDecoder {
@@ -39,6 +59,7 @@ impl FrameDecoder {
         match framing {
             Framing::Sse => FrameDecoder::Sse(SseDecoder::new()),
             Framing::SseBareLines => FrameDecoder::Sse(SseDecoder::with_bare_lines()),
+            Framing::AwsEventStream => FrameDecoder::AwsEventStream(EventStreamDecoder::new()),
         }
     }
 
@@ -46,16 +67,21 @@ impl FrameDecoder {
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Frame>) -> Result<(), Error> {
         match self {
             FrameDecoder::Sse(d) => d.feed(bytes, out),
+            FrameDecoder::AwsEventStream(d) => {
+                d.feed(bytes, &mut |message| out.push(Frame::AwsEvent(message)))
+            }
         }
     }
 
-    /// The body ended: completes what can be completed.
+    /// The body ended: completes what can be completed; an event-stream
+    /// message cut short is a `Network` error.
     pub fn finish(&mut self, out: &mut Vec<Frame>) -> Result<(), Error> {
         match self {
             FrameDecoder::Sse(d) => {
                 d.finish(out);
                 Ok(())
             }
+            FrameDecoder::AwsEventStream(d) => d.finish(),
         }
     }
 }

@@ -32,7 +32,7 @@ pub(crate) struct AnthropicStream {
 
 impl StreamParser for AnthropicStream {
     fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
-        let Frame::Sse(event) = frame;
+        let event = frame.sse()?;
         if let Some(text) = self.event(event)? {
             out.push_text(&text);
         }

@@ -58,7 +58,7 @@ impl GeminiStream {
 
 impl StreamParser for GeminiStream {
     fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
-        let Frame::Sse(event) = frame;
+        let event = frame.sse()?;
         let Some(data) = payload(false, event) else {
             return Ok(());
         };
@@ -115,7 +115,7 @@ impl StreamParser for VertexStream {
         let inner = match &mut self.inner {
             Some(inner) => inner,
             None => {
-                let Frame::Sse(event) = frame;
+                let event = frame.sse()?;
                 let Some(data) = payload(false, event) else {
                     return Ok(());
                 };

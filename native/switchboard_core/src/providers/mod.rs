@@ -23,17 +23,20 @@
 //!   all concurrent calls, and sets `authorization: Bearer` on the request.
 //!   Its token fetch runs inside the attempt: cancelled with the call,
 //!   bounded by its timeouts, an `:auth` attempt when it fails.
-//! - **Request signing** (Bedrock SigV4): also `Authorization::Custom`; it
-//!   runs after the body is final, resolves credentials from a cached
-//!   chain, and signs method, URL, headers and body bytes.
-//! - **A binary stream** (Bedrock's event stream): `framing()` returns a new
-//!   [`Framing`] variant whose decoder yields event-stream messages as
-//!   frames; the provider's parser reads those frames. A stream that ends
+//! - **Request signing** (Bedrock SigV4, [`bedrock`]): also
+//!   `Authorization::Custom`; it runs after the body is final, resolves
+//!   credentials from a cached chain, and signs method, URL, headers and
+//!   body bytes.
+//! - **A binary stream** (Bedrock's event stream): `framing()` returns
+//!   [`Framing::AwsEventStream`], whose decoder yields event-stream messages
+//!   as frames; the provider's parser reads those frames. A stream that ends
 //!   with its body (Gemini) keeps SSE framing and implements
 //!   [`StreamParser::end_of_body`].
 
 mod anthropic;
 mod anthropic_stream;
+mod bedrock;
+mod bedrock_stream;
 mod common;
 mod google;
 mod google_ai;

@@ -75,7 +75,7 @@ pub(crate) struct ResponsesStream {
 
 impl StreamParser for ResponsesStream {
     fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
-        let Frame::Sse(event) = frame;
+        let event = frame.sse()?;
         let Some(data) = payload(self.done, event) else {
             return Ok(());
         };

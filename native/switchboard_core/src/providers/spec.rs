@@ -84,7 +84,7 @@ pub static PROVIDERS: &[&ProviderSpec] = &[
     &super::openai_responses::OPENAI_RESPONSES,
     &super::google_ai::GOOGLE_AI,
     &super::vertex::VERTEX_AI,
-    &AWS_BEDROCK,
+    &super::bedrock::AWS_BEDROCK,
     &FALLBACK,
     &ROUND_ROBIN,
 ];
@@ -115,24 +115,6 @@ const ROUND_ROBIN: ProviderSpec = ProviderSpec {
     api_key_env: None,
     routing_options: &[],
     prompt_fields: &[],
-};
-
-const AWS_BEDROCK: ProviderSpec = ProviderSpec {
-    name: "aws-bedrock",
-    aliases: &[],
-    kind: SpecKind::NotYetSupported,
-    default_base_url: None,
-    api_key_env: Some("AWS_BEARER_TOKEN_BEDROCK"),
-    routing_options: &[
-        "region",
-        "access_key_id",
-        "secret_access_key",
-        "session_token",
-        "profile",
-        "endpoint_url",
-        "model_id",
-    ],
-    prompt_fields: &["system"],
 };
 
 /// Call-time `options:` that switchboard or the prompt owns, whatever the

@@ -514,6 +514,7 @@ mod tests {
             created: 2,
             model: "gemini-2.5-flash",
             content,
+            reasoning: None,
             finish_reason,
             usage: Usage {
                 input: 12,

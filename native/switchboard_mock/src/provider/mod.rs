@@ -4,6 +4,7 @@
 //! are sent (delays, faults) is decided by `plan`.
 
 mod anthropic;
+pub mod bedrock;
 mod gemini;
 mod google_token;
 mod openai;
@@ -39,6 +40,8 @@ pub enum Provider {
     GoogleToken,
     /// The GCE metadata server: `GET /computeMetadata/v1/…`.
     GceMetadata,
+    /// AWS Bedrock Runtime Converse / ConverseStream.
+    Bedrock,
 }
 
 const GENERATE: &str = "generateContent";
@@ -62,7 +65,9 @@ impl Provider {
         if let Some(call) = GoogleCall::parse(path) {
             return call.provider();
         }
-        if path.ends_with("/chat/completions") {
+        if bedrock::is_converse(path) {
+            Some(Provider::Bedrock)
+        } else if path.ends_with("/chat/completions") {
             Some(Provider::OpenAi)
         } else if path.ends_with("/responses") {
             Some(Provider::OpenAiResponses)
@@ -102,6 +107,11 @@ impl Provider {
                 }
                 info
             }
+            Provider::Bedrock => RequestInfo {
+                model: bedrock::model_from_path(path),
+                stream: bedrock::is_stream(path),
+                ..RequestInfo::default()
+            },
             Provider::GoogleToken | Provider::GceMetadata => RequestInfo::default(),
         }
     }
@@ -115,6 +125,7 @@ impl Provider {
             Provider::Anthropic | Provider::VertexAnthropic => {
                 Some(HeaderName::from_static("request-id"))
             }
+            Provider::Bedrock => Some(HeaderName::from_static("x-amzn-requestid")),
             Provider::Gemini
             | Provider::VertexGemini
             | Provider::GoogleToken
@@ -126,6 +137,7 @@ impl Provider {
         match self {
             Provider::OpenAi | Provider::OpenAiResponses => format!("req_mock{n:016x}"),
             Provider::VertexAnthropic => format!("req_vrtx_mock{n:016}"),
+            Provider::Bedrock => bedrock::request_id(n),
             _ => format!("req_mock{n:020}"),
         }
     }
@@ -145,6 +157,7 @@ impl Provider {
             Provider::OpenAi => openai::completion(reply),
             Provider::OpenAiResponses => openai_responses::response_body(reply, error_type),
             Provider::Anthropic | Provider::VertexAnthropic => anthropic::message(reply),
+            Provider::Bedrock => bedrock::converse(reply),
             Provider::Gemini | Provider::VertexGemini => gemini::response(reply, self.flavor()),
             // Never asked: `plan` answers these endpoints itself.
             Provider::GoogleToken | Provider::GceMetadata => Bytes::new(),
@@ -161,7 +174,33 @@ impl Provider {
             Provider::Gemini | Provider::VertexGemini => {
                 gemini::stream(reply, deltas, opts, self.flavor())
             }
+            Provider::Bedrock => bedrock::stream(reply, deltas, opts),
             Provider::GoogleToken | Provider::GceMetadata => Stream::default(),
+        }
+    }
+
+    pub fn stream_content_type(self) -> &'static str {
+        match self {
+            Provider::Bedrock => bedrock::CONTENT_TYPE,
+            _ => SSE,
+        }
+    }
+
+    /// What a stream cut after `sent` deltas ends with: SSE streams end
+    /// between events, Bedrock's inside the next frame.
+    pub fn cut_trailer(self, stream: &Stream, sent: usize) -> Option<Bytes> {
+        match self {
+            Provider::Bedrock => bedrock::partial_frame(stream, sent),
+            _ => None,
+        }
+    }
+
+    /// The status a step implies when it scripts no `status`: a Bedrock
+    /// `error_type` outside a stream is an HTTP error of that type.
+    pub fn implied_status(self, error_type: Option<&str>, in_stream: bool) -> Option<u16> {
+        match (self, error_type) {
+            (Provider::Bedrock, Some(t)) if !in_stream => Some(bedrock::status_for_type(t)),
+            _ => None,
         }
     }
 
@@ -180,17 +219,18 @@ impl Provider {
         }
     }
 
-    /// The body of an HTTP error. `error_type` chooses Google's `status`
-    /// string (Gemini, Vertex) or the error code (token endpoint), and on
-    /// Claude-on-Vertex which front end answers (see `vertex_claude_error`).
-    pub fn error_body(
+    /// The answer to an HTTP error. `error_type` chooses Google's `status`
+    /// string (Gemini, Vertex) or the error code (token endpoint), on
+    /// Claude-on-Vertex which front end answers (see `vertex_claude_error`),
+    /// and Bedrock's error type, which it also names in a header.
+    pub fn error(
         self,
         status: u16,
         model: &str,
         path: &str,
         error_type: Option<&str>,
-    ) -> Bytes {
-        match self {
+    ) -> ErrorReply {
+        let body = match self {
             Provider::OpenAi | Provider::OpenAiResponses => openai::error(status, model),
             Provider::Anthropic => anthropic::error(status),
             Provider::Gemini | Provider::VertexGemini => {
@@ -199,6 +239,20 @@ impl Provider {
             Provider::VertexAnthropic => vertex_claude_error(status, model, path, error_type),
             Provider::GoogleToken => google_token::oauth_error(status, error_type),
             Provider::GceMetadata => google_token::metadata_error(status),
+            Provider::Bedrock => return bedrock::error(status, model, error_type),
+        };
+        ErrorReply {
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    /// A 200 whose body cannot be decoded.
+    pub fn malformed(self, stream: bool) -> Bytes {
+        match (self, stream) {
+            (Provider::Bedrock, true) => bedrock::malformed_stream(),
+            (_, true) => Bytes::from_static(b"data: {\"id\": \"x\", \"choices\": [\n\n"),
+            (_, false) => Bytes::from_static(b"{\"id\": \"x\", \"choices\": ["),
         }
     }
 
@@ -206,7 +260,7 @@ impl Provider {
         match self {
             Provider::OpenAi => "stop",
             Provider::OpenAiResponses => "completed",
-            Provider::Anthropic | Provider::VertexAnthropic => "end_turn",
+            Provider::Anthropic | Provider::VertexAnthropic | Provider::Bedrock => "end_turn",
             Provider::Gemini | Provider::VertexGemini => "STOP",
             Provider::GoogleToken | Provider::GceMetadata => "",
         }
@@ -216,6 +270,7 @@ impl Provider {
         match self {
             Provider::OpenAi | Provider::OpenAiResponses => "gpt-mock",
             Provider::Anthropic | Provider::VertexAnthropic => "claude-mock",
+            Provider::Bedrock => "anthropic.claude-mock-v1:0",
             Provider::Gemini | Provider::VertexGemini => "gemini-mock",
             Provider::GoogleToken | Provider::GceMetadata => "",
         }
@@ -303,6 +358,15 @@ fn has_param(query: &str, name: &str, value: &str) -> bool {
     form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == name && v == value)
 }
 
+/// An error answer: its body and the headers that name the error.
+#[derive(Debug)]
+pub struct ErrorReply {
+    pub body: Bytes,
+    pub headers: Vec<(HeaderName, hyper::header::HeaderValue)>,
+}
+
+pub const SSE: &str = "text/event-stream; charset=utf-8";
+
 /// The 404 for a path no provider serves (OpenAI's shape, as most clients expect).
 pub fn not_found_body(method: &str, path: &str) -> Bytes {
     openai::not_found(method, path)
@@ -381,6 +445,8 @@ pub struct Reply<'a> {
     pub created: u64,
     pub model: &'a str,
     pub content: &'a str,
+    /// A reasoning block before the text (Bedrock only).
+    pub reasoning: Option<&'a str>,
     pub finish_reason: &'a str,
     pub usage: Usage,
     /// Gemini: the text of a thought part sent before the answer.
@@ -473,6 +539,15 @@ mod tests {
             Provider::detect(&post, "/openai/v1/responses"),
             Some(Provider::OpenAiResponses)
         );
+        assert_eq!(
+            Provider::detect(&post, "/model/us.anthropic.claude-v1%3A0/converse"),
+            Some(Provider::Bedrock)
+        );
+        assert_eq!(
+            Provider::detect(&post, "/model/m/converse-stream"),
+            Some(Provider::Bedrock)
+        );
+        assert_eq!(Provider::detect(&post, "/model/m/invoke"), None);
         assert_eq!(Provider::detect(&post, "/v1/embeddings"), None);
         assert_eq!(Provider::detect(&Method::GET, "/v1/messages"), None);
     }

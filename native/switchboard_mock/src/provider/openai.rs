@@ -299,6 +299,7 @@ mod tests {
             created: 2,
             model: "gpt-x",
             content: "a b",
+            reasoning: None,
             finish_reason: "stop",
             usage: Usage {
                 input: 12,

@@ -591,6 +591,7 @@ mod tests {
             created: 2,
             model,
             content: "a b",
+            reasoning: None,
             finish_reason,
             usage: Usage {
                 input: 12,

@@ -173,3 +173,27 @@ pub fn script(mock: &MockServer, scenario: &str, steps: Value) {
     let steps = steps.as_array().expect("list of steps").clone();
     mock.script(scenario, &steps).expect("valid script");
 }
+
+/// Sends a request with exactly these extra headers (plus `host`,
+/// `content-length` and `connection: close`) and reads the whole answer.
+pub async fn request_with(
+    mock: &MockServer,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Resp {
+    let mut stream = TcpStream::connect(mock.addr()).await.expect("connect");
+    let mut head = format!("{method} {path} HTTP/1.1\r\nhost: {}\r\n", mock.addr());
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    stream.write_all(head.as_bytes()).await.expect("write head");
+    stream.write_all(body).await.expect("write body");
+    let reads = read_all(&mut stream).await;
+    parse(&reads.bytes())
+}

@@ -1,0 +1,875 @@
+//! AWS Bedrock's Converse and ConverseStream APIs.
+//!
+//! `POST {endpoint}/model/{model}/converse` (`/converse-stream` for
+//! streams), the endpoint `https://bedrock-runtime.{region}.amazonaws.com`
+//! unless `endpoint_url` is given, the model id (`model`, or `model_id`;
+//! inference-profile ids and ARNs too) percent-encoded as one path segment
+//! the way the AWS SDKs encode it.
+//!
+//! Authorization, chosen per call in the order the AWS SDKs use (and the
+//! openai-python Bedrock auth cases): the `api_key` option (a Bedrock API
+//! key, sent as `Authorization: Bearer`); explicit `access_key_id` /
+//! `secret_access_key` (/ `session_token`) or an explicit `profile`, signed
+//! with SigV4; `AWS_BEARER_TOKEN_BEDROCK`; else the AWS default credential
+//! chain, signed with SigV4. An API key together with keys or a profile is
+//! a configuration error.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use aws_smithy_http::label::{fmt_string, EncodingStrategy};
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
+use reqwest::Url;
+use serde_json::{json, Map, Value};
+
+use super::common;
+use super::options::ClientOptions;
+use super::spec::{ProviderSpec, SpecKind};
+use super::{Completion, Provider};
+use crate::auth::aws::{sign_request, AwsAuth, AwsCredentials, CredentialSource};
+use crate::auth::{Authorization, Authorize};
+use crate::error::{Error, ErrorKind};
+use crate::framing::Framing;
+use crate::prompt::{Content, Message, Part, Role};
+use crate::response::Usage;
+use crate::secret::{Secret, Secrets};
+use crate::value::Options;
+use crate::wire::{CallInput, HttpRequest, ResponseHead};
+
+/// SigV4's name for the Bedrock runtime.
+const SIGNING_SERVICE: &str = "bedrock";
+const API_KEY_ENV: &str = "AWS_BEARER_TOKEN_BEDROCK";
+/// Stands in for the regional host until authorization resolves a region
+/// that only the profile files know (`.invalid` never resolves, RFC 2606).
+const UNRESOLVED_HOST: &str = "bedrock-runtime.region-unresolved.invalid";
+
+pub(super) const AWS_BEDROCK: ProviderSpec = ProviderSpec {
+    name: "aws-bedrock",
+    aliases: &[],
+    kind: SpecKind::Leaf(Bedrock::build),
+    default_base_url: None,
+    api_key_env: Some(API_KEY_ENV),
+    routing_options: &[
+        "region",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "profile",
+        "endpoint_url",
+        "model_id",
+    ],
+    prompt_fields: &["system"],
+};
+
+/// Client options that are read here and never sent as they are.
+const MAPPED_OPTIONS: &[&str] = &[
+    "model",
+    "inference_configuration",
+    "additional_model_request_fields",
+    "max_tokens",
+    "temperature",
+    "top_p",
+    "stop_sequences",
+];
+
+/// `inference_configuration` keys and their Converse names.
+const INFERENCE_KEYS: &[(&str, &str)] = &[
+    ("max_tokens", "maxTokens"),
+    ("temperature", "temperature"),
+    ("top_p", "topP"),
+    ("stop_sequences", "stopSequences"),
+];
+
+#[derive(Debug)]
+pub struct Bedrock {
+    /// The client's model id, when set.
+    model: Option<String>,
+    /// `endpoint_url` (or `base_url`), without a trailing slash.
+    endpoint: Option<String>,
+    query_params: Vec<(String, String)>,
+    headers: HeaderMap,
+    secrets: Secrets,
+    /// Options sent as given (Converse fields such as `guardrailConfig`).
+    body: Map<String, Value>,
+    /// The client's `inferenceConfig`, in Converse's names.
+    inference: Map<String, Value>,
+    additional: Option<Value>,
+    auth: Arc<BedrockAuth>,
+    authorization: Authorization,
+}
+
+impl Bedrock {
+    fn build(o: &ClientOptions) -> Result<Box<dyn Provider>, Error> {
+        let opts = o.options();
+        for key in [
+            "region",
+            "access_key_id",
+            "secret_access_key",
+            "session_token",
+            "profile",
+            "endpoint_url",
+            "model_id",
+        ] {
+            opts.str(key)?;
+        }
+        let model = match (opts.str("model")?, opts.str("model_id")?) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(format!(
+                    "{}: set either \"model\" or \"model_id\", not both",
+                    o.ctx
+                )))
+            }
+            (Some(m), None) | (None, Some(m)) if m.trim().is_empty() => {
+                return Err(Error::config(format!(
+                    "{}: the model id must not be empty",
+                    o.ctx
+                )))
+            }
+            (m, id) => m.or(id).map(str::to_owned),
+        };
+        if model.is_none() {
+            return Err(Error::config(format!(
+                "{}: missing required option \"model\" (or \"model_id\")",
+                o.ctx
+            )));
+        }
+        let endpoint = endpoint(o)?;
+        let mut inference = Map::new();
+        if let Some(config) = opts.map("inference_configuration")? {
+            let ctx = format!("{}: option \"inference_configuration\"", o.ctx);
+            inference_fields(&Options::new(&ctx, config), config, &mut inference)?;
+        }
+        // The same settings at the top level, as other providers take them.
+        inference_fields(&opts, &o.raw, &mut inference)?;
+        let additional = opts
+            .map("additional_model_request_fields")?
+            .map(|m| Value::Object(m.clone()));
+        let body = o
+            .body
+            .iter()
+            .filter(|(k, _)| !MAPPED_OPTIONS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let auth = Arc::new(BedrockAuth::new(o)?);
+        Ok(Box::new(Bedrock {
+            model,
+            endpoint,
+            query_params: o.query_params.clone(),
+            headers: o.headers.clone(),
+            secrets: o.secrets.clone(),
+            body,
+            inference,
+            additional,
+            authorization: Authorization::Custom(auth.clone()),
+            auth,
+        }))
+    }
+
+    fn url(&self, model: &str, stream: bool) -> Result<Url, Error> {
+        let base = match &self.endpoint {
+            Some(endpoint) => endpoint.clone(),
+            None => match self.auth.aws.region_now()? {
+                Some(region) => regional_endpoint(&region),
+                None => format!("https://{UNRESOLVED_HOST}"),
+            },
+        };
+        let action = if stream {
+            "converse-stream"
+        } else {
+            "converse"
+        };
+        let path = format!(
+            "/model/{}/{action}",
+            fmt_string(model, EncodingStrategy::Default)
+        );
+        let mut url = Url::parse(&format!("{base}{path}"))
+            .map_err(|_| Error::config("cannot build the Bedrock URL from endpoint_url"))?;
+        if !self.query_params.is_empty() {
+            url.query_pairs_mut().extend_pairs(
+                self.query_params
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str())),
+            );
+        }
+        Ok(url)
+    }
+}
+
+fn regional_endpoint(region: &str) -> String {
+    format!("https://bedrock-runtime.{region}.amazonaws.com")
+}
+
+/// `endpoint_url`, else `base_url`, checked; `None` for the regional default.
+fn endpoint(o: &ClientOptions) -> Result<Option<String>, Error> {
+    let opts = o.options();
+    let (key, url) = match (opts.str("endpoint_url")?, opts.str("base_url")?) {
+        (Some(_), Some(_)) => {
+            return Err(Error::config(format!(
+                "{}: set either \"endpoint_url\" or \"base_url\", not both",
+                o.ctx
+            )))
+        }
+        (Some(url), None) => ("endpoint_url", url),
+        (None, Some(url)) => ("base_url", url),
+        (None, None) => return Ok(None),
+    };
+    match Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
+            Ok(Some(url.trim_end_matches('/').to_owned()))
+        }
+        _ => Err(Error::config(format!(
+            "{}: option {key:?} must be an http or https URL",
+            o.ctx
+        ))),
+    }
+}
+
+/// Reads the inference settings of `map` (snake_case) into `out`
+/// (Converse's camelCase), type-checked.
+fn inference_fields(
+    o: &Options<'_>,
+    map: &Map<String, Value>,
+    out: &mut Map<String, Value>,
+) -> Result<(), Error> {
+    o.u64("max_tokens")?;
+    o.f64("temperature")?;
+    o.f64("top_p")?;
+    o.string_list("stop_sequences")?;
+    for (ours, theirs) in INFERENCE_KEYS {
+        if let Some(v) = map.get(*ours).filter(|v| !v.is_null()) {
+            out.insert((*theirs).to_owned(), v.clone());
+        }
+    }
+    Ok(())
+}
+
+/// A Converse content block for a part.
+fn part_json(part: &Part) -> Result<Value, Error> {
+    Ok(match part {
+        Part::Text(t) => json!({"text": t}),
+        Part::ImageUrl(url) => {
+            let (format, data) = image_data(url).ok_or_else(|| {
+                Error::invalid_request(
+                    "aws-bedrock takes images as data: URLs (data:image/png;base64,...) of png, jpeg, gif or webp",
+                )
+            })?;
+            json!({"image": {"format": format, "source": {"bytes": data}}})
+        }
+    })
+}
+
+/// `data:image/png;base64,AAAA` -> (`png`, `AAAA`).
+fn image_data(url: &str) -> Option<(&'static str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    let format = match meta.strip_suffix(";base64")? {
+        "image/png" => "png",
+        "image/jpeg" | "image/jpg" => "jpeg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        _ => return None,
+    };
+    Some((format, data))
+}
+
+fn content_json(content: &Content) -> Result<Value, Error> {
+    match content {
+        Content::Text(t) => Ok(json!([{"text": t}])),
+        Content::Parts(parts) => parts
+            .iter()
+            .map(part_json)
+            .collect::<Result<_, _>>()
+            .map(Value::Array),
+    }
+}
+
+/// `messages` and `system` for a prompt. Converse takes system prompts apart
+/// from the turns, so they must lead the prompt.
+fn prompt_fields(messages: &[Message], fields: &mut Map<String, Value>) -> Result<(), Error> {
+    let leading = messages
+        .iter()
+        .take_while(|m| m.role == Role::System)
+        .count();
+    if messages[leading..].iter().any(|m| m.role == Role::System) {
+        return Err(Error::invalid_request(
+            "aws-bedrock accepts system messages only at the start of the prompt",
+        ));
+    }
+    if leading > 0 {
+        let system: Vec<Value> = messages[..leading]
+            .iter()
+            .map(|m| json!({"text": m.text()}))
+            .collect();
+        fields.insert("system".into(), Value::Array(system));
+    }
+    let turns = messages[leading..]
+        .iter()
+        .map(|m| Ok(json!({"role": m.role.as_str(), "content": content_json(&m.content)?})))
+        .collect::<Result<Vec<_>, Error>>()?;
+    fields.insert("messages".into(), Value::Array(turns));
+    Ok(())
+}
+
+impl Provider for Bedrock {
+    fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
+        let call = input.options;
+        let model = match call.get("model") {
+            Some(Value::String(m)) if !m.trim().is_empty() => m.as_str(),
+            _ => self.model.as_deref().unwrap_or_default(),
+        };
+        let url = self.url(model, input.stream)?;
+
+        let mut body = self.body.clone();
+        prompt_fields(input.messages, &mut body)?;
+        let mut inference = self.inference.clone();
+        let mut additional = self.additional.clone();
+        let mut rest = Map::new();
+        for (key, value) in call {
+            match key.as_str() {
+                "model" => {}
+                "inference_configuration" | "inferenceConfig" => {
+                    if let Value::Object(m) = value {
+                        for (k, v) in m {
+                            let name = INFERENCE_KEYS
+                                .iter()
+                                .find(|(ours, _)| ours == k)
+                                .map_or(k.as_str(), |(_, theirs)| theirs);
+                            inference.insert(name.to_owned(), v.clone());
+                        }
+                    }
+                }
+                "additional_model_request_fields" => additional = Some(value.clone()),
+                k => match INFERENCE_KEYS.iter().find(|(ours, _)| *ours == k) {
+                    Some((_, theirs)) => {
+                        inference.insert((*theirs).to_owned(), value.clone());
+                    }
+                    None => {
+                        rest.insert(key.clone(), value.clone());
+                    }
+                },
+            }
+        }
+        inference.retain(|_, v| !v.is_null());
+        if !inference.is_empty() {
+            body.insert("inferenceConfig".into(), Value::Object(inference));
+        }
+        if let Some(additional) = additional.filter(|v| !v.is_null()) {
+            body.insert("additionalModelRequestFields".into(), additional);
+        }
+        body.extend(rest);
+
+        let mut request = HttpRequest::post_json(url, &body)?;
+        if input.stream {
+            request.headers.insert(
+                ACCEPT,
+                HeaderValue::from_static("application/vnd.amazon.eventstream"),
+            );
+        }
+        request.headers.extend(self.headers.clone());
+        request.secrets.extend(&self.secrets);
+        Ok(request)
+    }
+
+    fn authorization(&self) -> &Authorization {
+        &self.authorization
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::AwsEventStream
+    }
+
+    fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
+        let v = common::parse_json(body)?;
+        let blocks = v
+            .pointer("/output/message/content")
+            .and_then(Value::as_array)
+            .ok_or_else(|| Error::bad_response("the answer has no output.message.content list"))?;
+        // Text blocks are the answer; reasoning, tool use and images are not.
+        let content = blocks
+            .iter()
+            .filter_map(|b| b.get("text").and_then(Value::as_str))
+            .collect();
+        Ok(Completion {
+            content,
+            // Converse answers do not name the model.
+            model: None,
+            finish_reason: v
+                .get("stopReason")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            usage: v.get("usage").map(usage).unwrap_or_default(),
+        })
+    }
+
+    fn parse_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
+        let parsed: Option<Value> = serde_json::from_slice(body).ok();
+        let error_type = head
+            .header("x-amzn-errortype")
+            .map(str::to_owned)
+            .or_else(|| {
+                parsed
+                    .as_ref()
+                    .and_then(|v| v.get("__type"))
+                    .and_then(Value::as_str)
+                    .map(|t| t.rsplit('#').next().unwrap_or(t).to_owned())
+            });
+        let name = error_type.as_deref().map(exception_name);
+        let message = parsed.as_ref().and_then(message_of);
+        let kind = name
+            .and_then(exception_kind)
+            .unwrap_or_else(|| ErrorKind::from_status(head.status));
+        let message = match (name, message) {
+            (Some(name), Some(message)) => format!("{name}: {message}"),
+            (Some(name), None) => format!("{name} (HTTP {})", head.status),
+            (None, Some(message)) => message,
+            (None, None) => format!("HTTP {} from the provider", head.status),
+        };
+        Error::new(kind, message)
+    }
+
+    fn stream_parser(&self) -> Box<dyn super::StreamParser> {
+        Box::<super::bedrock_stream::BedrockStream>::default()
+    }
+}
+
+/// `ThrottlingException:http://internal.amazon.com/...` -> `ThrottlingException`.
+pub(super) fn exception_name(error_type: &str) -> &str {
+    error_type.split(':').next().unwrap_or(error_type).trim()
+}
+
+/// The kind of a Bedrock exception, by its name in either case
+/// (`ThrottlingException` in headers, `throttlingException` in streams).
+pub(super) fn exception_kind(name: &str) -> Option<ErrorKind> {
+    let name = name.to_ascii_lowercase();
+    Some(match name.trim_end_matches("exception") {
+        "throttling" | "servicequotaexceeded" | "toomanyrequests" => ErrorKind::RateLimited,
+        "serviceunavailable" | "modelnotready" => ErrorKind::Overloaded,
+        "validation" | "conflict" | "serialization" => ErrorKind::InvalidRequest,
+        "accessdenied" => ErrorKind::Permission,
+        "resourcenotfound" | "unknownoperation" => ErrorKind::NotFound,
+        "modeltimeout" => ErrorKind::Timeout,
+        "unrecognizedclient"
+        | "expiredtoken"
+        | "invalidsignature"
+        | "incompletesignature"
+        | "missingauthenticationtoken"
+        | "invalidclienttokenid"
+        | "signaturedoesnotmatch" => ErrorKind::Auth,
+        "internalserver" | "modelstreamerror" | "modelerror" | "internalfailure" => {
+            ErrorKind::Server
+        }
+        _ => return None,
+    })
+}
+
+/// The human message of a Bedrock error body (`message` or `Message`).
+pub(super) fn message_of(v: &Value) -> Option<String> {
+    v.get("message")
+        .or_else(|| v.get("Message"))
+        .and_then(Value::as_str)
+        .map(super::stream::short)
+}
+
+/// Bedrock's token usage. `inputTokens` leaves out the tokens read from or
+/// written to the prompt cache (its `totalTokens` is all three plus the
+/// output); ours counts every prompt token, so they are added back.
+pub fn usage(u: &Value) -> Usage {
+    let read = common::u64_at(u, &["cacheReadInputTokens"]);
+    let written = common::u64_at(u, &["cacheWriteInputTokens"]);
+    let uncached = common::u64_at(u, &["inputTokens"]);
+    let input = match (uncached, read, written) {
+        (None, None, None) => None,
+        (i, r, w) => Some(i.unwrap_or(0) + r.unwrap_or(0) + w.unwrap_or(0)),
+    };
+    Usage::new(input, common::u64_at(u, &["outputTokens"]))
+        .or_total(common::u64_at(u, &["totalTokens"]))
+        .with_cached(read, written)
+}
+
+/// How one call is authorized, decided when it is made.
+enum Mode {
+    Bearer(Secret),
+    SigV4,
+}
+
+/// Bedrock's authorization step: an API key, or a SigV4 signature with
+/// credentials from the options or the AWS chain. Lives in the client, so
+/// the credential cache is shared by every call on the registry handle.
+#[derive(Debug)]
+struct BedrockAuth {
+    api_key: Option<Secret>,
+    aws: AwsAuth,
+}
+
+impl BedrockAuth {
+    fn new(o: &ClientOptions) -> Result<Self, Error> {
+        let opts = o.options();
+        let key_id = opts.str("access_key_id")?;
+        let secret = opts.str("secret_access_key")?;
+        let token = opts.str("session_token")?;
+        let profile = opts.str("profile")?;
+        let api_key = opts.str("api_key")?.map(Secret::new);
+        let source = match (key_id, secret) {
+            (Some(id), Some(secret)) => {
+                if profile.is_some() {
+                    return Err(Error::config(format!(
+                        "{}: set either access_key_id/secret_access_key or \"profile\", not both",
+                        o.ctx
+                    )));
+                }
+                let token = token.map(Secret::new);
+                CredentialSource::Static(AwsCredentials::new(
+                    id,
+                    &Secret::new(secret),
+                    token.as_ref(),
+                ))
+            }
+            (None, None) if token.is_some() => {
+                return Err(Error::config(format!(
+                    "{}: \"session_token\" needs access_key_id and secret_access_key",
+                    o.ctx
+                )))
+            }
+            (None, None) => CredentialSource::Chain {
+                profile: profile.map(str::to_owned),
+            },
+            _ => {
+                return Err(Error::config(format!(
+                    "{}: access_key_id and secret_access_key go together; one is missing",
+                    o.ctx
+                )))
+            }
+        };
+        let explicit_aws = matches!(source, CredentialSource::Static(_)) || profile.is_some();
+        if api_key.is_some() && explicit_aws {
+            return Err(Error::config(format!(
+                "{}: \"api_key\" (a Bedrock API key) conflicts with AWS credentials \
+                 (access_key_id/secret_access_key or profile); set one or the other",
+                o.ctx
+            )));
+        }
+        let region = opts.str("region")?.map(str::to_owned);
+        Ok(BedrockAuth {
+            api_key,
+            aws: AwsAuth::new(o.ctx.clone(), source, region)?,
+        })
+    }
+
+    fn mode(&self) -> Mode {
+        if let Some(key) = &self.api_key {
+            return Mode::Bearer(key.clone());
+        }
+        let explicit_aws = match self.aws.source() {
+            CredentialSource::Static(_) => true,
+            CredentialSource::Chain { profile } => profile.is_some(),
+        };
+        if !explicit_aws {
+            if let Some(key) = crate::env::var(API_KEY_ENV) {
+                return Mode::Bearer(Secret::new(key));
+            }
+        }
+        Mode::SigV4
+    }
+
+    async fn run(&self, request: &mut HttpRequest) -> Result<(), Error> {
+        // A credential the user set in `headers:` wins, as for other providers.
+        if request.headers.contains_key(AUTHORIZATION) {
+            return self.resolve_host(request).await;
+        }
+        match self.mode() {
+            Mode::Bearer(key) => {
+                self.resolve_host(request).await?;
+                let value = Secret::new(format!("Bearer {}", key.expose()));
+                request.secrets.push(key);
+                request.set_secret_header(AUTHORIZATION, &value)
+            }
+            Mode::SigV4 => {
+                let region = self.aws.region().await?;
+                set_regional_host(request, &region)?;
+                let credentials = self.aws.credentials().await?;
+                sign_request(
+                    request,
+                    &credentials,
+                    &region,
+                    SIGNING_SERVICE,
+                    SystemTime::now(),
+                )
+            }
+        }
+    }
+
+    /// Puts the region into a URL built before the region was known.
+    async fn resolve_host(&self, request: &mut HttpRequest) -> Result<(), Error> {
+        if request.url.host_str() == Some(UNRESOLVED_HOST) {
+            let region = self.aws.region().await?;
+            set_regional_host(request, &region)?;
+        }
+        Ok(())
+    }
+}
+
+fn set_regional_host(request: &mut HttpRequest, region: &str) -> Result<(), Error> {
+    if request.url.host_str() == Some(UNRESOLVED_HOST) {
+        let host = format!("bedrock-runtime.{region}.amazonaws.com");
+        request.url.set_host(Some(&host)).map_err(|_| {
+            Error::config(format!(
+                "the AWS region {region:?} is not usable in a host name"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+impl Authorize for BedrockAuth {
+    fn authorize<'a>(
+        &'a self,
+        request: &'a mut HttpRequest,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + Send + 'a>> {
+        Box::pin(self.run(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::providers::golden::{conversation, provider, sent};
+
+    #[test]
+    fn bedrock_golden_request() {
+        let s = sent(
+            "aws-bedrock",
+            json!({
+                "model": "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0",
+                "api_key": "bedrock-api-key-1",
+                "region": "eu-west-3",
+                "inference_configuration": {"max_tokens": 100, "stop_sequences": ["END"]},
+                "additional_model_request_fields": {"top_k": 5},
+                "guardrailConfig": {"guardrailIdentifier": "g1", "guardrailVersion": "1"}
+            }),
+            conversation(),
+            json!({"temperature": 0.5, "top_p": 0.9}),
+            true,
+        );
+        assert_eq!(s.method, "POST");
+        assert_eq!(
+            s.url,
+            "https://bedrock-runtime.eu-west-3.amazonaws.com/model/\
+             arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2F\
+             us.anthropic.claude-3-5-haiku-20241022-v1%3A0/converse-stream"
+        );
+        assert_eq!(
+            s.headers,
+            [
+                ("content-type", "application/json"),
+                ("accept", "application/vnd.amazon.eventstream"),
+                ("authorization", "Bearer bedrock-api-key-1"),
+            ]
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+        assert_eq!(
+            s.body,
+            json!({
+                "system": [{"text": "Be brief."}],
+                "messages": [
+                    {"role": "user", "content": [
+                        {"text": "What is this?"},
+                        {"image": {"format": "png", "source": {"bytes": "iVBO"}}}
+                    ]},
+                    {"role": "assistant", "content": [{"text": "A logo."}]},
+                    {"role": "user", "content": [{"text": "Whose?"}]}
+                ],
+                "inferenceConfig": {"maxTokens": 100, "stopSequences": ["END"], "temperature": 0.5, "topP": 0.9},
+                "additionalModelRequestFields": {"top_k": 5},
+                "guardrailConfig": {"guardrailIdentifier": "g1", "guardrailVersion": "1"}
+            })
+        );
+    }
+
+    #[test]
+    fn endpoint_url_and_model_id_and_a_call_time_model() {
+        let s = sent(
+            "aws-bedrock",
+            json!({"model_id": "anthropic.claude-3-5-haiku-20241022-v1:0", "api_key": "k-123456",
+                   "endpoint_url": "http://127.0.0.1:9/s/x/", "max_tokens": 7}),
+            json!("Hi"),
+            json!({"model": "us.amazon.nova-lite-v1:0", "max_tokens": 9}),
+            false,
+        );
+        assert_eq!(
+            s.url,
+            "http://127.0.0.1:9/s/x/model/us.amazon.nova-lite-v1%3A0/converse"
+        );
+        assert_eq!(
+            s.body,
+            json!({"messages": [{"role": "user", "content": [{"text": "Hi"}]}],
+                   "inferenceConfig": {"maxTokens": 9}})
+        );
+    }
+
+    #[test]
+    fn options_are_checked_when_the_registry_is_built() {
+        let spec = super::super::spec::find("aws-bedrock").expect("spec");
+        let build = |options: Value| {
+            let parsed = ClientOptions::parse(
+                spec,
+                "client \"B\"".into(),
+                options.as_object().expect("map"),
+            )
+            .and_then(|o| super::super::build(&o).map(|_| ()));
+            parsed.err().map(|e| (e.kind, e.message))
+        };
+        assert_eq!(build(json!({"model": "m", "region": "us-east-1"})), None);
+        for (bad, says) in [
+            (json!({"region": "us-east-1"}), "model"),
+            (json!({"model": "m", "model_id": "m"}), "not both"),
+            (
+                json!({"model": "m", "access_key_id": "AKID"}),
+                "go together",
+            ),
+            (json!({"model": "m", "session_token": "t"}), "session_token"),
+            (
+                json!({"model": "m", "api_key": "k", "access_key_id": "A", "secret_access_key": "S"}),
+                "conflicts",
+            ),
+            (
+                json!({"model": "m", "api_key": "k", "profile": "dev"}),
+                "conflicts",
+            ),
+            (
+                json!({"model": "m", "region": "us-east-1.evil.com"}),
+                "region",
+            ),
+            (
+                json!({"model": "m", "endpoint_url": "ftp://x"}),
+                "endpoint_url",
+            ),
+            (
+                json!({"model": "m", "inference_configuration": {"max_tokens": "many"}}),
+                "max_tokens",
+            ),
+            (
+                json!({"model": "m", "inference_configuration": {"stop_sequences": "END"}}),
+                "stop_sequences",
+            ),
+            (
+                json!({"model": "m", "additional_model_request_fields": 3}),
+                "additional_model_request_fields",
+            ),
+        ] {
+            let (kind, message) = build(bad.clone()).expect("rejected");
+            assert_eq!(kind, ErrorKind::Config, "{bad}");
+            assert!(
+                message.contains(says) && message.contains("client \"B\""),
+                "{bad}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn reads_text_blocks_stop_reason_and_usage() {
+        let p = provider("aws-bedrock", json!({"model": "m", "region": "us-east-1"}));
+        let head = ResponseHead {
+            status: 200,
+            headers: HeaderMap::new(),
+        };
+        let body = json!({
+            "output": {"message": {"role": "assistant", "content": [
+                {"reasoningContent": {"reasoningText": {"text": "hmm"}}},
+                {"text": "Hello"}, {"toolUse": {"name": "x"}}, {"text": " there"}
+            ]}},
+            "stopReason": "max_tokens",
+            "usage": {"inputTokens": 9, "outputTokens": 60, "totalTokens": 1673,
+                      "cacheReadInputTokens": 0, "cacheWriteInputTokens": 1604}
+        });
+        let c = p
+            .parse_response(&head, body.to_string().as_bytes())
+            .expect("reads");
+        assert_eq!(c.content, "Hello there");
+        assert_eq!(c.finish_reason.as_deref(), Some("max_tokens"));
+        assert_eq!(
+            c.usage,
+            Usage {
+                input_tokens: Some(1613),
+                output_tokens: Some(60),
+                total_tokens: Some(1673),
+                cached_input_tokens: Some(0),
+                cache_creation_input_tokens: Some(1604),
+            }
+        );
+        let e = p
+            .parse_response(&head, b"{\"output\": {}}")
+            .expect_err("no content");
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+    }
+
+    #[test]
+    fn errors_map_from_the_error_type_header() {
+        let p = provider("aws-bedrock", json!({"model": "m", "region": "us-east-1"}));
+        let cases = [
+            ("ThrottlingException", 429, ErrorKind::RateLimited),
+            ("ServiceUnavailableException", 503, ErrorKind::Overloaded),
+            ("ModelNotReadyException", 429, ErrorKind::Overloaded),
+            ("ValidationException", 400, ErrorKind::InvalidRequest),
+            ("AccessDeniedException", 403, ErrorKind::Permission),
+            ("ResourceNotFoundException", 404, ErrorKind::NotFound),
+            ("ModelTimeoutException", 408, ErrorKind::Timeout),
+            ("UnrecognizedClientException", 403, ErrorKind::Auth),
+            ("ExpiredTokenException", 403, ErrorKind::Auth),
+            ("InvalidSignatureException", 403, ErrorKind::Auth),
+            ("InternalServerException", 500, ErrorKind::Server),
+            ("ModelErrorException", 424, ErrorKind::Server),
+            ("SomethingNewException", 418, ErrorKind::InvalidRequest),
+        ];
+        for (name, status, kind) in cases {
+            let mut headers = HeaderMap::new();
+            let value = format!("{name}:http://internal.amazon.com/coral/com.amazon.bedrock/");
+            headers.insert(
+                "x-amzn-errortype",
+                HeaderValue::from_str(&value).expect("ascii"),
+            );
+            let e = p.parse_error(&ResponseHead { status, headers }, br#"{"message":"Nope."}"#);
+            assert_eq!(
+                (e.kind, e.message.as_str()),
+                (kind, format!("{name}: Nope.").as_str()),
+                "{name}"
+            );
+        }
+        // Without the header: the body's __type, else the status.
+        let head = ResponseHead {
+            status: 400,
+            headers: HeaderMap::new(),
+        };
+        let e = p.parse_error(
+            &head,
+            br#"{"__type":"com.amazon.coral#ThrottlingException","Message":"slow"}"#,
+        );
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (ErrorKind::RateLimited, "ThrottlingException: slow")
+        );
+        let head = ResponseHead {
+            status: 503,
+            headers: HeaderMap::new(),
+        };
+        assert_eq!(p.parse_error(&head, b"<html>").kind, ErrorKind::Overloaded);
+    }
+
+    #[test]
+    fn images_must_be_data_urls() {
+        let p = provider("aws-bedrock", json!({"model": "m", "region": "us-east-1"}));
+        let messages = crate::prompt::parse_prompt(&json!([{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": "https://x/cat.png"}}]}]))
+        .expect("prompt");
+        let input = CallInput {
+            messages: &messages,
+            options: &Map::new(),
+            stream: false,
+        };
+        assert_eq!(
+            p.build_request(&input).expect_err("url image").kind,
+            ErrorKind::InvalidRequest
+        );
+    }
+}

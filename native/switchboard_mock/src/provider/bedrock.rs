@@ -1,0 +1,694 @@
+//! AWS Bedrock Runtime Converse (`/model/{modelId}/converse`) and
+//! ConverseStream (`/model/{modelId}/converse-stream`).
+//!
+//! Streams are binary AWS event-stream frames (`application/vnd.amazon.eventstream`)
+//! written by `aws-smithy-eventstream`. Payload keys are in alphabetical order
+//! and carry the `"p"` padding field, as the recorded real traffic does.
+//! Errors outside streams carry `x-amzn-errortype: <Type>:<namespace>` and
+//! `{"message": ...}`; errors inside streams are `:message-type: exception`
+//! frames whose `:exception-type` is the camelCase type.
+
+use aws_smithy_eventstream::frame::write_message_to;
+use aws_smithy_types::event_stream::{Header, HeaderValue as FrameValue, Message};
+use bytes::Bytes;
+use hyper::header::{HeaderName, HeaderValue};
+use serde::Serialize;
+
+use super::{json_bytes, ErrorReply, Reply, Stream, StreamOptions, Usage};
+
+pub const CONTENT_TYPE: &str = "application/vnd.amazon.eventstream";
+
+/// `x-amzn-errortype` namespace of the errors Bedrock itself models.
+const BEDROCK_NS: &str = "http://internal.amazon.com/coral/com.amazon.bedrock/";
+/// Namespace of the errors the AWS front end raises before Bedrock sees the
+/// request (authentication, signatures).
+const CORAL_NS: &str = "http://internal.amazon.com/coral/com.amazon.coral.service/";
+
+/// What `latencyMs` reports.
+const LATENCY_MS: u64 = 120;
+
+/// The reasoning block's signature (Claude models sign their reasoning).
+const REASONING_SIGNATURE: &str = "bW9jay1yZWFzb25pbmctc2lnbmF0dXJl";
+
+/// The model id of `…/model/{modelId}/converse[-stream]`, percent-decoded. A
+/// client that did not encode `/` in an ARN still gets the whole id.
+pub fn model_from_path(path: &str) -> Option<String> {
+    let start = path.find("/model/")? + "/model/".len();
+    let end = path.rfind('/')?;
+    let raw = path.get(start..end).filter(|m| !m.is_empty())?;
+    Some(
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
+pub fn is_converse(path: &str) -> bool {
+    path.contains("/model/") && (path.ends_with("/converse") || path.ends_with("/converse-stream"))
+}
+
+pub fn is_stream(path: &str) -> bool {
+    path.ends_with("/converse-stream")
+}
+
+/// A UUID-shaped request id, as `x-amzn-requestid` carries.
+pub fn request_id(n: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (n >> 32) as u32 ^ 0x5b0c_4d1e,
+        (n >> 16) & 0xffff,
+        n & 0xfff,
+        (n >> 12) & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
+}
+
+// ---------------------------------------------------------------- Converse
+
+#[derive(Serialize)]
+struct ConverseResponse<'a> {
+    metrics: Metrics,
+    output: Output<'a>,
+    #[serde(rename = "stopReason")]
+    stop_reason: &'a str,
+    usage: WireUsage,
+}
+
+#[derive(Serialize)]
+struct Metrics {
+    #[serde(rename = "latencyMs")]
+    latency_ms: u64,
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    message: OutputMessage<'a>,
+}
+
+#[derive(Serialize)]
+struct OutputMessage<'a> {
+    content: Vec<Block<'a>>,
+    role: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Block<'a> {
+    Reasoning {
+        #[serde(rename = "reasoningContent")]
+        reasoning_content: ReasoningContent<'a>,
+    },
+    Text {
+        text: &'a str,
+    },
+}
+
+#[derive(Serialize)]
+struct ReasoningContent<'a> {
+    #[serde(rename = "reasoningText")]
+    reasoning_text: ReasoningText<'a>,
+}
+
+#[derive(Serialize)]
+struct ReasoningText<'a> {
+    signature: &'a str,
+    text: &'a str,
+}
+
+/// Converse usage as recorded from the real API: both spellings of the cache
+/// counters and an empty `serverToolUsage`.
+#[derive(Serialize)]
+struct WireUsage {
+    #[serde(rename = "cacheReadInputTokenCount")]
+    cache_read_count: u64,
+    #[serde(rename = "cacheReadInputTokens")]
+    cache_read: u64,
+    #[serde(rename = "cacheWriteInputTokenCount")]
+    cache_write_count: u64,
+    #[serde(rename = "cacheWriteInputTokens")]
+    cache_write: u64,
+    #[serde(rename = "inputTokens")]
+    input: u64,
+    #[serde(rename = "outputTokens")]
+    output: u64,
+    #[serde(rename = "serverToolUsage")]
+    server_tool_usage: Empty,
+    #[serde(rename = "totalTokens")]
+    total: u64,
+}
+
+#[derive(Serialize)]
+struct Empty {}
+
+/// Bedrock's total counts cache reads and writes too.
+fn total(u: Usage) -> u64 {
+    u.input + u.output + u.cached + u.cache_creation
+}
+
+impl From<Usage> for WireUsage {
+    fn from(u: Usage) -> Self {
+        WireUsage {
+            cache_read_count: u.cached,
+            cache_read: u.cached,
+            cache_write_count: u.cache_creation,
+            cache_write: u.cache_creation,
+            input: u.input,
+            output: u.output,
+            server_tool_usage: Empty {},
+            total: total(u),
+        }
+    }
+}
+
+pub fn converse(reply: &Reply<'_>) -> Bytes {
+    let mut content = Vec::with_capacity(2);
+    if let Some(text) = reply.reasoning {
+        content.push(Block::Reasoning {
+            reasoning_content: ReasoningContent {
+                reasoning_text: ReasoningText {
+                    signature: REASONING_SIGNATURE,
+                    text,
+                },
+            },
+        });
+    }
+    content.push(Block::Text {
+        text: reply.content,
+    });
+    json_bytes(&ConverseResponse {
+        metrics: Metrics {
+            latency_ms: LATENCY_MS,
+        },
+        output: Output {
+            message: OutputMessage {
+                content,
+                role: "assistant",
+            },
+        },
+        stop_reason: reply.finish_reason,
+        usage: reply.usage.into(),
+    })
+}
+
+// ---------------------------------------------------------- ConverseStream
+
+/// Lengths cycle like the real service's padding, so frame sizes vary.
+fn padding(i: usize) -> &'static str {
+    const P: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    &P[..(i * 7 + 3) % P.len() + 1]
+}
+
+#[derive(Serialize)]
+struct MessageStart {
+    p: &'static str,
+    role: &'static str,
+}
+
+#[derive(Serialize)]
+struct BlockDelta<'a> {
+    #[serde(rename = "contentBlockIndex")]
+    index: u32,
+    delta: Delta<'a>,
+    p: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Delta<'a> {
+    Reasoning {
+        #[serde(rename = "reasoningContent")]
+        reasoning_content: ReasoningDelta<'a>,
+    },
+    Text {
+        text: &'a str,
+    },
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ReasoningDelta<'a> {
+    Text { text: &'a str },
+    Signature { signature: &'a str },
+}
+
+#[derive(Serialize)]
+struct BlockStop {
+    #[serde(rename = "contentBlockIndex")]
+    index: u32,
+    p: &'static str,
+}
+
+#[derive(Serialize)]
+struct MessageStop<'a> {
+    p: &'static str,
+    #[serde(rename = "stopReason")]
+    stop_reason: &'a str,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    metrics: Metrics,
+    p: &'static str,
+    usage: StreamUsage,
+}
+
+/// Stream usage as recorded: cache counters only when there are some.
+#[derive(Serialize)]
+struct StreamUsage {
+    #[serde(rename = "cacheReadInputTokens", skip_serializing_if = "is_zero")]
+    cache_read: u64,
+    #[serde(rename = "cacheWriteInputTokens", skip_serializing_if = "is_zero")]
+    cache_write: u64,
+    #[serde(rename = "inputTokens")]
+    input: u64,
+    #[serde(rename = "outputTokens")]
+    output: u64,
+    #[serde(rename = "serverToolUsage")]
+    server_tool_usage: Empty,
+    #[serde(rename = "totalTokens")]
+    total: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One event-stream frame: `:event-type`, `:content-type`, `:message-type`
+/// headers (in the order the service sends them) and a JSON payload.
+pub fn event_frame(event_type: &str, payload: &impl Serialize) -> Bytes {
+    frame(
+        vec![
+            string_header(":event-type", event_type),
+            string_header(":content-type", "application/json"),
+            string_header(":message-type", "event"),
+        ],
+        json_bytes(payload),
+    )
+}
+
+/// An in-stream exception: `:exception-type` (camelCase) and `{"message": ...}`.
+pub fn exception_frame(error_type: &str) -> Bytes {
+    let kind = stream_exception_type(error_type);
+    let message = message_for(&http_error_type(&kind), "");
+    let payload = if kind == "modelStreamErrorException" {
+        json_bytes(&serde_json::json!({
+            "message": message,
+            "originalMessage": "The model encountered an error while streaming.",
+            "originalStatusCode": 500,
+        }))
+    } else {
+        json_bytes(&serde_json::json!({ "message": message }))
+    };
+    frame(
+        vec![
+            string_header(":exception-type", &kind),
+            string_header(":content-type", "application/json"),
+            string_header(":message-type", "exception"),
+        ],
+        payload,
+    )
+}
+
+fn string_header(name: &'static str, value: &str) -> Header {
+    Header::new(name, FrameValue::String(value.to_owned().into()))
+}
+
+fn frame(headers: Vec<Header>, payload: Bytes) -> Bytes {
+    let message = Message::new_from_parts(headers, payload);
+    let mut out = Vec::with_capacity(128 + message.payload().len());
+    // Writing fails only for headers or payloads beyond the format's limits
+    // (names over 255 bytes, values over 32 KiB, frames over 16 MiB); the
+    // mock's own frames never come near them.
+    if let Err(e) = write_message_to(&message, &mut out) {
+        out.clear();
+        out.extend_from_slice(format!("event-stream encoding failed: {e}").as_bytes());
+    }
+    Bytes::from(out)
+}
+
+pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> Stream {
+    let mut n = 0;
+    let mut pad = || {
+        n += 1;
+        padding(n)
+    };
+    let mut head = vec![event_frame(
+        "messageStart",
+        &MessageStart {
+            p: pad(),
+            role: "assistant",
+        },
+    )];
+    let mut text_index = 0;
+    if let Some(reasoning) = reply.reasoning {
+        for delta in [
+            ReasoningDelta::Text { text: reasoning },
+            ReasoningDelta::Signature {
+                signature: REASONING_SIGNATURE,
+            },
+        ] {
+            head.push(event_frame(
+                "contentBlockDelta",
+                &BlockDelta {
+                    index: 0,
+                    delta: Delta::Reasoning {
+                        reasoning_content: delta,
+                    },
+                    p: pad(),
+                },
+            ));
+        }
+        head.push(event_frame(
+            "contentBlockStop",
+            &BlockStop { index: 0, p: pad() },
+        ));
+        text_index = 1;
+    }
+    let deltas = deltas
+        .iter()
+        .map(|text| {
+            event_frame(
+                "contentBlockDelta",
+                &BlockDelta {
+                    index: text_index,
+                    delta: Delta::Text { text },
+                    p: pad(),
+                },
+            )
+        })
+        .collect();
+    let u = reply.usage;
+    let tail = vec![
+        event_frame(
+            "contentBlockStop",
+            &BlockStop {
+                index: text_index,
+                p: pad(),
+            },
+        ),
+        event_frame(
+            "messageStop",
+            &MessageStop {
+                p: pad(),
+                stop_reason: reply.finish_reason,
+            },
+        ),
+        event_frame(
+            "metadata",
+            &Metadata {
+                metrics: Metrics {
+                    latency_ms: LATENCY_MS,
+                },
+                p: pad(),
+                usage: StreamUsage {
+                    cache_read: u.cached,
+                    cache_write: u.cache_creation,
+                    input: u.input,
+                    output: u.output,
+                    server_tool_usage: Empty {},
+                    total: total(u),
+                },
+            },
+        ),
+    ];
+    let error = exception_frame(opts.error_type.unwrap_or("modelStreamErrorException"));
+    Stream {
+        head,
+        deltas,
+        tail,
+        error,
+    }
+}
+
+/// The first half of the frame that would follow `sent` deltas, so a cut
+/// stream ends inside a frame rather than between two.
+pub fn partial_frame(stream: &Stream, sent: usize) -> Option<Bytes> {
+    let next = stream.deltas.get(sent).or_else(|| stream.tail.first())?;
+    Some(next.slice(..next.len() / 2))
+}
+
+/// A well-formed `messageStart` followed by a frame whose message CRC is wrong.
+pub fn malformed_stream() -> Bytes {
+    let mut out = event_frame(
+        "messageStart",
+        &MessageStart {
+            p: padding(0),
+            role: "assistant",
+        },
+    )
+    .to_vec();
+    let mut bad = event_frame(
+        "contentBlockDelta",
+        &BlockDelta {
+            index: 0,
+            delta: Delta::Text { text: "corrupt" },
+            p: padding(1),
+        },
+    )
+    .to_vec();
+    if let Some(last) = bad.last_mut() {
+        *last ^= 0xff;
+    }
+    out.extend_from_slice(&bad);
+    Bytes::from(out)
+}
+
+// ------------------------------------------------------------------ errors
+
+/// `ThrottlingException` for `throttlingException` and vice versa: scripts
+/// may spell a type either way.
+pub fn http_error_type(t: &str) -> String {
+    let mut chars = t.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+pub fn stream_exception_type(t: &str) -> String {
+    let mut chars = t.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
+/// The error type Bedrock answers with for `status`.
+pub fn type_for_status(status: u16) -> &'static str {
+    match status {
+        401 => "UnrecognizedClientException",
+        403 => "AccessDeniedException",
+        404 => "ResourceNotFoundException",
+        408 => "ModelTimeoutException",
+        424 => "ModelErrorException",
+        429 => "ThrottlingException",
+        503 => "ServiceUnavailableException",
+        s if s >= 500 => "InternalServerException",
+        _ => "ValidationException",
+    }
+}
+
+/// The status Bedrock uses for an error type (unknown types: 400).
+pub fn status_for_type(error_type: &str) -> u16 {
+    match http_error_type(error_type).as_str() {
+        "ThrottlingException" | "ModelNotReadyException" => 429,
+        "ServiceUnavailableException" => 503,
+        "AccessDeniedException"
+        | "UnrecognizedClientException"
+        | "ExpiredTokenException"
+        | "InvalidSignatureException"
+        | "IncompleteSignatureException"
+        | "MissingAuthenticationTokenException" => 403,
+        "ResourceNotFoundException" => 404,
+        "ModelTimeoutException" => 408,
+        "ModelErrorException" | "ModelStreamErrorException" => 424,
+        "InternalServerException" => 500,
+        _ => 400,
+    }
+}
+
+fn namespace(error_type: &str) -> &'static str {
+    match error_type {
+        "UnrecognizedClientException"
+        | "ExpiredTokenException"
+        | "InvalidSignatureException"
+        | "IncompleteSignatureException"
+        | "MissingAuthenticationTokenException" => CORAL_NS,
+        _ => BEDROCK_NS,
+    }
+}
+
+pub const SIGNATURE_MISMATCH: &str = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";
+
+fn message_for(error_type: &str, model: &str) -> String {
+    match error_type {
+        "ThrottlingException" => "Too many requests, please wait before trying again.".into(),
+        "ServiceUnavailableException" => {
+            "Model is getting throttled. Try your request again.".into()
+        }
+        "ModelNotReadyException" => "Model is not ready to serve inference requests. The AWS SDK will automatically retry the operation up to 5 times. For information about configuring automatic retries, see Retry behavior in the AWS SDKs and Tools reference guide.".into(),
+        "AccessDeniedException" => {
+            "You don't have access to the model with the specified model ID.".into()
+        }
+        "ResourceNotFoundException" => format!(
+            "Could not resolve the foundation model from the provided model identifier: {model}."
+        ),
+        "ModelTimeoutException" => {
+            "Model has timed out in processing the request. Try your request again.".into()
+        }
+        "ModelErrorException" => "The model returned an error. Try your request again.".into(),
+        "ModelStreamErrorException" => "The model stream had an error. Try your request again.".into(),
+        "InternalServerException" => "The server encountered an internal error while processing the request.".into(),
+        "ServiceQuotaExceededException" => "Your request exceeds the service quota for your account. You can view your quotas at Viewing service quotas.".into(),
+        "UnrecognizedClientException" => "The security token included in the request is invalid.".into(),
+        "ExpiredTokenException" => "The security token included in the request is expired".into(),
+        "InvalidSignatureException" => SIGNATURE_MISMATCH.into(),
+        "IncompleteSignatureException" => "Authorization header requires 'Credential', 'SignedHeaders' and 'Signature' parameters.".into(),
+        "MissingAuthenticationTokenException" => "Missing Authentication Token".into(),
+        "ValidationException" => {
+            "Malformed input request, please reformat your input and try again.".into()
+        }
+        other => format!("The mock was scripted to answer with {other}."),
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    message: &'a str,
+}
+
+/// `x-amzn-errortype: <Type>:<namespace>`; a type that is not a valid header
+/// value (a script typo with a newline) is sent without the header.
+fn error_type_header(error_type: &str) -> Vec<(HeaderName, HeaderValue)> {
+    let value = format!("{error_type}:{}", namespace(error_type));
+    HeaderValue::from_str(&value)
+        .map(|v| vec![(HeaderName::from_static("x-amzn-errortype"), v)])
+        .unwrap_or_default()
+}
+
+/// The error Bedrock sends for `status`, or for the scripted `error_type`.
+pub fn error(status: u16, model: &str, error_type: Option<&str>) -> ErrorReply {
+    let kind = error_type.map_or_else(|| type_for_status(status).to_owned(), http_error_type);
+    error_with_message(&kind, &message_for(&kind, model))
+}
+
+pub fn error_with_message(error_type: &str, message: &str) -> ErrorReply {
+    ErrorReply {
+        body: json_bytes(&ErrorBody { message }),
+        headers: error_type_header(error_type),
+    }
+}
+
+/// A rejected Bedrock API key. The service spells the key `Message` here.
+pub fn api_key_error() -> ErrorReply {
+    #[derive(Serialize)]
+    struct Capital<'a> {
+        #[serde(rename = "Message")]
+        message: &'a str,
+    }
+    ErrorReply {
+        body: json_bytes(&Capital {
+            message: "Authentication failed: Please make sure your API Key is valid.",
+        }),
+        headers: error_type_header("UnrecognizedClientException"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_smithy_eventstream::frame::read_message_from;
+    use serde_json::Value;
+
+    fn reply(reasoning: Option<&'static str>) -> Reply<'static> {
+        Reply {
+            id: 1,
+            created: 2,
+            model: "m",
+            content: "a b",
+            reasoning,
+            thoughts: None,
+            block_reason: None,
+            finish_reason: "end_turn",
+            usage: Usage {
+                input: 10,
+                output: 5,
+                cached: 2,
+                cache_creation: 1,
+                thoughts: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn model_ids_decode() {
+        assert_eq!(
+            model_from_path("/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse")
+                .as_deref(),
+            Some("anthropic.claude-3-5-haiku-20241022-v1:0")
+        );
+        assert_eq!(
+            model_from_path(
+                "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fus.x/converse-stream"
+            )
+            .as_deref(),
+            Some("arn:aws:bedrock:us-east-1:1:inference-profile/us.x")
+        );
+        assert_eq!(
+            model_from_path("/model/arn:aws:x/a/b/converse").as_deref(),
+            Some("arn:aws:x/a/b")
+        );
+        assert!(model_from_path("/model//converse").is_none());
+        assert!(is_converse("/model/m/converse") && !is_converse("/model/m/invoke"));
+    }
+
+    #[test]
+    fn converse_shape_and_totals() {
+        let v: Value = serde_json::from_slice(&converse(&reply(Some("think")))).expect("json");
+        assert_eq!(
+            v["output"]["message"]["content"][0]["reasoningContent"]["reasoningText"]["text"],
+            "think"
+        );
+        assert_eq!(v["output"]["message"]["content"][1]["text"], "a b");
+        assert_eq!(v["usage"]["totalTokens"], 18);
+        assert_eq!(v["usage"]["cacheReadInputTokens"], 2);
+        assert_eq!(v["usage"]["cacheWriteInputTokens"], 1);
+    }
+
+    #[test]
+    fn frames_decode_with_the_sdk_decoder() {
+        let s = stream(&reply(None), &["a", " b"], &StreamOptions::default());
+        let m = read_message_from(&mut s.deltas[1].clone()).expect("valid frame");
+        assert_eq!(
+            m.headers()[0].value().as_string().expect("string").as_str(),
+            "contentBlockDelta"
+        );
+        let v: Value = serde_json::from_slice(m.payload()).expect("json");
+        assert_eq!(v["delta"]["text"], " b");
+        assert!(read_message_from(&mut malformed_stream().slice(..)).is_ok());
+    }
+
+    #[test]
+    fn error_types_round_trip_between_spellings() {
+        assert_eq!(
+            http_error_type("throttlingException"),
+            "ThrottlingException"
+        );
+        assert_eq!(
+            stream_exception_type("ThrottlingException"),
+            "throttlingException"
+        );
+        assert_eq!(status_for_type("modelNotReadyException"), 429);
+        let e = error(503, "m", None);
+        assert_eq!(
+            e.headers[0].1,
+            "ServiceUnavailableException:http://internal.amazon.com/coral/com.amazon.bedrock/"
+        );
+        let e = error(403, "m", Some("expiredTokenException"));
+        assert!(e.headers[0]
+            .1
+            .to_str()
+            .expect("ascii")
+            .starts_with("ExpiredTokenException:"));
+    }
+}
