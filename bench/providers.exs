@@ -1,11 +1,17 @@
-# One provider against another, in the same run, against the same mock
-# server: `openai` (chat completions) and `openai-responses` (Responses API),
+# Providers side by side, in the same run, against the same mock server:
 # non-streaming (a 20-word answer) and streaming (20 deltas), `in_flight`
 # calls outstanding from one caller process. Rounds alternate between the
-# providers so drift on a shared machine hits both; each figure is the
-# median over the rounds.
+# providers so drift on a shared machine hits all of them alike; each
+# figure is the median over the rounds.
 #
-#   mix run bench/providers.exs [calls] [streams] [in_flight] [rounds]
+#   mix run bench/providers.exs [calls] [streams] [in_flight] [rounds] [clients]
+#
+# `clients` is a comma-separated subset of: openai, openai-responses,
+# google-ai, vertex-ai (a service account: its OAuth token comes from the
+# mock's token endpoint once, then from the client's cache), aws-bedrock
+# (SigV4, signed on every request), aws-bedrock-key (a Bedrock API key).
+# The mock checks no signature here, so every provider costs the server
+# only its wire format.
 #
 # CPU is user+system time of an OS process over the measured round, from
 # /proc: the BEAM's (every thread: schedulers and the NIF's tokio runtime)
@@ -16,41 +22,30 @@
 # -S mix run bench/providers.exs` to count only work.
 
 defmodule Bench.Providers do
-  @providers ["openai", "openai-responses"]
+  @all ~w(openai openai-responses google-ai vertex-ai aws-bedrock aws-bedrock-key)
   @answer Enum.map_join(1..20, " ", &"word#{&1}")
 
-  def run(calls, streams, in_flight, rounds) do
+  def run(calls, streams, in_flight, rounds, providers \\ @all) do
     mock = Switchboard.Mock.start!()
 
     clients =
-      for provider <- @providers, mode <- [:plain, :stream] do
+      for provider <- providers, mode <- [:plain, :stream] do
         sc = "#{provider}-#{mode}"
         step = if mode == :plain, do: %{content: @answer}, else: %{chunks: 20}
         :ok = Switchboard.Mock.script(mock, sc, [Map.put(step, :repeat, -1)])
-
-        %{
-          name: sc,
-          provider: provider,
-          # Not a reasoning model, so the mock's Responses answers carry no
-          # reasoning item and both APIs return the same text.
-          options: %{
-            model: "gpt-4o-mini",
-            api_key: "sk-bench",
-            base_url: Switchboard.Mock.base_url(mock, sc) <> "/v1"
-          }
-        }
+        client(provider, sc, mock)
       end
 
     reg = Switchboard.Registry.new!(%{clients: clients})
 
-    # Warm the connection pools and both code paths.
-    for provider <- @providers do
+    # Warm the connection pools, the credential caches and every code path.
+    for provider <- providers do
       drive(reg, "#{provider}-plain", :plain, 500, in_flight)
       drive(reg, "#{provider}-stream", :stream, 200, in_flight)
     end
 
     results =
-      for _round <- 1..rounds, provider <- @providers, mode <- [:plain, :stream] do
+      for _round <- 1..rounds, provider <- providers, mode <- [:plain, :stream] do
         n = if mode == :plain, do: calls, else: streams
         {provider, mode, measure(reg, mock, "#{provider}-#{mode}", mode, n, in_flight)}
       end
@@ -67,7 +62,7 @@ defmodule Bench.Providers do
 
     IO.puts("|---|---|---:|---:|---:|")
 
-    for mode <- [:plain, :stream], provider <- @providers do
+    for mode <- [:plain, :stream], provider <- providers do
       rows = for {^provider, ^mode, r} <- results, do: r
       sorted = fn key -> rows |> Enum.map(&Map.fetch!(&1, key)) |> Enum.sort() end
       median = fn key -> Enum.at(sorted.(key), div(length(rows), 2)) end
@@ -89,6 +84,72 @@ defmodule Bench.Providers do
     end
 
     Switchboard.Mock.stop(mock)
+  end
+
+  # Not a reasoning model, so the mock's Responses answers carry no
+  # reasoning item and both OpenAI APIs return the same text.
+  defp client(provider, sc, mock) when provider in ["openai", "openai-responses"] do
+    leaf(sc, provider, %{
+      model: "gpt-4o-mini",
+      api_key: "sk-bench",
+      base_url: Switchboard.Mock.base_url(mock, sc) <> "/v1"
+    })
+  end
+
+  defp client("google-ai", sc, mock) do
+    leaf(sc, "google-ai", %{
+      api_key: "bench-key",
+      base_url: Switchboard.Mock.base_url(mock, sc) <> "/v1beta"
+    })
+  end
+
+  defp client("vertex-ai", sc, mock) do
+    leaf(sc, "vertex-ai", %{
+      model: "gemini-2.5-flash",
+      location: "us-central1",
+      base_url: Switchboard.Mock.base_url(mock, sc) <> "/v1",
+      credentials: service_account(mock)
+    })
+  end
+
+  defp client("aws-bedrock", sc, mock) do
+    bedrock(sc, mock, %{
+      access_key_id: "AKIDEXAMPLE",
+      secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    })
+  end
+
+  defp client("aws-bedrock-key", sc, mock),
+    do: bedrock(sc, mock, %{api_key: "bedrock-api-key-bench"})
+
+  defp bedrock(sc, mock, credentials) do
+    leaf(
+      sc,
+      "aws-bedrock",
+      Map.merge(credentials, %{
+        model: "anthropic.claude-3-5-haiku-20241022-v1:0",
+        region: "us-east-1",
+        endpoint_url: Switchboard.Mock.base_url(mock, sc)
+      })
+    )
+  end
+
+  defp leaf(name, provider, options), do: %{name: name, provider: provider, options: options}
+
+  # A throwaway service account, known to the mock's token endpoint.
+  defp service_account(mock) do
+    key = :public_key.generate_key({:rsa, 2048, 65_537})
+    pem = :public_key.pem_encode([:public_key.pem_entry_encode(:PrivateKeyInfo, key)])
+    email = "bench@bench-proj.iam.gserviceaccount.com"
+    Switchboard.Mock.add_google_key(mock, %{"client_email" => email, "private_key" => pem})
+
+    %{
+      "type" => "service_account",
+      "project_id" => "bench-proj",
+      "client_email" => email,
+      "private_key" => pem,
+      "token_uri" => Switchboard.Mock.base_url(mock, "token") <> "/token"
+    }
   end
 
   defp ms(x), do: "#{:erlang.float_to_binary(x, decimals: 3)} ms"
@@ -157,12 +218,17 @@ defmodule Bench.Providers do
   end
 end
 
+{numbers, names} = Enum.split_with(System.argv(), &(&1 =~ ~r/^\d+$/))
+
 {calls, streams, in_flight, rounds} =
-  case Enum.map(System.argv(), &String.to_integer/1) do
+  case Enum.map(numbers, &String.to_integer/1) do
     [c, s, f, r] -> {c, s, f, r}
     [c, s, f] -> {c, s, f, 3}
     [c, s] -> {c, s, 100, 3}
     _ -> {20_000, 5_000, 100, 3}
   end
 
-Bench.Providers.run(calls, streams, in_flight, rounds)
+case names do
+  [] -> Bench.Providers.run(calls, streams, in_flight, rounds)
+  [list] -> Bench.Providers.run(calls, streams, in_flight, rounds, String.split(list, ","))
+end

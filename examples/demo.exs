@@ -4,6 +4,9 @@
 #   make demo                       # bundled mock server, no key needed
 #   ANTHROPIC_API_KEY=... make demo # Anthropic's claude-haiku-4-5 for real
 #   GOOGLE_API_KEY=... make demo    # no Anthropic key: Google's gemini-2.5-flash for real
+#   make demo with AWS credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, ~/.aws,
+#   AWS_BEARER_TOKEN_BEDROCK, ...) and neither key above: Claude Haiku 4.5
+#   on AWS Bedrock (BEDROCK_MODEL and BEDROCK_REGION / AWS_REGION override)
 
 defmodule Demo.Assistant do
   @moduledoc "Answers questions through a Switchboard registry without blocking."
@@ -99,49 +102,98 @@ defmodule Demo do
       }
     ]
 
-    if System.get_env("ANTHROPIC_API_KEY") not in [nil, ""] do
-      {%{primary: "PrimaryWithFallback", clients: clients}, "calling Anthropic for real"}
-    else
-      mock = Switchboard.Mock.start!()
+    cond do
+      present?("ANTHROPIC_API_KEY") ->
+        {%{primary: "PrimaryWithFallback", clients: clients}, "calling Anthropic for real"}
 
-      # The primary is overloaded for its first four attempts (DefaultRetry
-      # makes four), so the first question falls back; the second does not.
-      Switchboard.Mock.script(
-        mock,
-        "primary",
-        List.duplicate(%{status: 529}, 4) ++
-          [%{content: "Another client takes over when one fails, so users keep getting answers."}]
-      )
+      aws_credentials?() ->
+        bedrock_config(clients)
 
-      Switchboard.Mock.script(mock, "backup", [
-        %{
-          content:
-            "Millions of cheap processes can each wait on a slow model without blocking anyone."
-        }
-      ])
-
-      # Anthropic's base_url has no /v1; OpenAI's does, as in BAML.
-      base_urls = %{
-        "Primary" => Switchboard.Mock.base_url(mock, "primary"),
-        "Backup" => Switchboard.Mock.base_url(mock, "backup") <> "/v1"
-      }
-
-      clients =
-        Enum.map(clients, fn c ->
-          case base_urls[c.name] do
-            nil -> c
-            url -> %{c | options: Map.merge(c.options, %{base_url: url, api_key: "demo-key"})}
-          end
-        end)
-
-      {%{primary: "PrimaryWithFallback", clients: clients},
-       "no ANTHROPIC_API_KEY, so using the bundled mock server at #{mock.url}"}
+      true ->
+        mock_config(clients)
     end
+  end
+
+  defp present?(var), do: System.get_env(var) not in [nil, ""]
+
+  # What the AWS credential chain would find, short of asking instance
+  # metadata (which only answers on EC2).
+  defp aws_credentials? do
+    home = System.user_home() || ""
+
+    Enum.any?(
+      ~w(AWS_BEARER_TOKEN_BEDROCK AWS_ACCESS_KEY_ID AWS_PROFILE AWS_WEB_IDENTITY_TOKEN_FILE
+         AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_CREDENTIALS_RELATIVE_URI),
+      &present?/1
+    ) or File.exists?(Path.join(home, ".aws/credentials")) or
+      File.exists?(Path.join(home, ".aws/config"))
+  end
+
+  defp bedrock_config(clients) do
+    model = System.get_env("BEDROCK_MODEL", "us.anthropic.claude-haiku-4-5-20251001-v1:0")
+
+    region =
+      Enum.find_value(~w(BEDROCK_REGION AWS_REGION AWS_DEFAULT_REGION), "us-east-1", fn var ->
+        present?(var) && System.get_env(var)
+      end)
+
+    bedrock = %{
+      name: "Primary",
+      provider: "aws-bedrock",
+      options: %{model: model, region: region},
+      retry_policy: "DefaultRetry"
+    }
+
+    clients = [bedrock | Enum.reject(clients, &(&1.name == "Primary"))]
+
+    {%{primary: "PrimaryWithFallback", clients: clients},
+     "no ANTHROPIC_API_KEY but AWS credentials, so calling #{model} on AWS Bedrock (#{region})"}
+  end
+
+  defp mock_config(clients) do
+    mock = Switchboard.Mock.start!()
+
+    # The primary is overloaded for its first four attempts (DefaultRetry
+    # makes four), so the first question falls back; the second does not.
+    Switchboard.Mock.script(
+      mock,
+      "primary",
+      List.duplicate(%{status: 529}, 4) ++
+        [%{content: "Another client takes over when one fails, so users keep getting answers."}]
+    )
+
+    Switchboard.Mock.script(mock, "backup", [
+      %{
+        content:
+          "Millions of cheap processes can each wait on a slow model without blocking anyone."
+      }
+    ])
+
+    # Anthropic's base_url has no /v1; OpenAI's does, as in BAML.
+    base_urls = %{
+      "Primary" => Switchboard.Mock.base_url(mock, "primary"),
+      "Backup" => Switchboard.Mock.base_url(mock, "backup") <> "/v1"
+    }
+
+    clients =
+      Enum.map(clients, fn c ->
+        case base_urls[c.name] do
+          nil -> c
+          url -> %{c | options: Map.merge(c.options, %{base_url: url, api_key: "demo-key"})}
+        end
+      end)
+
+    {%{primary: "PrimaryWithFallback", clients: clients},
+     "no ANTHROPIC_API_KEY, so using the bundled mock server at #{mock.url}"}
   end
 
   defp show({:ok, %Switchboard.Response{} = r}) do
     IO.puts("A: #{String.trim(r.content)}")
-    IO.puts("   answered by #{r.client} (#{r.provider}, #{r.model}) in #{r.latency_ms} ms")
+
+    IO.puts(
+      "   answered by #{r.client} (#{r.provider}#{if r.model, do: ", #{r.model}"}) in #{r.latency_ms} ms"
+    )
+
     attempts(r.attempts)
     u = r.usage
 

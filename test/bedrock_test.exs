@@ -81,6 +81,20 @@ defmodule Switchboard.BedrockTest do
     end
   end
 
+  # One application/vnd.amazon.eventstream message: total and header
+  # lengths, the prelude's CRC-32, string headers (type 7), the payload and
+  # the message's CRC-32.
+  defp event_frame(headers, payload) do
+    headers =
+      for {name, value} <- headers, into: "" do
+        <<byte_size(name)::8, name::binary, 7::8, byte_size(value)::16, value::binary>>
+      end
+
+    prelude = <<byte_size(headers) + byte_size(payload) + 16::32, byte_size(headers)::32>>
+    message = <<prelude::binary, :erlang.crc32(prelude)::32, headers::binary, payload::binary>>
+    <<message::binary, :erlang.crc32(message)::32>>
+  end
+
   defp text(messages), do: for({:chunk, c} <- messages, into: "", do: c.text)
 
   defp await_all(calls), do: Enum.map(calls, &Switchboard.await(&1, 60_000))
@@ -243,6 +257,34 @@ defmodule Switchboard.BedrockTest do
       refute inspect(err) =~ "a-wrong-api-key"
     end
 
+    test "nil call options remove the client's values; ill-typed ones are :invalid_request" do
+      sc = scripted([%{content: "ok"}])
+
+      options =
+        Map.merge(@keys, %{
+          guardrailConfig: %{guardrailIdentifier: "g1", guardrailVersion: "1"},
+          inference_configuration: %{max_tokens: 50, temperature: 0.5}
+        })
+
+      reg = registry!(%{clients: [bedrock("B", sc, options)]})
+
+      assert {:ok, _} =
+               Switchboard.call(reg, "hi", options: %{guardrailConfig: nil, temperature: nil})
+
+      assert [req] = requests(sc)
+      refute Map.has_key?(req["json"], "guardrailConfig")
+      assert req["json"]["inferenceConfig"] == %{"maxTokens" => 50}
+
+      for bad <- [%{stop_sequences: "END"}, %{inference_configuration: %{top_p: "high"}}] do
+        assert {:error, %Error{kind: :invalid_request, message: msg}} =
+                 Switchboard.call(reg, "hi", options: bad)
+
+        assert msg =~ ~r/stop_sequences|top_p/
+      end
+
+      assert length(requests(sc)) == 1
+    end
+
     test "a call-time model goes into the URL; model ids are encoded like the AWS SDKs do" do
       sc = scripted([%{content: "a"}, %{content: "b"}])
       reg = registry!(%{clients: [bedrock("B", sc, @keys)]})
@@ -365,6 +407,21 @@ defmodule Switchboard.BedrockTest do
       reg = registry!(%{clients: [bedrock("B", sc, %{profile: "missing"})]})
       assert {:error, %Error{kind: :config, message: msg}} = Switchboard.call(reg, "hi")
       assert msg =~ ~s("missing")
+    end
+
+    test "credentials the server rejects are dropped: the next call reads the chain again" do
+      sc = scripted([%{content: "ok", repeat: -1}])
+      aws!(sc, %{credentials: [@keys]})
+      System.put_env("AWS_ACCESS_KEY_ID", @keys.access_key_id)
+      System.put_env("AWS_SECRET_ACCESS_KEY", "an-old-rotated-secret-key")
+      reg = registry!(%{clients: [bedrock("B", sc)]})
+
+      assert {:error, %Error{kind: :auth, status: 403}} = Switchboard.call(reg, "hi")
+      # Rotated in the environment after the registry cached the old keys.
+      System.put_env("AWS_SECRET_ACCESS_KEY", @keys.secret_access_key)
+      assert {:ok, %Response{content: "ok"}} = Switchboard.call(reg, "hi")
+      assert {:ok, _} = Switchboard.call(reg, "hi")
+      assert %{"rejected" => 1, "verified" => 2} = report(sc)
     end
 
     test "no credentials anywhere is an :auth error naming the chain" do
@@ -646,6 +703,32 @@ defmodule Switchboard.BedrockTest do
       delivered = text(messages)
       assert delivered != "" and String.starts_with?("one two three four", delivered)
       assert delivered != "one two three four"
+    end
+
+    test "an exception frame followed by a corrupt one in the same read keeps its kind" do
+      # Both in one write: the exception is read before the corrupt bytes.
+      exception =
+        event_frame(
+          [
+            {":message-type", "exception"},
+            {":exception-type", "throttlingException"},
+            {":content-type", "application/json"}
+          ],
+          ~s({"message":"Too many requests, please wait."})
+        )
+
+      sc =
+        scripted([
+          %{
+            replay_chunks_b64: [Base.encode64(exception <> :binary.copy(<<0>>, 16))],
+            content_type: "application/vnd.amazon.eventstream"
+          }
+        ])
+
+      reg = registry!(%{clients: [bedrock("B", sc, @keys)]})
+      {[], result} = collect(Switchboard.stream_to(reg, "hi"))
+      assert {:error, %Error{kind: :rate_limited, status: 200, message: msg}} = result
+      assert msg =~ "throttlingException"
     end
 
     test "a corrupt frame is a :bad_response error" do

@@ -128,8 +128,16 @@ defmodule Switchboard.MalformedInputTest do
      }},
     {"same key as atom and string",
      %{clients: [%{name: "A", provider: "openai", options: %{"model" => "m", model: "n"}}]}},
-    {"unsupported provider",
-     %{clients: [%{name: "A", provider: "aws-bedrock", options: %{model: "m"}}]}}
+    {"aws-bedrock with both an API key and AWS keys",
+     %{
+       clients: [
+         %{
+           name: "A",
+           provider: "aws-bedrock",
+           options: %{model: "m", api_key: "k", access_key_id: "AKID", secret_access_key: "s"}
+         }
+       ]
+     }}
   ]
 
   test "each malformed config returns a config error" do

@@ -29,7 +29,7 @@ defmodule Switchboard.Registry do
   Leaf providers: `"openai"`, `"openai-generic"`, `"azure-openai"`,
   `"ollama"`, `"openrouter"`, `"openai-responses"` (OpenAI's Responses
   API, `POST {base_url}/responses`), `"anthropic"`, `"google-ai"`,
-  `"vertex-ai"` (and the `baml-` aliases). Strategies: `"fallback"`
+  `"vertex-ai"`, `"aws-bedrock"` (and the `baml-` aliases). Strategies: `"fallback"`
   (`strategy`) and `"round-robin"` (`strategy`, `start`). Option names and
   defaults follow BAML's documentation:
 
@@ -72,6 +72,28 @@ defmodule Switchboard.Registry do
       explicit `max_output_tokens` beside it wins. For Gemini,
       `temperature`, `top_p` and `max_tokens` go into `generationConfig`
       (as `temperature`, `topP`, `maxOutputTokens`) and `model` into the URL.
+
+  `"aws-bedrock"` (Converse and ConverseStream) reads its own options:
+
+    * `model` (or `model_id`) - a model id, inference-profile id or ARN
+    * `region` - else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's
+      `region`; none at all is a `:config` error when a call is made
+    * `endpoint_url` - instead of `https://bedrock-runtime.{region}.amazonaws.com`
+    * `access_key_id`, `secret_access_key`, `session_token` - explicit keys,
+      signed with SigV4
+    * `profile` - a profile of the shared config and credentials files
+    * `api_key` - a Bedrock API key (`Authorization: Bearer`); without
+      keys or a profile, `AWS_BEARER_TOKEN_BEDROCK` is used when set
+    * otherwise the AWS default credential chain: environment variables,
+      `AWS_PROFILE` and the shared files (with `credential_process` and
+      SSO), web identity, container (ECS) and instance metadata (IMDSv2),
+      resolved on the client's first call and cached until shortly before
+      the credentials expire, one refresh for all concurrent calls
+    * `inference_configuration` - `max_tokens`, `temperature`, `top_p`,
+      `stop_sequences`, sent as `inferenceConfig`; the same settings at the
+      top level or in a call's `options:` land there too
+    * `additional_model_request_fields` - sent as `additionalModelRequestFields`
+    * anything else (`guardrailConfig`, `toolConfig`, ...) is sent as given
 
   Retry policies: `%{max_retries: n, strategy: %{type: "constant_delay", delay_ms: d}}`
   or `%{type: "exponential_backoff", delay_ms: d, multiplier: m, max_delay_ms: x}`.

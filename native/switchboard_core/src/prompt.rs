@@ -64,6 +64,35 @@ impl Message {
     }
 }
 
+/// Splits a prompt into its leading system messages and the turns after
+/// them, for APIs that take the system prompt apart from the turns; a
+/// system message after the first turn is an `:invalid_request` error
+/// naming `provider`.
+pub fn split_system<'a>(
+    messages: &'a [Message],
+    provider: &str,
+) -> Result<(&'a [Message], &'a [Message]), Error> {
+    let leading = messages
+        .iter()
+        .take_while(|m| m.role == Role::System)
+        .count();
+    let (system, turns) = messages.split_at(leading);
+    if turns.iter().any(|m| m.role == Role::System) {
+        return Err(Error::invalid_request(format!(
+            "{provider} accepts system messages only at the start of the prompt"
+        )));
+    }
+    Ok((system, turns))
+}
+
+/// Splits `data:image/png;base64,AAAA` into its media type and data.
+pub fn data_url(url: &str) -> Option<(&str, &str)> {
+    let rest = url.strip_prefix("data:")?;
+    let (meta, data) = rest.split_once(',')?;
+    let media_type = meta.strip_suffix(";base64")?;
+    Some((media_type, data))
+}
+
 /// Parses a prompt: a string (one user message) or a list of
 /// `%{role, content}` maps whose content is a string or a list of parts.
 pub fn parse_prompt(prompt: &Value) -> Result<Vec<Message>, Error> {

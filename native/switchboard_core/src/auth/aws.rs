@@ -11,7 +11,13 @@
 //!
 //! Resolved credentials are cached in the client, so in the registry handle,
 //! and refreshed once for all concurrent calls ([`CachedCredential`]) a
-//! margin before they expire.
+//! margin before they expire. When Bedrock rejects them, the credentials and
+//! the chain are dropped: the next call builds the chain again from the
+//! environment as it is then (rotated keys, a new `AWS_PROFILE`).
+//!
+//! The chain reads the profile files and the web-identity token with
+//! blocking file reads, as the AWS SDK does, on the runtime's thread; they
+//! are small local files, read when credentials are refreshed, not per call.
 //!
 //! Signing uses the SDK's signer (`aws-sigv4`) over the request exactly as
 //! it will be sent: method, URL, headers and body bytes.
@@ -20,6 +26,7 @@ mod http_client;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
@@ -32,7 +39,6 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::os_shim_internal::{Env, Fs};
 use aws_types::region::Region;
 use reqwest::header::{HeaderName, HeaderValue};
-use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
 use super::{CachedCredential, Expiring};
@@ -174,7 +180,8 @@ pub struct AwsAuth {
     ctx: String,
     source: CredentialSource,
     region_option: Option<String>,
-    loaded: OnceCell<Loaded>,
+    /// Built once, kept until credentials are rejected (no expiry).
+    loaded: CachedCredential<Arc<Loaded>>,
     cache: CachedCredential<AwsCredentials>,
 }
 
@@ -209,7 +216,7 @@ impl AwsAuth {
             ctx,
             source,
             region_option: region,
-            loaded: OnceCell::new(),
+            loaded: CachedCredential::new(Duration::ZERO),
             cache: CachedCredential::new(Duration::ZERO),
         })
     }
@@ -304,8 +311,22 @@ impl AwsAuth {
             .await
     }
 
-    async fn loaded(&self) -> Result<&Loaded, Error> {
-        self.loaded.get_or_try_init(|| self.load()).await
+    async fn loaded(&self) -> Result<Arc<Loaded>, Error> {
+        self.loaded
+            .get(|| async {
+                Ok(Expiring {
+                    value: Arc::new(self.load().await?),
+                    expires_at: None,
+                })
+            })
+            .await
+    }
+
+    /// Forgets the chain's credentials and the chain itself, after the
+    /// server rejected a signature made with them; static keys stay.
+    pub fn invalidate(&self) {
+        self.cache.invalidate();
+        self.loaded.invalidate();
     }
 
     /// Reads the profile files and builds the default chain, with the

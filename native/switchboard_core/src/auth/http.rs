@@ -1,6 +1,7 @@
 //! The HTTP client every credential source fetches with (OAuth token
-//! endpoints, the GCE metadata server, and the AWS sources to come): one
-//! per process, separate from the providers' pools, with its own limits.
+//! endpoints, the GCE metadata server; the AWS chain's STS, SSO, container
+//! and instance-metadata requests build theirs from [`builder`]): one per
+//! process, separate from the providers' pools, with its own limits.
 //!
 //! A fetch runs inside a call's attempt, so the call's cancellation and
 //! total timeout cut it short too; these limits bound it when the call has
@@ -32,6 +33,45 @@ pub enum Route {
     Local,
 }
 
+impl Route {
+    /// `Local` for link-local and loopback hosts (instance metadata, ECS
+    /// container credentials, a sidecar): a proxy must never see the
+    /// tokens and keys those hand out. `host` as in a URL (IPv6 in brackets).
+    pub fn for_host(host: &str) -> Route {
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let local = match bare.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_link_local(),
+            // fe80::/10, and fd00:ec2::254, the EC2 metadata service's IPv6 address.
+            Ok(std::net::IpAddr::V6(ip)) => {
+                ip.is_loopback()
+                    || ip.segments()[0] & 0xffc0 == 0xfe80
+                    || ip == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+            }
+            Err(_) => bare.eq_ignore_ascii_case("localhost"),
+        };
+        if local {
+            Route::Local
+        } else {
+            Route::Internet
+        }
+    }
+}
+
+/// What every credential client shares: no redirects (a credential
+/// endpoint that redirects is misconfigured, and following it would send
+/// credentials elsewhere), no retries of its own, no proxy for `Local`.
+pub fn builder(route: Route) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .retry(reqwest::retry::never())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")));
+    match route {
+        Route::Internet => builder,
+        Route::Local => builder.no_proxy(),
+    }
+}
+
 fn client(route: Route) -> Result<&'static reqwest::Client, Error> {
     static INTERNET: OnceLock<reqwest::Client> = OnceLock::new();
     static LOCAL: OnceLock<reqwest::Client> = OnceLock::new();
@@ -42,22 +82,16 @@ fn client(route: Route) -> Result<&'static reqwest::Client, Error> {
     if let Some(c) = cell.get() {
         return Ok(c);
     }
-    let mut builder = reqwest::Client::builder()
+    let built = builder(route)
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .retry(reqwest::retry::never())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")));
-    if route == Route::Local {
-        builder = builder.no_proxy();
-    }
-    let built = builder.build().map_err(|e| {
-        Error::new(
-            ErrorKind::Auth,
-            format!("cannot build the credential HTTP client: {e}"),
-        )
-    })?;
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Auth,
+                format!("cannot build the credential HTTP client: {e}"),
+            )
+        })?;
     Ok(cell.get_or_init(|| built))
 }
 
@@ -140,4 +174,31 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Route;
+
+    #[test]
+    fn metadata_and_loopback_hosts_bypass_proxies() {
+        for host in [
+            "169.254.169.254",
+            "169.254.170.2",
+            "[fd00:ec2::254]",
+            "127.0.0.1",
+            "[::1]",
+            "localhost",
+        ] {
+            assert_eq!(Route::for_host(host), Route::Local, "{host}");
+        }
+        for host in [
+            "sts.amazonaws.com",
+            "10.0.0.1",
+            "[2001:db8::1]",
+            "oauth2.googleapis.com",
+        ] {
+            assert_eq!(Route::for_host(host), Route::Internet, "{host}");
+        }
+    }
 }

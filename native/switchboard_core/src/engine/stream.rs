@@ -127,15 +127,12 @@ pub(super) async fn exchange(
         .map_err(|e| e.with_status(status))?;
         // Any bytes are a sign of life, comments and keep-alives included.
         watch.last_event = Instant::now();
-        let ended = match read {
-            Some(bytes) => {
-                decoder.feed(&bytes, &mut frames)?;
-                false
-            }
-            None => {
-                decoder.finish(&mut frames)?;
-                true
-            }
+        let ended = read.is_none();
+        // Frames completed before a corrupt one are read first: an
+        // exception frame followed by garbage keeps its own kind.
+        let decoded = match read {
+            Some(bytes) => decoder.feed(&bytes, &mut frames),
+            None => decoder.finish(&mut frames),
         };
         for frame in frames.drain(..) {
             parser
@@ -163,6 +160,7 @@ pub(super) async fn exchange(
         if parser.is_done() {
             break;
         }
+        decoded?;
         if ended {
             parser.end_of_body().map_err(|e| e.with_status(status))?;
             break;

@@ -10,7 +10,7 @@ use super::spec::{ProviderSpec, SpecKind};
 use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
-use crate::prompt::{Content, Message, Part, Role};
+use crate::prompt::{data_url, split_system, Content, Message, Part};
 use crate::response::Usage;
 use crate::secret::Secrets;
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
@@ -89,41 +89,19 @@ fn part_json(part: &Part) -> Value {
     }
 }
 
-/// Splits `data:image/png;base64,AAAA` into its media type and data.
-pub(super) fn data_url(url: &str) -> Option<(&str, &str)> {
-    let rest = url.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    let media_type = meta.strip_suffix(";base64")?;
-    Some((media_type, data))
-}
-
 /// The Messages API body fields for a prompt: `system` apart from the
 /// turns, as Anthropic requires. Shared with Claude on other platforms.
 pub(crate) fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
-    let leading_system = messages
-        .iter()
-        .take_while(|m| m.role == Role::System)
-        .count();
-    if messages[leading_system..]
-        .iter()
-        .any(|m| m.role == Role::System)
-    {
-        return Err(Error::invalid_request(
-            "anthropic accepts system messages only at the start of the prompt",
-        ));
-    }
+    let (system, turns) = split_system(messages, "anthropic")?;
     let mut fields = Map::new();
-    if leading_system > 0 {
-        let system: Vec<String> = messages[..leading_system]
-            .iter()
-            .map(Message::text)
-            .collect();
+    if !system.is_empty() {
+        let system: Vec<String> = system.iter().map(Message::text).collect();
         fields.insert("system".into(), Value::String(system.join("\n\n")));
     }
     fields.insert(
         "messages".into(),
         Value::Array(
-            messages[leading_system..]
+            turns
                 .iter()
                 .map(|m| json!({"role": m.role.as_str(), "content": content_json(&m.content)}))
                 .collect(),

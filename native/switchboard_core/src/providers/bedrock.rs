@@ -23,14 +23,14 @@ use reqwest::Url;
 use serde_json::{json, Map, Value};
 
 use super::common;
-use super::options::ClientOptions;
+use super::options::{http_url, merge_body, url_with_query, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
 use super::{Completion, Provider};
 use crate::auth::aws::{sign_request, AwsAuth, AwsCredentials, CredentialSource};
 use crate::auth::{Authorization, Authorize};
 use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
-use crate::prompt::{Content, Message, Part, Role};
+use crate::prompt::{data_url, split_system, Content, Message, Part};
 use crate::response::Usage;
 use crate::secret::{Secret, Secrets};
 use crate::value::Options;
@@ -182,16 +182,8 @@ impl Bedrock {
             "/model/{}/{action}",
             fmt_string(model, EncodingStrategy::Default)
         );
-        let mut url = Url::parse(&format!("{base}{path}"))
-            .map_err(|_| Error::config("cannot build the Bedrock URL from endpoint_url"))?;
-        if !self.query_params.is_empty() {
-            url.query_pairs_mut().extend_pairs(
-                self.query_params
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            );
-        }
-        Ok(url)
+        url_with_query(&base, &path, &self.query_params)
+            .ok_or_else(|| Error::config("cannot build the Bedrock URL from endpoint_url"))
     }
 }
 
@@ -213,15 +205,16 @@ fn endpoint(o: &ClientOptions) -> Result<Option<String>, Error> {
         (None, Some(url)) => ("base_url", url),
         (None, None) => return Ok(None),
     };
-    match Url::parse(url) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
-            Ok(Some(url.trim_end_matches('/').to_owned()))
-        }
-        _ => Err(Error::config(format!(
-            "{}: option {key:?} must be an http or https URL",
-            o.ctx
-        ))),
-    }
+    http_url(&o.ctx, key, url).map(Some)
+}
+
+/// The inference settings' types.
+fn check_inference(o: &Options<'_>) -> Result<(), Error> {
+    o.u64("max_tokens")?;
+    o.f64("temperature")?;
+    o.f64("top_p")?;
+    o.string_list("stop_sequences")?;
+    Ok(())
 }
 
 /// Reads the inference settings of `map` (snake_case) into `out`
@@ -231,10 +224,7 @@ fn inference_fields(
     map: &Map<String, Value>,
     out: &mut Map<String, Value>,
 ) -> Result<(), Error> {
-    o.u64("max_tokens")?;
-    o.f64("temperature")?;
-    o.f64("top_p")?;
-    o.string_list("stop_sequences")?;
+    check_inference(o)?;
     for (ours, theirs) in INFERENCE_KEYS {
         if let Some(v) = map.get(*ours).filter(|v| !v.is_null()) {
             out.insert((*theirs).to_owned(), v.clone());
@@ -260,9 +250,8 @@ fn part_json(part: &Part) -> Result<Value, Error> {
 
 /// `data:image/png;base64,AAAA` -> (`png`, `AAAA`).
 fn image_data(url: &str) -> Option<(&'static str, &str)> {
-    let rest = url.strip_prefix("data:")?;
-    let (meta, data) = rest.split_once(',')?;
-    let format = match meta.strip_suffix(";base64")? {
+    let (media_type, data) = data_url(url)?;
+    let format = match media_type {
         "image/png" => "png",
         "image/jpeg" | "image/jpg" => "jpeg",
         "image/gif" => "gif",
@@ -285,29 +274,19 @@ fn content_json(content: &Content) -> Result<Value, Error> {
 
 /// `messages` and `system` for a prompt. Converse takes system prompts apart
 /// from the turns, so they must lead the prompt.
-fn prompt_fields(messages: &[Message], fields: &mut Map<String, Value>) -> Result<(), Error> {
-    let leading = messages
-        .iter()
-        .take_while(|m| m.role == Role::System)
-        .count();
-    if messages[leading..].iter().any(|m| m.role == Role::System) {
-        return Err(Error::invalid_request(
-            "aws-bedrock accepts system messages only at the start of the prompt",
-        ));
-    }
-    if leading > 0 {
-        let system: Vec<Value> = messages[..leading]
-            .iter()
-            .map(|m| json!({"text": m.text()}))
-            .collect();
+fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
+    let (system, turns) = split_system(messages, "aws-bedrock")?;
+    let mut fields = Map::new();
+    if !system.is_empty() {
+        let system: Vec<Value> = system.iter().map(|m| json!({"text": m.text()})).collect();
         fields.insert("system".into(), Value::Array(system));
     }
-    let turns = messages[leading..]
+    let turns = turns
         .iter()
         .map(|m| Ok(json!({"role": m.role.as_str(), "content": content_json(&m.content)?})))
         .collect::<Result<Vec<_>, Error>>()?;
     fields.insert("messages".into(), Value::Array(turns));
-    Ok(())
+    Ok(fields)
 }
 
 impl Provider for Bedrock {
@@ -319,8 +298,7 @@ impl Provider for Bedrock {
         };
         let url = self.url(model, input.stream)?;
 
-        let mut body = self.body.clone();
-        prompt_fields(input.messages, &mut body)?;
+        let mut fields = prompt_fields(input.messages)?;
         let mut inference = self.inference.clone();
         let mut additional = self.additional.clone();
         let mut rest = Map::new();
@@ -329,6 +307,8 @@ impl Provider for Bedrock {
                 "model" => {}
                 "inference_configuration" | "inferenceConfig" => {
                     if let Value::Object(m) = value {
+                        check_inference(&Options::new("the call's inference_configuration", m))
+                            .map_err(|e| Error::invalid_request(e.message))?;
                         for (k, v) in m {
                             let name = INFERENCE_KEYS
                                 .iter()
@@ -349,14 +329,17 @@ impl Provider for Bedrock {
                 },
             }
         }
+        check_inference(&Options::new("the call's options", call))
+            .map_err(|e| Error::invalid_request(e.message))?;
+        // `nil` in a call's options removes the client's value, here too.
         inference.retain(|_, v| !v.is_null());
         if !inference.is_empty() {
-            body.insert("inferenceConfig".into(), Value::Object(inference));
+            fields.insert("inferenceConfig".into(), Value::Object(inference));
         }
         if let Some(additional) = additional.filter(|v| !v.is_null()) {
-            body.insert("additionalModelRequestFields".into(), additional);
+            fields.insert("additionalModelRequestFields".into(), additional);
         }
-        body.extend(rest);
+        let body = merge_body(&self.body, fields, &rest);
 
         let mut request = HttpRequest::post_json(url, &body)?;
         if input.stream {
@@ -365,9 +348,7 @@ impl Provider for Bedrock {
                 HeaderValue::from_static("application/vnd.amazon.eventstream"),
             );
         }
-        request.headers.extend(self.headers.clone());
-        request.secrets.extend(&self.secrets);
-        Ok(request)
+        Ok(request.with_client_headers(&self.headers, &self.secrets))
     }
 
     fn authorization(&self) -> &Authorization {
@@ -418,6 +399,11 @@ impl Provider for Bedrock {
         let kind = name
             .and_then(exception_kind)
             .unwrap_or_else(|| ErrorKind::from_status(head.status));
+        if kind == ErrorKind::Auth {
+            // Rejected credentials (expired, rotated, revoked) are not
+            // used again: the next attempt asks the chain afresh.
+            self.auth.aws.invalidate();
+        }
         let message = match (name, message) {
             (Some(name), Some(message)) => format!("{name}: {message}"),
             (Some(name), None) => format!("{name} (HTTP {})", head.status),

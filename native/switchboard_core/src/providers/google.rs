@@ -24,13 +24,12 @@ use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::anthropic::data_url;
 use super::common;
 use super::options::merge_body;
 use super::stream::short;
 use super::Completion;
 use crate::error::{Error, ErrorKind};
-use crate::prompt::{Content, Message, Part, Role};
+use crate::prompt::{data_url, split_system, Content, Message, Part, Role};
 use crate::response::Usage;
 use crate::wire::ResponseHead;
 
@@ -48,27 +47,13 @@ const GENERATION_OPTIONS: &[(&str, &str)] = &[
 /// `contents` and `systemInstruction` for a prompt. System messages must
 /// lead, as they are one instruction apart from the turns.
 pub(super) fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
-    let leading_system = messages
-        .iter()
-        .take_while(|m| m.role == Role::System)
-        .count();
-    if messages[leading_system..]
-        .iter()
-        .any(|m| m.role == Role::System)
-    {
-        return Err(Error::invalid_request(
-            "Gemini accepts system messages only at the start of the prompt",
-        ));
-    }
+    let (system, turns) = split_system(messages, "Gemini")?;
     let mut fields = Map::new();
-    if leading_system > 0 {
-        let parts: Vec<Value> = messages[..leading_system]
-            .iter()
-            .map(|m| json!({"text": m.text()}))
-            .collect();
+    if !system.is_empty() {
+        let parts: Vec<Value> = system.iter().map(|m| json!({"text": m.text()})).collect();
         fields.insert("systemInstruction".into(), json!({"parts": parts}));
     }
-    let contents = messages[leading_system..]
+    let contents = turns
         .iter()
         .map(|m| {
             let role = if m.role == Role::Assistant {

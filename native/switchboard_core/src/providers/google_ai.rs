@@ -10,7 +10,7 @@
 use reqwest::header::{HeaderMap, HeaderName};
 use serde_json::{Map, Value};
 
-use super::options::ClientOptions;
+use super::options::{url_with_query, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
 use super::{google, Completion, Provider};
 use crate::auth::{Authorization, KeySource};
@@ -75,22 +75,13 @@ impl Provider for GoogleAi {
             true => "streamGenerateContent",
             false => "generateContent",
         };
-        let mut url = reqwest::Url::parse(&format!("{}/models/{model}:{method}", self.base_url))
-            .map_err(|_| Error::config("cannot build a URL from base_url"))?;
-        {
-            let mut query = url.query_pairs_mut();
-            if input.stream {
-                query.append_pair("alt", "sse");
-            }
-            query.extend_pairs(
-                self.query_params
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            );
-        }
-        if url.query() == Some("") {
-            url.set_query(None);
-        }
+        let alt = if input.stream { "?alt=sse" } else { "" };
+        let url = url_with_query(
+            &self.base_url,
+            &format!("/models/{model}:{method}{alt}"),
+            &self.query_params,
+        )
+        .ok_or_else(|| Error::config("cannot build a URL from base_url"))?;
         let fields = google::prompt_fields(input.messages)?;
         let body = google::body(&self.body, fields, input.options);
         Ok(HttpRequest::post_json(url, &body)?.with_client_headers(&self.headers, &self.secrets))

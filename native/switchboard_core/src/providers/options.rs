@@ -116,35 +116,38 @@ impl ClientOptions {
             (None, Some(url)) => url,
             (None, None) => self.options().required_str("base_url")?,
         };
-        let parsed = Url::parse(url).map_err(|_| {
-            Error::config(format!(
-                "{}: option \"base_url\" is not a valid URL",
-                self.ctx
-            ))
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(Error::config(format!(
-                "{}: option \"base_url\" must be an http or https URL",
-                self.ctx
-            )));
-        }
-        Ok(url.trim_end_matches('/').to_owned())
+        http_url(&self.ctx, "base_url", url)
     }
 
     /// `{base}{path}` with `query_params` appended.
     pub fn url(&self, base: &str, path: &str) -> Result<Url, Error> {
-        let mut url = Url::parse(&format!("{base}{path}")).map_err(|_| {
-            Error::config(format!("{}: cannot build a URL from base_url", self.ctx))
-        })?;
-        if !self.query_params.is_empty() {
-            url.query_pairs_mut().extend_pairs(
-                self.query_params
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str())),
-            );
-        }
-        Ok(url)
+        url_with_query(base, path, &self.query_params)
+            .ok_or_else(|| Error::config(format!("{}: cannot build a URL from base_url", self.ctx)))
     }
+}
+
+/// Option `key`'s `url`, checked to be an http(s) URL with a host, without
+/// a trailing slash.
+pub fn http_url(ctx: &str, key: &str, url: &str) -> Result<String, Error> {
+    let parsed = Url::parse(url)
+        .map_err(|_| Error::config(format!("{ctx}: option {key:?} is not a valid URL")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(Error::config(format!(
+            "{ctx}: option {key:?} must be an http or https URL"
+        )));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// `{base}{path}` with `query` appended; for providers whose path changes
+/// per call (the model is in it). `None` when that is not a URL.
+pub fn url_with_query(base: &str, path: &str, query: &[(String, String)]) -> Option<Url> {
+    let mut url = Url::parse(&format!("{base}{path}")).ok()?;
+    if !query.is_empty() {
+        url.query_pairs_mut()
+            .extend_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    }
+    Some(url)
 }
 
 /// The body options whose type every provider agrees on, checked in client

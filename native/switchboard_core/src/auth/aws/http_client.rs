@@ -1,5 +1,7 @@
 //! The AWS credential chain's HTTP client (for STS, SSO, ECS and instance
 //! metadata) on reqwest, so the SDK brings no second HTTP and TLS stack.
+//! Built like every credential client ([`crate::auth::http::builder`]):
+//! instance metadata and container endpoints never go through a proxy.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,13 +16,13 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 
-/// Credential endpoints answer with a few kilobytes; more is not an answer.
-const MAX_BODY_BYTES: usize = 1024 * 1024;
+use crate::auth::http::{builder, Route, MAX_BODY};
 
 type Key = (Option<Duration>, Option<Duration>);
 
-/// One reqwest client per timeout setting the SDK asks for (instance
-/// metadata wants 1 s timeouts, STS the defaults).
+/// One pair of reqwest clients (direct, and through the environment's
+/// proxy) per timeout setting the SDK asks for (instance metadata wants
+/// 1 s timeouts, STS the defaults).
 #[derive(Debug, Default, Clone)]
 pub(super) struct ReqwestHttpClient {
     connectors: Arc<Mutex<HashMap<Key, SharedHttpConnector>>>,
@@ -40,32 +42,45 @@ impl HttpClient for ReqwestHttpClient {
         connectors
             .entry(key)
             .or_insert_with(|| {
-                let mut builder = reqwest::Client::builder()
-                    .retry(reqwest::retry::never())
-                    .redirect(reqwest::redirect::Policy::none())
-                    .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")));
-                if let Some(t) = key.0 {
-                    builder = builder.connect_timeout(t);
-                }
-                if let Some(t) = key.1 {
-                    builder = builder.read_timeout(t);
-                }
+                let build = |route| {
+                    let mut b = builder(route);
+                    if let Some(t) = key.0 {
+                        b = b.connect_timeout(t);
+                    }
+                    if let Some(t) = key.1 {
+                        b = b.read_timeout(t);
+                    }
+                    b.build().map_err(Arc::new)
+                };
                 SharedHttpConnector::new(Connector {
-                    client: builder.build().map_err(Arc::new),
+                    internet: build(Route::Internet),
+                    local: build(Route::Local),
                 })
             })
             .clone()
     }
 }
 
+type Built = Result<reqwest::Client, Arc<reqwest::Error>>;
+
 #[derive(Debug)]
 struct Connector {
-    client: Result<reqwest::Client, Arc<reqwest::Error>>,
+    internet: Built,
+    local: Built,
 }
 
 impl HttpConnector for Connector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let client = self.client.clone();
+        let host = request
+            .uri()
+            .parse::<http::Uri>()
+            .ok()
+            .and_then(|uri| uri.host().map(str::to_owned))
+            .unwrap_or_default();
+        let client = match Route::for_host(&host) {
+            Route::Internet => self.internet.clone(),
+            Route::Local => self.local.clone(),
+        };
         HttpConnectorFuture::new(async move {
             let client = client.map_err(|e| ConnectorError::other(e.to_string().into(), None))?;
             send(&client, request).await
@@ -97,9 +112,13 @@ async fn send(
         .map_err(|e| ConnectorError::other(e.into(), None))?;
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(connector_error)? {
-        if body.len() + chunk.len() > MAX_BODY_BYTES {
+        if body.len() + chunk.len() > MAX_BODY {
             return Err(ConnectorError::other(
-                "the credential endpoint's answer is larger than 1 MiB".into(),
+                format!(
+                    "the credential endpoint's answer is larger than {} KiB",
+                    MAX_BODY / 1024
+                )
+                .into(),
                 None,
             ));
         }
