@@ -27,13 +27,14 @@ defmodule Bench.Providers do
 
   def run(calls, streams, in_flight, rounds, providers \\ @all) do
     mock = Switchboard.Mock.start!()
+    credentials = if "vertex-ai" in providers, do: service_account(mock)
 
     clients =
       for provider <- providers, mode <- [:plain, :stream] do
         sc = "#{provider}-#{mode}"
         step = if mode == :plain, do: %{content: @answer}, else: %{chunks: 20}
         :ok = Switchboard.Mock.script(mock, sc, [Map.put(step, :repeat, -1)])
-        client(provider, sc, mock)
+        client(provider, sc, mock, credentials)
       end
 
     reg = Switchboard.Registry.new!(%{clients: clients})
@@ -88,7 +89,7 @@ defmodule Bench.Providers do
 
   # Not a reasoning model, so the mock's Responses answers carry no
   # reasoning item and both OpenAI APIs return the same text.
-  defp client(provider, sc, mock) when provider in ["openai", "openai-responses"] do
+  defp client(provider, sc, mock, _credentials) when provider in ["openai", "openai-responses"] do
     leaf(sc, provider, %{
       model: "gpt-4o-mini",
       api_key: "sk-bench",
@@ -96,30 +97,30 @@ defmodule Bench.Providers do
     })
   end
 
-  defp client("google-ai", sc, mock) do
+  defp client("google-ai", sc, mock, _credentials) do
     leaf(sc, "google-ai", %{
       api_key: "bench-key",
       base_url: Switchboard.Mock.base_url(mock, sc) <> "/v1beta"
     })
   end
 
-  defp client("vertex-ai", sc, mock) do
+  defp client("vertex-ai", sc, mock, credentials) do
     leaf(sc, "vertex-ai", %{
       model: "gemini-2.5-flash",
       location: "us-central1",
       base_url: Switchboard.Mock.base_url(mock, sc) <> "/v1",
-      credentials: service_account(mock)
+      credentials: credentials
     })
   end
 
-  defp client("aws-bedrock", sc, mock) do
+  defp client("aws-bedrock", sc, mock, _credentials) do
     bedrock(sc, mock, %{
       access_key_id: "AKIDEXAMPLE",
       secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
     })
   end
 
-  defp client("aws-bedrock-key", sc, mock),
+  defp client("aws-bedrock-key", sc, mock, _credentials),
     do: bedrock(sc, mock, %{api_key: "bedrock-api-key-bench"})
 
   defp bedrock(sc, mock, credentials) do
@@ -136,7 +137,8 @@ defmodule Bench.Providers do
 
   defp leaf(name, provider, options), do: %{name: name, provider: provider, options: options}
 
-  # A throwaway service account, known to the mock's token endpoint.
+  # A throwaway service account, known to the mock's token endpoint (one
+  # key per email: every vertex-ai client shares it).
   defp service_account(mock) do
     key = :public_key.generate_key({:rsa, 2048, 65_537})
     pem = :public_key.pem_encode([:public_key.pem_entry_encode(:PrivateKeyInfo, key)])
