@@ -64,23 +64,6 @@ defmodule Switchboard.BedrockTest do
     Regex.named_captures(@signature, auth) || flunk("not a SigV4 authorization: #{inspect(auth)}")
   end
 
-  defp collect(%Call{ref: ref} = call, acc \\ []) do
-    receive do
-      {^ref, {:chunk, %Chunk{} = chunk}} ->
-        Switchboard.ack(call)
-        collect(call, [{:chunk, chunk} | acc])
-
-      {^ref, {:reset, %Attempt{} = attempt}} ->
-        Switchboard.ack(call)
-        collect(call, [{:reset, attempt} | acc])
-
-      {^ref, result} ->
-        {Enum.reverse(acc), result}
-    after
-      10_000 -> flunk("no terminal message")
-    end
-  end
-
   # One application/vnd.amazon.eventstream message: total and header
   # lengths, the prelude's CRC-32, string headers (type 7), the payload and
   # the message's CRC-32.
@@ -94,8 +77,6 @@ defmodule Switchboard.BedrockTest do
     message = <<prelude::binary, :erlang.crc32(prelude)::32, headers::binary, payload::binary>>
     <<message::binary, :erlang.crc32(message)::32>>
   end
-
-  defp text(messages), do: for({:chunk, c} <- messages, into: "", do: c.text)
 
   defp await_all(calls), do: Enum.map(calls, &Switchboard.await(&1, 60_000))
 

@@ -273,7 +273,7 @@ defmodule Switchboard.GoogleTest do
         })
 
       call = Switchboard.stream_to(reg, "x", window: :infinity)
-      messages = collect(call)
+      {messages, result} = collect(call)
 
       assert [{:chunk, %Chunk{attempt: 1}} | _] = messages
       reset_at = Enum.find_index(messages, &match?({:reset, _}, &1))
@@ -289,7 +289,7 @@ defmodule Switchboard.GoogleTest do
       assert Enum.map_join(after_reset, & &1.text) == "kept answer"
 
       assert {:ok, %Response{content: "kept answer", client: "V", attempts: [failed, ok]}} =
-               List.last(messages)
+               result
 
       assert %Attempt{client: "G", status: 200, error: %Error{kind: :overloaded}} = failed
       assert %Attempt{client: "V", status: 200, error: nil} = ok
@@ -474,17 +474,5 @@ defmodule Switchboard.GoogleTest do
     end
   end
 
-  defp collect(call, acc \\ []) do
-    ref = call.ref
-
-    receive do
-      {^ref, {:chunk, _} = m} -> collect(call, [m | acc])
-      {^ref, {:reset, _} = m} -> collect(call, [m | acc])
-      {^ref, result} -> Enum.reverse([result | acc])
-    after
-      5_000 -> flunk("no terminal message; got #{inspect(Enum.reverse(acc))}")
-    end
-  end
-
-  defp await_terminal(call), do: call |> collect() |> List.last()
+  defp await_terminal(call), do: call |> collect() |> elem(1)
 end

@@ -23,26 +23,6 @@ defmodule Switchboard.ResponsesTest do
     if retry_policy, do: Map.put(client, :retry_policy, retry_policy), else: client
   end
 
-  # Collects a stream_to/3 call's messages until its terminal one, acking.
-  defp collect(%Call{ref: ref} = call, acc \\ []) do
-    receive do
-      {^ref, {:chunk, %Chunk{} = chunk}} ->
-        Switchboard.ack(call)
-        collect(call, [{:chunk, chunk} | acc])
-
-      {^ref, {:reset, %Attempt{} = attempt}} ->
-        Switchboard.ack(call)
-        collect(call, [{:reset, attempt} | acc])
-
-      {^ref, result} ->
-        {Enum.reverse(acc), result}
-    after
-      10_000 -> flunk("no terminal message")
-    end
-  end
-
-  defp text(messages), do: for({:chunk, c} <- messages, into: "", do: c.text)
-
   test "POST {base_url}/responses: bearer auth, headers, query, input items and options" do
     sc = scenario()
 

@@ -170,6 +170,30 @@ defmodule Switchboard.Case do
   defp sum(nil, nil), do: nil
   defp sum(a, b), do: (a || 0) + (b || 0)
 
+  @doc """
+  Collects a `Switchboard.stream_to/3` call's messages until its terminal
+  one, acking each: `{[{:chunk, chunk} | {:reset, attempt}], result}`.
+  """
+  def collect(%Switchboard.Call{ref: ref} = call, acc \\ []) do
+    receive do
+      {^ref, {:chunk, %Switchboard.Chunk{} = chunk}} ->
+        Switchboard.ack(call)
+        collect(call, [{:chunk, chunk} | acc])
+
+      {^ref, {:reset, %Switchboard.Attempt{} = attempt}} ->
+        Switchboard.ack(call)
+        collect(call, [{:reset, attempt} | acc])
+
+      {^ref, result} ->
+        {Enum.reverse(acc), result}
+    after
+      10_000 -> ExUnit.Assertions.flunk("no terminal message")
+    end
+  end
+
+  @doc "The text of collected messages' chunks, joined."
+  def text(messages), do: for({:chunk, c} <- messages, into: "", do: c.text)
+
   @doc "Client names of a response's or error's attempts, in order."
   def attempt_clients(%{attempts: attempts}), do: Enum.map(attempts, & &1.client)
 end

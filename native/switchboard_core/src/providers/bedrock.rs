@@ -101,15 +101,8 @@ pub struct Bedrock {
 impl Bedrock {
     fn build(o: &ClientOptions) -> Result<Box<dyn Provider>, Error> {
         let opts = o.options();
-        for key in [
-            "region",
-            "access_key_id",
-            "secret_access_key",
-            "session_token",
-            "profile",
-            "endpoint_url",
-            "model_id",
-        ] {
+        // Every routing option is a string.
+        for key in AWS_BEDROCK.routing_options {
             opts.str(key)?;
         }
         let model = match (opts.str("model")?, opts.str("model_id")?) {
