@@ -26,6 +26,11 @@ defmodule Bench.Providers do
   @answer Enum.map_join(1..20, " ", &"word#{&1}")
 
   def run(calls, streams, in_flight, rounds, providers \\ @all) do
+    case providers -- @all do
+      [] -> :ok
+      unknown -> raise ArgumentError, "unknown #{inspect(unknown)}; known: #{inspect(@all)}"
+    end
+
     mock = Switchboard.Mock.start!()
     credentials = if "vertex-ai" in providers, do: service_account(mock)
 
@@ -230,7 +235,7 @@ end
     _ -> {20_000, 5_000, 100, 3}
   end
 
-case names do
+case Enum.flat_map(names, &String.split(&1, ",", trim: true)) do
   [] -> Bench.Providers.run(calls, streams, in_flight, rounds)
-  [list] -> Bench.Providers.run(calls, streams, in_flight, rounds, String.split(list, ","))
+  providers -> Bench.Providers.run(calls, streams, in_flight, rounds, providers)
 end

@@ -239,7 +239,7 @@ defmodule Switchboard.BedrockTest do
     end
 
     test "nil call options remove the client's values; ill-typed ones are :invalid_request" do
-      sc = scripted([%{content: "ok"}])
+      sc = scripted([%{content: "ok", repeat: 2}])
 
       options =
         Map.merge(@keys, %{
@@ -252,18 +252,25 @@ defmodule Switchboard.BedrockTest do
       assert {:ok, _} =
                Switchboard.call(reg, "hi", options: %{guardrailConfig: nil, temperature: nil})
 
-      assert [req] = requests(sc)
+      assert {:ok, _} = Switchboard.call(reg, "hi", options: %{inference_configuration: nil})
+      assert [req, cleared] = requests(sc)
       refute Map.has_key?(req["json"], "guardrailConfig")
       assert req["json"]["inferenceConfig"] == %{"maxTokens" => 50}
+      refute Map.has_key?(cleared["json"], "inferenceConfig")
+      assert Map.has_key?(cleared["json"], "guardrailConfig")
 
-      for bad <- [%{stop_sequences: "END"}, %{inference_configuration: %{top_p: "high"}}] do
+      for bad <- [
+            %{stop_sequences: "END"},
+            %{inference_configuration: %{top_p: "high"}},
+            %{inference_configuration: "fast"}
+          ] do
         assert {:error, %Error{kind: :invalid_request, message: msg}} =
                  Switchboard.call(reg, "hi", options: bad)
 
-        assert msg =~ ~r/stop_sequences|top_p/
+        assert msg =~ ~r/stop_sequences|top_p|inference_configuration/
       end
 
-      assert length(requests(sc)) == 1
+      assert length(requests(sc)) == 2
     end
 
     test "a call-time model goes into the URL; model ids are encoded like the AWS SDKs do" do

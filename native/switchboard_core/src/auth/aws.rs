@@ -325,8 +325,10 @@ impl AwsAuth {
     /// Forgets the chain's credentials and the chain itself, after the
     /// server rejected a signature made with them; static keys stay.
     pub fn invalidate(&self) {
-        self.cache.invalidate();
-        self.loaded.invalidate();
+        if let CredentialSource::Chain { .. } = self.source {
+            self.cache.invalidate();
+            self.loaded.invalidate();
+        }
     }
 
     /// Reads the profile files and builds the default chain, with the

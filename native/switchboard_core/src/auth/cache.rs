@@ -6,10 +6,13 @@
 //! for that refresh instead of starting their own. A failed refresh is not
 //! cached: the next call tries again. A refresh runs inside its call's
 //! attempt, so cancelling that call (or its timeout) drops the refresh; the
-//! next waiter then starts a new one.
+//! next waiter then starts a new one. A value fetched while it was being
+//! invalidated (the server rejected the old one mid-refresh) is handed to
+//! its caller but not kept: it may come from the same stale source.
 
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -42,6 +45,9 @@ pub struct CachedCredential<T> {
     /// Refresh this long before expiry, so no request leaves with a
     /// credential that expires on the way.
     margin: Duration,
+    /// Counts invalidations; a refresh keeps its value only if none
+    /// happened while it ran.
+    generation: AtomicU64,
 }
 
 impl<T> fmt::Debug for CachedCredential<T> {
@@ -58,6 +64,7 @@ impl<T: Clone> CachedCredential<T> {
             current: Mutex::new(None),
             refreshing: tokio::sync::Mutex::new(()),
             margin,
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -90,21 +97,28 @@ impl<T: Clone> CachedCredential<T> {
         if let Some(value) = self.fresh() {
             return Ok(value);
         }
+        let generation = self.generation.load(Ordering::SeqCst);
         let fetched = refresh().await?;
         let value = fetched.value.clone();
-        *self
+        let mut current = self
             .current
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(fetched);
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Checked under the lock invalidate() takes, so none slips between.
+        if self.generation.load(Ordering::SeqCst) == generation {
+            *current = Some(fetched);
+        }
         Ok(value)
     }
 
     /// Forgets the value, e.g. after the server rejected it.
     pub fn invalidate(&self) {
-        *self
+        let mut current = self
             .current
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        *current = None;
     }
 }
 
@@ -175,5 +189,37 @@ mod tests {
             })
             .await;
         assert_eq!(ok.unwrap(), "key");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_value_fetched_across_an_invalidation_is_not_kept() {
+        let cache = Arc::new(CachedCredential::new(Duration::ZERO));
+        let slow = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                cache
+                    .get(|| async {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        Ok(Expiring {
+                            value: "stale".to_owned(),
+                            expires_at: None,
+                        })
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        cache.invalidate();
+        // Its own caller gets it; the cache does not keep it.
+        assert_eq!(slow.await.unwrap().unwrap(), "stale");
+        let next = cache
+            .get(|| async {
+                Ok(Expiring {
+                    value: "fresh".to_owned(),
+                    expires_at: None,
+                })
+            })
+            .await;
+        assert_eq!(next.unwrap(), "fresh");
     }
 }

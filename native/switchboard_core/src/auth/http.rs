@@ -41,11 +41,14 @@ impl Route {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         let local = match bare.parse::<std::net::IpAddr>() {
             Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_link_local(),
-            // fe80::/10, and fd00:ec2::254, the EC2 metadata service's IPv6 address.
+            // fe80::/10, and the IPv6 addresses of EC2 instance metadata
+            // (fd00:ec2::254) and the EKS Pod Identity agent (fd00:ec2::23).
             Ok(std::net::IpAddr::V6(ip)) => {
+                let [a, b, c, d, e, f, g, _] = ip.segments();
                 ip.is_loopback()
-                    || ip.segments()[0] & 0xffc0 == 0xfe80
-                    || ip == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+                    || a & 0xffc0 == 0xfe80
+                    || ([a, b, c, d, e, f, g] == [0xfd00, 0xec2, 0, 0, 0, 0, 0]
+                        && matches!(ip.segments()[7], 0x254 | 0x23))
             }
             Err(_) => bare.eq_ignore_ascii_case("localhost"),
         };
@@ -186,6 +189,8 @@ mod tests {
             "169.254.169.254",
             "169.254.170.2",
             "[fd00:ec2::254]",
+            "[fd00:ec2::23]",
+            "169.254.170.23",
             "127.0.0.1",
             "[::1]",
             "localhost",

@@ -298,8 +298,10 @@ impl Provider for Bedrock {
         for (key, value) in call {
             match key.as_str() {
                 "model" => {}
-                "inference_configuration" | "inferenceConfig" => {
-                    if let Value::Object(m) = value {
+                "inference_configuration" | "inferenceConfig" => match value {
+                    // `nil` removes the client's settings, as for any option.
+                    Value::Null => inference.clear(),
+                    Value::Object(m) => {
                         check_inference(&Options::new("the call's inference_configuration", m))
                             .map_err(|e| Error::invalid_request(e.message))?;
                         for (k, v) in m {
@@ -310,7 +312,13 @@ impl Provider for Bedrock {
                             inference.insert(name.to_owned(), v.clone());
                         }
                     }
-                }
+                    other => {
+                        return Err(Error::invalid_request(format!(
+                            "call option {key:?} must be a map, got {}",
+                            crate::value::type_name(other)
+                        )))
+                    }
+                },
                 "additional_model_request_fields" => additional = Some(value.clone()),
                 k => match INFERENCE_KEYS.iter().find(|(ours, _)| *ours == k) {
                     Some((_, theirs)) => {
@@ -392,9 +400,11 @@ impl Provider for Bedrock {
         let kind = name
             .and_then(exception_kind)
             .unwrap_or_else(|| ErrorKind::from_status(head.status));
-        if kind == ErrorKind::Auth {
+        let signed_by_chain =
+            matches!(self.auth.mode(), Mode::SigV4) && !self.headers.contains_key(AUTHORIZATION);
+        if kind == ErrorKind::Auth && signed_by_chain {
             // Rejected credentials (expired, rotated, revoked) are not
-            // used again: the next attempt asks the chain afresh.
+            // used again: the next call asks the chain afresh.
             self.auth.aws.invalidate();
         }
         let message = match (name, message) {
