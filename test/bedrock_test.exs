@@ -514,14 +514,10 @@ defmodule Switchboard.BedrockTest do
       aws!(good, %{api_keys: ["bedrock-api-key-b"]})
 
       reg =
-        registry!(%{
-          primary: "F",
-          clients: [
-            bedrock("A", bad),
-            bedrock("B", good, %{api_key: "bedrock-api-key-b"}),
-            %{name: "F", provider: "fallback", options: %{strategy: ["A", "B"]}}
-          ]
-        })
+        fallback_registry!([
+          bedrock("A", bad),
+          bedrock("B", good, %{api_key: "bedrock-api-key-b"})
+        ])
 
       assert {:ok, %Response{client: "B", content: "from B"} = resp} = Switchboard.call(reg, "hi")
 
@@ -641,15 +637,7 @@ defmodule Switchboard.BedrockTest do
 
       b = scripted([%{content: "good answer", chunks: 2}])
 
-      reg =
-        registry!(%{
-          primary: "F",
-          clients: [
-            bedrock("A", a, @keys),
-            bedrock("B", b, @keys),
-            %{name: "F", provider: "fallback", options: %{strategy: ["A", "B"]}}
-          ]
-        })
+      reg = fallback_registry!([bedrock("A", a, @keys), bedrock("B", b, @keys)])
 
       {messages, result} = collect(Switchboard.stream_to(reg, "hi"))
       assert {:ok, %Response{client: "B", content: "good answer"} = resp} = result

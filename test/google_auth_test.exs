@@ -188,14 +188,10 @@ defmodule Switchboard.GoogleAuthTest do
       backup = scripted([%{content: "from gemini"}])
 
       reg =
-        registry!(%{
-          primary: "F",
-          clients: [
-            oauth_vertex("V", api_sc, service_account(ctx, token_sc)),
-            google_ai("G", backup),
-            %{name: "F", provider: "fallback", options: %{strategy: ["V", "G"]}}
-          ]
-        })
+        fallback_registry!([
+          oauth_vertex("V", api_sc, service_account(ctx, token_sc)),
+          google_ai("G", backup)
+        ])
 
       assert {:ok, %Response{content: "from gemini", client: "G", attempts: [failed, _]}} =
                Switchboard.call(reg, "hi")

@@ -194,15 +194,7 @@ defmodule Switchboard.GoogleTest do
       sc = scripted([%{status: 429, headers: %{"retry-after" => "60"}}])
       backup = scripted([%{content: "from backup"}])
 
-      reg =
-        registry!(%{
-          primary: "F",
-          clients: [
-            google_ai("G", sc, %{}, "DefaultRetry"),
-            google_ai("B", backup),
-            %{name: "F", provider: "fallback", options: %{strategy: ["G", "B"]}}
-          ]
-        })
+      reg = fallback_registry!([google_ai("G", sc, %{}, "DefaultRetry"), google_ai("B", backup)])
 
       assert {:ok, %Response{content: "from backup", client: "B"}} = Switchboard.call(reg, "hi")
       assert length(requests(sc)) == 1
@@ -263,14 +255,10 @@ defmodule Switchboard.GoogleTest do
       backup = scripted([%{content: "kept answer", chunks: 2}])
 
       reg =
-        registry!(%{
-          primary: "F",
-          clients: [
-            google_ai("G", sc),
-            vertex("V", backup, %{query_params: %{key: "AQ.express"}}),
-            %{name: "F", provider: "fallback", options: %{strategy: ["G", "V"]}}
-          ]
-        })
+        fallback_registry!([
+          google_ai("G", sc),
+          vertex("V", backup, %{query_params: %{key: "AQ.express"}})
+        ])
 
       call = Switchboard.stream_to(reg, "x", window: :infinity)
       {messages, result} = collect(call)

@@ -191,14 +191,10 @@ defmodule Switchboard.ResponsesTest do
     b = scripted([%{content: "from chat"}])
 
     reg =
-      registry!(%{
-        primary: "F",
-        clients: [
-          responses("R", a, %{finish_reason_allow_list: ["stop"]}),
-          openai("O", b),
-          %{name: "F", provider: "fallback", options: %{strategy: ["R", "O"]}}
-        ]
-      })
+      fallback_registry!([
+        responses("R", a, %{finish_reason_allow_list: ["stop"]}),
+        openai("O", b)
+      ])
 
     assert {:ok, %Response{client: "O", content: "from chat", provider: "openai"} = resp} =
              Switchboard.call(reg, "hi")
@@ -399,15 +395,7 @@ defmodule Switchboard.ResponsesTest do
 
       b = scripted([%{content: "from chat", chunks: 2}])
 
-      reg =
-        registry!(%{
-          primary: "F",
-          clients: [
-            responses("R", a),
-            openai("O", b),
-            %{name: "F", provider: "fallback", options: %{strategy: ["R", "O"]}}
-          ]
-        })
+      reg = fallback_registry!([responses("R", a), openai("O", b)])
 
       {messages, {:ok, resp}} = collect(Switchboard.stream_to(reg, "hi"))
       {before, [{:reset, failed} | later]} = Enum.split_while(messages, &match?({:chunk, _}, &1))
@@ -449,15 +437,7 @@ defmodule Switchboard.ResponsesTest do
       a = scripted([%{replay_chunks_b64: head ++ [nested], content_type: "text/event-stream"}])
       b = scripted([%{content: "fine", chunks: 1}])
 
-      reg =
-        registry!(%{
-          primary: "F",
-          clients: [
-            responses("R", a),
-            responses("S", b),
-            %{name: "F", provider: "fallback", options: %{strategy: ["R", "S"]}}
-          ]
-        })
+      reg = fallback_registry!([responses("R", a), responses("S", b)])
 
       {messages, {:ok, resp}} = collect(Switchboard.stream_to(reg, "hi"))
       assert [{:chunk, %Chunk{client: "R"}} | _] = messages
@@ -481,15 +461,7 @@ defmodule Switchboard.ResponsesTest do
     test "fallback: a failing chat client, then openai-responses answers" do
       [a, b] = [scripted([%{status: 500}]), scripted([%{content: "via responses"}])]
 
-      reg =
-        registry!(%{
-          primary: "F",
-          clients: [
-            openai("O", a),
-            responses("R", b),
-            %{name: "F", provider: "fallback", options: %{strategy: ["O", "R"]}}
-          ]
-        })
+      reg = fallback_registry!([openai("O", a), responses("R", b)])
 
       assert {:ok, %Response{client: "R", provider: "openai-responses"} = resp} =
                Switchboard.call(reg, "hi")

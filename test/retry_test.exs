@@ -101,14 +101,10 @@ defmodule Switchboard.RetryTest do
     backup = scenario()
 
     reg =
-      registry!(%{
-        primary: "F",
-        clients: [
-          openai("Primary", primary, %{}, "DefaultRetry"),
-          anthropic("Backup", backup),
-          %{name: "F", provider: "fallback", options: %{strategy: ["Primary", "Backup"]}}
-        ]
-      })
+      fallback_registry!([
+        openai("Primary", primary, %{}, "DefaultRetry"),
+        anthropic("Backup", backup)
+      ])
 
     # Had the primary waited the 30 s it was asked to, the call's own
     # 10 s timeout would have ended it.

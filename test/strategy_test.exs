@@ -33,15 +33,7 @@ defmodule Switchboard.StrategyTest do
     a = scripted([%{status: 500}])
     b = scripted([%{status: 429}])
 
-    reg =
-      registry!(%{
-        primary: "F",
-        clients: [
-          openai("A", a),
-          openai("B", b),
-          %{name: "F", provider: "fallback", options: %{strategy: ["A", "B"]}}
-        ]
-      })
+    reg = fallback_registry!([openai("A", a), openai("B", b)])
 
     assert {:error, %Error{kind: :rate_limited, client: "B", message: msg} = e} =
              Switchboard.call(reg, "hi")
@@ -112,15 +104,7 @@ defmodule Switchboard.StrategyTest do
   test "client: option picks a client, including one inside a strategy" do
     [a, b] = for _ <- 1..2, do: scenario()
 
-    reg =
-      registry!(%{
-        primary: "F",
-        clients: [
-          openai("A", a),
-          anthropic("B", b),
-          %{name: "F", provider: "fallback", options: %{strategy: ["A", "B"]}}
-        ]
-      })
+    reg = fallback_registry!([openai("A", a), anthropic("B", b)])
 
     assert {:ok, %Response{client: "B"}} = Switchboard.call(reg, "hi", client: "B")
     assert requests(a) == []

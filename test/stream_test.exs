@@ -260,15 +260,7 @@ defmodule Switchboard.StreamTest do
       a = scripted([%{content: "one two three four", chunks: 4, truncate_after: 2}])
       b = scripted([%{content: "from B", chunks: 2}])
 
-      reg =
-        registry!(%{
-          primary: "F",
-          clients: [
-            openai("A", a),
-            anthropic("B", b),
-            %{name: "F", provider: "fallback", options: %{strategy: ["A", "B"]}}
-          ]
-        })
+      reg = fallback_registry!([openai("A", a), anthropic("B", b)])
 
       {messages, {:ok, resp}} = collect(Switchboard.stream_to(reg, "hi"))
       assert [{:chunk, %Chunk{client: "A", attempt: 1}} | _] = messages

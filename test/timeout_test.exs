@@ -46,15 +46,7 @@ defmodule Switchboard.TimeoutTest do
     a = scripted([%{status: 500}, %{status: 500}, %{delay_ms: 30_000}])
     b = scenario()
 
-    reg =
-      registry!(%{
-        primary: "F",
-        clients: [
-          openai("A", a, %{}, "DefaultRetry"),
-          openai("B", b),
-          %{name: "F", provider: "fallback", options: %{strategy: ["A", "B"]}}
-        ]
-      })
+    reg = fallback_registry!([openai("A", a, %{}, "DefaultRetry"), openai("B", b)])
 
     {ms, result} = elapsed_ms(fn -> Switchboard.call(reg, "hi", timeout: 2_000) end)
     assert {:error, %Error{kind: :timeout, message: msg} = e} = result

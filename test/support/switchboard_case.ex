@@ -93,6 +93,15 @@ defmodule Switchboard.Case do
     end
   end
 
+  @doc """
+  A registry whose primary, `"F"`, is a fallback over `clients` in order.
+  """
+  def fallback_registry!(clients) do
+    strategy = Enum.map(clients, & &1.name)
+    fallback = %{name: "F", provider: "fallback", options: %{strategy: strategy}}
+    registry!(%{primary: "F", clients: clients ++ [fallback]})
+  end
+
   @doc "The conformance corpus, beside the project."
   def conformance_root, do: Path.expand("../../../shared/conformance", __DIR__)
 
