@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::header::HeaderMap;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{error_chain, Error, ErrorKind};
 
 /// How long connecting to a credential endpoint may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -131,9 +131,9 @@ pub async fn send(fetch: Fetch<'_>, what: &str) -> Result<Answer, Error> {
         let why = if e.is_timeout() {
             "timed out".to_owned()
         } else if e.is_connect() {
-            format!("cannot connect ({})", chain(&e))
+            format!("cannot connect ({})", error_chain(&e))
         } else {
-            chain(&e)
+            error_chain(&e)
         };
         Error::new(ErrorKind::Auth, format!("{what} failed: {why}"))
     };
@@ -162,21 +162,6 @@ pub async fn send(fetch: Fetch<'_>, what: &str) -> Result<Answer, Error> {
         status,
         body: body.into(),
     })
-}
-
-/// The error and its causes on one line.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use crate::config::{HttpSettings, Leaf};
-use crate::error::{Error, ErrorKind};
+use crate::error::{error_chain, Error, ErrorKind};
 use crate::wire::{HttpRequest, ResponseHead};
 
 /// One pooled client per connect timeout and protocol choice (reqwest sets
@@ -41,7 +41,7 @@ pub fn client_for(settings: &HttpSettings) -> Result<reqwest::Client, Error> {
         .pool_idle_timeout(Duration::from_secs(90))
         .user_agent(concat!("switchboard/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| Error::config(format!("cannot build the HTTP client: {}", chain(&e))))?;
+        .map_err(|e| Error::config(format!("cannot build the HTTP client: {}", error_chain(&e))))?;
     clients.insert(key, client.clone());
     Ok(client)
 }
@@ -168,7 +168,7 @@ pub async fn read_body(
 
 pub fn transport_error(e: reqwest::Error, settings: &HttpSettings) -> Error {
     let e = e.without_url();
-    if e.is_connect() && e.is_timeout() || e.is_connect() && chain(&e).contains("timed out") {
+    if e.is_connect() && e.is_timeout() || e.is_connect() && error_chain(&e).contains("timed out") {
         return Error::new(
             ErrorKind::Timeout,
             format!(
@@ -187,32 +187,19 @@ pub fn transport_error(e: reqwest::Error, settings: &HttpSettings) -> Error {
         );
     }
     if e.is_connect() {
-        return Error::new(ErrorKind::Network, format!("cannot connect: {}", chain(&e)));
+        return Error::new(
+            ErrorKind::Network,
+            format!("cannot connect: {}", error_chain(&e)),
+        );
     }
     if e.is_body() || e.is_decode() {
         return Error::new(
             ErrorKind::Network,
-            format!("the response body was cut off: {}", chain(&e)),
+            format!("the response body was cut off: {}", error_chain(&e)),
         );
     }
     Error::new(
         ErrorKind::Network,
-        format!("HTTP request failed: {}", chain(&e)),
+        format!("HTTP request failed: {}", error_chain(&e)),
     )
-}
-
-/// The error and its causes on one line; reqwest's top message alone is
-/// often just "error sending request".
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }

@@ -45,6 +45,16 @@ impl Frame {
             )),
         }
     }
+
+    /// The event-stream message, for parsers of AWS event streams.
+    pub fn aws_event(&self) -> Result<&event_stream::Message, Error> {
+        match self {
+            Frame::AwsEvent(message) => Ok(message),
+            Frame::Sse(_) => Err(Error::bad_response(
+                "expected an AWS event-stream message, got a server-sent event",
+            )),
+        }
+    }
 }
 
 /// Turns a body's reads into frames, keeping what is unfinished between reads.

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::bedrock::{exception_kind, message_of, usage};
-use super::stream::StreamParser;
+use super::stream::{parse_event, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::event_stream::{string_header, Message};
@@ -45,12 +45,7 @@ struct DeltaBody<'a> {
 
 impl StreamParser for BedrockStream {
     fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
-        let Frame::AwsEvent(message) = frame else {
-            return Err(Error::bad_response(
-                "expected an AWS event-stream message, got a server-sent event",
-            ));
-        };
-        self.message(message, out)
+        self.message(frame.aws_event()?, out)
     }
 
     fn is_done(&self) -> bool {
@@ -104,21 +99,21 @@ impl BedrockStream {
         let payload = message.payload();
         match string_header(message, ":event-type") {
             Some("contentBlockDelta") => {
-                let delta: BlockDelta<'_> = parse(payload)?;
+                let delta: BlockDelta<'_> = parse_event(payload)?;
                 if let Some(text) = delta.delta.and_then(|d| d.text).filter(|t| !t.is_empty()) {
                     self.text.push_str(&text);
                     out.push_text(&text);
                 }
             }
             Some("messageStop") => {
-                let v: Value = parse(payload)?;
+                let v: Value = parse_event(payload)?;
                 if let Some(reason) = v.get("stopReason").and_then(Value::as_str) {
                     self.finish_reason = Some(reason.to_owned());
                 }
                 self.stopped = true;
             }
             Some("metadata") => {
-                let v: Value = parse(payload)?;
+                let v: Value = parse_event(payload)?;
                 if let Some(u) = v.get("usage") {
                     self.usage = usage(u);
                 }
@@ -128,14 +123,6 @@ impl BedrockStream {
         }
         Ok(())
     }
-}
-
-fn parse<'a, T: Deserialize<'a>>(payload: &'a [u8]) -> Result<T, Error> {
-    serde_json::from_slice(payload).map_err(|e| {
-        Error::bad_response(format!(
-            "an event of the provider's stream is not valid JSON: {e}"
-        ))
-    })
 }
 
 /// The error an exception message stands for.

@@ -5,6 +5,11 @@ use serde_json::Value;
 use crate::error::Error;
 
 pub fn parse_json(body: &[u8]) -> Result<Value, Error> {
+    parse_answer(body)
+}
+
+/// The provider's answer read into `T`, or `BadResponse`.
+pub fn parse_answer<'a, T: serde::Deserialize<'a>>(body: &'a [u8]) -> Result<T, Error> {
     serde_json::from_slice(body)
         .map_err(|e| Error::bad_response(format!("the provider's answer is not valid JSON: {e}")))
 }

@@ -140,9 +140,7 @@ impl Provider for OpenAiResponses {
     }
 
     fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
-        let parsed: Loose<ResponseWire<'_>> = serde_json::from_slice(body).map_err(|e| {
-            Error::bad_response(format!("the provider's answer is not valid JSON: {e}"))
-        })?;
+        let parsed: Loose<ResponseWire<'_>> = common::parse_answer(body)?;
         let response = parsed
             .0
             .ok_or_else(|| Error::bad_response("the answer is not a JSON object"))?;

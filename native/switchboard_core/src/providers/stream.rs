@@ -74,7 +74,12 @@ pub(super) fn unreadable(event: &SseEvent, data: &str, cause: Error) -> Error {
 
 /// The JSON payload of an event, or `BadResponse`.
 pub(super) fn parse_data(data: &str) -> Result<serde_json::Value, Error> {
-    serde_json::from_str(data).map_err(|e| {
+    parse_event(data.as_bytes())
+}
+
+/// The JSON payload of an event read into `T`, or `BadResponse`.
+pub(super) fn parse_event<'a, T: serde::Deserialize<'a>>(payload: &'a [u8]) -> Result<T, Error> {
+    serde_json::from_slice(payload).map_err(|e| {
         Error::bad_response(format!(
             "an event of the provider's stream is not valid JSON: {e}"
         ))
