@@ -1,52 +1,158 @@
 defmodule Mix.Tasks.Compile.SwitchboardNative do
-  @shortdoc "Builds the Rust NIF and the mock server into priv/native"
+  @shortdoc "Builds the Rust NIF (and, when asked, the mock server) into priv/native"
   @moduledoc """
-  Runs `cargo build --release` for `switchboard_nif` and `switchboard_mock`
-  and copies the results into `priv/native/`, before Elixir compiles.
+  Builds Switchboard's native code with cargo and copies it into
+  `priv/native/`, before Elixir compiles: the NIF (`switchboard_nif`)
+  always, and the mock LLM server (`switchboard_mock`, used by
+  `Switchboard.Mock`) when it is wanted.
 
   Defined here rather than in `lib/` because Mix needs the compiler before
-  it compiles anything; no Hex package (such as `:rustler`) is used.
-  Set `SWITCHBOARD_CARGO_PROFILE=debug` for a faster, unoptimised build.
+  it compiles anything; no Hex package (such as `:rustler`) is used. It
+  needs Rust's `cargo` on `PATH`.
 
-  `SWITCHBOARD_NIF_FEATURES` turns on cargo features of `switchboard_nif`
-  (comma- or space-separated); `make bench` sets it to `bench`, which
-  compiles in the benchmarks' instruments (per-NIF timing, the malloc
-  probe). Changing it rebuilds the NIF and copies the new one into
-  `priv/native/` on the next `mix compile`.
+  ## The mock server
+
+  The mock is built when Switchboard is the project being compiled (this
+  repository: its tests, demo and benchmarks use it), and in an application
+  that depends on Switchboard only when the application's config asks for
+  it, for example in `config/test.exs`:
+
+      import Config
+      config :switchboard, build_mock: true
+
+  Mix loads the application's config before it compiles dependencies, so
+  the setting of the environment being compiled applies (`MIX_ENV=test`
+  above). A dependency fetched from git or Hex is compiled once per
+  environment: after changing the setting, run
+  `mix deps.compile switchboard`.
+
+  ## Progress
+
+  The first build compiles about 190 crates and takes minutes (five to ten
+  on two cores); the compiler says what it builds, then passes cargo's
+  `Compiling ...` lines through. Later builds reuse cargo's target
+  directory and take seconds; a build with nothing to do prints nothing.
+
+  ## Environment
+
+    * `CARGO_TARGET_DIR` - cargo's target directory (default `target/` in
+      Switchboard's folder, which for a git dependency is
+      `deps/switchboard/target`). Point it at a directory a CI cache keeps
+      to reuse compiled crates across runs.
+    * `SWITCHBOARD_CARGO_PROFILE` - `release` (default), `debug` (a faster,
+      unoptimised build) or another profile of Switchboard's `Cargo.toml`.
+    * `SWITCHBOARD_NIF_FEATURES` - cargo features of `switchboard_nif`
+      (comma- or space-separated); `make bench` sets it to `bench`, which
+      compiles in the benchmarks' instruments (per-NIF timing, the malloc
+      probe). Changing it rebuilds the NIF and copies the new one into
+      `priv/native/` on the next `mix compile`.
   """
   use Mix.Task.Compiler
-
-  @crates ["switchboard_nif", "switchboard_mock"]
 
   @impl true
   def run(_args) do
     root = Path.dirname(Mix.Project.project_file())
     profile = System.get_env("SWITCHBOARD_CARGO_PROFILE", "release")
+    target = Path.expand(System.get_env("CARGO_TARGET_DIR", "target"), root)
+
+    crates =
+      if build_mock?(root), do: ["switchboard_nif", "switchboard_mock"], else: ["switchboard_nif"]
 
     cargo =
-      System.find_executable("cargo") || Mix.raise("cargo is not on PATH; install Rust first")
+      System.find_executable("cargo") ||
+        Mix.raise(
+          "cargo is not on PATH: Switchboard's NIF is written in Rust; install Rust first"
+        )
 
+    # --target-dir: the folder the results are copied from is the one cargo
+    # writes to, whatever a cargo config file says.
     args =
-      ["build", "--quiet"] ++
+      ["build", "--target-dir", target] ++
         profile_args(profile) ++
-        Enum.flat_map(@crates, &["-p", &1]) ++
+        Enum.flat_map(crates, &["-p", &1]) ++
         feature_args(System.get_env("SWITCHBOARD_NIF_FEATURES"))
 
-    case System.cmd(cargo, args, cd: root, stderr_to_stdout: true, into: IO.stream(:stdio, :line)) do
-      {_, 0} -> :ok
-      {_, status} -> Mix.raise("cargo build failed with exit status #{status}")
+    header = """
+    Building Switchboard's native code with cargo: #{Enum.join(crates, ", ")} (#{profile} profile, in #{target}).
+    The first build compiles about 190 crates and takes minutes; later builds take seconds.\
+    """
+
+    case run_cargo(cargo, args, root, header) do
+      0 -> :ok
+      status -> Mix.raise("cargo build failed with exit status #{status}")
     end
 
-    target = System.get_env("CARGO_TARGET_DIR", Path.join(root, "target"))
-    out = Path.join([target, profile])
+    out = Path.join(target, profile_dir(profile))
     native = Path.join([root, "priv", "native"])
     File.mkdir_p!(native)
     install(Path.join(out, "libswitchboard_nif.so"), Path.join(native, "switchboard_nif.so"))
-    install(Path.join(out, "switchboard_mock"), Path.join(native, "switchboard_mock"))
+
+    if "switchboard_mock" in crates do
+      install(Path.join(out, "switchboard_mock"), Path.join(native, "switchboard_mock"))
+    end
+
     # Mix links priv/ into _build only if it existed when the build
     # structure was made; make sure it is there now.
     Mix.Project.build_structure()
     {:ok, []}
+  end
+
+  defp build_mock?(root) do
+    case Application.get_env(:switchboard, :build_mock, false) do
+      flag when is_boolean(flag) ->
+        flag or root_project?(root)
+
+      other ->
+        Mix.raise(
+          "config :switchboard, build_mock: expected true or false, got: #{inspect(other)}"
+        )
+    end
+  end
+
+  # Mix compiles a dependency with its parent's deps path; the root
+  # project's deps are its own.
+  defp root_project?(root), do: Path.dirname(Mix.Project.deps_path()) == root
+
+  # Cargo's lines pass through as they come, after a header that says what
+  # is being built; a build with nothing to do says only "Finished", which
+  # is dropped, so a warm `mix compile` stays quiet.
+  defp run_cargo(cargo, args, root, header) do
+    env = if IO.ANSI.enabled?(), do: [{~c"CARGO_TERM_COLOR", ~c"always"}], else: []
+    env = if System.get_env("CARGO_TERM_COLOR"), do: [], else: env
+
+    port =
+      Port.open({:spawn_executable, cargo}, [
+        :binary,
+        :exit_status,
+        :stderr_to_stdout,
+        {:line, 4096},
+        args: args,
+        cd: root,
+        env: env
+      ])
+
+    relay(port, header, "")
+  end
+
+  defp relay(port, header, partial) do
+    receive do
+      {^port, {:data, {:noeol, chunk}}} ->
+        relay(port, header, partial <> chunk)
+
+      {^port, {:data, {:eol, chunk}}} ->
+        line = partial <> chunk
+
+        if header && String.replace(line, ~r/\e\[[0-9;]*m/, "") =~ ~r/^\s*Finished / do
+          relay(port, header, "")
+        else
+          if header, do: Mix.shell().info(header)
+          Mix.shell().info(line)
+          relay(port, nil, "")
+        end
+
+      {^port, {:exit_status, status}} ->
+        status
+    end
   end
 
   # Features of the NIF crate only: the mock is built in the same command.
@@ -60,6 +166,10 @@ defmodule Mix.Tasks.Compile.SwitchboardNative do
   defp profile_args("release"), do: ["--release"]
   defp profile_args("debug"), do: []
   defp profile_args(other), do: ["--profile", other]
+
+  # cargo writes the dev profile's results into debug/.
+  defp profile_dir("dev"), do: "debug"
+  defp profile_dir(profile), do: profile
 
   # Copy through a temporary file so a running VM that has the old .so
   # mapped is not disturbed, and only when the content changed.
