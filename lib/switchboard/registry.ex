@@ -413,6 +413,7 @@ defmodule Switchboard.Registry do
   `start_link/1`; options given to them (`{MyApp.LLM, client_registry: ...}`)
   override the application environment's.
   """
+  @spec __using__(keyword()) :: Macro.t()
   defmacro __using__(opts) do
     otp_app =
       Keyword.get(opts, :otp_app) ||
