@@ -46,7 +46,16 @@ defmodule Switchboard.Registry.Server do
               "with :client_registry"
     end
 
-    {:ok, opts} = module.init(Keyword.merge(env, opts))
+    opts =
+      case module.init(Keyword.merge(env, opts)) do
+        {:ok, opts} when is_list(opts) ->
+          opts
+
+        _other ->
+          # Not shown: it may hold the config's keys.
+          raise ArgumentError,
+                "#{inspect(module)}.init/1 must return {:ok, opts} (a keyword list)"
+      end
 
     case Keyword.fetch(opts, :client_registry) do
       {:ok, config} when is_map(config) ->
