@@ -136,7 +136,7 @@ defmodule Switchboard do
   Takes `:client`, `:options`, `:timeout` and `:metadata` (see Options in
   the module docs). Equivalent to `reg |> async(prompt, opts) |> await()`.
   """
-  @spec call(Registry.t(), prompt(), [option()]) :: result()
+  @spec call(Registry.registry(), prompt(), [option()]) :: result()
   def call(reg, prompt, opts \\ []) do
     reg |> start!(:call, prompt, opts, @call_options) |> await()
   end
@@ -148,7 +148,7 @@ defmodule Switchboard do
 
   Takes the options of `call/3`.
   """
-  @spec call!(Registry.t(), prompt(), [option()]) :: Response.t()
+  @spec call!(Registry.registry(), prompt(), [option()]) :: Response.t()
   def call!(reg, prompt, opts \\ []) do
     case reg |> start!(:call!, prompt, opts, @call_options) |> await() do
       {:ok, response} -> response
@@ -184,7 +184,7 @@ defmodule Switchboard do
   `{:error, %Switchboard.Error{}}` messages, so every call has exactly one
   outcome; invalid options raise `ArgumentError` before the call starts.
   """
-  @spec async(Registry.t(), prompt(), [option()]) :: Call.t()
+  @spec async(Registry.registry(), prompt(), [option()]) :: Call.t()
   def async(reg, prompt, opts \\ []) do
     start!(reg, :async, prompt, opts, @call_options)
   end
@@ -205,20 +205,50 @@ defmodule Switchboard do
 
   Back-pressure: at most `:window` (default #{@default_window}) chunk and
   reset messages are sent unacknowledged. Acknowledge handled messages with
-  `ack/2`; while the receiver is a full window behind, new text is merged
-  into one pending chunk, delivered on the next ack or before the final
-  message. A receiver that never acks still gets the whole text in the
-  final response. Pass `window: :infinity` to turn this off.
+  `ack/2`, given the call or just the `ref` the messages carry; while the
+  receiver is a full window behind, new text is merged into one pending
+  chunk, delivered on the next ack or before the final message. A receiver
+  that never acks still gets the whole text in the final response. Pass
+  `window: :infinity` to turn this off.
 
       call = Switchboard.stream_to(reg, "Tell me a story")
 
-      def loop(ref, call) do
+      def loop(ref) do
         receive do
-          {^ref, {:chunk, chunk}} -> IO.write(chunk.text); Switchboard.ack(call); loop(ref, call)
-          {^ref, {:reset, _attempt}} -> Switchboard.ack(call); IO.puts("\\n[retrying]"); loop(ref, call)
+          {^ref, {:chunk, chunk}} -> IO.write(chunk.text); Switchboard.ack(ref); loop(ref)
+          {^ref, {:reset, _attempt}} -> Switchboard.ack(ref); IO.puts("\\n[retrying]"); loop(ref)
           {^ref, result} -> result
         end
       end
+
+      loop(call.ref)
+
+  The receiver needs nothing from the caller: a LiveView (or any process)
+  given as `:to` acknowledges with the `ref` of the messages it gets.
+
+      # in the LiveView
+      def handle_event("ask", %{"q" => q}, socket) do
+        call = Switchboard.stream_to(MyApp.LLM, q, to: self())
+        {:noreply, assign(socket, call: call.ref, answer: "")}
+      end
+
+      def handle_info({ref, {:chunk, chunk}}, socket) do
+        Switchboard.ack(ref)
+        {:noreply, update(socket, :answer, &(&1 <> chunk.text))}
+      end
+
+      def handle_info({ref, {:reset, _attempt}}, socket) do
+        Switchboard.ack(ref)
+        {:noreply, assign(socket, answer: "")}
+      end
+
+      def handle_info({ref, {:ok, response}}, socket) when ref == socket.assigns.call do
+        {:noreply, assign(socket, answer: response.content, call: nil)}
+      end
+
+  The work may also be started elsewhere (a GenServer that owns the
+  registry, a Task) with `to:` the LiveView's pid: the LiveView receives and
+  acknowledges exactly as above.
 
   The receiver may also just `await/2` the call: it consumes (and
   acknowledges) the chunks and returns the final result.
@@ -226,7 +256,7 @@ defmodule Switchboard do
   Streaming follows the same retry, fallback and timeout rules as `async/3`,
   plus each leaf's `time_to_first_token_timeout_ms` and `idle_timeout_ms`.
   """
-  @spec stream_to(Registry.t(), prompt(), [stream_to_option()]) :: Call.t()
+  @spec stream_to(Registry.registry(), prompt(), [stream_to_option()]) :: Call.t()
   def stream_to(reg, prompt, opts \\ []) do
     start!(reg, :stream_to, prompt, opts, @stream_to_options)
   end
@@ -257,12 +287,12 @@ defmodule Switchboard do
   Acknowledgements are sent for you; see `stream_to/3` for `:window`.
   Each enumeration starts a new call.
   """
-  @spec stream(Registry.t(), prompt(), [stream_option()]) :: Enumerable.t()
+  @spec stream(Registry.registry(), prompt(), [stream_option()]) :: Enumerable.t()
   def stream(reg, prompt, opts \\ []) do
     check!(:stream, reg, opts, @stream_options)
 
     Stream.resource(
-      fn -> start(reg, prompt, Keyword.put(opts, :to, self()), true) end,
+      fn -> start(:stream, reg, prompt, Keyword.put(opts, :to, self()), true) end,
       &next_chunk/1,
       &close_stream/1
     )
@@ -270,25 +300,37 @@ defmodule Switchboard do
 
   @doc """
   Acknowledges `count` chunk or reset messages of a `stream_to/3` call,
-  making room in its window.
+  making room in its window. Takes the call, or the `ref` its messages
+  carry, so a receiver that did not start the call can acknowledge:
 
       Switchboard.ack(call)
+
+      receive do
+        {ref, {:chunk, chunk}} -> IO.write(chunk.text); Switchboard.ack(ref)
+      end
   """
-  @spec ack(Call.t(), pos_integer()) :: :ok
-  def ack(%Call{handle: handle}, count \\ 1) when is_integer(count) and count > 0 do
-    Native.call_ack(handle, count)
+  @spec ack(Call.t() | reference(), pos_integer()) :: :ok
+  def ack(call, count \\ 1)
+
+  def ack(%Call{handle: handle}, count), do: ack(handle, count)
+
+  def ack(ref, count) when is_reference(ref) and is_integer(count) and count > 0 do
+    Native.call_ack(ref, count)
+  rescue
+    ArgumentError -> reraise ArgumentError, not_a_call(:ack, ref), __STACKTRACE__
   end
 
   defp start!(reg, fun, prompt, opts, accepted) do
     check!(fun, reg, opts, accepted)
-    start(reg, prompt, opts, fun == :stream_to)
+    start(fun, reg, prompt, opts, fun == :stream_to)
   end
 
   # `opts` are checked. For a key given twice, the first value counts, as
   # with `Keyword.get/2`. Small arguments are decoded on this scheduler;
   # `call_start/5` turns larger ones away untouched and they go to a dirty
   # scheduler.
-  defp start(%Registry{handle: registry}, prompt, opts, streamed?) do
+  defp start(fun, reg, prompt, opts, streamed?) do
+    %Registry{handle: registry} = Registry.fetch!(reg, "Switchboard.#{fun}/3")
     receiver = Keyword.get(opts, :to, self())
     window = if streamed?, do: Keyword.get(opts, :window, @default_window)
 
@@ -482,16 +524,26 @@ defmodule Switchboard do
   defp now, do: System.monotonic_time(:millisecond)
 
   @doc """
-  Cancels a call: its HTTP request is aborted and the receiver gets
+  Cancels a call, given the call or the `ref` its messages carry: its HTTP
+  request is aborted and the receiver gets
   `{ref, {:error, %Switchboard.Error{kind: :cancelled}}}`, unless the call
   had already finished, in which case its real result stays the only message.
 
       call = Switchboard.async(reg, "Write a long story")
       :ok = Switchboard.cancel(call)
   """
-  @spec cancel(Call.t()) :: :ok
-  def cancel(%Call{handle: handle}) do
-    Native.call_cancel(handle)
+  @spec cancel(Call.t() | reference()) :: :ok
+  def cancel(%Call{handle: handle}), do: cancel(handle)
+
+  def cancel(ref) when is_reference(ref) do
+    Native.call_cancel(ref)
+  rescue
+    ArgumentError -> reraise ArgumentError, not_a_call(:cancel, ref), __STACKTRACE__
+  end
+
+  defp not_a_call(fun, ref) do
+    "Switchboard.#{fun}: #{inspect(ref)} is not the ref of a Switchboard call " <>
+      "(the first element of its messages, or the :ref of its %Switchboard.Call{})"
   end
 
   # --- options: programmer errors raise before anything starts -------------
@@ -499,10 +551,10 @@ defmodule Switchboard do
   defp check!(fun, reg, opts, accepted) do
     name = "Switchboard.#{fun}/3"
 
-    unless match?(%Registry{}, reg) do
+    unless match?(%Registry{}, reg) or (is_atom(reg) and reg not in [nil, true, false]) do
       raise ArgumentError,
             "#{name}: the first argument must be a Switchboard.Registry " <>
-              "(from Switchboard.Registry.new/1), got: #{describe(reg)}"
+              "(from Switchboard.Registry.new/1) or a registry's name, got: #{describe(reg)}"
     end
 
     unless is_list(opts) do

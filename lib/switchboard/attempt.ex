@@ -6,6 +6,12 @@ defmodule Switchboard.Attempt do
   connection error, a timeout, or a client whose API key was missing),
   `error` the `Switchboard.Error` of a failed attempt (its own `attempts`
   list is empty), and `duration_ms` the attempt's wall time.
+
+      {:ok, response} = Switchboard.call(MyApp.LLM, "Hi")
+      for %Switchboard.Attempt{client: client, status: status, error: error} <- response.attempts do
+        {client, status, error && error.kind}
+      end
+      #=> [{"Primary", 529, :overloaded}, {"Backup", 200, nil}]
   """
 
   @type t :: %__MODULE__{

@@ -10,6 +10,13 @@ defmodule Switchboard.Call do
   stays valid (and unique) whatever happens to the node's name. `owner` is
   the receiver, the process the messages go to and the only one that can
   `Switchboard.await/2` the call.
+
+      %Switchboard.Call{ref: ref} = Switchboard.async(MyApp.LLM, "Hi")
+
+      receive do
+        {^ref, {:ok, response}} -> response.content
+        {^ref, {:error, error}} -> raise error
+      end
   """
 
   @type t :: %__MODULE__{ref: reference(), handle: reference(), owner: pid()}

@@ -22,6 +22,12 @@ defmodule Switchboard.Error do
 
   Internal failures of Switchboard itself (a bug) are reported as `:server`
   errors whose message starts with "internal error in switchboard".
+
+      case Switchboard.call(MyApp.LLM, "Hi") do
+        {:ok, response} -> response.content
+        {:error, %Switchboard.Error{kind: :rate_limited, retry_after_ms: ms}} -> {:retry_in, ms}
+        {:error, %Switchboard.Error{} = error} -> raise error
+      end
   """
 
   @kinds [

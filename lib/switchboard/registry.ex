@@ -103,19 +103,66 @@ defmodule Switchboard.Registry do
 
   All of it is checked by `new/1`; every error names the client and the option.
   `inspect/1` shows client names only, never options, so keys stay out of logs.
+
+  ## Named registries
+
+  In an application, start the registry under your supervisor and call it
+  by name from any process:
+
+      children = [
+        {Switchboard.Registry, name: MyApp.LLM, client_registry: %{primary: "Haiku", clients: [...]}}
+      ]
+
+      Switchboard.call(MyApp.LLM, "Hi")
+
+  or read its config from the application environment, as `Ecto.Repo` does:
+
+      defmodule MyApp.LLM do
+        use Switchboard.Registry, otp_app: :my_app
+      end
+
+      # config/runtime.exs
+      config :my_app, MyApp.LLM,
+        client_registry: %{clients: [%{name: "Haiku", provider: "anthropic",
+          options: %{model: "claude-haiku-4-5-20251001", api_key: System.fetch_env!("ANTHROPIC_API_KEY")}}]}
+
+      # in the application's children
+      children = [MyApp.LLM]
+
+  Every function that takes a registry takes its name too. A call looks the
+  name up in `:persistent_term` (written only when the registry starts or
+  is reloaded): no message to the registry's process, no lock.
+
+  A config that is not valid fails the child's start with the error's
+  message (naming the client and the option), so a misconfigured
+  application stops at boot. `reload/2` swaps in a new config atomically:
+  calls in flight finish on the config they started with, calls made after
+  it returns use the new one.
+
+  ## What a rebuild keeps
+
+  `add_client/5`, `set_primary/2`, `add_retry_policy/3` and `reload/2` build
+  a new registry from the old one. Each client keeps its runtime state
+  while its config is unchanged: a round-robin client's position, and the
+  cached credentials (OAuth tokens, AWS credentials) of every client using
+  the same credentials. A client whose config changed starts afresh.
   """
 
   alias Switchboard.{Error, Native}
+  alias Switchboard.Registry.Server
 
   @type config :: map()
+  @typedoc "A registry handle, or the name of a registry started under a supervisor."
+  @type registry :: t() | atom()
   @type t :: %__MODULE__{
           handle: reference(),
+          name: atom() | nil,
           primary: String.t() | nil,
           clients: [String.t()]
         }
 
   @enforce_keys [:handle]
-  defstruct [:handle, :primary, clients: []]
+  defstruct [:handle, :name, :primary, clients: []]
 
   @doc """
   Builds a registry from a `client_registry` map.
@@ -154,13 +201,18 @@ defmodule Switchboard.Registry do
       iex> {:ok, reg} = Switchboard.Registry.add_client(reg, "B", "anthropic", %{model: "claude-haiku-4-5-20251001"}, "DefaultRetry")
       iex> reg.clients
       ["A", "B"]
+
+  Given the name of a running registry, the change is made to that
+  registry (validated, then swapped in as `reload/2` does) and the new
+  registry is returned. It lasts until the registry restarts, which
+  builds it from its config again.
   """
-  @spec add_client(t(), String.t(), String.t(), map(), String.t() | nil) ::
+  @spec add_client(registry(), String.t(), String.t(), map(), String.t() | nil) ::
           {:ok, t()} | {:error, Error.t()}
-  def add_client(%__MODULE__{handle: h}, name, provider, options \\ %{}, retry_policy \\ nil)
+  def add_client(reg, name, provider, options \\ %{}, retry_policy \\ nil)
       when is_binary(name) and is_binary(provider) and is_map(options) and
              (is_binary(retry_policy) or is_nil(retry_policy)) do
-    wrap(Native.registry_add_client(h, name, provider, options, retry_policy))
+    edit(reg, &Native.registry_add_client(&1, name, provider, options, retry_policy))
   end
 
   @doc """
@@ -170,10 +222,13 @@ defmodule Switchboard.Registry do
       iex> {:ok, reg} = Switchboard.Registry.set_primary(reg, "B")
       iex> reg.primary
       "B"
+
+  Given the name of a running registry, changes that registry, as
+  `add_client/5` does.
   """
-  @spec set_primary(t(), String.t()) :: {:ok, t()} | {:error, Error.t()}
-  def set_primary(%__MODULE__{handle: h}, name) when is_binary(name) do
-    wrap(Native.registry_set_primary(h, name))
+  @spec set_primary(registry(), String.t()) :: {:ok, t()} | {:error, Error.t()}
+  def set_primary(reg, name) when is_binary(name) do
+    edit(reg, &Native.registry_set_primary(&1, name))
   end
 
   @doc """
@@ -181,28 +236,222 @@ defmodule Switchboard.Registry do
 
       iex> reg = Switchboard.Registry.new!(%{clients: [%{name: "A", provider: "openai", options: %{model: "m"}}]})
       iex> {:ok, _reg} = Switchboard.Registry.add_retry_policy(reg, "Twice", %{max_retries: 2, strategy: %{type: "constant_delay", delay_ms: 50}})
+
+  Given the name of a running registry, changes that registry, as
+  `add_client/5` does.
   """
-  @spec add_retry_policy(t(), String.t(), map()) :: {:ok, t()} | {:error, Error.t()}
-  def add_retry_policy(%__MODULE__{handle: h}, name, policy)
-      when is_binary(name) and is_map(policy) do
-    wrap(Native.registry_add_retry_policy(h, name, policy))
+  @spec add_retry_policy(registry(), String.t(), map()) :: {:ok, t()} | {:error, Error.t()}
+  def add_retry_policy(reg, name, policy) when is_binary(name) and is_map(policy) do
+    edit(reg, &Native.registry_add_retry_policy(&1, name, policy))
   end
 
-  defp wrap({:ok, {handle, primary, clients}}),
+  # --- named registries -----------------------------------------------------
+
+  @doc """
+  A child spec for a named registry:
+
+      children = [
+        {Switchboard.Registry, name: MyApp.LLM, client_registry: %{clients: [...]}}
+      ]
+
+  Options:
+
+    * `:name` (required) - an atom, the name calls use:
+      `Switchboard.call(MyApp.LLM, prompt)`
+    * `:client_registry` (required) - the config `new/1` takes, or a
+      function of no arguments returning it, called each time the registry
+      starts (a function keeps literal keys out of supervisor reports)
+
+  The child's id is its name, so several registries can run side by side.
+  """
+  @spec child_spec(keyword()) :: Supervisor.child_spec()
+  def child_spec(opts) when is_list(opts) do
+    {name, config} = start_options!(opts)
+
+    %{
+      id: name,
+      start: {__MODULE__, :start_link, [[name: name, client_registry: config]]},
+      type: :worker
+    }
+  end
+
+  @doc """
+  Starts a named registry linked to the caller; see `child_spec/1` for the
+  options. Returns `{:error, {%Switchboard.Error{kind: :config}, _stacktrace}}`
+  when the config is not valid.
+
+      {:ok, _pid} = Switchboard.Registry.start_link(name: MyApp.LLM, client_registry: config)
+      {:ok, response} = Switchboard.call(MyApp.LLM, "Hi")
+  """
+  @spec start_link(keyword()) :: GenServer.on_start()
+  def start_link(opts) when is_list(opts) do
+    {name, config} = start_options!(opts)
+    Server.start_link(name, config)
+  end
+
+  @doc """
+  Validates `config` and, if it is valid, swaps it in for the named
+  registry's current one; otherwise returns the `:config` error and keeps
+  the registry as it was.
+
+      :ok = Switchboard.Registry.reload(MyApp.LLM, %{clients: [...]})
+
+      {:error, %Switchboard.Error{kind: :config}} =
+        Switchboard.Registry.reload(MyApp.LLM, %{clients: [%{name: "A", provider: "nope"}]})
+
+  Calls in flight finish on the config they started with; calls made after
+  `reload/2` returns use the new one. Clients whose config is unchanged
+  keep their state (round-robin positions, cached credentials; see "What a
+  rebuild keeps" in the module docs). A reload lasts until the registry
+  restarts, which builds it from its `:client_registry` again.
+  """
+  @spec reload(atom(), config()) :: :ok | {:error, Error.t()}
+  def reload(name, config) when is_atom(name) and is_map(config) do
+    with {:ok, _reg} <- Server.update(name, &Native.registry_reload(&1, config)), do: :ok
+  end
+
+  def reload(name, _config) when is_atom(name) do
+    {:error, %Error{kind: :config, message: "the registry config must be a map with :clients"}}
+  end
+
+  @doc """
+  The registry currently running under `name`, or `nil` if none is.
+
+      %Switchboard.Registry{primary: primary} = Switchboard.Registry.whereis(MyApp.LLM)
+  """
+  @spec whereis(atom()) :: t() | nil
+  def whereis(name) when is_atom(name), do: Server.lookup(name)
+
+  @doc false
+  # The handle of `reg`: the registry itself, or the one running under a
+  # name. Raises ArgumentError for anything else, naming `fun`.
+  @spec fetch!(registry(), String.t()) :: t()
+  def fetch!(%__MODULE__{} = reg, _fun), do: reg
+
+  def fetch!(name, fun) when is_atom(name) and not is_nil(name) do
+    Server.lookup(name) ||
+      raise ArgumentError,
+            "#{fun}: no registry named #{inspect(name)} is running; start " <>
+              "{Switchboard.Registry, name: #{inspect(name)}, client_registry: ...} " <>
+              "(or a module that uses Switchboard.Registry) under a supervisor first"
+  end
+
+  defp start_options!(opts) do
+    for {key, _} <- opts, key not in [:name, :client_registry] do
+      raise ArgumentError,
+            "Switchboard.Registry: unknown option #{inspect(key)} (accepted: :name, :client_registry)"
+    end
+
+    name = Keyword.get(opts, :name)
+    config = Keyword.get(opts, :client_registry)
+
+    unless is_atom(name) and name not in [nil, true, false] do
+      raise ArgumentError,
+            "Switchboard.Registry: the :name option must be an atom, such as MyApp.LLM"
+    end
+
+    unless is_map(config) or is_function(config, 0) do
+      raise ArgumentError,
+            "Switchboard.Registry #{inspect(name)}: the :client_registry option must be a " <>
+              "config map (or a function of no arguments returning one)"
+    end
+
+    # Kept behind a function from here on, so supervisor reports that show
+    # the start arguments never show the config's keys.
+    {name, if(is_map(config), do: fn -> config end, else: config)}
+  end
+
+  # A handle is edited into a new handle; a name's registry is edited in place.
+  defp edit(%__MODULE__{handle: handle}, change), do: wrap(change.(handle))
+  defp edit(name, change) when is_atom(name) and not is_nil(name), do: Server.update(name, change)
+
+  @doc false
+  # `{:ok, {handle, primary, clients}}` from the NIF, as a registry.
+  def wrap({:ok, {handle, primary, clients}}),
     do: {:ok, %__MODULE__{handle: handle, primary: primary, clients: clients}}
 
-  defp wrap({:error, %Error{}} = error), do: error
+  def wrap({:error, %Error{}} = error), do: error
 
   defp bang({:ok, value}), do: value
   defp bang({:error, error}), do: raise(error)
+
+  # --- `use Switchboard.Registry` --------------------------------------------
+
+  @doc """
+  Called when a registry module starts, with its options: the application
+  environment's (`config :my_app, MyApp.LLM, ...`) merged with those given to
+  its child spec. Return them, changed if need be: the place to read
+  secrets or derive the config at boot. Optional.
+
+      @impl true
+      def init(opts) do
+        {:ok, put_in(opts, [:client_registry, :primary], System.get_env("LLM_PRIMARY", "Haiku"))}
+      end
+  """
+  @callback init(opts :: keyword()) :: {:ok, keyword()}
+
+  @doc """
+  Defines a registry module configured from the application environment,
+  as `Ecto.Repo` does:
+
+      defmodule MyApp.LLM do
+        use Switchboard.Registry, otp_app: :my_app
+      end
+
+      # config/runtime.exs
+      config :my_app, MyApp.LLM, client_registry: %{clients: [...]}
+
+      # lib/my_app/application.ex
+      children = [MyApp.LLM]
+
+      # anywhere
+      Switchboard.call(MyApp.LLM, "Hi")
+
+  The module is the registry's name. Its config is read when it starts
+  (so `config/runtime.exs` and `System.fetch_env!/1` apply), then passed
+  through the optional `c:init/1` callback. It defines `child_spec/1` and
+  `start_link/1`; options given to them (`{MyApp.LLM, client_registry: ...}`)
+  override the application environment's.
+  """
+  @spec __using__(keyword()) :: Macro.t()
+  defmacro __using__(opts) do
+    otp_app =
+      Keyword.get(opts, :otp_app) ||
+        raise ArgumentError, "use Switchboard.Registry needs the :otp_app option"
+
+    quote do
+      @behaviour Switchboard.Registry
+
+      @doc "The child spec of this registry; see `Switchboard.Registry.child_spec/1`."
+      @spec child_spec(keyword()) :: Supervisor.child_spec()
+      def child_spec(opts \\ []) do
+        %{id: __MODULE__, start: {__MODULE__, :start_link, [opts]}, type: :worker}
+      end
+
+      @doc "Starts this registry; see `Switchboard.Registry.start_link/1`."
+      @spec start_link(keyword()) :: GenServer.on_start()
+      def start_link(opts \\ []) do
+        Switchboard.Registry.Server.start_link(__MODULE__, fn ->
+          Switchboard.Registry.Server.module_config(__MODULE__, unquote(otp_app), opts)
+        end)
+      end
+
+      @impl Switchboard.Registry
+      def init(opts), do: {:ok, opts}
+
+      defoverridable init: 1
+    end
+  end
 
   defimpl Inspect do
     import Inspect.Algebra
 
     def inspect(reg, opts) do
+      named = if reg.name, do: [name: reg.name], else: []
+
       concat([
         "#Switchboard.Registry<",
-        to_doc([primary: reg.primary, clients: reg.clients], opts),
+        to_doc(named ++ [primary: reg.primary, clients: reg.clients], opts),
         ">"
       ])
     end
