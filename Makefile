@@ -19,6 +19,9 @@ test: setup test-rust test-elixir lint
 test-rust:
 	cargo test --workspace --release
 
+# Includes test/dependency_test.exs: a separate Mix project that depends on
+# this checkout by path (a few seconds; `mix test --exclude dependency`
+# skips it).
 test-elixir:
 	MIX_ENV=test mix test
 

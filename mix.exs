@@ -22,16 +22,17 @@ defmodule Mix.Tasks.Compile.SwitchboardNative do
 
   Mix loads the application's config before it compiles dependencies, so
   the setting of the environment being compiled applies (`MIX_ENV=test`
-  above). A dependency fetched from git or Hex is compiled once per
+  above). A dependency fetched from git is compiled once per
   environment: after changing the setting, run
   `mix deps.compile switchboard`.
 
   ## Progress
 
-  The first build compiles about 190 crates and takes minutes (five to ten
-  on two cores); the compiler says what it builds, then passes cargo's
-  `Compiling ...` lines through. Later builds reuse cargo's target
-  directory and take seconds; a build with nothing to do prints nothing.
+  It says what it builds, then passes cargo's `Compiling ...` lines
+  through. A first build compiles about 190 crates and takes several
+  minutes (five to ten on two cores); later builds reuse cargo's target
+  directory and recompile only what changed, and a build with nothing to
+  do prints nothing.
 
   ## Environment
 
@@ -72,17 +73,20 @@ defmodule Mix.Tasks.Compile.SwitchboardNative do
         Enum.flat_map(crates, &["-p", &1]) ++
         feature_args(System.get_env("SWITCHBOARD_NIF_FEATURES"))
 
-    header = """
-    Building Switchboard's native code with cargo: #{Enum.join(crates, ", ")} (#{profile} profile, in #{target}).
-    The first build compiles about 190 crates and takes minutes; later builds take seconds.\
-    """
+    out = Path.join(target, profile_dir(profile))
+
+    header =
+      "Building Switchboard's native code with cargo: #{Enum.join(crates, ", ")} " <>
+        "(#{profile} profile, in #{target})." <>
+        if File.dir?(out),
+          do: "",
+          else: "\nA first build compiles about 190 crates and takes several minutes."
 
     case run_cargo(cargo, args, root, header) do
       0 -> :ok
       status -> Mix.raise("cargo build failed with exit status #{status}")
     end
 
-    out = Path.join(target, profile_dir(profile))
     native = Path.join([root, "priv", "native"])
     File.mkdir_p!(native)
     install(Path.join(out, "libswitchboard_nif.so"), Path.join(native, "switchboard_nif.so"))

@@ -14,7 +14,9 @@ defmodule Switchboard.DependencyTest do
   @fixture Path.join(__DIR__, "fixtures/dep_app")
 
   setup do
-    dir = Path.join(System.tmp_dir!(), "switchboard_dep_app_#{System.unique_integer([:positive])}")
+    dir =
+      Path.join(System.tmp_dir!(), "switchboard_dep_app_#{System.unique_integer([:positive])}")
+
     on_exit(fn -> File.rm_rf!(dir) end)
     File.cp_r!(@fixture, dir)
     %{dir: dir}
@@ -42,7 +44,9 @@ defmodule Switchboard.DependencyTest do
     assert status == 0, output
 
     # config :switchboard, build_mock: true made the compiler build the mock too.
-    assert output =~ "Building Switchboard's native code with cargo (switchboard_nif, switchboard_mock,"
+    assert output =~
+             "Building Switchboard's native code with cargo: switchboard_nif, switchboard_mock ("
+
     assert output =~ ~r/(Fresh|Compiling) switchboard_mock v/
     assert output =~ ~r/(Fresh|Compiling) switchboard_nif v/
 
