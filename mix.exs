@@ -121,8 +121,8 @@ defmodule Mix.Tasks.Compile.SwitchboardNative do
   # is being built; a build with nothing to do says only "Finished", which
   # is dropped, so a warm `mix compile` stays quiet.
   defp run_cargo(cargo, args, root, header) do
-    env = if IO.ANSI.enabled?(), do: [{~c"CARGO_TERM_COLOR", ~c"always"}], else: []
-    env = if System.get_env("CARGO_TERM_COLOR"), do: [], else: env
+    color? = IO.ANSI.enabled?() and System.get_env("CARGO_TERM_COLOR") == nil
+    env = if color?, do: [{~c"CARGO_TERM_COLOR", ~c"always"}], else: []
 
     port =
       Port.open({:spawn_executable, cargo}, [

@@ -4,7 +4,8 @@ defmodule Switchboard.DependencyTest do
   # this checkout by path, compiles it (the NIF built by Switchboard's own
   # Mix compiler, in place, reusing this checkout's cargo target directory),
   # starts the named registry of its config/runtime.exs at boot and calls it.
-  # Slow (it compiles a project): skip it with `mix test --exclude dependency`.
+  # It compiles a separate project (seconds, once this checkout is built):
+  # skip it with `mix test --exclude dependency`.
   use Switchboard.Case, async: false
 
   @moduletag :dependency
@@ -36,6 +37,8 @@ defmodule Switchboard.DependencyTest do
               {"MIX_ENV", "test"},
               {"SWITCHBOARD_PATH", @root},
               {"DEP_APP_LLM_URL", Switchboard.Mock.base_url(mock(), sc)},
+              # the app starts the mock its dependency built, not this one
+              {"SWITCHBOARD_MOCK_PATH", nil},
               # cargo names every crate it builds or finds fresh
               {"CARGO_TERM_VERBOSE", "true"}
             ]
