@@ -126,20 +126,21 @@ defmodule Switchboard.ClientStateTest do
 
     test "add_client/5 and a reload keep an unchanged client's token and round-robin position",
          %{config: config, token_sc: token_sc, api: api} do
-      reg = registry!(config)
-      assert {:ok, _} = Switchboard.call(reg, "hi", client: "V")
-      assert next_client(reg) == "B"
+      name = :"client_state_#{System.unique_integer([:positive])}"
+      start_supervised!({Registry, name: name, client_registry: config})
+      assert {:ok, _} = Switchboard.call(name, "hi", client: "V")
+      assert next_client(name) == "B"
 
-      assert {:ok, reg} = Registry.add_client(reg, "X", "openai", %{model: "m"})
-      assert {:ok, _} = Switchboard.call(reg, "hi", client: "V")
+      assert {:ok, _} = Registry.add_client(name, "X", "openai", %{model: "m"})
+      assert {:ok, _} = Switchboard.call(name, "hi", client: "V")
       # The next child, not `start` again.
-      assert next_client(reg) == "C"
+      assert next_client(name) == "C"
 
       # A whole new config in which V and RR are unchanged (X is gone).
-      reg = reload!(reg, config)
-      assert reg.clients == ["V", "A", "B", "C", "RR"]
-      assert {:ok, _} = Switchboard.call(reg, "hi", client: "V")
-      assert next_client(reg) == "A"
+      assert :ok = Registry.reload(name, config)
+      assert Registry.whereis(name).clients == ["V", "A", "B", "C", "RR"]
+      assert {:ok, _} = Switchboard.call(name, "hi", client: "V")
+      assert next_client(name) == "A"
 
       assert [_] = requests(token_sc)
       assert Enum.uniq(authorizations(api)) == ["Bearer ya29.mock-1"]

@@ -140,14 +140,3 @@ fn registry_add_retry_policy<'a>(
     });
     reply(env, result)
 }
-
-/// Placeholder until client state carries across rebuilds: builds afresh.
-#[rustler::nif(schedule = "DirtyCpu")]
-fn registry_reload<'a>(
-    env: Env<'a>,
-    _handle: ResourceArc<RegistryResource>,
-    config: Term<'a>,
-) -> Term<'a> {
-    let result = value(config, "config").and_then(|v| built(Registry::from_value(&v)));
-    reply(env, result)
-}
