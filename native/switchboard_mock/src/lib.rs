@@ -61,7 +61,8 @@
 //! `usage` (`input_tokens`, `output_tokens`, `cached_input_tokens`,
 //! `cache_creation_input_tokens`), and for streamed answers `chunks`,
 //! `chunk_delay_ms`, `stall_after`, `error_after`, `error_type`,
-//! `truncate_after`, `split_bytes`; replays `replay_cassette`, `replay_file`,
+//! `truncate_after`, `split_bytes`; replays `replay_cassette`, `replay_file`
+//! (files under the root, see *Files*),
 //! `replay_chunks_b64`; and `repeat` (`-1` for ever). Unknown keys are
 //! rejected. `split_bytes` pieces are 1 ms apart so each arrives in its own
 //! read.
