@@ -98,14 +98,14 @@ defmodule Bench.Providers do
     leaf(sc, provider, %{
       model: "gpt-4o-mini",
       api_key: "sk-bench",
-      base_url: Switchboard.Mock.base_url(mock, sc) <> "/v1"
+      base_url: Switchboard.Mock.base_url(mock, sc, provider)
     })
   end
 
   defp client("google-ai", sc, mock, _credentials) do
     leaf(sc, "google-ai", %{
       api_key: "bench-key",
-      base_url: Switchboard.Mock.base_url(mock, sc) <> "/v1beta"
+      base_url: Switchboard.Mock.base_url(mock, sc, "google-ai")
     })
   end
 
@@ -113,7 +113,7 @@ defmodule Bench.Providers do
     leaf(sc, "vertex-ai", %{
       model: "gemini-2.5-flash",
       location: "us-central1",
-      base_url: Switchboard.Mock.base_url(mock, sc) <> "/v1",
+      base_url: Switchboard.Mock.base_url(mock, sc, "vertex-ai"),
       credentials: credentials
     })
   end
@@ -135,7 +135,7 @@ defmodule Bench.Providers do
       Map.merge(credentials, %{
         model: "anthropic.claude-3-5-haiku-20241022-v1:0",
         region: "us-east-1",
-        endpoint_url: Switchboard.Mock.base_url(mock, sc)
+        endpoint_url: Switchboard.Mock.base_url(mock, sc, "aws-bedrock")
       })
     )
   end

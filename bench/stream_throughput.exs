@@ -14,7 +14,10 @@ defmodule Bench.StreamThroughput do
           %{
             name: "Mock",
             provider: "openai-generic",
-            options: %{base_url: Switchboard.Mock.base_url(mock, "bench") <> "/v1", model: "m"}
+            options: %{
+              base_url: Switchboard.Mock.base_url(mock, "bench", "openai-generic"),
+              model: "m"
+            }
           }
         ]
       })

@@ -6,7 +6,7 @@
 defmodule Bench.Throughput do
   def run(total, in_flight) do
     mock = Switchboard.Mock.start!()
-    base = Switchboard.Mock.base_url(mock, "bench") <> "/v1"
+    base = Switchboard.Mock.base_url(mock, "bench", "openai-generic")
 
     reg =
       Switchboard.Registry.new!(%{

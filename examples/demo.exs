@@ -169,17 +169,18 @@ defmodule Demo do
       }
     ])
 
-    # Anthropic's base_url has no /v1; OpenAI's does, as in BAML.
-    base_urls = %{
-      "Primary" => Switchboard.Mock.base_url(mock, "primary"),
-      "Backup" => Switchboard.Mock.base_url(mock, "backup") <> "/v1"
-    }
+    # Each provider's client appends its own path; base_url/3 gives the rest.
+    scenarios = %{"Primary" => "primary", "Backup" => "backup"}
 
     clients =
       Enum.map(clients, fn c ->
-        case base_urls[c.name] do
-          nil -> c
-          url -> %{c | options: Map.merge(c.options, %{base_url: url, api_key: "demo-key"})}
+        case scenarios[c.name] do
+          nil ->
+            c
+
+          sc ->
+            url = Switchboard.Mock.base_url(mock, sc, c.provider)
+            %{c | options: Map.merge(c.options, %{base_url: url, api_key: "demo-key"})}
         end
       end)
 

@@ -113,16 +113,9 @@ defmodule Switchboard.BedrockConformanceTest do
        ),
        do: string_headers(rest, Map.put(acc, name, value))
 
-  # Payloads are JSON; the mock reads them (one temporary file per recording).
+  # Payloads are JSON; the mock decodes them.
   defp payloads(frames) do
-    path = Path.join(System.tmp_dir!(), "sb-bedrock-#{System.unique_integer([:positive])}.json")
-    File.write!(path, ["[", Enum.map_join(frames, ",", &elem(&1, 1)), "]"])
-
-    try do
-      Mock.read_json(mock(), path)
-    after
-      File.rm(path)
-    end
+    Mock.decode_json(mock(), ["[", Enum.map_join(frames, ",", &elem(&1, 1)), "]"])
   end
 
   defp expect_stream(cassette) do

@@ -15,7 +15,7 @@ defmodule Switchboard.EnvTest do
 
   test "the provider's variable is read when the call is made" do
     sc = scenario()
-    base = Mock.base_url(mock(), sc) <> "/v1"
+    base = Mock.base_url(mock(), sc, "openrouter")
     System.delete_env("OPENROUTER_API_KEY")
 
     reg =
@@ -33,7 +33,7 @@ defmodule Switchboard.EnvTest do
     assert {:ok, %Response{provider: "openrouter"}} = Switchboard.call(reg, "hi")
     assert [req] = requests(sc)
     assert header(req, "authorization") == "Bearer or-key-1"
-    assert req["path"] == "/v1/chat/completions"
+    assert req["path"] == "/api/v1/chat/completions"
   end
 
   test "a client without its key fails as an attempt and the fallback moves on" do
@@ -48,7 +48,7 @@ defmodule Switchboard.EnvTest do
           %{
             name: "NoKey",
             provider: "openrouter",
-            options: %{model: "x", base_url: Mock.base_url(mock(), a) <> "/v1"}
+            options: %{model: "x", base_url: Mock.base_url(mock(), a, "openrouter")}
           },
           openai("Backup", b),
           %{name: "F", provider: "fallback", options: %{strategy: ["NoKey", "Backup"]}}

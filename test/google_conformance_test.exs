@@ -43,20 +43,13 @@ defmodule Switchboard.GoogleConformanceTest do
 
   # A JSON text as a term, through the mock; :invalid when it is not JSON.
   defp decode(text) do
-    path = Path.join(System.tmp_dir!(), "sb-json-#{System.unique_integer([:positive])}.json")
-    File.write!(path, text)
-
-    try do
-      Mock.read_json(mock(), path)
-    rescue
-      # Only the mock's answer that the text is not JSON; any other failure
-      # (the mock unreachable on a loaded machine) must fail the test as
-      # itself, not turn into an expected `:bad_response`.
-      e in RuntimeError ->
-        if e.message =~ "invalid JSON", do: :invalid, else: reraise(e, __STACKTRACE__)
-    after
-      File.rm(path)
-    end
+    Mock.decode_json(mock(), text)
+  rescue
+    # Only the mock's answer that the text is not JSON; any other failure
+    # (the mock unreachable on a loaded machine) must fail the test as
+    # itself, not turn into an expected `:bad_response`.
+    e in ArgumentError ->
+      if e.message =~ "invalid JSON", do: :invalid, else: reraise(e, __STACKTRACE__)
   end
 
   # A stream body's objects, in order: the JSON of each event's `data:`

@@ -1,17 +1,31 @@
 defmodule Switchboard.MockTest do
+  @moduledoc """
+  `Switchboard.Mock` as an application's tests use it: supervised, by pid or
+  name, files read only under its root, each provider served on its real
+  paths only, and `base_url/3` right for every provider.
+  """
   use ExUnit.Case, async: true
 
-  alias Switchboard.Mock
+  alias Switchboard.{Error, Mock, Response}
 
+  # A root with `in.json` and `link.json`, a symlink to `outside.json` beside it.
   setup do
-    mock = Mock.start!()
-    on_exit(fn -> Mock.stop(mock) end)
-    %{mock: mock}
+    dir =
+      Path.join(System.tmp_dir!(), "switchboard_mock_test_#{System.unique_integer([:positive])}")
+
+    root = Path.join(dir, "root")
+    File.mkdir_p!(root)
+    File.write!(Path.join(root, "in.json"), ~s({"a": [1, 2.5, null, true], "b": {"c": "d"}}))
+    File.write!(Path.join(dir, "outside.json"), ~s({"secret": true}))
+    File.ln_s!(Path.join(dir, "outside.json"), Path.join(root, "link.json"))
+    on_exit(fn -> File.rm_rf!(dir) end)
+    %{mock: start_supervised!({Mock, root: root}), dir: dir, root: root}
   end
 
-  # A tiny HTTP/1.1 client, so this test exercises the mock and nothing else.
-  defp post(mock, path, body, headers \\ []) do
-    {:ok, socket} = :gen_tcp.connect({127, 0, 0, 1}, mock.port, [:binary, active: false])
+  # A tiny HTTP/1.1 client, so these tests exercise the mock and nothing else.
+  defp send_request(mock, method, path, body, headers \\ []) do
+    port = Mock.info(mock).port
+    {:ok, socket} = :gen_tcp.connect({127, 0, 0, 1}, port, [:binary, active: false])
 
     head =
       for {name, value} <- [{"content-type", "application/json"} | headers],
@@ -19,7 +33,7 @@ defmodule Switchboard.MockTest do
 
     :ok =
       :gen_tcp.send(socket, [
-        "POST #{path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n",
+        "#{method} #{path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n",
         head,
         "content-length: #{byte_size(body)}\r\n\r\n",
         body
@@ -38,11 +52,18 @@ defmodule Switchboard.MockTest do
     {String.to_integer(status), headers, body}
   end
 
+  defp post(mock, path, body, headers \\ []), do: send_request(mock, "POST", path, body, headers)
+
   defp recv_all(socket, acc) do
     case :gen_tcp.recv(socket, 0, 5_000) do
       {:ok, data} -> recv_all(socket, acc <> data)
       {:error, :closed} -> acc
     end
+  end
+
+  defp registry!(clients) do
+    {:ok, reg} = Switchboard.Registry.new(%{clients: clients})
+    reg
   end
 
   test "a scripted 500 is followed by a success, and both are recorded", %{mock: mock} do
@@ -82,12 +103,13 @@ defmodule Switchboard.MockTest do
 
     assert length(Mock.requests(mock, "a")) == 2
     assert Mock.requests(mock, "b") == []
-    assert Mock.base_url(mock, "a") == mock.url <> "/s/a"
+    assert Mock.base_url(mock, "a") == Mock.info(mock).url <> "/s/a"
   end
 
   test "await_outcome sees a client that hangs up during a delay", %{mock: mock} do
     :ok = Mock.script(mock, "cancel", [%{delay_ms: 5_000}])
-    {:ok, socket} = :gen_tcp.connect({127, 0, 0, 1}, mock.port, [:binary, active: false])
+    port = Mock.info(mock).port
+    {:ok, socket} = :gen_tcp.connect({127, 0, 0, 1}, port, [:binary, active: false])
 
     :ok =
       :gen_tcp.send(
@@ -112,16 +134,247 @@ defmodule Switchboard.MockTest do
     assert_raise ArgumentError, fn -> Mock.script(mock, "bad id", []) end
   end
 
-  test "read_json returns terms without a JSON library", %{mock: mock} do
-    path =
-      Path.join(
-        System.tmp_dir!(),
-        "switchboard_mock_test_#{System.unique_integer([:positive])}.json"
-      )
+  describe "start_supervised and names" do
+    test "a supervised mock by name answers a call through a registry, and stops with its supervisor" do
+      name = Module.concat(__MODULE__, "Named#{System.unique_integer([:positive])}")
+      pid = start_supervised!({Mock, name: name})
+      assert Process.whereis(name) == pid
+      assert %Mock{pid: ^pid, root: nil} = Mock.info(name)
 
-    File.write!(path, ~s({"a": [1, 2.5, null, true], "b": {"c": "d"}}))
-    on_exit(fn -> File.rm(path) end)
-    assert Mock.read_json(mock, path) == %{"a" => [1, 2.5, nil, true], "b" => %{"c" => "d"}}
+      :ok = Mock.script(name, "sup", [%{content: "supervised"}])
+      base = Mock.base_url(name, "sup", "anthropic")
+
+      reg =
+        registry!([
+          %{
+            name: "C",
+            provider: "anthropic",
+            options: %{model: "claude-x", api_key: "k", base_url: base}
+          }
+        ])
+
+      assert {:ok, %Response{content: "supervised"}} = Switchboard.call(reg, "hi")
+      assert [%{"path" => "/v1/messages"}] = Mock.requests(pid, "sup")
+
+      port = Mock.info(pid).port
+      ref = Process.monitor(pid)
+      :ok = stop_supervised(name)
+      assert_receive {:DOWN, ^ref, :process, _, _}
+      assert_closed(port)
+    end
+
+    test "its child spec takes the name as its id, so two mocks can run side by side" do
+      assert %{id: Mock, start: {Mock, :start_link, [[]]}} = Mock.child_spec([])
+      assert %{id: :a_mock} = Mock.child_spec(name: :a_mock)
+    end
+
+    test "the struct from start/1 works as the pid does" do
+      mock = Mock.start!()
+      on_exit(fn -> Mock.stop(mock) end)
+      assert Mock.info(mock) == mock
+      assert Mock.info(mock.pid) == mock
+      assert Mock.base_url(mock, "x") == Mock.base_url(mock.pid, "x")
+    end
+  end
+
+  describe "files" do
+    test "read_json reads a file under the root, relative or absolute", %{mock: mock, root: root} do
+      expected = %{"a" => [1, 2.5, nil, true], "b" => %{"c" => "d"}}
+      assert Mock.read_json(mock, "in.json") == expected
+      assert Mock.read_json(mock, Path.join(root, "in.json")) == expected
+    end
+
+    test "a file outside the root, a .. path and a symlink out are refused",
+         %{mock: mock, dir: dir} do
+      for {path, why} <- [
+            {Path.join(dir, "outside.json"), "outside the mock's root"},
+            {"../outside.json", ~s(paths with ".." are refused)},
+            {"link.json", "outside the mock's root"},
+            {"/etc/passwd", "outside the mock's root"}
+          ] do
+        e = assert_raise ArgumentError, fn -> Mock.script(mock, "f", [%{replay_file: path}]) end
+        assert e.message =~ "was not read" and e.message =~ why
+
+        e = assert_raise RuntimeError, fn -> Mock.read_json(mock, path) end
+        assert e.message =~ "(403)" and e.message =~ why
+      end
+
+      e = assert_raise RuntimeError, fn -> Mock.read_json(mock, "missing.json") end
+      assert e.message =~ "(404)"
+    end
+
+    test "without a root no file is read, and the error says how to name one", %{root: root} do
+      mock = start_supervised!(Supervisor.child_spec(Mock, id: :rootless))
+
+      e =
+        assert_raise ArgumentError, fn ->
+          Mock.script(mock, "f", [%{replay_cassette: Path.join(root, "in.json")}])
+        end
+
+      assert e.message =~ "only under a root" and e.message =~ "root: dir"
+    end
+
+    test "a root that is not a folder fails the start", %{dir: dir} do
+      missing = Path.join(dir, "nope")
+      assert {:error, {:invalid_root, message}} = Mock.start(root: missing)
+      assert message =~ missing
+      assert {:error, {:invalid_root, _}} = Mock.start_link(root: Path.join(dir, "outside.json"))
+    end
+
+    test "decode_json needs no file", %{mock: mock} do
+      assert Mock.decode_json(mock, ~s({"a": [1, null]})) == %{"a" => [1, nil]}
+      assert_raise ArgumentError, ~r/invalid JSON/, fn -> Mock.decode_json(mock, "{nope") end
+    end
+  end
+
+  describe "paths" do
+    test "a wrong path is a 404 that names the served paths; a wrong method a 405",
+         %{mock: mock} do
+      :ok = Mock.script(mock, "w", [%{content: "kept"}])
+      {404, _, body} = post(mock, "/s/w/v1/v1/messages", "{}")
+      message = Mock.decode_json(mock, body)["error"]["message"]
+      assert message =~ "serves no POST /v1/v1/messages"
+      assert message =~ "base_url end in /v1 too many"
+
+      for served <- [
+            "POST /v1/chat/completions",
+            "POST /api/v1/chat/completions (openrouter)",
+            "/openai/deployments/{deployment}/chat/completions",
+            "POST /v1/responses",
+            "POST /v1/messages (anthropic)",
+            "/v1beta/models/{model}:generateContent",
+            "/publishers/anthropic/models/{model}:rawPredict",
+            "POST /model/{model}/converse"
+          ],
+          do: assert(message =~ served)
+
+      {404, _, body} = post(mock, "/s/w/chat/completions", "{}")
+      assert body =~ "lack /v1?"
+
+      {405, headers, body} = send_request(mock, "GET", "/s/w/v1/messages", "")
+      assert {"allow", "POST"} in headers
+      assert body =~ "with POST only, not GET"
+
+      # The misses were recorded; the step waits for a served path.
+      assert ["/v1/v1/messages", "/chat/completions", "/v1/messages"] =
+               Enum.map(Mock.requests(mock, "w"), & &1["path"])
+
+      {200, _, body} = post(mock, "/s/w/v1/messages", "{}")
+      assert body =~ "kept"
+    end
+
+    test "a client with a wrong base_url gets :not_found, as in production", %{mock: mock} do
+      root = Mock.base_url(mock, "wrong")
+
+      clients = [
+        # OpenAI's base_url needs /v1.
+        %{name: "O", provider: "openai", options: %{model: "m", api_key: "k", base_url: root}},
+        # Anthropic's client appends /v1/messages itself.
+        %{
+          name: "A",
+          provider: "anthropic",
+          options: %{model: "m", api_key: "k", base_url: root <> "/v1"}
+        },
+        %{name: "G", provider: "google-ai", options: %{model: "m", api_key: "k", base_url: root}},
+        %{
+          name: "B",
+          provider: "aws-bedrock",
+          options: %{
+            model: "m",
+            region: "us-east-1",
+            access_key_id: "AKID",
+            secret_access_key: "s",
+            endpoint_url: root <> "/v1"
+          }
+        }
+      ]
+
+      reg = registry!(clients)
+
+      for %{name: name} <- clients do
+        assert {:error, %Error{kind: :not_found, client: ^name, message: message}} =
+                 Switchboard.call(reg, "hi", client: name)
+
+        assert message =~ "switchboard_mock serves no POST", name
+      end
+
+      assert Enum.map(Mock.requests(mock, "wrong"), & &1["status"]) == [404, 404, 404, 404]
+    end
+  end
+
+  describe "base_url/3" do
+    @aliases %{
+      "baml-openai-chat" => "openai",
+      "baml-azure-chat" => "azure-openai",
+      "baml-ollama-chat" => "ollama",
+      "baml-anthropic-chat" => "anthropic"
+    }
+    @providers [
+      {"openai", %{model: "gpt-x", api_key: "k"}, "/v1/chat/completions"},
+      {"baml-openai-chat", %{model: "gpt-x", api_key: "k"}, "/v1/chat/completions"},
+      {"openai-generic", %{model: "local"}, "/v1/chat/completions"},
+      {"openai-responses", %{model: "gpt-5", api_key: "k"}, "/v1/responses"},
+      {"azure-openai", %{api_key: "k"}, "/openai/deployments/mock/chat/completions"},
+      {"baml-azure-chat", %{api_key: "k"}, "/openai/deployments/mock/chat/completions"},
+      {"ollama", %{model: "llama3"}, "/v1/chat/completions"},
+      {"baml-ollama-chat", %{model: "llama3"}, "/v1/chat/completions"},
+      {"openrouter", %{model: "meta/llama", api_key: "k"}, "/api/v1/chat/completions"},
+      {"anthropic", %{model: "claude-x", api_key: "k"}, "/v1/messages"},
+      {"baml-anthropic-chat", %{model: "claude-x", api_key: "k"}, "/v1/messages"},
+      {"google-ai", %{model: "gemini-2.5-flash", api_key: "k"},
+       "/v1beta/models/gemini-2.5-flash:generateContent"},
+      {"vertex-ai",
+       %{
+         model: "gemini-2.5-flash",
+         location: "us-central1",
+         project_id: "p",
+         query_params: %{key: "k"}
+       },
+       "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent"},
+      {"vertex-ai",
+       %{
+         model: "claude-haiku-4-5@20251001",
+         location: "global",
+         project_id: "p",
+         query_params: %{key: "k"}
+       },
+       "/v1/projects/p/locations/global/publishers/anthropic/models/claude-haiku-4-5@20251001:rawPredict"},
+      {"aws-bedrock",
+       %{model: "m.x-v1:0", region: "us-east-1", access_key_id: "AKID", secret_access_key: "s"},
+       "/model/m.x-v1%3A0/converse"}
+    ]
+
+    test "gives every provider a base_url its client works with unchanged", %{mock: mock} do
+      for {{provider, options, path}, i} <- Enum.with_index(@providers) do
+        sc = "p#{i}"
+        :ok = Mock.script(mock, sc, [%{content: "answer from #{provider}"}])
+        key = if provider == "aws-bedrock", do: :endpoint_url, else: :base_url
+        options = Map.put(options, key, Mock.base_url(mock, sc, provider))
+        reg = registry!([%{name: "C", provider: provider, options: options}])
+
+        canonical = Map.get(@aliases, provider, provider)
+
+        assert {:ok, %Response{content: content, provider: ^canonical}} =
+                 Switchboard.call(reg, "hi"),
+               provider
+
+        assert content == "answer from #{provider}"
+        assert [%{"path" => ^path, "status" => 200}] = Mock.requests(mock, sc)
+      end
+    end
+
+    test "names the known providers for an unknown one", %{mock: mock} do
+      e = assert_raise ArgumentError, fn -> Mock.base_url(mock, "s", "openia") end
+      assert e.message =~ ~s(unknown provider "openia")
+      assert e.message =~ "aws-bedrock" and e.message =~ "vertex-ai" and e.message =~ "openrouter"
+    end
+  end
+
+  test "a missing executable says how an application asks for it" do
+    assert {:error, {:missing_executable, message}} = Mock.start(path: "/nonexistent/mock")
+    assert message =~ "config :switchboard, build_mock: true"
+    assert message =~ "SWITCHBOARD_MOCK_PATH"
+    assert_raise RuntimeError, ~r/build_mock: true/, fn -> Mock.start!(path: "/nonexistent") end
   end
 
   test "the mock stops with stop/1 and with its owner" do

@@ -124,13 +124,21 @@ defmodule Switchboard.ProvidersTest do
 
   test "openai-generic and ollama: no auth header without a key" do
     sc = scenario()
-    base = Mock.base_url(mock(), sc) <> "/v1"
+    base = &Mock.base_url(mock(), sc, &1)
 
     reg =
       registry!(%{
         clients: [
-          %{name: "Gen", provider: "openai-generic", options: %{base_url: base, model: "local"}},
-          %{name: "Ol", provider: "ollama", options: %{base_url: base, model: "llama3"}}
+          %{
+            name: "Gen",
+            provider: "openai-generic",
+            options: %{base_url: base.("openai-generic"), model: "local"}
+          },
+          %{
+            name: "Ol",
+            provider: "ollama",
+            options: %{base_url: base.("ollama"), model: "llama3"}
+          }
         ]
       })
 

@@ -94,7 +94,7 @@ defmodule Switchboard.ResponsesConformanceTest do
       options: %{
         model: "gpt-5",
         api_key: "sk-test",
-        base_url: Mock.base_url(mock(), sc) <> "/v1"
+        base_url: Mock.base_url(mock(), sc, "openai-responses")
       }
     }
   end

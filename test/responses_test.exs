@@ -15,7 +15,11 @@ defmodule Switchboard.ResponsesTest do
       provider: "openai-responses",
       options:
         Map.merge(
-          %{model: "gpt-5", api_key: "sk-test", base_url: Mock.base_url(mock(), sc) <> "/v1"},
+          %{
+            model: "gpt-5",
+            api_key: "sk-test",
+            base_url: Mock.base_url(mock(), sc, "openai-responses")
+          },
           options
         )
     }

@@ -74,7 +74,7 @@ defmodule Switchboard.StreamTest do
           %{
             name: "G",
             provider: "openai-generic",
-            options: %{base_url: Mock.base_url(mock(), b) <> "/v1"}
+            options: %{base_url: Mock.base_url(mock(), b, "openai-generic")}
           }
         ]
       })

@@ -1,35 +1,72 @@
 defmodule Switchboard.Mock do
   @moduledoc """
-  A scriptable mock LLM provider server for tests, demos and benchmarks.
+  A scriptable mock LLM provider server for your tests (and Switchboard's
+  own tests, demos and benchmarks).
 
-  `start/1` runs the `switchboard_mock` binary (built from
-  `native/switchboard_mock` by `mix compile`) as a Port. The server speaks the
-  real OpenAI Chat Completions and Responses, Anthropic Messages, Gemini
-  (`…/models/{model}:generateContent`, `:streamGenerateContent`) and Vertex AI
-  (Gemini under `…/publishers/google/models/`, Claude's `:rawPredict` and
-  `:streamRawPredict` under `…/publishers/anthropic/models/`) wire formats,
-  streaming and not, routed by path, plus Google's OAuth token endpoint
-  (`POST …/token`) and the GCE metadata server (`GET /computeMetadata/v1/…`),
-  see `add_google_key/2`. It plays scripted faults: error statuses with the
+  It runs the `switchboard_mock` executable as a Port and speaks every
+  provider's real wire format over real HTTP on loopback, streaming and not:
+  OpenAI Chat Completions and Responses, Azure OpenAI, Ollama, OpenRouter,
+  Anthropic Messages, Gemini, Vertex AI (Gemini and Claude), AWS Bedrock
+  Converse (SigV4 checked, see `configure_aws/3`), Google's OAuth token
+  endpoint and metadata server (see `add_google_key/2`), and the AWS
+  credential endpoints. It plays scripted faults: error statuses with the
   providers' own error bodies, delays, dropped connections, truncated bodies,
   stalled or broken streams, byte-split streams and replays of recorded
   traffic.
 
-  ## Scenarios
+  ## In your tests
 
-  Point a client at `base_url(mock, "my_test")` and every request it makes
-  lands in the scenario `"my_test"`, isolated from other tests. Each scenario
-  has a queue of steps (`script/3`); each provider request pops one step, or
-  gets the default success (`"Hello from switchboard_mock."`, 12 input and 8
-  output tokens) once the queue is empty. Every request is recorded and can be
-  read back with `requests/2`.
+      # test/test_helper.exs
+      {:ok, _} = Switchboard.Mock.start(name: MyApp.Mock)
+      ExUnit.start()
+
+      # or per test module
+      setup do
+        mock = start_supervised!({Switchboard.Mock, root: "test/fixtures"})
+        %{mock: mock}
+      end
+
+      test "falls back when the primary is overloaded", %{mock: mock} do
+        :ok = Switchboard.Mock.script(mock, "primary", [%{status: 529}])
+        :ok = Switchboard.Mock.script(mock, "backup", [%{content: "hi"}])
+        # point clients at base_url(mock, scenario, provider) ...
+      end
+
+  Every function takes the mock as the `%Switchboard.Mock{}` that `start/1`
+  returns, or as the pid or registered name of one started with
+  `start_link/1` (`start_supervised/1`, a supervisor's child).
+
+  ## Scenarios and paths
+
+  Each scenario is a path prefix, `/s/<scenario>`, isolated from the others.
+  `base_url(mock, scenario, provider)` is the exact value for a client's
+  `base_url` (`endpoint_url` for `aws-bedrock`). Each scenario has a queue of
+  steps (`script/3`); each provider request pops one step, or gets the
+  default success (`"Hello from switchboard_mock."`, 12 input and 8 output
+  tokens) once the queue is empty. Every request is recorded and can be read
+  back with `requests/2`.
+
+  The mock answers only on each provider's real paths, so a wrong `base_url`
+  fails in a test as it would in production: any other path is a 404 (a
+  served path with another method a 405) whose message lists the paths
+  served and the likely mistake, and which a client reports as
+  `%Switchboard.Error{kind: :not_found}`. Such requests are recorded but use
+  no step.
 
       {:ok, mock} = Switchboard.Mock.start()
       :ok = Switchboard.Mock.script(mock, "retry", [%{status: 500}, %{content: "hi"}])
-      base_url = Switchboard.Mock.base_url(mock, "retry")
-      # OpenAI-style clients: base_url <> "/v1"; Anthropic: base_url as is.
+      Switchboard.Mock.base_url(mock, "retry", "openai")
+      #=> "http://127.0.0.1:41234/s/retry/v1"
       [first, second] = Switchboard.Mock.requests(mock, "retry")
       first["outcome"] #=> "completed"
+
+  ## Files
+
+  Replay steps (`:replay_cassette`, `:replay_file`), `read_json/2` and
+  `read_sse_events/2` read files only under the folder given as `:root` when
+  the mock starts: a path is relative to it, or absolute inside it once
+  symlinks are followed; a path with `..` is refused. Without a root no file
+  is read, and the error says how to name one.
 
   ## Step keys
 
@@ -61,8 +98,9 @@ defmodule Switchboard.Mock do
       `"ya29.mock-<n>"`, `n` counting the scenario's auth requests) and
       `:expires_in` (default 3599); `:status` fails the request with Google's
       OAuth error body.
-    * Replay: `:replay_cassette` (path of a req_llm cassette), `:replay_file`
-      (raw body, default `text/event-stream`), `:replay_chunks_b64`.
+    * Replay (files under the root, see above): `:replay_cassette` (a
+      req_llm cassette), `:replay_file` (raw body, default
+      `text/event-stream`), `:replay_chunks_b64` (no file).
     * `:repeat` - answer this many requests with the step; `-1` for ever.
 
   ## Request records
@@ -76,22 +114,37 @@ defmodule Switchboard.Mock do
   `"client_disconnected"` or `"dropped"`), `"received_at_us"` and
   `"finished_at_us"` (microseconds on the mock's monotonic clock, or `nil`).
 
-  The server stays up until `stop/1` or until the process that called
-  `start/1` exits; the OS process exits as soon as its Port closes.
+  ## Lifetime
+
+  A mock from `start/1` stays up until `stop/1` or until its `:owner` (the
+  caller by default) exits; one from `start_link/1` lives as long as it is
+  linked, like any child. The OS process exits as soon as its Port closes.
+
+  ## The executable
+
+  Switchboard's own `mix compile` builds `switchboard_mock` (with cargo)
+  into `priv/native/`. An application that depends on Switchboard builds it
+  only when it asks, with `config :switchboard, build_mock: true` in its
+  config (e.g. `config/test.exs`); `SWITCHBOARD_MOCK_PATH` or the `:path`
+  option names an executable built elsewhere.
   """
 
   use GenServer
 
   @enforce_keys [:port, :url, :os_pid, :pid]
-  defstruct [:port, :url, :os_pid, :pid]
+  defstruct [:port, :url, :os_pid, :pid, :root]
 
-  @typedoc "A running mock server."
+  @typedoc "A running mock server, as `start/1` returns it."
   @type t :: %__MODULE__{
           port: :inet.port_number(),
           url: String.t(),
           os_pid: non_neg_integer() | nil,
-          pid: pid()
+          pid: pid(),
+          root: String.t() | nil
         }
+
+  @typedoc "A mock: the struct, or the pid or name of a mock process."
+  @type mock :: t() | GenServer.server()
 
   @typedoc "A scenario id: letters, digits, `_`, `.` and `-`."
   @type scenario :: String.t()
@@ -109,11 +162,36 @@ defmodule Switchboard.Mock do
   @http_timeout 30_000
   @listening "SWITCHBOARD_MOCK_LISTENING "
 
+  # What each provider's client appends to its base_url is the path the
+  # mock serves; this is the part before it.
+  @base_paths %{
+    "openai" => "/v1",
+    "baml-openai-chat" => "/v1",
+    "openai-generic" => "/v1",
+    "openai-responses" => "/v1",
+    "ollama" => "/v1",
+    "baml-ollama-chat" => "/v1",
+    "openrouter" => "/api/v1",
+    "azure-openai" => "/openai/deployments/mock",
+    "baml-azure-chat" => "/openai/deployments/mock",
+    "anthropic" => "",
+    "baml-anthropic-chat" => "",
+    "google-ai" => "/v1beta",
+    "vertex-ai" => "/v1",
+    "aws-bedrock" => ""
+  }
+
   @doc """
-  Starts a mock server on an ephemeral loopback port.
+  Starts a mock server on an ephemeral loopback port, owned by the caller
+  (or `:owner`): it stops when that process exits.
 
   Options:
 
+    * `:root` - the folder replay steps, `read_json/2` and
+      `read_sse_events/2` may read files from (relative to the current
+      directory); without it no file is read.
+    * `:name` - registers the mock process under this name, so every
+      function takes the name.
     * `:path` - the `switchboard_mock` executable; defaults to
       `$SWITCHBOARD_MOCK_PATH`, then `priv/native/switchboard_mock` of the
       `:switchboard` application.
@@ -122,20 +200,21 @@ defmodule Switchboard.Mock do
       later requests are served but not recorded.
     * `:owner` - the process whose exit stops the mock (default `self()`).
 
+  Fails with `{:error, {:missing_executable, message}}` or
+  `{:error, {:invalid_root, message}}`, the message saying what to do.
+
   ## Examples
 
-      {:ok, mock} = Switchboard.Mock.start()
+      {:ok, mock} = Switchboard.Mock.start(root: "test/fixtures")
       mock.url #=> "http://127.0.0.1:41234"
-
-      {:ok, mock} = Switchboard.Mock.start(path: "/tmp/switchboard_mock")
   """
   @spec start(keyword()) :: {:ok, t()} | {:error, term()}
   def start(opts \\ []) when is_list(opts) do
     owner = Keyword.get(opts, :owner, self())
 
-    with {:ok, path} <- executable(opts),
+    with {:ok, args} <- prepare(opts),
          {:ok, pid} <-
-           GenServer.start(__MODULE__, {owner, path, opts}, timeout: @start_timeout + 1_000) do
+           GenServer.start(__MODULE__, {owner, args}, server_options(opts)) do
       {:ok, GenServer.call(pid, :info)}
     end
   end
@@ -145,45 +224,127 @@ defmodule Switchboard.Mock do
 
   ## Examples
 
-      mock = Switchboard.Mock.start!()
+      mock = Switchboard.Mock.start!(root: "test/fixtures")
   """
   @spec start!(keyword()) :: t()
   def start!(opts \\ []) do
     case start(opts) do
       {:ok, mock} -> mock
-      {:error, {:missing_executable, message}} -> raise message
+      {:error, {kind, message}} when kind in [:missing_executable, :invalid_root] -> raise message
       {:error, reason} -> raise "could not start switchboard_mock: #{inspect(reason)}"
     end
   end
 
   @doc """
-  Stops the server. Returns `:ok` even if it already stopped.
+  Starts a mock linked to the caller, for supervision trees and
+  `start_supervised/1`. Takes the options of `start/1` except `:owner`;
+  returns the mock process's pid, which every function accepts (as it
+  accepts the `:name`).
+
+  ## Examples
+
+      {:ok, pid} = Switchboard.Mock.start_link(name: MyApp.Mock, root: "test/fixtures")
+      Switchboard.Mock.base_url(MyApp.Mock, "s1", "anthropic")
+  """
+  @spec start_link(keyword()) :: GenServer.on_start()
+  def start_link(opts \\ []) when is_list(opts) do
+    with {:ok, args} <- prepare(opts) do
+      GenServer.start_link(__MODULE__, {nil, args}, server_options(opts))
+    end
+  end
+
+  @doc """
+  The child spec of `start_link/1`: `{Switchboard.Mock, opts}` as a child
+  or in `start_supervised/1`. Its id is the `:name` when given, so mocks
+  with different names can run side by side.
+
+  ## Examples
+
+      children = [{Switchboard.Mock, name: MyApp.Mock, root: "test/fixtures"}]
+      Supervisor.start_link(children, strategy: :one_for_one)
+
+      mock = start_supervised!({Switchboard.Mock, root: "test/fixtures"})
+  """
+  @spec child_spec(keyword()) :: Supervisor.child_spec()
+  def child_spec(opts) when is_list(opts) do
+    %{id: Keyword.get(opts, :name, __MODULE__), start: {__MODULE__, :start_link, [opts]}}
+  end
+
+  @doc """
+  The running mock as a struct (port, URL, OS pid, root), from its pid or
+  name.
+
+  ## Examples
+
+      %Switchboard.Mock{url: url} = Switchboard.Mock.info(MyApp.Mock)
+  """
+  @spec info(mock()) :: t()
+  def info(%__MODULE__{} = mock), do: mock
+  def info(server), do: GenServer.call(server, :info)
+
+  @doc """
+  Stops the server. Returns `:ok` even if it already stopped. A supervised
+  mock is stopped by its supervisor instead (`stop_supervised/1` in tests),
+  which would otherwise start it again.
 
   ## Examples
 
       :ok = Switchboard.Mock.stop(mock)
   """
-  @spec stop(t()) :: :ok
-  def stop(%__MODULE__{pid: pid}) do
-    GenServer.stop(pid, :normal)
+  @spec stop(mock()) :: :ok
+  def stop(%__MODULE__{pid: pid}), do: stop(pid)
+
+  def stop(server) do
+    GenServer.stop(server, :normal)
   catch
     :exit, _ -> :ok
   end
 
   @doc """
-  The scenario's base URL, `http://127.0.0.1:PORT/s/<scenario>`.
-
-  OpenAI-style clients take `base_url <> "/v1"`; Anthropic clients append
-  `/v1/messages` themselves.
+  The scenario's root URL, `http://127.0.0.1:PORT/s/<scenario>`. Clients
+  need more (OpenAI-style ones `/v1`): see `base_url/3`.
 
   ## Examples
 
       Switchboard.Mock.base_url(mock, "fallback_test")
       #=> "http://127.0.0.1:41234/s/fallback_test"
   """
-  @spec base_url(t(), scenario()) :: String.t()
-  def base_url(%__MODULE__{url: url}, scenario) do
-    url <> "/s/" <> check_scenario!(scenario)
+  @spec base_url(mock(), scenario()) :: String.t()
+  def base_url(mock, scenario) do
+    info(mock).url <> "/s/" <> check_scenario!(scenario)
+  end
+
+  @doc """
+  The exact value of a `provider` client's `base_url` option (`endpoint_url`
+  for `aws-bedrock`) that sends its requests to `scenario`: the scenario's
+  root plus what the provider's real base URL has before the path the
+  client appends (`/v1` for OpenAI, `/api/v1` for OpenRouter, `/v1beta` for
+  Google AI, an `/openai/deployments/mock` deployment for Azure, nothing for
+  Anthropic and Bedrock). The `baml-` aliases are accepted. Raises
+  `ArgumentError` naming the known providers for any other name.
+
+  ## Examples
+
+      Switchboard.Mock.base_url(mock, "s1", "openai")
+      #=> "http://127.0.0.1:41234/s/s1/v1"
+      Switchboard.Mock.base_url(mock, "s1", "google-ai")
+      #=> "http://127.0.0.1:41234/s/s1/v1beta"
+
+      %{name: "Claude", provider: "anthropic",
+        options: %{model: "claude-haiku-4-5", api_key: "test",
+                   base_url: Switchboard.Mock.base_url(mock, "s1", "anthropic")}}
+  """
+  @spec base_url(mock(), scenario(), String.t() | atom()) :: String.t()
+  def base_url(mock, scenario, provider) do
+    case Map.fetch(@base_paths, to_string(provider)) do
+      {:ok, path} ->
+        base_url(mock, scenario) <> path
+
+      :error ->
+        raise ArgumentError,
+              "Switchboard.Mock.base_url/3: unknown provider #{inspect(provider)}; known: " <>
+                Enum.join(Enum.sort(Map.keys(@base_paths)), ", ")
+    end
   end
 
   @doc """
@@ -199,8 +360,8 @@ defmodule Switchboard.Mock do
         %{content: "recovered", chunks: 3}
       ])
   """
-  @spec script(t(), scenario(), [step()]) :: :ok
-  def script(%__MODULE__{} = mock, scenario, steps) when is_list(steps) do
+  @spec script(mock(), scenario(), [step()]) :: :ok
+  def script(mock, scenario, steps) when is_list(steps) do
     path = "/_mock/scenarios/" <> check_scenario!(scenario)
 
     case http(mock, "PUT", path, :erlang.term_to_binary(steps)) do
@@ -240,8 +401,8 @@ defmodule Switchboard.Mock do
         region: "us-east-1"
       })
   """
-  @spec configure_aws(t(), scenario(), map()) :: :ok
-  def configure_aws(%__MODULE__{} = mock, scenario, config) when is_map(config) do
+  @spec configure_aws(mock(), scenario(), map()) :: :ok
+  def configure_aws(mock, scenario, config) when is_map(config) do
     path = "/_mock/scenarios/" <> check_scenario!(scenario) <> "/aws"
 
     case http(mock, "PUT", path, :erlang.term_to_binary(config)) do
@@ -268,8 +429,8 @@ defmodule Switchboard.Mock do
 
       %{"credential_fetches" => 1, "verified" => 3} = Switchboard.Mock.aws_report(mock, "bedrock")
   """
-  @spec aws_report(t(), scenario()) :: map()
-  def aws_report(%__MODULE__{} = mock, scenario) do
+  @spec aws_report(mock(), scenario()) :: map()
+  def aws_report(mock, scenario) do
     get_term!(mock, "/_mock/scenarios/" <> check_scenario!(scenario) <> "/aws")
   end
 
@@ -281,8 +442,8 @@ defmodule Switchboard.Mock do
       [%{"path" => "/v1/chat/completions", "json" => %{"model" => model}}] =
         Switchboard.Mock.requests(mock, "s1")
   """
-  @spec requests(t(), scenario()) :: [request()]
-  def requests(%__MODULE__{} = mock, scenario) do
+  @spec requests(mock(), scenario()) :: [request()]
+  def requests(mock, scenario) do
     mock
     |> get_term!("/_mock/scenarios/" <> check_scenario!(scenario) <> "/requests")
   end
@@ -294,8 +455,8 @@ defmodule Switchboard.Mock do
 
       :ok = Switchboard.Mock.reset(mock, "s1")
   """
-  @spec reset(t(), scenario()) :: :ok
-  def reset(%__MODULE__{} = mock, scenario) do
+  @spec reset(mock(), scenario()) :: :ok
+  def reset(mock, scenario) do
     case http(mock, "DELETE", "/_mock/scenarios/" <> check_scenario!(scenario), "") do
       {:ok, 204, _} -> :ok
       other -> raise "switchboard_mock reset failed: #{inspect(other)}"
@@ -313,12 +474,12 @@ defmodule Switchboard.Mock do
       # after cancelling a call that the mock was delaying:
       :ok = Switchboard.Mock.await_outcome(mock, "cancel", 0, :client_disconnected, 1_000)
   """
-  @spec await_outcome(t(), scenario(), non_neg_integer(), outcome(), non_neg_integer()) ::
+  @spec await_outcome(mock(), scenario(), non_neg_integer(), outcome(), non_neg_integer()) ::
           :ok | {:error, String.t() | nil}
-  def await_outcome(%__MODULE__{} = mock, scenario, index, outcome, timeout_ms \\ 1_000)
+  def await_outcome(mock, scenario, index, outcome, timeout_ms \\ 1_000)
       when is_integer(index) and index >= 0 and is_integer(timeout_ms) do
     deadline = System.monotonic_time(:millisecond) + timeout_ms
-    poll_outcome(mock, scenario, index, to_string(outcome), deadline)
+    poll_outcome(info(mock), scenario, index, to_string(outcome), deadline)
   end
 
   defp poll_outcome(mock, scenario, index, wanted, deadline) do
@@ -350,8 +511,8 @@ defmodule Switchboard.Mock do
       port = Switchboard.Mock.blackhole_port(mock)
       {:error, :timeout} = :gen_tcp.connect({127, 0, 0, 1}, port, [], 300)
   """
-  @spec blackhole_port(t()) :: :inet.port_number()
-  def blackhole_port(%__MODULE__{} = mock) do
+  @spec blackhole_port(mock()) :: :inet.port_number()
+  def blackhole_port(mock) do
     case http(mock, "POST", "/_mock/blackhole", "") do
       {:ok, 200, body} -> Map.fetch!(:erlang.binary_to_term(body, [:safe]), "port")
       other -> raise "switchboard_mock blackhole failed: #{inspect(other)}"
@@ -386,8 +547,8 @@ defmodule Switchboard.Mock do
           "private_key" => pem
         })
   """
-  @spec add_google_key(t(), map() | String.t()) :: String.t()
-  def add_google_key(%__MODULE__{} = mock, service_account)
+  @spec add_google_key(mock(), map() | String.t()) :: String.t()
+  def add_google_key(mock, service_account)
       when is_map(service_account) or is_binary(service_account) do
     case http(mock, "POST", "/_mock/google_keys", :erlang.term_to_binary(service_account)) do
       {:ok, 200, body} ->
@@ -402,39 +563,63 @@ defmodule Switchboard.Mock do
   end
 
   @doc """
-  Reads a JSON file (e.g. a conformance cassette) through the mock and returns
-  it as a term: objects become maps with binary keys, arrays lists, strings
-  binaries, `null` `nil`. Lets tests read JSON without a JSON library.
+  Reads a JSON file under the mock's root (e.g. a recorded cassette) and
+  returns it as a term: objects become maps with binary keys, arrays lists,
+  strings binaries, `null` `nil`. Lets tests read JSON without a JSON
+  library. `path` is relative to the root, or absolute inside it; a file
+  outside it raises.
 
   ## Examples
 
-      cassette = Switchboard.Mock.read_json(mock, "/path/to/basic.json")
+      mock = Switchboard.Mock.start!(root: "test/fixtures")
+      cassette = Switchboard.Mock.read_json(mock, "anthropic/basic.json")
       cassette["response"]["body"]["usage"]["input_tokens"]
   """
-  @spec read_json(t(), Path.t()) :: term()
-  def read_json(%__MODULE__{} = mock, path) do
-    get_term!(mock, "/_mock/cassette?path=" <> URI.encode_www_form(Path.expand(path)))
+  @spec read_json(mock(), Path.t()) :: term()
+  def read_json(mock, path) do
+    get_term!(mock, "/_mock/cassette?path=" <> URI.encode_www_form(to_string(path)))
   end
 
   @doc """
-  Reads a recorded server-sent-events body (a raw `.sse`/`.txt` file, or a
-  cassette's chunks joined) into its events, each
+  Reads a recorded server-sent-events body under the mock's root (a raw
+  `.sse`/`.txt` file, or a cassette's chunks joined) into its events, each
   `%{"event" => name | nil, "data" => raw_data, "json" => decoded | nil}`,
   so a test can compute what a stream should decode to.
 
-      events = Switchboard.Mock.read_sse_events(mock, "/path/to/stream.sse")
+  ## Examples
+
+      events = Switchboard.Mock.read_sse_events(mock, "openai/stream.sse")
   """
-  @spec read_sse_events(t(), Path.t()) :: [map()]
-  def read_sse_events(%__MODULE__{} = mock, path) do
-    get_term!(mock, "/_mock/sse_events?path=" <> URI.encode_www_form(Path.expand(path)))
+  @spec read_sse_events(mock(), Path.t()) :: [map()]
+  def read_sse_events(mock, path) do
+    get_term!(mock, "/_mock/sse_events?path=" <> URI.encode_www_form(to_string(path)))
+  end
+
+  @doc """
+  Decodes a JSON text into a term, as `read_json/2` does, without a file.
+  Raises `ArgumentError` if the text is not JSON.
+
+  ## Examples
+
+      %{"a" => [1, nil]} = Switchboard.Mock.decode_json(mock, ~s({"a": [1, null]}))
+  """
+  @spec decode_json(mock(), iodata()) :: term()
+  def decode_json(mock, text) do
+    case http(mock, "POST", "/_mock/json", IO.iodata_to_binary(text)) do
+      {:ok, 200, body} -> :erlang.binary_to_term(body, [:safe])
+      {:ok, 400, message} -> raise ArgumentError, message
+      other -> raise "switchboard_mock decode_json failed: #{inspect(other)}"
+    end
   end
 
   ## GenServer: owns the Port
 
   @impl true
-  def init({owner, path, opts}) do
-    owner_ref = Process.monitor(owner)
-    port = Port.open({:spawn_executable, path}, port_options(opts))
+  def init({owner, %{path: path, args: args, root: root}}) do
+    owner_ref = if owner, do: Process.monitor(owner)
+
+    port =
+      Port.open({:spawn_executable, path}, [:binary, :exit_status, {:line, 1024}, args: args])
 
     os_pid =
       case Port.info(port, :os_pid) do
@@ -448,7 +633,8 @@ defmodule Switchboard.Mock do
           port: tcp_port,
           url: "http://127.0.0.1:#{tcp_port}",
           os_pid: os_pid,
-          pid: self()
+          pid: self(),
+          root: root
         }
 
         {:ok, %{port: port, mock: mock, owner_ref: owner_ref}}
@@ -480,15 +666,42 @@ defmodule Switchboard.Mock do
     :ok
   end
 
-  defp port_options(opts) do
-    args =
-      ["--port", Integer.to_string(Keyword.get(opts, :port, 0))] ++
-        case Keyword.fetch(opts, :max_records) do
-          {:ok, n} when is_integer(n) and n >= 0 -> ["--max-records", Integer.to_string(n)]
-          _ -> []
-        end
+  defp server_options(opts) do
+    timeout = [timeout: @start_timeout + 1_000]
 
-    [:binary, :exit_status, {:line, 1024}, args: args]
+    case Keyword.fetch(opts, :name) do
+      {:ok, name} -> [name: name] ++ timeout
+      :error -> timeout
+    end
+  end
+
+  # Everything that can fail before a process is spawned, with a message
+  # that says what to do.
+  defp prepare(opts) do
+    with {:ok, path} <- executable(opts),
+         {:ok, root} <- root(opts[:root]) do
+      args =
+        ["--port", Integer.to_string(Keyword.get(opts, :port, 0))] ++
+          case Keyword.fetch(opts, :max_records) do
+            {:ok, n} when is_integer(n) and n >= 0 -> ["--max-records", Integer.to_string(n)]
+            _ -> []
+          end ++
+          if(root, do: ["--root", root], else: [])
+
+      {:ok, %{path: path, args: args, root: root}}
+    end
+  end
+
+  defp root(nil), do: {:ok, nil}
+
+  defp root(dir) do
+    dir = Path.expand(to_string(dir))
+
+    if File.dir?(dir) do
+      {:ok, dir}
+    else
+      {:error, {:invalid_root, "switchboard_mock root #{inspect(dir)} is not a folder"}}
+    end
   end
 
   defp await_listening(port, deadline) do
@@ -525,9 +738,12 @@ defmodule Switchboard.Mock do
     else
       {:error,
        {:missing_executable,
-        "switchboard_mock executable not found at #{inspect(path)}; run `mix compile` " <>
-          "(it builds native/switchboard_mock with cargo and copies it to priv/native/), " <>
-          "or pass `path:` / set SWITCHBOARD_MOCK_PATH"}}
+        "switchboard_mock executable not found at #{inspect(path)}. An application that " <>
+          "depends on Switchboard builds it only when asked: add " <>
+          "`config :switchboard, build_mock: true` to its config (e.g. config/test.exs) " <>
+          "and recompile the dependency (`MIX_ENV=test mix deps.compile switchboard`); " <>
+          "or set SWITCHBOARD_MOCK_PATH (or pass `path:`) to a switchboard_mock built " <>
+          "elsewhere. In Switchboard's own checkout, `mix compile` builds it into priv/native/."}}
     end
   end
 
@@ -562,7 +778,8 @@ defmodule Switchboard.Mock do
     end
   end
 
-  defp http(%__MODULE__{port: port}, method, path, body) do
+  defp http(mock, method, path, body) do
+    %__MODULE__{port: port} = info(mock)
     opts = [:binary, active: false, packet: :raw, nodelay: true]
 
     with {:ok, socket} <- :gen_tcp.connect({127, 0, 0, 1}, port, opts, @http_timeout) do

@@ -24,10 +24,11 @@ defmodule Switchboard.Native do
   end
 
   def registry_new(_config), do: not_loaded()
+  # Same result as registry_new/1; keeps the handle's client states and credential caches.
+  def registry_reload(_handle, _config), do: not_loaded()
   def registry_add_client(_handle, _name, _provider, _options, _retry_policy), do: not_loaded()
   def registry_set_primary(_handle, _name), do: not_loaded()
   def registry_add_retry_policy(_handle, _name, _policy), do: not_loaded()
-  def registry_reload(_handle, _config), do: not_loaded()
   def call_start(_registry, _prompt, _opts, _receiver, _stream_window), do: not_loaded()
   def call_start_dirty(_registry, _prompt, _opts, _receiver, _stream_window), do: not_loaded()
 

@@ -47,8 +47,9 @@ defmodule Switchboard.Registry do
       application default credentials, the GCE metadata server),
       `credentials_content` (JSON text), `query_params: %{key: ...}` (Express
       mode, with `project_id`), `anthropic_version` (Claude models, default
-      `"vertex-2023-10-16"`). OAuth tokens are cached in the registry and
-      fetched once for all concurrent calls; see the README's Google section
+      `"vertex-2023-10-16"`). OAuth tokens are cached, fetched once for
+      all concurrent calls and shared by the clients with the same
+      credentials (see "What a rebuild keeps")
     * `base_url` - required for `openai-generic`; `azure-openai` takes
       `base_url` or `resource_name` + `deployment_id`, plus `api_version`
     * `headers`, `query_params` - maps of string => string. Values of
@@ -78,7 +79,10 @@ defmodule Switchboard.Registry do
     * `model` (or `model_id`) - a model id, inference-profile id or ARN
     * `region` - else `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's
       `region`; none at all is a `:config` error when a call is made
-    * `endpoint_url` - instead of `https://bedrock-runtime.{region}.amazonaws.com`
+    * `endpoint_url` - else `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`, else
+      `AWS_ENDPOINT_URL` (both ignored when
+      `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true), else
+      `https://bedrock-runtime.{region}.amazonaws.com`
     * `access_key_id`, `secret_access_key`, `session_token` - explicit keys,
       signed with SigV4
     * `profile` - a profile of the shared config and credentials files
@@ -142,10 +146,26 @@ defmodule Switchboard.Registry do
   ## What a rebuild keeps
 
   `add_client/5`, `set_primary/2`, `add_retry_policy/3` and `reload/2` build
-  a new registry from the old one. Each client keeps its runtime state
-  while its config is unchanged: a round-robin client's position, and the
-  cached credentials (OAuth tokens, AWS credentials) of every client using
-  the same credentials. A client whose config changed starts afresh.
+  a new registry from the old one; calls already running finish on the old
+  one. What the clients learned while running is carried over:
+
+    * a round-robin client keeps its position while its `strategy` and
+      `start` are unchanged (the next call goes to the next client, not back
+      to `start`); a changed `strategy` or `start` starts over
+    * Google OAuth tokens and AWS credentials (and the AWS chain) are kept,
+      with no new fetch, while some client still uses the same credential,
+      whatever else changed in its options; clients with the same service
+      account, `authorized_user` token, or AWS `profile` and `region` on the
+      default chain share one cache (one fetch, one refresh), and a
+      rejection seen by one makes every one fetch anew
+    * every other per-client state is kept while the client's name and
+      options are unchanged; state no registry uses any more is freed once
+      the calls on older registries have finished
+
+  A registry made with `new/1` starts with nothing cached: only registries
+  derived from one another share state. A `provider/model` client named in
+  a call's `client:` is built on its first call and kept (up to 256 per
+  registry), so its credentials are fetched once too.
   """
 
   alias Switchboard.{Error, Native}

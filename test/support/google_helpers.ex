@@ -10,7 +10,11 @@ defmodule Switchboard.GoogleHelpers do
   def google_ai(name, sc, options \\ %{}, retry_policy \\ nil) do
     options =
       Map.merge(
-        %{model: "gemini-2.5-flash", api_key: "AIza-test-key", base_url: base(sc) <> "/v1beta"},
+        %{
+          model: "gemini-2.5-flash",
+          api_key: "AIza-test-key",
+          base_url: Switchboard.Mock.base_url(mock(), sc, "google-ai")
+        },
         options
       )
 
@@ -28,7 +32,7 @@ defmodule Switchboard.GoogleHelpers do
           model: "gemini-2.5-flash",
           location: "us-central1",
           project_id: "test-proj",
-          base_url: base(sc) <> "/v1"
+          base_url: Switchboard.Mock.base_url(mock(), sc, "vertex-ai")
         },
         options
       )

@@ -16,9 +16,13 @@ defmodule Switchboard.Case do
   @doc "The suite's mock server."
   def mock, do: :persistent_term.get({__MODULE__, :mock})
 
-  @doc "Starts the suite's mock server; called once from test_helper.exs."
+  @doc """
+  Starts the suite's mock server; called once from test_helper.exs. It may
+  read the conformance corpus (the only files the tests replay), when there.
+  """
   def start_mock! do
-    mock = Switchboard.Mock.start!()
+    root = if File.dir?(conformance_root()), do: [root: conformance_root()], else: []
+    mock = Switchboard.Mock.start!(root)
     :persistent_term.put({__MODULE__, :mock}, mock)
     mock
   end
@@ -56,8 +60,7 @@ defmodule Switchboard.Case do
   end
 
   defp client(name, provider, sc, options, retry_policy) do
-    base = Switchboard.Mock.base_url(mock(), sc)
-    base = if provider == "anthropic", do: base, else: base <> "/v1"
+    base = Switchboard.Mock.base_url(mock(), sc, provider)
 
     %{name: name, provider: provider, options: Map.put_new(options, :base_url, base)}
     |> then(&if retry_policy, do: Map.put(&1, :retry_policy, retry_policy), else: &1)

@@ -4,8 +4,8 @@
 //! [`execute`] on its tokio runtime.
 //!
 //! Modules depend one way only, each on those before it:
-//! `error`, `secret`, `value` -> `prompt`, `response`, `wire` -> `framing`, `env`
-//! -> `auth` -> `providers` -> `retry`, `config` -> `engine`.
+//! `error`, `secret`, `value`, `weak_map` -> `prompt`, `response`, `wire`
+//! -> `framing`, `env` -> `auth` -> `providers` -> `retry`, `config` -> `engine`.
 
 pub mod auth;
 pub mod config;
@@ -19,6 +19,7 @@ pub mod response;
 pub mod retry;
 pub mod secret;
 pub mod value;
+pub mod weak_map;
 pub mod wire;
 
 pub use config::Registry;

@@ -3,6 +3,7 @@
 //! scenario may also be scripted in JSON, for curl and Python); errors are
 //! plain text with a 4xx/5xx status.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,6 +17,7 @@ use crate::aws::AwsConfig;
 use crate::blackhole::Blackhole;
 use crate::body::MockBody;
 use crate::etf;
+use crate::files::FileError;
 use crate::replay;
 use crate::state::{valid_scenario_id, State};
 use crate::step::Step;
@@ -44,8 +46,13 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Mock
             let json = is_json(parts.headers.get(CONTENT_TYPE));
             add_google_key(state, body, json).await
         }
-        (&Method::GET, ["cassette"]) => cassette(parts.uri.query().unwrap_or_default()).await,
-        (&Method::GET, ["sse_events"]) => sse_events(parts.uri.query().unwrap_or_default()).await,
+        (&Method::GET, ["cassette"]) => {
+            cassette(state, parts.uri.query().unwrap_or_default()).await
+        }
+        (&Method::GET, ["sse_events"]) => {
+            sse_events(state, parts.uri.query().unwrap_or_default()).await
+        }
+        (&Method::POST, ["json"]) => decode_json(body).await,
         (&Method::GET, ["health"]) => Ok(text(StatusCode::OK, "ok")),
         _ => Err(Failure(
             StatusCode::NOT_FOUND,
@@ -113,14 +120,18 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
 /// byte of a JSON text.
 const ETF_VERSION: u8 = 131;
 
-/// A control request's body, as ETF or (with `content-type:
-/// application/json`) as JSON.
-async fn read_value(body: Incoming, json: bool) -> Result<serde_json::Value, Failure> {
-    let bytes = body
+async fn read_body(body: Incoming) -> Result<Bytes, Failure> {
+    Ok(body
         .collect()
         .await
         .map_err(|e| bad_request(format!("reading body: {e}")))?
-        .to_bytes();
+        .to_bytes())
+}
+
+/// A control request's body, as ETF or (with `content-type:
+/// application/json`) as JSON.
+async fn read_value(body: Incoming, json: bool) -> Result<serde_json::Value, Failure> {
+    let bytes = read_body(body).await?;
     // Some ETF callers label their bodies as JSON; the version byte tells
     // them apart, so they keep working.
     if json && bytes.first() != Some(&ETF_VERSION) {
@@ -138,12 +149,13 @@ async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) 
     let id = checked_id(id)?;
     let value = read_value(body, json).await?;
     // Replay steps read files; keep that off the reactor threads.
+    let root = state.config.root.clone();
     let steps = tokio::task::spawn_blocking(move || {
         let list = match &value {
             serde_json::Value::Object(map) => map.get("steps").unwrap_or(&serde_json::Value::Null),
             other => other,
         };
-        Step::parse_list(list)
+        Step::parse_list(list, &root)
     })
     .await
     .map_err(internal)?
@@ -212,8 +224,8 @@ async fn blackhole(state: &Arc<State>) -> Reply {
 
 /// `[%{"event" => name | nil, "data" => raw, "json" => term | nil}]` of a
 /// recorded SSE body.
-async fn sse_events(query: &str) -> Reply {
-    let path = path_param(query)?;
+async fn sse_events(state: &Arc<State>, query: &str) -> Reply {
+    let path = file_param(state, query)?;
     let events = tokio::task::spawn_blocking(move || replay::recorded_events(&path))
         .await
         .map_err(internal)?
@@ -238,6 +250,15 @@ async fn sse_events(query: &str) -> Reply {
     Ok(term_response(&eetf::Term::from(eetf::List::from(terms))))
 }
 
+/// The `?path=` file, resolved under the mock's root: 403 outside it.
+fn file_param(state: &State, query: &str) -> Result<PathBuf, Failure> {
+    let path = path_param(query)?;
+    state.config.root.resolve(&path).map_err(|e| match e {
+        FileError::Refused(m) => Failure(StatusCode::FORBIDDEN, m),
+        FileError::Missing(m) => Failure(StatusCode::NOT_FOUND, m),
+    })
+}
+
 fn path_param(query: &str) -> Result<String, Failure> {
     let path = query
         .split('&')
@@ -252,8 +273,17 @@ fn path_param(query: &str) -> Result<String, Failure> {
     Ok(path)
 }
 
-async fn cassette(query: &str) -> Reply {
-    let path = path_param(query)?;
+/// A JSON text posted as is, answered as a term: tests without a JSON
+/// library decode what they built themselves (no file, so no root needed).
+async fn decode_json(body: Incoming) -> Reply {
+    let bytes = read_body(body).await?;
+    let value = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .map_err(|e| bad_request(format!("invalid JSON: {e}")))?;
+    Ok(term_response(&etf::json_to_term(&value)))
+}
+
+async fn cassette(state: &Arc<State>, query: &str) -> Reply {
+    let path = file_param(state, query)?;
     let value = tokio::task::spawn_blocking(move || replay::read_json(&path))
         .await
         .map_err(internal)?

@@ -1,27 +1,57 @@
 //! A scriptable mock LLM provider server.
 //!
-//! It speaks the real wire formats of OpenAI Chat Completions
-//! (`…/chat/completions`), the Responses API (`…/responses`), Anthropic
-//! Messages (`…/messages`), Gemini (`…/models/{m}:generateContent` and
-//! `:streamGenerateContent`, on the Gemini API and on Vertex AI under
-//! `…/publishers/google/models/`) and Claude on Vertex AI
-//! (`…/publishers/anthropic/models/{m}:rawPredict` and `:streamRawPredict`),
-//! streaming and not, and plays scripted faults: error statuses with the
-//! providers' own error bodies, delays, dropped connections, truncated
-//! bodies, stalled or broken streams, byte-split streams and recorded-traffic
-//! replay. It also plays Google's OAuth token endpoint and the GCE metadata
-//! server (see *Google credentials*), and AWS Bedrock Converse and
-//! ConverseStream (binary event-stream frames) with SigV4 verification and
-//! the AWS credential endpoints (see *AWS Bedrock*).
+//! It speaks the real wire formats of OpenAI Chat Completions, the Responses
+//! API, Anthropic Messages, Gemini (on the Gemini API and on Vertex AI) and
+//! Claude on Vertex AI, streaming and not, and plays scripted faults: error
+//! statuses with the providers' own error bodies, delays, dropped
+//! connections, truncated bodies, stalled or broken streams, byte-split
+//! streams and recorded-traffic replay. It also plays Google's OAuth token
+//! endpoint and the GCE metadata server (see *Google credentials*), and AWS
+//! Bedrock Converse and ConverseStream (binary event-stream frames) with
+//! SigV4 verification and the AWS credential endpoints (see *AWS Bedrock*).
+//!
+//! # Paths
+//!
+//! Each provider is served on its real paths only, so a client whose
+//! `base_url` is wrong fails as it would in production:
+//!
+//! * `POST /v1/chat/completions` (OpenAI, Ollama, OpenAI-compatible),
+//!   `/api/v1/chat/completions` (OpenRouter),
+//!   `/openai/deployments/{deployment}/chat/completions` and
+//!   `/openai/v1/chat/completions` (Azure OpenAI);
+//! * `POST /v1/responses` and `/openai/v1/responses` (Responses API);
+//! * `POST /v1/messages` (Anthropic);
+//! * `POST /v1beta/models/{model}:generateContent` and
+//!   `:streamGenerateContent`, also under `/v1` (Gemini API);
+//! * `POST /v1/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent`
+//!   and `:streamGenerateContent`, `…/publishers/anthropic/models/{m}:rawPredict`
+//!   and `:streamRawPredict`, express mode's `/v1/publishers/google/models/{m}:…`,
+//!   each also under `/v1beta1` (Vertex AI);
+//! * `POST /model/{model}/converse` and `/converse-stream` (Bedrock);
+//! * `POST /token` (also `/o/oauth2/token`, `/oauth2/v4/token`) and `GET
+//!   /computeMetadata/v1/…` (Google credentials), and the AWS credential
+//!   endpoints (`aws::credentials`).
+//!
+//! Any other path is a 404, and a served path with another method a 405
+//! (with `Allow`); the body names the paths served, and a likely mistake
+//! (`/v1/v1/messages`: a `base_url` with `/v1` too many), in one JSON shape
+//! every client reads (`{"error": {"message", "type", "code", "status"},
+//! "message"}`). Such requests are logged (so a test can see the path its
+//! client used) but use no step.
 //!
 //! # Scenarios
 //!
 //! A path may start with `/s/<scenario>`; without it the scenario is
 //! `default`. Each scenario has a FIFO queue of steps; each provider request
 //! pops the front step (or gets the default success when the queue is empty)
-//! and is appended to the scenario's request log. Steps that only send bytes
-//! (`body`, `replay_*`, `drop`) also answer requests to paths no provider
-//! format matches; other paths get a 404 in OpenAI's error shape.
+//! and is appended to the scenario's request log.
+//!
+//! # Files
+//!
+//! Replay steps and the control API's file readers read only under the
+//! root the mock was started with (`--root DIR`, `Config::root`): a path is
+//! relative to it, or absolute inside it once symlinks are followed; a path
+//! with `..` is refused, and without a root every file is.
 //!
 //! # Steps
 //!
@@ -31,7 +61,8 @@
 //! `usage` (`input_tokens`, `output_tokens`, `cached_input_tokens`,
 //! `cache_creation_input_tokens`), and for streamed answers `chunks`,
 //! `chunk_delay_ms`, `stall_after`, `error_after`, `error_type`,
-//! `truncate_after`, `split_bytes`; replays `replay_cassette`, `replay_file`,
+//! `truncate_after`, `split_bytes`; replays `replay_cassette`, `replay_file`
+//! (files under the root, see *Files*),
 //! `replay_chunks_b64`; and `repeat` (`-1` for ever). Unknown keys are
 //! rejected. `split_bytes` pieces are 1 ms apart so each arrives in its own
 //! read.
@@ -129,7 +160,10 @@
 //!   with `client_email` and `private_key`; the public half is kept) or
 //!   `%{"client_email" => e, "public_key" => pem}`; the token endpoint then
 //!   accepts assertions signed with it. Answers `%{"client_email" => e}`.
-//! * `GET /_mock/cassette?path=<url-encoded path>`: a JSON file as a term.
+//! * `GET /_mock/cassette?path=<url-encoded path>`: a JSON file under the
+//!   root as a term (`403` outside it); `GET /_mock/sse_events?path=…`: a
+//!   recorded SSE body's events, `[%{"event", "data", "json"}]`.
+//! * `POST /_mock/json`: a JSON text (the raw body) as a term.
 //! * `GET /_mock/health`: `200 ok`.
 //!
 //! Errors are `text/plain` with a 4xx/5xx status.
@@ -147,14 +181,17 @@ mod blackhole;
 mod body;
 mod control;
 mod etf;
+mod files;
 mod google_auth;
 mod plan;
 mod provider;
 mod replay;
+mod route;
 mod server;
 mod state;
 mod step;
 
+pub use files::FileRoot;
 pub use google_auth::GoogleKeys;
 pub use server::{serve, serve_with, MockServer};
 pub use state::{Config, Outcome, Record, DEFAULT_MAX_RECORDS};

@@ -1,14 +1,18 @@
 //! `switchboard_mock [--host 127.0.0.1] [--port 0] [--no-stdin-watch] [--max-records N]
-//! [--google-service-account FILE]...`
+//! [--root DIR] [--google-service-account FILE]...`
+//!
+//! `--root` is the only folder replay steps and the control API's file
+//! readers may read; without it they read nothing.
 //!
 //! Prints `SWITCHBOARD_MOCK_LISTENING <addr>` once bound, then serves until
 //! stdin reaches EOF, so an Elixir Port owner dying takes the mock with it.
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::ExitCode;
 
-use switchboard_mock::Config;
+use switchboard_mock::{Config, FileRoot};
 use tokio::io::AsyncReadExt as _;
 use tokio::net::{TcpListener, TcpSocket};
 
@@ -16,13 +20,14 @@ use tokio::net::{TcpListener, TcpSocket};
 const LISTEN_BACKLOG: u32 = 4096;
 
 const USAGE: &str = "usage: switchboard_mock [--host HOST] [--port PORT] [--no-stdin-watch] \
-     [--max-records N] [--google-service-account FILE]...";
+     [--max-records N] [--root DIR] [--google-service-account FILE]...";
 
 struct Args {
     host: String,
     port: u16,
     stdin_watch: bool,
     max_records: usize,
+    root: Option<String>,
     /// Service-account JSON files whose keys the token endpoint accepts.
     service_accounts: Vec<String>,
 }
@@ -33,6 +38,7 @@ fn parse_args() -> Result<Args, String> {
         port: 0,
         stdin_watch: true,
         max_records: switchboard_mock::DEFAULT_MAX_RECORDS,
+        root: None,
         service_accounts: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -48,6 +54,7 @@ fn parse_args() -> Result<Args, String> {
                 let v = value("--max-records")?;
                 args.max_records = v.parse().map_err(|_| format!("invalid count {v:?}"))?;
             }
+            "--root" => args.root = Some(value("--root")?),
             "--google-service-account" => args
                 .service_accounts
                 .push(value("--google-service-account")?),
@@ -111,8 +118,21 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let root = match args
+        .root
+        .as_deref()
+        .map(|dir| FileRoot::new(Path::new(dir)))
+    {
+        None => FileRoot::default(),
+        Some(Ok(root)) => root,
+        Some(Err(e)) => {
+            eprintln!("switchboard_mock: --root: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = Config {
         max_records: args.max_records,
+        root,
         ..Config::default()
     };
     for path in &args.service_accounts {

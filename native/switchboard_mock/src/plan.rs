@@ -4,13 +4,14 @@ use std::borrow::Cow;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
 use crate::body::{Ending, Gap, MockBody, Piece};
 use crate::google_auth::{AuthRequest, Rejection};
 use crate::provider::{self, Provider, Reply, RequestInfo, StreamOptions, Usage, SSE};
 use crate::replay::Replay;
+use crate::route::{self, Miss};
 use crate::state::OutcomeGuard;
 use crate::step::Step;
 
@@ -109,9 +110,8 @@ impl ResponsePlan {
 /// What the planner needs to know about the request.
 #[derive(Debug)]
 pub struct RequestCtx<'a> {
-    pub provider: Option<Provider>,
+    pub provider: Provider,
     pub info: &'a RequestInfo,
-    pub method: &'a str,
     pub path: &'a str,
     /// Unique number for ids in the response.
     pub id: u64,
@@ -153,6 +153,17 @@ pub fn error_reply(status: u16, error: provider::ErrorReply, ctx: &RequestCtx<'_
     }
 }
 
+/// The 404 or 405 for a request no endpoint serves.
+pub fn miss(miss: &Miss, method: &str, path: &str) -> Plan {
+    let (status, allow, body) = route::miss_reply(miss, method, path);
+    let allow = allow.and_then(|m| HeaderValue::from_str(m.as_str()).ok());
+    let plan = ResponsePlan::single(status, JSON, body).with_headers(allow.map(|v| (ALLOW, v)));
+    Plan {
+        delay: None,
+        action: Action::Respond(plan),
+    }
+}
+
 fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
     if let Some(replay) = &step.replay {
         return replay_plan(replay, step);
@@ -160,9 +171,7 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
     if let Some(body) = &step.body {
         return ResponsePlan::single(step.status.unwrap_or(200), JSON, body.clone());
     }
-    let Some(provider) = ctx.provider else {
-        return ResponsePlan::single(404, JSON, provider::not_found_body(ctx.method, ctx.path));
-    };
+    let provider = ctx.provider;
     if let Some(auth) = ctx.auth {
         return auth_plan(provider, step, auth);
     }
@@ -370,7 +379,7 @@ fn replay_plan(replay: &Replay, step: &Step) -> ResponsePlan {
 /// Applies what every kind of response honours: ids, extra headers, content
 /// type, byte splitting and truncation.
 fn decorate(plan: &mut ResponsePlan, step: &Step, ctx: &RequestCtx<'_>) {
-    let provider = ctx.provider.unwrap_or(Provider::OpenAi);
+    let provider = ctx.provider;
     if let Some(id_header) = provider.request_id_header() {
         if !plan.headers.contains_key(&id_header) {
             if let Ok(v) = HeaderValue::from_str(&provider.request_id(ctx.id)) {

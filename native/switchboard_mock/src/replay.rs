@@ -1,5 +1,7 @@
 //! Recorded traffic to play back byte for byte (conformance tests).
 
+use std::path::Path;
+
 use base64::Engine as _;
 use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
@@ -33,8 +35,10 @@ const SKIPPED_HEADERS: &[&str] = &[
     "date",
 ];
 
-pub fn load_cassette(path: &str) -> Result<Replay, String> {
+/// Paths come resolved under the mock's root (`files::FileRoot`).
+pub fn load_cassette(path: &Path) -> Result<Replay, String> {
     let json = read_json(path)?;
+    let path = path.display();
     let response = json
         .get("response")
         .ok_or_else(|| format!("{path}: no \"response\" in cassette"))?;
@@ -87,10 +91,10 @@ pub fn load_cassette(path: &str) -> Result<Replay, String> {
     })
 }
 
-pub fn load_file(path: &str) -> Result<Replay, String> {
+pub fn load_file(path: &Path) -> Result<Replay, String> {
     std::fs::read(path)
         .map(|b| Replay::File(Bytes::from(b)))
-        .map_err(|e| format!("{path}: {e}"))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 pub fn decode_chunks(v: &Value) -> Result<Replay, String> {
@@ -109,24 +113,24 @@ pub fn decode_chunks(v: &Value) -> Result<Replay, String> {
 }
 
 /// Reads and parses a JSON file (cassettes and the control API's file reader).
-pub fn read_json(path: &str) -> Result<Value, String> {
-    let raw = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    serde_json::from_slice(&raw).map_err(|e| format!("{path}: invalid JSON: {e}"))
+pub fn read_json(path: &Path) -> Result<Value, String> {
+    let raw = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_slice(&raw).map_err(|e| format!("{}: invalid JSON: {e}", path.display()))
 }
 
 /// The events of a recorded SSE body (a raw file, or a cassette's chunks
 /// joined), so tests can compute what a stream should decode to. Kept
 /// deliberately plain (blank-line blocks, `event:` and `data:` lines) and
 /// separate from the client's decoder, which is what those tests check.
-pub fn recorded_events(path: &str) -> Result<Vec<(Option<String>, String)>, String> {
+pub fn recorded_events(path: &Path) -> Result<Vec<(Option<String>, String)>, String> {
     let body: Vec<u8> = match load_cassette(path) {
         Ok(Replay::Cassette { chunks, .. }) if !chunks.is_empty() => chunks.concat(),
         Ok(Replay::Cassette {
             body: Some(body), ..
         }) => body.to_vec(),
-        _ => std::fs::read(path).map_err(|e| format!("{path}: {e}"))?,
+        _ => std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
     };
-    let text = String::from_utf8(body).map_err(|_| format!("{path}: not UTF-8"))?;
+    let text = String::from_utf8(body).map_err(|_| format!("{}: not UTF-8", path.display()))?;
     let text = text.replace("\r\n", "\n").replace('\r', "\n");
     let mut events = Vec::new();
     for block in text.split("\n\n") {

@@ -24,7 +24,8 @@ use crate::body::MockBody;
 use crate::control;
 use crate::google_auth::{self, AuthRequest};
 use crate::plan::{self, Action, RequestCtx};
-use crate::provider::{Provider, RequestInfo};
+use crate::provider::Provider;
+use crate::route::{self, Target};
 use crate::state::{valid_scenario_id, Config, Outcome, OutcomeGuard, Record, State};
 use crate::step::Step;
 
@@ -148,8 +149,11 @@ async fn provider_request(
     let (parts, body) = req.into_parts();
     let method = parts.method.as_str().to_owned();
     let Some((scenario_id, path)) = split_scenario(parts.uri.path()) else {
-        let body = crate::provider::not_found_body(&method, parts.uri.path());
-        let mut r = Response::new(MockBody::full(body));
+        let message = format!(
+            "switchboard_mock: invalid scenario id in {}: use letters, digits, '_', '.' and '-'",
+            parts.uri.path()
+        );
+        let mut r = Response::new(MockBody::full(route::error_body(404, &message)));
         *r.status_mut() = hyper::StatusCode::NOT_FOUND;
         return Ok(r);
     };
@@ -162,11 +166,14 @@ async fn provider_request(
     };
     let query = parts.uri.query().unwrap_or_default();
     let scenario = state.scenario(scenario_id);
-    let provider = Provider::detect(&parts.method, path);
-    let info = match provider {
-        Some(p) => p.request_info(path, query, &body),
-        None => RequestInfo::default(),
+    let target = route::route(&parts.method, path, query, &body);
+    let provider = match &target {
+        Ok(Target::Provider(p)) => Some(*p),
+        _ => None,
     };
+    let info = provider
+        .map(|p| p.request_info(path, query, &body))
+        .unwrap_or_default();
     let google_verdict = match provider {
         Some(Provider::GoogleToken) => Some(google_auth::check_token_request(
             &state.config.google_keys,
@@ -176,10 +183,6 @@ async fn provider_request(
             Some(google_auth::check_metadata_request(path, &parts.headers))
         }
         _ => None,
-    };
-    let credential_route = match provider {
-        Some(_) => None,
-        None => aws::credentials::Route::detect(&parts.method, path, query, &body),
     };
     // Only Bedrock requests, and only in scenarios configured to check them.
     let aws_config = match provider {
@@ -230,41 +233,44 @@ async fn provider_request(
             Err(_) => "rejected",
         })),
     );
-    let auth = google_verdict.map(|verdict| AuthRequest {
-        verdict,
-        serial: scenario.next_auth_serial(),
-    });
-    let ctx = RequestCtx {
-        provider,
-        info: &info,
-        method: &record.method,
-        path: &record.path,
-        id: state.next_id(),
-        auth: auth.as_ref(),
-    };
     let max_records = state.config.max_records;
-    // Credential fetches and rejected requests are logged but use no step:
-    // the script is for the model's answers.
-    let plan = if let Some(route) = &credential_route {
-        scenario.admit(Arc::clone(&record), max_records, |_| false);
-        let request_id = crate::provider::bedrock::request_id(ctx.id);
-        let request = aws::credentials::Request {
-            headers: &parts.headers,
-            request_id: &request_id,
-        };
-        aws::credentials::respond(route, &request, &scenario.aws, &state.keyring)
-    } else if let Some(Err(rejected)) = &verdict {
-        scenario.admit(Arc::clone(&record), max_records, |_| false);
-        let (status, reply) = rejected.reply();
-        plan::error_reply(status, reply, &ctx)
-    } else {
-        let step = scenario.admit(
-            Arc::clone(&record),
-            max_records,
-            // Steps that need a provider format wait for a provider request.
-            |step| provider.is_some() || step.is_provider_agnostic(),
-        );
-        plan::build(step.as_deref(), &ctx)
+    // Misses, credential fetches and rejected requests are logged but use no
+    // step: the script is for the model's answers.
+    let plan = match target {
+        Err(miss) => {
+            scenario.admit(Arc::clone(&record), max_records, false);
+            plan::miss(&miss, &record.method, &record.path)
+        }
+        Ok(Target::Credentials(route)) => {
+            scenario.admit(Arc::clone(&record), max_records, false);
+            let request_id = crate::provider::bedrock::request_id(state.next_id());
+            let request = aws::credentials::Request {
+                headers: &parts.headers,
+                request_id: &request_id,
+            };
+            aws::credentials::respond(&route, &request, &scenario.aws, &state.keyring)
+        }
+        Ok(Target::Provider(provider)) => {
+            let auth = google_verdict.map(|verdict| AuthRequest {
+                verdict,
+                serial: scenario.next_auth_serial(),
+            });
+            let ctx = RequestCtx {
+                provider,
+                info: &info,
+                path: &record.path,
+                id: state.next_id(),
+                auth: auth.as_ref(),
+            };
+            if let Some(Err(rejected)) = &verdict {
+                scenario.admit(Arc::clone(&record), max_records, false);
+                let (status, reply) = rejected.reply();
+                plan::error_reply(status, reply, &ctx)
+            } else {
+                let step = scenario.admit(Arc::clone(&record), max_records, true);
+                plan::build(step.as_deref(), &ctx)
+            }
+        }
     };
 
     // From here on the guard owns the outcome: if hyper drops this future
@@ -295,8 +301,13 @@ pub struct MockServer {
 impl MockServer {
     /// Binds 127.0.0.1 on an ephemeral port.
     pub async fn start() -> io::Result<MockServer> {
+        MockServer::start_with(Config::default()).await
+    }
+
+    /// Like `start`, with settings (e.g. a `root` for replay files).
+    pub async fn start_with(config: Config) -> io::Result<MockServer> {
         let listener = TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0)).await?;
-        MockServer::from_listener(listener, Config::default())
+        MockServer::from_listener(listener, config)
     }
 
     pub fn from_listener(listener: TcpListener, config: Config) -> io::Result<MockServer> {
@@ -337,7 +348,7 @@ impl MockServer {
         if !valid_scenario_id(scenario) {
             return Err(format!("invalid scenario id {scenario:?}"));
         }
-        let steps = Step::parse_list(&Value::Array(steps.to_vec()))?;
+        let steps = Step::parse_list(&Value::Array(steps.to_vec()), &self.state.config.root)?;
         self.state.scenario(scenario).replace(steps);
         Ok(())
     }

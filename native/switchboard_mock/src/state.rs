@@ -12,6 +12,7 @@ use std::time::Instant;
 use bytes::Bytes;
 
 use crate::aws::{Keyring, ScenarioAws};
+use crate::files::FileRoot;
 use crate::google_auth::GoogleKeys;
 use crate::step::{Repeat, Step};
 
@@ -27,6 +28,9 @@ pub struct Config {
     /// Service accounts whose assertions the token endpoint accepts from the
     /// start; more can be added through the control API.
     pub google_keys: GoogleKeys,
+    /// The folder replay steps and the control API's file readers may read
+    /// from; none by default, so no file is read.
+    pub root: FileRoot,
 }
 
 impl Default for Config {
@@ -34,6 +38,7 @@ impl Default for Config {
         Config {
             max_records: DEFAULT_MAX_RECORDS,
             google_keys: GoogleKeys::default(),
+            root: FileRoot::default(),
         }
     }
 }
@@ -236,24 +241,23 @@ impl Scenario {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Logs `record` and takes the step that answers it, atomically, so the
-    /// n-th logged request is the one that consumed the n-th step.
-    /// `applies` decides whether the front step may answer this request; a
-    /// step that does not apply stays queued.
+    /// Logs `record` and, when `take_step`, takes the step that answers it,
+    /// atomically, so the n-th logged request is the one that consumed the
+    /// n-th step.
     pub fn admit(
         &self,
         record: Arc<Record>,
         max_records: usize,
-        applies: impl Fn(&Step) -> bool,
+        take_step: bool,
     ) -> Option<Arc<Step>> {
         let mut inner = self.lock();
         if inner.records.len() < max_records {
             inner.records.push(record);
         }
-        let front = inner.steps.front_mut()?;
-        if !applies(&front.step) {
+        if !take_step {
             return None;
         }
+        let front = inner.steps.front_mut()?;
         let step = Arc::clone(&front.step);
         match &mut front.remaining {
             Repeat::Forever => {}

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 
+use crate::files::FileRoot;
 use crate::replay::{self, Replay};
 
 /// How many requests a step answers.
@@ -97,35 +98,38 @@ impl Default for Step {
 impl Step {
     /// A step that needs no provider knowledge to answer, so it may answer a
     /// request to any path (e.g. a provider this mock does not emulate yet).
-    pub fn is_provider_agnostic(&self) -> bool {
-        self.drop || self.body.is_some() || self.replay.is_some()
-    }
-
-    /// Parses a list of step maps. Reads replay files now so that a missing
-    /// file fails the script call, not some later request.
-    pub fn parse_list(value: &Value) -> Result<Vec<Step>, String> {
+    /// Parses a list of step maps. Reads replay files (under `root` only)
+    /// now so that a missing file fails the script call, not some later
+    /// request.
+    pub fn parse_list(value: &Value, root: &FileRoot) -> Result<Vec<Step>, String> {
         let items = value
             .as_array()
             .ok_or_else(|| format!("steps must be a list, got {}", kind(value)))?;
         items
             .iter()
             .enumerate()
-            .map(|(i, v)| Step::parse(v).map_err(|e| format!("step {i}: {e}")))
+            .map(|(i, v)| Step::parse(v, root).map_err(|e| format!("step {i}: {e}")))
             .collect()
     }
 
-    pub fn parse(value: &Value) -> Result<Step, String> {
+    pub fn parse(value: &Value, root: &FileRoot) -> Result<Step, String> {
         let map = value
             .as_object()
             .ok_or_else(|| format!("a step must be a map, got {}", kind(value)))?;
         let mut step = Step::default();
         for (key, v) in map {
-            step.set(key, v, map)?;
+            step.set(key, v, map, root)?;
         }
         Ok(step)
     }
 
-    fn set(&mut self, key: &str, v: &Value, all: &Map<String, Value>) -> Result<(), String> {
+    fn set(
+        &mut self,
+        key: &str,
+        v: &Value,
+        all: &Map<String, Value>,
+        root: &FileRoot,
+    ) -> Result<(), String> {
         let f = |e: String| format!("{key}: {e}");
         match key {
             "status" => {
@@ -171,13 +175,15 @@ impl Step {
             "replay_cassette" => {
                 self.set_replay(key, all)?;
                 if let Some(path) = opt(v, |v| string(v).map(str::to_owned)).map_err(f)? {
-                    self.replay = Some(replay::load_cassette(&path).map_err(f)?);
+                    let file = root.resolve(&path).map_err(|e| f(e.to_string()))?;
+                    self.replay = Some(replay::load_cassette(&file).map_err(f)?);
                 }
             }
             "replay_file" => {
                 self.set_replay(key, all)?;
                 if let Some(path) = opt(v, |v| string(v).map(str::to_owned)).map_err(f)? {
-                    self.replay = Some(replay::load_file(&path).map_err(f)?);
+                    let file = root.resolve(&path).map_err(|e| f(e.to_string()))?;
+                    self.replay = Some(replay::load_file(&file).map_err(f)?);
                 }
             }
             "replay_chunks_b64" => {
@@ -313,11 +319,14 @@ mod tests {
 
     #[test]
     fn parses_all_plain_keys() {
-        let step = Step::parse(&json!({
-            "status": 429, "headers": {"retry-after": 2}, "delay_ms": 5,
-            "content": "hi", "usage": {"input_tokens": 3, "cached_input_tokens": 1},
-            "chunks": 2, "repeat": -1
-        }))
+        let step = Step::parse(
+            &json!({
+                "status": 429, "headers": {"retry-after": 2}, "delay_ms": 5,
+                "content": "hi", "usage": {"input_tokens": 3, "cached_input_tokens": 1},
+                "chunks": 2, "repeat": -1
+            }),
+            &FileRoot::default(),
+        )
         .expect("valid step");
         assert_eq!(step.status, Some(429));
         assert_eq!(step.headers[0].1, "2");
@@ -328,30 +337,37 @@ mod tests {
 
     #[test]
     fn parses_google_keys() {
-        let step = Step::parse(&json!({
-            "thoughts": "hmm", "block_reason": "SAFETY", "access_token": "ya29.t",
-            "expires_in": 5, "usage": {"thoughts_tokens": 7}
-        }))
+        let step = Step::parse(
+            &json!({
+                "thoughts": "hmm", "block_reason": "SAFETY", "access_token": "ya29.t",
+                "expires_in": 5, "usage": {"thoughts_tokens": 7}
+            }),
+            &FileRoot::default(),
+        )
         .expect("valid step");
         assert_eq!(step.thoughts.as_deref(), Some("hmm"));
         assert_eq!(step.block_reason.as_deref(), Some("SAFETY"));
         assert_eq!(step.access_token.as_deref(), Some("ya29.t"));
         assert_eq!(step.expires_in, Some(5));
         assert_eq!(step.usage.thoughts_tokens, Some(7));
-        assert!(Step::parse(&json!({"expires_in": -1})).is_err());
+        assert!(Step::parse(&json!({"expires_in": -1}), &FileRoot::default()).is_err());
     }
 
     #[test]
     fn rejects_unknown_keys_and_bad_types() {
-        assert!(Step::parse(&json!({"stauts": 500})).is_err());
-        assert!(Step::parse(&json!({"status": "500"})).is_err());
-        assert!(Step::parse(&json!({"repeat": 0})).is_err());
-        assert!(Step::parse_list(&json!({"status": 500})).is_err());
+        assert!(Step::parse(&json!({"stauts": 500}), &FileRoot::default()).is_err());
+        assert!(Step::parse(&json!({"status": "500"}), &FileRoot::default()).is_err());
+        assert!(Step::parse(&json!({"repeat": 0}), &FileRoot::default()).is_err());
+        assert!(Step::parse_list(&json!({"status": 500}), &FileRoot::default()).is_err());
     }
 
     #[test]
     fn nil_means_unset() {
-        let step = Step::parse(&json!({"content": null, "drop": null})).expect("valid");
+        let step = Step::parse(
+            &json!({"content": null, "drop": null}),
+            &FileRoot::default(),
+        )
+        .expect("valid");
         assert!(step.content.is_none());
         assert!(!step.drop);
     }

@@ -156,7 +156,7 @@ async fn cassette_endpoint_returns_terms() {
         br#"{"x": [1, 2.5, null, true, "s"], "big": 9999999999}"#,
     )
     .expect("write");
-    let m = mock().await;
+    let m = mock_rooted(&dir).await;
     let encoded: String = path
         .to_str()
         .expect("utf8")
@@ -181,8 +181,23 @@ async fn cassette_endpoint_returns_terms() {
     assert_eq!(x.elements[3], atom("true"));
     assert_eq!(x.elements[4], bin("s"));
     assert!(matches!(get(&t, "big"), Term::BigInteger(_)));
-    let r = control(&m, "GET", "/_mock/cassette?path=%2Fno%2Fsuch", b"").await;
+    let r = control(&m, "GET", "/_mock/cassette?path=no-such.json", b"").await;
     assert_eq!(r.status, 404);
+}
+
+#[tokio::test]
+async fn json_endpoint_decodes_its_body() {
+    let m = mock().await;
+    let r = control(&m, "POST", "/_mock/json", br#"{"x": [1, null]}"#).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t = decode(&r);
+    let Term::List(x) = get(&t, "x") else {
+        panic!("list")
+    };
+    assert_eq!(x.elements, [int(1), atom("nil")]);
+    let r = control(&m, "POST", "/_mock/json", b"{nope").await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().starts_with("invalid JSON"), "{}", r.text());
 }
 
 #[tokio::test]

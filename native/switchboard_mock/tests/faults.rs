@@ -199,7 +199,7 @@ async fn replay_cassette_chunks_in_order() {
         "chunks": chunks.iter().map(|c| json!({"b64": b64(c)})).collect::<Vec<_>>()
     });
     let path = temp_file("stream.json", cassette.to_string().as_bytes());
-    let m = mock().await;
+    let m = mock_rooted(path.parent().expect("folder")).await;
     script(
         &m,
         "c",
@@ -233,16 +233,17 @@ async fn replay_cassette_chunks_in_order() {
 
 #[tokio::test]
 async fn replay_real_cassette_from_conformance_corpus() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/conformance/anthropic/req_llm/anthropic/claude_haiku_4_5_20251001");
-    let path = root.join("streaming.json");
-    if !path.exists() {
+    // Canonical: the mock refuses paths with `..`.
+    let Ok(root) = corpus.canonicalize() else {
         eprintln!(
             "skipped: conformance corpus not found at {}",
-            path.display()
+            corpus.display()
         );
         return;
-    }
+    };
+    let path = root.join("streaming.json");
     let cassette: Value =
         serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
     let expected: Vec<u8> = cassette["chunks"]
@@ -255,7 +256,7 @@ async fn replay_real_cassette_from_conformance_corpus() {
                 .expect("base64")
         })
         .collect();
-    let m = mock().await;
+    let m = mock_rooted(path.parent().expect("folder")).await;
     script(
         &m,
         "real",
@@ -270,7 +271,7 @@ async fn replay_real_cassette_from_conformance_corpus() {
 async fn replay_file_and_b64_chunks() {
     let sse = "data: {\"a\":1}\n\ndata: [DONE]\n\n";
     let path = temp_file("raw.sse", sse.as_bytes());
-    let m = mock().await;
+    let m = mock_rooted(path.parent().expect("folder")).await;
     script(
         &m,
         "f",
@@ -279,7 +280,7 @@ async fn replay_file_and_b64_chunks() {
             {"replay_chunks_b64": ["ZGF0YTog", "e30KCg=="]},
         ]),
     );
-    let reads = raw(&m, "/s/f/anything", json!({})).await;
+    let reads = raw(&m, "/s/f/v1/chat/completions", json!({})).await;
     let r = parse(&reads.bytes());
     assert_eq!(r.body, sse.as_bytes());
     assert!(r

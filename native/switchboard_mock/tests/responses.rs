@@ -99,7 +99,7 @@ async fn scripted_content_usage_and_reasoning_item() {
             "usage": {"input_tokens": 5, "output_tokens": 6, "cached_input_tokens": 4}
         }]),
     );
-    // Azure-style and gateway paths route the same way.
+    // Azure's v1 API path is the same endpoint.
     let r = request(
         &m,
         "/s/u/openai/v1/responses?api-version=preview",
@@ -115,7 +115,7 @@ async fn scripted_content_usage_and_reasoning_item() {
     assert_eq!(v["usage"]["total_tokens"], 11);
     assert_eq!(v["usage"]["input_tokens_details"]["cached_tokens"], 4);
     // The queue is empty: the default answer follows.
-    let r = request(&m, "/s/u/responses", &json!({})).await;
+    let r = request(&m, "/s/u/v1/responses", &json!({})).await;
     assert_eq!(r.json()["model"], "gpt-mock");
 }
 

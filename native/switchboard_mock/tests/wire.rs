@@ -58,7 +58,8 @@ async fn openai_paths_and_scripted_content() {
     assert_eq!(v["choices"][0]["finish_reason"], "length");
     assert_eq!(v["usage"]["total_tokens"], 11);
     assert_eq!(v["usage"]["prompt_tokens_details"]["cached_tokens"], 4);
-    let r = request(&m, "/chat/completions", &json!({})).await;
+    // Without a scenario prefix: the `default` scenario.
+    let r = request(&m, "/api/v1/chat/completions", &json!({})).await;
     assert_eq!(r.status, 200);
 }
 
@@ -308,7 +309,7 @@ async fn raw_body_malformed_and_unknown_paths() {
     let r = request(&m, "/s/r/v1/messages", &json!({})).await;
     assert_eq!(r.status, 200);
     assert!(serde_json::from_slice::<Value>(&r.body).is_err());
-    // A raw step answers any path, e.g. a provider the mock has no format for.
+    // A raw step answers any served path, whatever its format.
     let r = request(&m, "/s/r/v1beta/models/g:generateContent", &json!({})).await;
     assert_eq!(r.json()["candidates"], json!([]));
     let r = request(&m, "/s/r/v1/embeddings", &json!({})).await;

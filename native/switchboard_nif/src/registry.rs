@@ -1,5 +1,7 @@
 //! Registry handles: built once (on a dirty scheduler, since configs come
-//! in any size), then shared by every call through an `Arc`.
+//! in any size), then shared by every call through an `Arc`. A registry
+//! edited or reloaded from a handle keeps that handle's client states and
+//! credential caches.
 
 use std::sync::Arc;
 
@@ -54,12 +56,24 @@ fn edit(
 ) -> Result<Built, Error> {
     let mut source = handle.registry.source().clone();
     change(&mut source)?;
-    built(Registry::build(source))
+    built(handle.registry.rebuild(source))
 }
 
 #[rustler::nif(schedule = "DirtyCpu")]
 fn registry_new<'a>(env: Env<'a>, config: Term<'a>) -> Term<'a> {
     let result = value(config, "config").and_then(|v| built(Registry::from_value(&v)));
+    reply(env, result)
+}
+
+/// `registry_new/1` for a whole new config, keeping what `handle`'s clients
+/// learned (client states, credential caches) for the clients it keeps.
+#[rustler::nif(schedule = "DirtyCpu")]
+fn registry_reload<'a>(
+    env: Env<'a>,
+    handle: ResourceArc<RegistryResource>,
+    config: Term<'a>,
+) -> Term<'a> {
+    let result = value(config, "config").and_then(|v| built(handle.registry.reload(&v)));
     reply(env, result)
 }
 
@@ -124,16 +138,5 @@ fn registry_add_retry_policy<'a>(
         let policy = value(policy, "policy")?;
         edit(&handle, |s| s.add_retry_policy(&name, &policy))
     });
-    reply(env, result)
-}
-
-/// Placeholder until client state carries across rebuilds: builds afresh.
-#[rustler::nif(schedule = "DirtyCpu")]
-fn registry_reload<'a>(
-    env: Env<'a>,
-    _handle: ResourceArc<RegistryResource>,
-    config: Term<'a>,
-) -> Term<'a> {
-    let result = value(config, "config").and_then(|v| built(Registry::from_value(&v)));
     reply(env, result)
 }

@@ -9,11 +9,14 @@
 //! every variable it knows, taken then. Its network sources (STS, SSO, ECS,
 //! IMDS) go through reqwest, like every other request of switchboard.
 //!
-//! Resolved credentials are cached in the client, so in the registry handle,
-//! and refreshed once for all concurrent calls ([`CachedCredential`]) a
-//! margin before they expire. When Bedrock rejects them, the credentials and
-//! the chain are dropped: the next call builds the chain again from the
-//! environment as it is then (rotated keys, a new `AWS_PROFILE`).
+//! The chain and its credentials are cached per [`ChainIdentity`] (the
+//! `profile` and `region` options) in the registry's [`CredentialCaches`],
+//! so every client with the same settings shares them, across rebuilds and
+//! reloads too, and refreshed once for all concurrent calls
+//! ([`CachedCredential`]) a margin before they expire. When Bedrock rejects
+//! them, the credentials and the chain are dropped for every client sharing
+//! them: the next call builds the chain again from the environment as it is
+//! then (rotated keys, a new `AWS_PROFILE`). Explicit keys need no cache.
 //!
 //! The chain reads the profile files and the web-identity token with
 //! blocking file reads, as the AWS SDK does, on the runtime's thread; they
@@ -41,7 +44,7 @@ use aws_types::region::Region;
 use reqwest::header::{HeaderName, HeaderValue};
 use tokio::time::Instant;
 
-use super::{CachedCredential, Expiring};
+use super::{CachedCredential, CredentialCaches, Expiring};
 use crate::error::{Error, ErrorKind};
 use crate::secret::{Secret, Secrets};
 use crate::wire::HttpRequest;
@@ -173,6 +176,34 @@ pub enum CredentialSource {
     Chain { profile: Option<String> },
 }
 
+/// Which chain a client's credentials come from: clients with the same
+/// profile and region options share one [`ChainCache`]. (The chain's other
+/// settings come from the environment, which every client sees alike.)
+/// Without either option, the chain is the store's default one.
+#[derive(PartialEq, Eq, Hash)]
+pub struct ChainIdentity {
+    profile: Option<String>,
+    region: Option<String>,
+}
+
+/// The chain and the credentials it gave, built and fetched on the first
+/// call that needs them.
+#[derive(Debug)]
+pub struct ChainCache {
+    /// Built once, kept until credentials are rejected (no expiry).
+    loaded: CachedCredential<Arc<Loaded>>,
+    credentials: CachedCredential<AwsCredentials>,
+}
+
+impl ChainCache {
+    fn new() -> Self {
+        ChainCache {
+            loaded: CachedCredential::new(Duration::ZERO),
+            credentials: CachedCredential::new(Duration::ZERO),
+        }
+    }
+}
+
 /// What a client knows of AWS: its credential source, and the chain and
 /// credentials once a call needed them.
 pub struct AwsAuth {
@@ -180,9 +211,9 @@ pub struct AwsAuth {
     ctx: String,
     source: CredentialSource,
     region_option: Option<String>,
-    /// Built once, kept until credentials are rejected (no expiry).
-    loaded: CachedCredential<Arc<Loaded>>,
-    cache: CachedCredential<AwsCredentials>,
+    /// Shared by the clients with the same [`ChainIdentity`]; with static
+    /// keys, the client's own (it only holds the profile's region).
+    cache: Arc<ChainCache>,
 }
 
 impl fmt::Debug for AwsAuth {
@@ -203,21 +234,36 @@ struct Loaded {
 }
 
 impl AwsAuth {
+    /// A client's AWS side; a chain source takes its cache from `caches`.
     pub fn new(
         ctx: String,
         source: CredentialSource,
         region: Option<String>,
+        caches: &CredentialCaches,
     ) -> Result<Self, Error> {
         if let Some(region) = &region {
             check_region(region)
                 .map_err(|why| Error::config(format!("{ctx}: option \"region\" {why}")))?;
         }
+        let cache = match &source {
+            CredentialSource::Static(_) => Arc::new(ChainCache::new()),
+            CredentialSource::Chain { profile: None } if region.is_none() => caches
+                .aws_default_chain
+                .get_or_init(|| Arc::new(ChainCache::new()))
+                .clone(),
+            CredentialSource::Chain { profile } => {
+                let identity = ChainIdentity {
+                    profile: profile.clone(),
+                    region: region.clone(),
+                };
+                caches.aws.get_or_insert_with(identity, ChainCache::new)
+            }
+        };
         Ok(AwsAuth {
             ctx,
             source,
             region_option: region,
-            loaded: CachedCredential::new(Duration::ZERO),
-            cache: CachedCredential::new(Duration::ZERO),
+            cache,
         })
     }
 
@@ -285,6 +331,7 @@ impl AwsAuth {
             return Ok(credentials.clone());
         }
         self.cache
+            .credentials
             .get(|| async {
                 let loaded = self.loaded().await?;
                 let Some(chain) = &loaded.chain else {
@@ -312,7 +359,8 @@ impl AwsAuth {
     }
 
     async fn loaded(&self) -> Result<Arc<Loaded>, Error> {
-        self.loaded
+        self.cache
+            .loaded
             .get(|| async {
                 Ok(Expiring {
                     value: Arc::new(self.load().await?),
@@ -322,12 +370,13 @@ impl AwsAuth {
             .await
     }
 
-    /// Forgets the chain's credentials and the chain itself, after the
-    /// server rejected a signature made with them; static keys stay.
+    /// Forgets the chain's credentials and the chain itself, for every
+    /// client sharing them, after the server rejected a signature made with
+    /// them; static keys stay.
     pub fn invalidate(&self) {
         if let CredentialSource::Chain { .. } = self.source {
-            self.cache.invalidate();
-            self.loaded.invalidate();
+            self.cache.credentials.invalidate();
+            self.cache.loaded.invalidate();
         }
     }
 
@@ -416,6 +465,45 @@ fn check_region(region: &str) -> Result<(), &'static str> {
     } else {
         Err("must hold only letters, digits and '-'")
     }
+}
+
+/// When `true` (in any case, as the SDKs read it), the endpoint variables
+/// are not read.
+const IGNORE_ENDPOINT_VARIABLES: &str = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS";
+/// Every service's endpoint, unless its own variable is set.
+const ENDPOINT_VARIABLE: &str = "AWS_ENDPOINT_URL";
+
+/// The endpoint the AWS SDKs take from the environment for a service: its
+/// own variable (`AWS_ENDPOINT_URL_<SERVICE ID>`), else `AWS_ENDPOINT_URL`;
+/// neither when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true. An endpoint
+/// set on the client wins over both, as in the SDKs. Read through
+/// [`crate::env`] when each call is made; without a trailing slash.
+pub fn configured_endpoint(service_variable: &str) -> Result<Option<String>, Error> {
+    endpoint_from(service_variable, crate::env::var)
+}
+
+/// [`configured_endpoint`] with the environment `var` reads.
+fn endpoint_from(
+    service_variable: &str,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, Error> {
+    let ignored = var(IGNORE_ENDPOINT_VARIABLES).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if ignored {
+        return Ok(None);
+    }
+    for variable in [service_variable, ENDPOINT_VARIABLE] {
+        if let Some(url) = var(variable) {
+            let parsed = reqwest::Url::parse(url.trim()).ok();
+            if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
+                // The value is not shown: a URL may carry a password.
+                return Err(Error::config(format!(
+                    "the environment variable {variable} must be an http or https URL"
+                )));
+            }
+            return Ok(Some(url.trim().trim_end_matches('/').to_owned()));
+        }
+    }
+    Ok(None)
 }
 
 /// Signs `request` in place with SigV4 for `service` in `region` at
@@ -539,6 +627,75 @@ mod tests {
             "[REDACTED] [REDACTED]"
         );
         assert!(!format!("{creds:?}").contains("wJalr"));
+    }
+
+    #[test]
+    fn endpoint_variables_take_the_sdks_precedence() {
+        const OWN: &str = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME";
+        let endpoint = |vars: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            endpoint_from(OWN, |name| vars.get(name).cloned())
+        };
+        let own = (OWN, "http://127.0.0.1:9/own/");
+        let global = ("AWS_ENDPOINT_URL", "https://global.example");
+        assert_eq!(endpoint(&[]).unwrap(), None);
+        assert_eq!(
+            endpoint(&[global]).unwrap().as_deref(),
+            Some("https://global.example")
+        );
+        assert_eq!(
+            endpoint(&[global, own]).unwrap().as_deref(),
+            Some("http://127.0.0.1:9/own")
+        );
+        for ignore in ["true", "TRUE", "True"] {
+            let vars = [global, own, ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", ignore)];
+            assert_eq!(endpoint(&vars).unwrap(), None, "{ignore}");
+        }
+        // Anything but true (the SDKs ignore a value they cannot read).
+        let vars = [own, ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "no")];
+        assert!(endpoint(&vars).unwrap().is_some());
+
+        for bad in ["not a url", "ftp://x", "http://user:hunter22@", "/relative"] {
+            let e = endpoint(&[(OWN, bad), global]).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Config);
+            assert!(e.message.contains(OWN), "{}", e.message);
+            assert!(!e.message.contains("hunter22"), "{}", e.message);
+        }
+        let e = endpoint(&[("AWS_ENDPOINT_URL", "nope")]).unwrap_err();
+        assert!(e.message.contains("AWS_ENDPOINT_URL "), "{}", e.message);
+    }
+
+    #[test]
+    fn chain_caches_are_shared_by_profile_and_region_and_static_keys_have_none() {
+        let caches = CredentialCaches::default();
+        let chain = |profile: Option<&str>, region: Option<&str>| {
+            let source = CredentialSource::Chain {
+                profile: profile.map(str::to_owned),
+            };
+            AwsAuth::new("c".into(), source, region.map(str::to_owned), &caches).unwrap()
+        };
+        let a = chain(None, Some("us-east-1"));
+        let b = chain(None, Some("us-east-1"));
+        assert!(Arc::ptr_eq(&a.cache, &b.cache));
+        let others = [
+            chain(None, None),
+            chain(Some("dev"), Some("us-east-1")),
+            chain(None, Some("eu-west-3")),
+        ];
+        for other in &others {
+            assert!(!Arc::ptr_eq(&a.cache, &other.cache));
+        }
+        let secret = Secret::new("secret-key");
+        let keys = CredentialSource::Static(AwsCredentials::new("AKID", &secret, None));
+        let fixed = AwsAuth::new("c".into(), keys, Some("us-east-1".into()), &caches).unwrap();
+        // The default chain (others[0]) is the store's own.
+        assert_eq!(caches.aws.live(), 3);
+        assert!(Arc::ptr_eq(&others[0].cache, &chain(None, None).cache));
+        drop((a, b, others, fixed));
+        assert_eq!(caches.aws.live(), 0);
     }
 
     #[test]

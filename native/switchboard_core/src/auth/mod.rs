@@ -6,8 +6,9 @@
 //! move past. API keys are read from the environment here, when each call is
 //! made. Credentials that need work — an OAuth token from a service
 //! account, AWS credentials and SigV4 — implement [`Authorize`]; their caches
-//! live in the authorizer, which the client owns, so they belong to the
-//! registry handle and are shared by every call on it.
+//! live in [`CredentialCaches`], one per credential identity, shared by every
+//! client of a registry that has that identity and by the registries rebuilt
+//! or reloaded from it.
 
 pub mod aws;
 mod cache;
@@ -19,13 +20,31 @@ pub use cache::{CachedCredential, Expiring};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use reqwest::header::HeaderName;
 
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;
+use crate::weak_map::WeakMap;
 use crate::wire::HttpRequest;
+
+/// The credential caches of a registry and of every registry derived from
+/// it: one per credential identity (a Google credential, an AWS chain's
+/// profile and region), so clients that share a credential make one fetch
+/// and one refresh, and a rejection seen by one is seen by all. Keyed by
+/// what identifies a credential, never by its secrets. A configured
+/// credential's cache lives while a client of a live registry uses it; the
+/// defaults (Google's discovery, the AWS chain without profile or region:
+/// one of each, and all a shorthand client can use) live as long as the
+/// store, so shorthand clients built for a single call still share them.
+#[derive(Debug, Default)]
+pub struct CredentialCaches {
+    pub(crate) google: WeakMap<google::Fingerprint, google::TokenSource>,
+    pub(crate) google_discovered: OnceLock<Arc<google::TokenSource>>,
+    pub(crate) aws: WeakMap<aws::ChainIdentity, aws::ChainCache>,
+    pub(crate) aws_default_chain: OnceLock<Arc<aws::ChainCache>>,
+}
 
 /// Where a key comes from.
 #[derive(Clone, PartialEq)]

@@ -1,18 +1,23 @@
 //! The client registry: parsed and validated once, then shared read-only by
-//! every call (except the round-robin cursors, which are atomics).
+//! every call. What changes at run time (round-robin positions, credential
+//! caches) lives in its [`ClientStore`], which the registries rebuilt or
+//! reloaded from it inherit.
 
 pub mod http;
+mod shorthand;
 mod source;
+mod state;
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 pub use http::HttpSettings;
+pub use shorthand::SHORTHAND_CACHE_LIMIT;
 pub use source::{ClientSource, RegistrySource};
+pub use state::{ClientState, ClientStore};
 
 use crate::error::Error;
 use crate::providers::{self, spec, ClientOptions, Provider, ProviderSpec, SpecKind};
@@ -55,11 +60,10 @@ impl std::fmt::Debug for Leaf {
 pub enum NodeKind {
     Leaf(Leaf),
     Fallback(Vec<usize>),
+    /// Its position is the client state's `cursor`.
     RoundRobin {
         children: Vec<usize>,
         start: usize,
-        /// Attempts made so far through this client, by every call.
-        next: AtomicUsize,
     },
 }
 
@@ -70,6 +74,9 @@ pub struct ClientNode {
     pub kind: NodeKind,
     pub retry: Option<Arc<RetryPolicy>>,
     pub total_timeout: Option<Duration>,
+    /// Shared with the same client in the registries built before and
+    /// after this one, while its config is unchanged.
+    pub state: Arc<ClientState>,
 }
 
 #[derive(Debug)]
@@ -78,12 +85,32 @@ pub struct Registry {
     by_name: HashMap<String, usize>,
     pub primary: Option<usize>,
     source: RegistrySource,
+    store: Arc<ClientStore>,
+    shorthands: shorthand::Shorthands,
 }
 
 impl Registry {
     /// Parses and validates a `client_registry` map.
     pub fn from_value(config: &Value) -> Result<Registry, Error> {
         Registry::build(RegistrySource::parse(config)?)
+    }
+
+    /// A new registry from a whole `client_registry` map, validated as
+    /// [`Registry::from_value`] does, that keeps this one's client states
+    /// and credential caches.
+    pub fn reload(&self, config: &Value) -> Result<Registry, Error> {
+        self.rebuild(RegistrySource::parse(config)?)
+    }
+
+    /// A new registry from an edited source that keeps this one's client
+    /// states and credential caches.
+    pub fn rebuild(&self, source: RegistrySource) -> Result<Registry, Error> {
+        Registry::build_in(source, self.store.clone())
+    }
+
+    /// The client states and credential caches this registry shares.
+    pub fn store(&self) -> &ClientStore {
+        &self.store
     }
 
     pub fn source(&self) -> &RegistrySource {
@@ -103,14 +130,29 @@ impl Registry {
         self.primary.map(|i| self.clients[i].name.as_str())
     }
 
-    /// A leaf for a `provider/model` name that the registry does not define,
-    /// built on demand for a single call.
-    pub fn shorthand(&self, name: &str) -> Result<ClientNode, Error> {
-        build_node(&shorthand_source(name)?, &self.by_name, &self.source)
+    /// The leaf for a `provider/model` name that the registry does not
+    /// define, built on its first call and kept (up to
+    /// [`SHORTHAND_CACHE_LIMIT`] of them).
+    pub fn shorthand(&self, name: &str) -> Result<Arc<ClientNode>, Error> {
+        if let Some(node) = self.shorthands.get(name) {
+            return Ok(node);
+        }
+        let source = shorthand::source(name)?;
+        let node = build_node(&source, &self.by_name, &self.source, &self.store)?;
+        Ok(self.shorthands.keep(node))
     }
 
-    /// Builds the registry from a source that may have been edited.
-    pub fn build(mut source: RegistrySource) -> Result<Registry, Error> {
+    /// How many shorthand clients the registry keeps.
+    pub fn shorthands_kept(&self) -> usize {
+        self.shorthands.len()
+    }
+
+    /// Builds a registry with a store of its own.
+    pub fn build(source: RegistrySource) -> Result<Registry, Error> {
+        Registry::build_in(source, Arc::default())
+    }
+
+    fn build_in(mut source: RegistrySource, store: Arc<ClientStore>) -> Result<Registry, Error> {
         // Shorthand `provider/model` references become ordinary clients.
         let mut referenced: Vec<String> = source.primary.iter().cloned().collect();
         for c in &source.clients {
@@ -119,7 +161,7 @@ impl Registry {
         let mut defined: HashSet<String> = source.clients.iter().map(|c| c.name.clone()).collect();
         for name in referenced {
             if name.contains('/') && !defined.contains(&name) {
-                source.clients.push(shorthand_source(&name)?);
+                source.clients.push(shorthand::source(&name)?);
                 defined.insert(name);
             }
         }
@@ -133,7 +175,7 @@ impl Registry {
         let clients = source
             .clients
             .iter()
-            .map(|c| build_node(c, &by_name, &source))
+            .map(|c| build_node(c, &by_name, &source, &store))
             .collect::<Result<Vec<_>, _>>()?;
         check_graph(&clients)?;
         let primary = match &source.primary {
@@ -151,30 +193,10 @@ impl Registry {
             by_name,
             primary,
             source,
+            store,
+            shorthands: Default::default(),
         })
     }
-}
-
-fn shorthand_source(name: &str) -> Result<ClientSource, Error> {
-    let (provider, model) = name
-        .split_once('/')
-        .filter(|(p, m)| !p.is_empty() && !m.is_empty())
-        .ok_or_else(|| Error::config(format!("unknown client {}", shown(name))))?;
-    if spec::find(provider).is_none() {
-        return Err(Error::config(format!(
-            "unknown client {}: {} is not a known provider",
-            shown(name),
-            shown(provider)
-        )));
-    }
-    let mut options = Map::new();
-    options.insert("model".into(), Value::String(model.to_owned()));
-    Ok(ClientSource {
-        name: name.to_owned(),
-        provider: provider.to_owned(),
-        options,
-        retry_policy: None,
-    })
 }
 
 fn ctx(c: &ClientSource) -> String {
@@ -206,6 +228,7 @@ fn build_node(
     c: &ClientSource,
     by_name: &HashMap<String, usize>,
     source: &RegistrySource,
+    store: &ClientStore,
 ) -> Result<ClientNode, Error> {
     let ctx = ctx(c);
     let spec: &'static ProviderSpec = spec::find(&c.provider)
@@ -218,6 +241,8 @@ fn build_node(
         })?),
     };
     let opts = Options::new(&ctx, &c.options);
+    // A strategy's state depends on its children and start only.
+    let mut state_config = Map::new();
     let kind = match strategy_of(c)? {
         Some(names) => {
             let children = names
@@ -228,6 +253,7 @@ fn build_node(
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            state_config.insert("strategy".into(), names.into());
             if matches!(spec.kind, SpecKind::Fallback) {
                 opts.reject_unknown(&["strategy", "http"])?;
                 NodeKind::Fallback(children)
@@ -240,15 +266,16 @@ fn build_node(
                         children.len()
                     )));
                 }
-                NodeKind::RoundRobin {
-                    children,
-                    start,
-                    next: AtomicUsize::new(0),
-                }
+                state_config.insert("start".into(), start.into());
+                NodeKind::RoundRobin { children, start }
             }
         }
         None => {
-            let options = ClientOptions::parse(spec, ctx.clone(), &c.options)?;
+            state_config.clone_from(&c.options);
+            let options = ClientOptions {
+                credentials: store.credentials.clone(),
+                ..ClientOptions::parse(spec, ctx.clone(), &c.options)?
+            };
             NodeKind::Leaf(Leaf {
                 http: HttpSettings::parse(&ctx, opts.map("http")?)?,
                 finish_reason_allow_list: opts.string_list("finish_reason_allow_list")?,
@@ -270,12 +297,18 @@ fn build_node(
             )));
         }
     }
+    let state = store.state(state::StateKey {
+        name: c.name.clone(),
+        provider,
+        config: state_config,
+    });
     Ok(ClientNode {
         name: c.name.clone(),
         provider,
         kind,
         retry,
         total_timeout,
+        state,
     })
 }
 
@@ -398,6 +431,92 @@ mod tests {
         // (it used to be quadratic, 77 s here; this runs in milliseconds).
         let e = Registry::from_value(&chain(100_000)).unwrap_err();
         assert_eq!(e.kind, crate::error::ErrorKind::Config);
+    }
+
+    fn state(reg: &Registry, name: &str) -> Arc<ClientState> {
+        reg.clients[reg.index(name).expect("client")].state.clone()
+    }
+
+    #[test]
+    fn client_states_outlive_a_rebuild_while_their_config_is_unchanged() {
+        let leaf = |name: &str, model: &str| json!({"name": name, "provider": "ollama", "options": {"model": model}});
+        let rr = |start: u64| {
+            json!({"name": "R", "provider": "round-robin",
+                   "options": {"strategy": ["A", "B"], "start": start}})
+        };
+        let reg =
+            Registry::from_value(&json!({"clients": [leaf("A", "m"), leaf("B", "m"), rr(0)]}))
+                .unwrap();
+        let mut source = reg.source().clone();
+        source
+            .add_client("C", "ollama", &json!({"model": "m"}), None)
+            .unwrap();
+        source.primary = Some("C".into());
+        let edited = reg.rebuild(source).unwrap();
+        for name in ["A", "B", "R"] {
+            assert!(
+                Arc::ptr_eq(&state(&reg, name), &state(&edited, name)),
+                "{name}"
+            );
+        }
+
+        // A whole new config: A's model changed, B did not, and R only in
+        // its timeout and retry policy, which are not part of its state's key.
+        let reloaded = edited
+            .reload(&json!({"clients": [leaf("A", "other"), leaf("B", "m"),
+                {"name": "R", "provider": "round-robin", "retry_policy": "DefaultRetry",
+                 "options": {"strategy": ["A", "B"], "start": 0, "http": {"total_timeout_ms": 5}}},
+                {"name": "R2", "provider": "round-robin", "options": {"strategy": ["A", "B"], "start": 1}}]}))
+            .unwrap();
+        assert!(Arc::ptr_eq(&state(&edited, "B"), &state(&reloaded, "B")));
+        assert!(Arc::ptr_eq(&state(&edited, "R"), &state(&reloaded, "R")));
+        assert!(!Arc::ptr_eq(&state(&edited, "A"), &state(&reloaded, "A")));
+        // R's start is.
+        let moved = reloaded.reload(&json!({"clients": [leaf("A", "m"), leaf("B", "m"), rr(1)]}));
+        assert!(!Arc::ptr_eq(
+            &state(&reloaded, "R"),
+            &state(&moved.unwrap(), "R")
+        ));
+
+        // A state no registry uses is freed; the others stay.
+        let old_a = Arc::downgrade(&state(&reg, "A"));
+        let c = Arc::downgrade(&state(&edited, "C"));
+        drop((reg, edited));
+        assert!(old_a.upgrade().is_none() && c.upgrade().is_none());
+        // A (new), B, R, R2.
+        assert_eq!(reloaded.store().live_states(), 4);
+    }
+
+    #[test]
+    fn shorthand_clients_are_kept_up_to_a_bound_and_share_credentials() {
+        let reg = Registry::from_value(&json!({"clients": [
+            {"name": "A", "provider": "ollama", "options": {"model": "m"}}]}))
+        .unwrap();
+        let first = reg.shorthand("aws-bedrock/model-1").unwrap();
+        assert!(Arc::ptr_eq(
+            &first,
+            &reg.shorthand("aws-bedrock/model-1").unwrap()
+        ));
+        let caches = &reg.store().credentials;
+        let chain = caches.aws_default_chain.get().expect("the default chain");
+        // Two Bedrock models on the default chain: one credential cache.
+        reg.shorthand("aws-bedrock/model-2").unwrap();
+        assert_eq!(Arc::strong_count(chain), 3);
+
+        for i in 0..SHORTHAND_CACHE_LIMIT {
+            reg.shorthand(&format!("ollama/m{i}")).unwrap();
+        }
+        assert_eq!(reg.shorthands_kept(), SHORTHAND_CACHE_LIMIT);
+        // Past the bound: built per call, with the same state while in use.
+        let a = reg.shorthand("ollama/late").unwrap();
+        let b = reg.shorthand("ollama/late").unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert!(Arc::ptr_eq(&a.state, &b.state));
+        assert_eq!(reg.shorthands_kept(), SHORTHAND_CACHE_LIMIT);
+        assert!(reg.shorthand("nope/m").is_err());
+        // Even with no other client on it, the default chain stays.
+        drop(reg.shorthand("aws-bedrock/late").unwrap());
+        assert_eq!(Arc::strong_count(chain), 3);
     }
 
     #[test]

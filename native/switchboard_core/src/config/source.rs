@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::retry::RetryPolicy;
 use crate::value::{shown, type_name};
 
-const MAX_NAME_BYTES: usize = 256;
+pub(super) const MAX_NAME_BYTES: usize = 256;
 
 #[derive(Clone, PartialEq)]
 pub struct ClientSource {

@@ -54,15 +54,16 @@ pub async fn execute(
         });
     }
     let log = AttemptLog::default();
-    // Boxed: rare, and inline it would widen every call's in-flight state.
+    // A shorthand client the registry keeps (or built for this call): one
+    // pointer in every call's in-flight state.
     let adhoc;
     let node = match (&request.client, registry.primary) {
         (Some(name), _) => match registry.index(name) {
             Some(i) => &registry.clients[i],
             None => match registry.shorthand(name) {
                 Ok(n) => {
-                    adhoc = Box::new(n);
-                    &adhoc
+                    adhoc = n;
+                    &*adhoc
                 }
                 Err(_) => {
                     return Err(Failure {

@@ -56,12 +56,8 @@ pub(super) fn run_client<'a, X: Exchange>(
             let result = match &node.kind {
                 NodeKind::Leaf(leaf) => run_leaf(ctx, node, leaf, deadline).await,
                 NodeKind::Fallback(children) => run_fallback(ctx, node, children, deadline).await,
-                NodeKind::RoundRobin {
-                    children,
-                    start,
-                    next,
-                } => {
-                    let turn = next.fetch_add(1, Ordering::Relaxed);
+                NodeKind::RoundRobin { children, start } => {
+                    let turn = node.state.cursor.fetch_add(1, Ordering::Relaxed);
                     let child = children[(start + turn) % children.len()];
                     run_client(ctx, &ctx.registry.clients[child], deadline).await
                 }
@@ -437,6 +433,31 @@ mod tests {
         assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "A");
         let order: Vec<String> = script.calls().into_iter().map(|(c, _)| c).collect();
         assert_eq!(order, ["B", "C", "A"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rebuilt_registry_keeps_the_round_robin_position_until_its_config_changes() {
+        let rr = |start: u64| {
+            json!({"name": "R", "provider": "round-robin",
+                   "options": {"strategy": ["A", "B", "C"], "start": start}})
+        };
+        let reg = registry(vec![leaf("A"), leaf("B"), leaf("C"), rr(1)], json!({}));
+        let script = Scripted::new(&[
+            ("A", vec![ok("A")]),
+            ("B", vec![ok("B")]),
+            ("C", vec![ok("C")]),
+        ]);
+        assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "B");
+        let mut source = reg.source().clone();
+        source
+            .add_client("D", "ollama", &json!({"model": "m"}), None)
+            .unwrap();
+        let reg = reg.rebuild(source).unwrap();
+        assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "C");
+        // A new start is a new config: the position starts over from it.
+        let clients = json!([leaf("A"), leaf("B"), leaf("C"), rr(0)]);
+        let reg = reg.reload(&json!({ "clients": clients })).unwrap();
+        assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "A");
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,8 +1,10 @@
 //! AWS Bedrock's Converse and ConverseStream APIs.
 //!
 //! `POST {endpoint}/model/{model}/converse` (`/converse-stream` for
-//! streams), the endpoint `https://bedrock-runtime.{region}.amazonaws.com`
-//! unless `endpoint_url` is given, the model id (`model`, or `model_id`;
+//! streams). The endpoint is the `endpoint_url` option, else, as the AWS
+//! SDKs read them when each call is made, `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`,
+//! else `AWS_ENDPOINT_URL` (neither when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
+//! is true), else `https://bedrock-runtime.{region}.amazonaws.com`. The model id (`model`, or `model_id`;
 //! inference-profile ids and ARNs too) percent-encoded as one path segment
 //! the way the AWS SDKs encode it.
 //!
@@ -26,7 +28,9 @@ use super::common;
 use super::options::{http_url, merge_body, url_with_query, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
 use super::{Completion, Provider};
-use crate::auth::aws::{sign_request, AwsAuth, AwsCredentials, CredentialSource};
+use crate::auth::aws::{
+    configured_endpoint, sign_request, AwsAuth, AwsCredentials, CredentialSource,
+};
 use crate::auth::{Authorization, Authorize};
 use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
@@ -39,6 +43,9 @@ use crate::wire::{CallInput, HttpRequest, ResponseHead};
 /// SigV4's name for the Bedrock runtime.
 const SIGNING_SERVICE: &str = "bedrock";
 const API_KEY_ENV: &str = "AWS_BEARER_TOKEN_BEDROCK";
+/// The Bedrock runtime's own endpoint variable (its service ID is
+/// "Bedrock Runtime").
+const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL_BEDROCK_RUNTIME";
 /// Stands in for the regional host until authorization resolves a region
 /// that only the profile files know (`.invalid` never resolves, RFC 2606).
 const UNRESOLVED_HOST: &str = "bedrock-runtime.region-unresolved.invalid";
@@ -161,9 +168,12 @@ impl Bedrock {
     fn url(&self, model: &str, stream: bool) -> Result<Url, Error> {
         let base = match &self.endpoint {
             Some(endpoint) => endpoint.clone(),
-            None => match self.auth.aws.region_now()? {
-                Some(region) => regional_endpoint(&region),
-                None => format!("https://{UNRESOLVED_HOST}"),
+            None => match configured_endpoint(ENDPOINT_ENV)? {
+                Some(endpoint) => endpoint,
+                None => match self.auth.aws.region_now()? {
+                    Some(region) => regional_endpoint(&region),
+                    None => format!("https://{UNRESOLVED_HOST}"),
+                },
             },
         };
         let action = if stream {
@@ -482,8 +492,8 @@ enum Mode {
 }
 
 /// Bedrock's authorization step: an API key, or a SigV4 signature with
-/// credentials from the options or the AWS chain. Lives in the client, so
-/// the credential cache is shared by every call on the registry handle.
+/// credentials from the options or the AWS chain, whose cache is shared by
+/// the registry's clients with the same chain settings.
 #[derive(Debug)]
 struct BedrockAuth {
     api_key: Option<Secret>,
@@ -540,7 +550,7 @@ impl BedrockAuth {
         let region = opts.str("region")?.map(str::to_owned);
         Ok(BedrockAuth {
             api_key,
-            aws: AwsAuth::new(o.ctx.clone(), source, region)?,
+            aws: AwsAuth::new(o.ctx.clone(), source, region, &o.credentials)?,
         })
     }
 

@@ -2,13 +2,14 @@
 //! headers, query parameters, and the rest, which goes into the body.
 
 use std::fmt;
+use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Url;
 use serde_json::{Map, Value};
 
 use super::spec::ProviderSpec;
-use crate::auth::KeySource;
+use crate::auth::{CredentialCaches, KeySource};
 use crate::error::Error;
 use crate::secret::{is_credential_header, Secret, Secrets};
 use crate::value::Options;
@@ -40,6 +41,9 @@ pub struct ClientOptions {
     pub query_params: Vec<(String, String)>,
     /// Everything that is not read by switchboard, sent as is.
     pub body: Map<String, Value>,
+    /// Where credentials that need work are cached, shared with the other
+    /// clients of the registry: the registry's own, or a private one.
+    pub credentials: Arc<CredentialCaches>,
 }
 
 impl fmt::Debug for ClientOptions {
@@ -91,6 +95,7 @@ impl ClientOptions {
             body,
             raw: raw.clone(),
             ctx,
+            credentials: Arc::default(),
         })
     }
 

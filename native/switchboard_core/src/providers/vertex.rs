@@ -13,7 +13,8 @@
 //! as `?key=`, redacted like any key, and `project_id` must be given);
 //! otherwise OAuth through [`GoogleAuth`], which finds the credentials (the
 //! `credentials` option first) and gives the project when `project_id` is
-//! not set.
+//! not set; its tokens are shared by every client of the registry with the
+//! same credential ([`TokenSource`]).
 
 use std::sync::Arc;
 
@@ -23,7 +24,9 @@ use serde_json::{json, Map, Value};
 use super::options::{merge_body, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
 use super::{anthropic, google, Completion, Provider};
-use crate::auth::google::{check_project, credentials, Credential, GoogleAuth, PROJECT_PENDING};
+use crate::auth::google::{
+    check_project, credentials, Credential, GoogleAuth, TokenSource, PROJECT_PENDING,
+};
 use crate::auth::{Authorization, KeySource};
 use crate::error::Error;
 use crate::framing::Framing;
@@ -122,7 +125,8 @@ impl Vertex {
                         .and_then(Credential::project_id)
                         .map(str::to_owned);
                 }
-                let auth = Arc::new(GoogleAuth::new(configured, project.clone()));
+                let tokens = TokenSource::shared(&o.credentials, configured);
+                let auth = Arc::new(GoogleAuth::new(tokens, project.clone()));
                 (Authorization::Custom(auth.clone()), Some(auth))
             }
         };

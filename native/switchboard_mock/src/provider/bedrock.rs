@@ -43,10 +43,6 @@ pub fn model_from_path(path: &str) -> Option<String> {
     )
 }
 
-pub fn is_converse(path: &str) -> bool {
-    path.contains("/model/") && (path.ends_with("/converse") || path.ends_with("/converse-stream"))
-}
-
 pub fn is_stream(path: &str) -> bool {
     path.ends_with("/converse-stream")
 }
@@ -639,7 +635,6 @@ mod tests {
             Some("arn:aws:x/a/b")
         );
         assert!(model_from_path("/model//converse").is_none());
-        assert!(is_converse("/model/m/converse") && !is_converse("/model/m/invoke"));
     }
 
     #[test]

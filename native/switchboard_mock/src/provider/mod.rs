@@ -17,12 +17,11 @@ pub use google_token::{
 
 use bytes::Bytes;
 use hyper::header::HeaderName;
-use hyper::Method;
 use serde::Deserialize;
 
 use crate::step::UsageSpec;
 
-/// The wire formats the mock speaks.
+/// The wire formats the mock speaks; `route` says on which paths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     OpenAi,
@@ -44,52 +43,19 @@ pub enum Provider {
     Bedrock,
 }
 
-const GENERATE: &str = "generateContent";
-const STREAM_GENERATE: &str = "streamGenerateContent";
-const RAW_PREDICT: &str = "rawPredict";
-const STREAM_RAW_PREDICT: &str = "streamRawPredict";
-
 impl Provider {
-    /// Routes by path suffix so every base-URL layout (Azure deployments,
-    /// OpenAI-compatible gateways, `/v1` or not, Vertex regions) hits the
-    /// same format.
-    pub fn detect(method: &Method, path: &str) -> Option<Provider> {
-        if method == Method::GET {
-            return path
-                .starts_with(google_token::METADATA_PREFIX)
-                .then_some(Provider::GceMetadata);
-        }
-        if method != Method::POST {
-            return None;
-        }
-        if let Some(call) = GoogleCall::parse(path) {
-            return call.provider();
-        }
-        if bedrock::is_converse(path) {
-            Some(Provider::Bedrock)
-        } else if path.ends_with("/chat/completions") {
-            Some(Provider::OpenAi)
-        } else if path.ends_with("/responses") {
-            Some(Provider::OpenAiResponses)
-        } else if path.ends_with("/messages") {
-            Some(Provider::Anthropic)
-        } else if path.ends_with("/token") {
-            Some(Provider::GoogleToken)
-        } else {
-            None
-        }
-    }
-
     /// What the request says that changes the answer. Google APIs name the
     /// model and the streaming mode in the URL, the others in the body.
     pub fn request_info(self, path: &str, query: &str, body: &[u8]) -> RequestInfo {
-        let call = GoogleCall::parse(path);
+        let call = path.rsplit('/').next().and_then(GoogleCall::parse);
         match self {
             Provider::OpenAi | Provider::OpenAiResponses | Provider::Anthropic => {
                 RequestInfo::parse(body)
             }
             Provider::Gemini | Provider::VertexGemini => {
-                let stream = call.as_ref().is_some_and(|c| c.method == STREAM_GENERATE);
+                let stream = call
+                    .as_ref()
+                    .is_some_and(|c| c.method == GoogleCall::STREAM_GENERATE);
                 RequestInfo {
                     model: call.map(|c| c.model),
                     stream,
@@ -101,7 +67,7 @@ impl Provider {
             Provider::VertexAnthropic => {
                 let mut info = RequestInfo::parse(body);
                 if let Some(call) = call {
-                    info.stream |= call.method == STREAM_RAW_PREDICT;
+                    info.stream |= call.method == GoogleCall::STREAM_RAW_PREDICT;
                     // `claude-haiku-4-5@20251001` answers as `claude-haiku-4-5-20251001`.
                     info.model = Some(call.model.replace('@', "-"));
                 }
@@ -305,51 +271,32 @@ fn vertex_claude_error(status: u16, model: &str, path: &str, error_type: Option<
     }
 }
 
-/// `…/models/{model}:{method}`, the URL of every Google model call.
+/// `{model}:{method}`, the last segment of every Google model call's URL.
 #[derive(Debug)]
-struct GoogleCall<'a> {
-    /// The path up to and including `/models`.
-    collection: &'a str,
-    model: String,
-    method: &'a str,
+pub struct GoogleCall<'a> {
+    pub model: String,
+    pub method: &'a str,
 }
 
 impl<'a> GoogleCall<'a> {
-    fn parse(path: &'a str) -> Option<GoogleCall<'a>> {
-        let slash = path.rfind('/')?;
-        let (collection, last) = (&path[..slash], &path[slash + 1..]);
-        if !collection.ends_with("/models") {
+    pub const GENERATE: &'static str = "generateContent";
+    pub const STREAM_GENERATE: &'static str = "streamGenerateContent";
+    pub const RAW_PREDICT: &'static str = "rawPredict";
+    pub const STREAM_RAW_PREDICT: &'static str = "streamRawPredict";
+
+    pub fn parse(segment: &'a str) -> Option<GoogleCall<'a>> {
+        // Some clients percent-encode the colon.
+        let (model, method) = segment.split_once(':').or_else(|| {
+            let i = segment.to_ascii_lowercase().find("%3a")?;
+            Some((&segment[..i], &segment[i + 3..]))
+        })?;
+        if model.is_empty() {
             return None;
         }
-        // Some clients percent-encode the colon.
-        let (model, method) = last.split_once(':').or_else(|| {
-            let i = last.to_ascii_lowercase().find("%3a")?;
-            Some((&last[..i], &last[i + 3..]))
-        })?;
         let model = percent_encoding::percent_decode_str(model)
             .decode_utf8_lossy()
             .into_owned();
-        Some(GoogleCall {
-            collection,
-            model,
-            method,
-        })
-    }
-
-    fn provider(&self) -> Option<Provider> {
-        let publisher = |name: &str| {
-            self.collection
-                .strip_suffix("/models")
-                .is_some_and(|p| p.ends_with(&format!("/publishers/{name}")))
-        };
-        match self.method {
-            GENERATE | STREAM_GENERATE if publisher("google") => Some(Provider::VertexGemini),
-            GENERATE | STREAM_GENERATE if !publisher("anthropic") => Some(Provider::Gemini),
-            RAW_PREDICT | STREAM_RAW_PREDICT if publisher("anthropic") => {
-                Some(Provider::VertexAnthropic)
-            }
-            _ => None,
-        }
+        Some(GoogleCall { model, method })
     }
 }
 
@@ -366,11 +313,6 @@ pub struct ErrorReply {
 }
 
 pub const SSE: &str = "text/event-stream; charset=utf-8";
-
-/// The 404 for a path no provider serves (OpenAI's shape, as most clients expect).
-pub fn not_found_body(method: &str, path: &str) -> Bytes {
-    openai::not_found(method, path)
-}
 
 /// The few request fields that change the response.
 #[derive(Debug, Default, Deserialize)]
@@ -515,91 +457,6 @@ fn write_json(out: &mut Vec<u8>, json: &impl serde::Serialize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn detects_by_suffix() {
-        let post = Method::POST;
-        assert_eq!(
-            Provider::detect(&post, "/v1/chat/completions"),
-            Some(Provider::OpenAi)
-        );
-        assert_eq!(
-            Provider::detect(&post, "/openai/deployments/d1/chat/completions"),
-            Some(Provider::OpenAi)
-        );
-        assert_eq!(
-            Provider::detect(&post, "/v1/messages"),
-            Some(Provider::Anthropic)
-        );
-        assert_eq!(
-            Provider::detect(&post, "/v1/responses"),
-            Some(Provider::OpenAiResponses)
-        );
-        assert_eq!(
-            Provider::detect(&post, "/openai/v1/responses"),
-            Some(Provider::OpenAiResponses)
-        );
-        assert_eq!(
-            Provider::detect(&post, "/model/us.anthropic.claude-v1%3A0/converse"),
-            Some(Provider::Bedrock)
-        );
-        assert_eq!(
-            Provider::detect(&post, "/model/m/converse-stream"),
-            Some(Provider::Bedrock)
-        );
-        assert_eq!(Provider::detect(&post, "/model/m/invoke"), None);
-        assert_eq!(Provider::detect(&post, "/v1/embeddings"), None);
-        assert_eq!(Provider::detect(&Method::GET, "/v1/messages"), None);
-    }
-
-    #[test]
-    fn detects_google_routes() {
-        let post = Method::POST;
-        for (path, provider) in [
-            (
-                "/v1beta/models/gemini-2.5-flash:generateContent",
-                Some(Provider::Gemini),
-            ),
-            (
-                "/v1beta/models/gemini-2.5-flash%3AstreamGenerateContent",
-                Some(Provider::Gemini),
-            ),
-            (
-                "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro:streamGenerateContent",
-                Some(Provider::VertexGemini),
-            ),
-            (
-                "/v1/publishers/google/models/gemini-2.5-pro:generateContent",
-                Some(Provider::VertexGemini),
-            ),
-            (
-                "/v1/projects/p/locations/global/publishers/anthropic/models/claude-haiku-4-5@20251001:rawPredict",
-                Some(Provider::VertexAnthropic),
-            ),
-            (
-                "/v1/projects/p/locations/global/publishers/anthropic/models/claude-x:streamRawPredict",
-                Some(Provider::VertexAnthropic),
-            ),
-            (
-                "/v1/projects/p/locations/global/publishers/anthropic/models/claude-x:generateContent",
-                None,
-            ),
-            ("/v1beta/models/gemini:rawPredict", None),
-            ("/v1beta/models/gemini:countTokens", None),
-            ("/token", Some(Provider::GoogleToken)),
-            ("/o/oauth2/token", Some(Provider::GoogleToken)),
-        ] {
-            assert_eq!(Provider::detect(&post, path), provider, "{path}");
-        }
-        assert_eq!(
-            Provider::detect(
-                &Method::GET,
-                "/computeMetadata/v1/instance/service-accounts/default/token"
-            ),
-            Some(Provider::GceMetadata)
-        );
-        assert_eq!(Provider::detect(&Method::GET, "/token"), None);
-    }
 
     #[test]
     fn google_request_info_comes_from_the_url() {

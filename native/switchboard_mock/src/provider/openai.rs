@@ -275,19 +275,6 @@ pub fn error(status: u16, model: &str) -> Bytes {
     })
 }
 
-/// OpenAI's answer to a URL it does not serve.
-pub fn not_found(method: &str, path: &str) -> Bytes {
-    let message = format!("Invalid URL ({method} {path})");
-    json_bytes(&ErrorBody {
-        error: ErrorDetail {
-            message: &message,
-            kind: "invalid_request_error",
-            param: None,
-            code: None,
-        },
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,10 +10,19 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-pub use switchboard_mock::{MockServer, Outcome};
+pub use switchboard_mock::{Config, FileRoot, MockServer, Outcome};
 
 pub async fn mock() -> MockServer {
     MockServer::start().await.expect("mock starts")
+}
+
+/// A mock that may read files under `root` (replay steps).
+pub async fn mock_rooted(root: &std::path::Path) -> MockServer {
+    let config = Config {
+        root: FileRoot::new(root).expect("root folder"),
+        ..Config::default()
+    };
+    MockServer::start_with(config).await.expect("mock starts")
 }
 
 pub async fn send(addr: SocketAddr, method: &str, path: &str, body: &[u8]) -> TcpStream {

@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::Path;
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::jwt::SigningKey;
 use crate::secret::Secret;
@@ -33,6 +34,24 @@ impl Credential {
         }
     }
 
+    /// What tells this credential from another; see [`Fingerprint`].
+    pub fn fingerprint(&self) -> Fingerprint {
+        match self {
+            Credential::ServiceAccount(sa) => Fingerprint {
+                kind: "service_account",
+                account: sa.client_email.clone(),
+                token_uri: sa.token_uri.clone(),
+                digest: sa.key_digest,
+            },
+            Credential::AuthorizedUser(u) => Fingerprint {
+                kind: "authorized_user",
+                account: u.client_id.clone(),
+                token_uri: u.token_uri.clone(),
+                digest: digest(&[u.client_secret.expose(), u.refresh_token.expose()]),
+            },
+        }
+    }
+
     /// Every secret the credential holds or its token request sends.
     pub fn secrets(&self) -> Vec<Secret> {
         match self {
@@ -42,10 +61,35 @@ impl Credential {
     }
 }
 
+/// A credential's identity without its secrets: its kind, account, token
+/// endpoint and a SHA-256 digest of its secret material (so a rotated key
+/// is a new credential). Clients whose credentials have the same
+/// fingerprint share their tokens.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Fingerprint {
+    kind: &'static str,
+    account: String,
+    token_uri: String,
+    digest: [u8; 32],
+}
+
+/// SHA-256 over `parts`, each length-prefixed so that no two lists of
+/// parts digest alike by moving a boundary.
+fn digest(parts: &[&str]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    hash.finalize().into()
+}
+
 /// `"type": "service_account"`.
 pub struct ServiceAccount {
     pub client_email: String,
     pub key: SigningKey,
+    /// Of the PEM text, for [`Fingerprint`].
+    key_digest: [u8; 32],
     pub key_id: Option<String>,
     pub token_uri: String,
     pub project_id: Option<String>,
@@ -104,10 +148,12 @@ pub fn from_map(map: &Map<String, Value>) -> Result<Credential, String> {
     };
     match field("type")? {
         Some("service_account") => {
-            let key = SigningKey::from_pem(required("private_key")?)?;
+            let pem = required("private_key")?;
+            let key = SigningKey::from_pem(pem)?;
             Ok(Credential::ServiceAccount(ServiceAccount {
                 client_email: required("client_email")?.to_owned(),
                 key,
+                key_digest: digest(&[pem]),
                 key_id: field("private_key_id")?.map(str::to_owned),
                 token_uri,
                 project_id: field("project_id")?.map(str::to_owned),

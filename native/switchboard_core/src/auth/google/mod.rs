@@ -12,13 +12,19 @@
 //!    `metadata.google.internal`).
 //!
 //! Variables are read through [`crate::env`] when a token is needed, so
-//! they may be set after the registry is built. The first source that
-//! yields a token is kept for the client's lifetime; until then, every
-//! fetch looks again. The token is cached in the client (so in the registry
-//! handle) and fetched once for all the calls that need it at the same
-//! moment; it is refreshed 3 min 45 s before it expires (as google-auth
-//! does) or halfway through a shorter lifetime. A failed fetch is an
-//! `:auth` error of that attempt and is not cached.
+//! they may be set after the registry is built. The source found is kept
+//! while it yields tokens; after a failure, the next call looks again.
+//!
+//! Tokens are cached per credential in the registry's [`CredentialCaches`]:
+//! every `vertex-ai` client with the same configured credential (the same
+//! [`Fingerprint`]), or every one that relies on discovery, shares one
+//! [`TokenSource`], across rebuilds and reloads too. A token is fetched once
+//! for all the calls that need it at the same moment; it is refreshed
+//! 3 min 45 s before it expires (as google-auth does) or halfway through a
+//! shorter lifetime. A failed fetch is an `:auth` error of that attempt and
+//! is not cached. The project is each client's own: its `project_id`
+//! option, else the credential's, else the metadata server's (asked once
+//! per source), else `GOOGLE_CLOUD_PROJECT`.
 
 pub mod credentials;
 pub mod jwt;
@@ -28,16 +34,16 @@ use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
 
-use super::{Authorize, CachedCredential, Expiring};
+use super::{Authorize, CachedCredential, CredentialCaches, Expiring};
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;
 use crate::wire::HttpRequest;
-pub use credentials::Credential;
+pub use credentials::{Credential, Fingerprint};
 
 /// A request path's project segment before the project is known: it comes
 /// from the credentials, found at the first call. Not a valid project ID,
@@ -47,7 +53,7 @@ pub const PROJECT_PENDING: &str = "_pending_";
 /// How long before expiry a token is refreshed (google-auth's threshold).
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(225);
 
-/// Where a client's tokens come from, once found.
+/// Where tokens come from, once found.
 #[derive(Debug)]
 enum Source {
     Credential {
@@ -57,127 +63,176 @@ enum Source {
     },
     Metadata {
         host: String,
+        /// The project the server names, asked once, when a client needs it.
+        project: CachedCredential<String>,
     },
 }
 
-/// A source and the project the client's requests go to.
+/// A source, and what was looked at before it (for errors).
 #[derive(Debug)]
-struct Resolved {
+struct Found {
     source: Source,
-    project: String,
+    tried: Vec<String>,
 }
 
-/// The OAuth authorizer of one `vertex-ai` client.
-pub struct GoogleAuth {
+/// The tokens of one credential, configured or discovered, shared by the
+/// clients that have it.
+pub struct TokenSource {
     /// The `credentials` option, parsed when the registry was built.
     configured: Option<Arc<Credential>>,
-    /// The `project_id` option.
-    project: Option<String>,
-    resolved: Mutex<Option<Arc<Resolved>>>,
+    /// The source found, kept while it yields tokens: after a failure the
+    /// next call looks again.
+    found: CachedCredential<Arc<Found>>,
     token: CachedCredential<Secret>,
 }
 
-impl fmt::Debug for GoogleAuth {
+impl fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GoogleAuth")
+        f.debug_struct("TokenSource")
             .field("configured", &self.configured.is_some())
-            .field("project", &self.project)
             .finish_non_exhaustive()
     }
 }
 
-impl GoogleAuth {
-    pub fn new(configured: Option<Credential>, project: Option<String>) -> Self {
-        GoogleAuth {
+impl TokenSource {
+    /// The token source `caches` keeps for `configured` (by its
+    /// fingerprint), or for discovery; made now if there is none yet.
+    pub fn shared(caches: &CredentialCaches, configured: Option<Credential>) -> Arc<TokenSource> {
+        match configured {
+            Some(c) => caches
+                .google
+                .get_or_insert_with(c.fingerprint(), || TokenSource::new(Some(c))),
+            None => caches
+                .google_discovered
+                .get_or_init(|| Arc::new(TokenSource::new(None)))
+                .clone(),
+        }
+    }
+
+    fn new(configured: Option<Credential>) -> Self {
+        TokenSource {
             configured: configured.map(Arc::new),
-            project,
-            resolved: Mutex::new(None),
+            found: CachedCredential::new(Duration::ZERO),
             token: CachedCredential::new(Duration::ZERO),
         }
     }
 
-    /// Forgets the cached token, e.g. after the API said it is not valid:
-    /// the next attempt fetches a new one.
-    pub fn invalidate(&self) {
-        self.token.invalidate();
+    /// The kept source, else the one found now; concurrent callers share
+    /// one search.
+    async fn found(&self) -> Result<Arc<Found>, Error> {
+        self.found
+            .get(|| async {
+                let found = match &self.configured {
+                    Some(c) => Found {
+                        source: Source::Credential {
+                            credential: c.clone(),
+                            origin: "the credentials option".into(),
+                        },
+                        tried: Vec::new(),
+                    },
+                    None => find_source()?,
+                };
+                Ok(Expiring {
+                    value: Arc::new(found),
+                    expires_at: None,
+                })
+            })
+            .await
     }
 
-    fn resolved(&self) -> Option<Arc<Resolved>> {
-        self.resolved
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .clone()
-    }
-
-    /// The cached token, or a new one; concurrent callers share one fetch.
-    async fn token(&self) -> Result<(Secret, Arc<Resolved>), Error> {
-        let token = self
+    /// The cached token, or a new one from `found`; concurrent callers
+    /// share one fetch.
+    async fn token(&self, found: &Found) -> Result<Secret, Error> {
+        let result = self
             .token
             .get(|| async {
-                let resolved = match self.resolved() {
-                    Some(r) => r,
-                    None => Arc::new(self.resolve().await?),
-                };
-                let fetched = fetch(&resolved.source).await?;
-                *self
-                    .resolved
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(resolved);
+                let fetched = fetch(&found.source).await?;
                 let early = REFRESH_BEFORE_EXPIRY.min(fetched.lifetime / 2);
                 Ok(Expiring::for_duration(
                     fetched.token,
                     fetched.lifetime - early,
                 ))
             })
-            .await?;
-        let resolved = self
-            .resolved()
-            .ok_or_else(|| Error::new(ErrorKind::Auth, "Google credentials were forgotten"))?;
-        Ok((token, resolved))
+            .await;
+        if result.is_err() {
+            self.found.invalidate();
+        }
+        result
+    }
+}
+
+/// The OAuth authorizer of one `vertex-ai` client.
+pub struct GoogleAuth {
+    /// The `project_id` option, else the configured credential's project.
+    project: Option<String>,
+    tokens: Arc<TokenSource>,
+}
+
+impl fmt::Debug for GoogleAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GoogleAuth")
+            .field("project", &self.project)
+            .field("tokens", &self.tokens)
+            .finish()
+    }
+}
+
+impl GoogleAuth {
+    pub fn new(tokens: Arc<TokenSource>, project: Option<String>) -> Self {
+        GoogleAuth { project, tokens }
     }
 
-    /// Finds the source, in the order of the module's doc, and the project.
-    async fn resolve(&self) -> Result<Resolved, Error> {
-        let (source, mut tried) = match &self.configured {
-            Some(c) => (
-                Source::Credential {
-                    credential: c.clone(),
-                    origin: "the credentials option".into(),
-                },
-                Vec::new(),
-            ),
-            None => find_source()?,
-        };
-        let from_credential = match &source {
-            Source::Credential { credential, .. } => credential.project_id().map(str::to_owned),
-            Source::Metadata { .. } => None,
-        };
-        let mut project = self.project.clone().or(from_credential);
-        if let (None, Source::Metadata { host }) = (&project, &source) {
-            match token::metadata_project(host).await {
-                Ok(p) => project = Some(p),
-                Err(e) => tried.push(e.message),
-            }
+    /// Forgets the cached token, e.g. after the API said it is not valid:
+    /// the next attempt of every client sharing it fetches a new one.
+    pub fn invalidate(&self) {
+        self.tokens.token.invalidate();
+    }
+
+    /// The project requests go to, known before any token is fetched.
+    async fn project(&self, found: &Found) -> Result<String, Error> {
+        if let Some(project) = &self.project {
+            return Ok(project.clone());
         }
-        let project = project
+        let mut asked_metadata = None;
+        let from_source = match &found.source {
+            Source::Credential { credential, .. } => credential.project_id().map(str::to_owned),
+            Source::Metadata { host, project } => {
+                let asked = project
+                    .get(|| async {
+                        Ok(Expiring {
+                            value: token::metadata_project(host).await?,
+                            expires_at: None,
+                        })
+                    })
+                    .await;
+                asked.map_err(|e| asked_metadata = Some(e.message)).ok()
+            }
+        };
+        let project = from_source
             .or_else(|| crate::env::var("GOOGLE_CLOUD_PROJECT"))
             .ok_or_else(|| {
                 let mut message = "vertex-ai needs a project ID: set the project_id option, use \
                      a service account key that has a project_id, or set GOOGLE_CLOUD_PROJECT"
                     .to_owned();
+                let tried: Vec<&str> = found
+                    .tried
+                    .iter()
+                    .chain(&asked_metadata)
+                    .map(String::as_str)
+                    .collect();
                 if !tried.is_empty() {
                     message.push_str(&format!(" ({})", tried.join("; ")));
                 }
                 Error::new(ErrorKind::Auth, message)
             })?;
         check_project(&project).map_err(|e| Error::new(ErrorKind::Auth, e))?;
-        Ok(Resolved { source, project })
+        Ok(project)
     }
 }
 
 /// The first of `GOOGLE_APPLICATION_CREDENTIALS`, gcloud's file and the
 /// metadata server; with what was looked at before it, for errors.
-fn find_source() -> Result<(Source, Vec<String>), Error> {
+fn find_source() -> Result<Found, Error> {
     let credential = |path: PathBuf, origin: String| {
         credentials::read_file(&path)
             .map_err(|why| Error::new(ErrorKind::Auth, format!("{origin} is not usable: {why}")))
@@ -193,7 +248,7 @@ fn find_source() -> Result<(Source, Vec<String>), Error> {
         Some(path) => {
             let origin = format!("the file GOOGLE_APPLICATION_CREDENTIALS names ({path})");
             return match credential(PathBuf::from(&path), origin.clone())? {
-                Some(source) => Ok((source, tried)),
+                Some(source) => Ok(Found { source, tried }),
                 None => Err(Error::new(
                     ErrorKind::Auth,
                     format!("{origin} does not exist"),
@@ -208,16 +263,17 @@ fn find_source() -> Result<(Source, Vec<String>), Error> {
             path.display()
         );
         match credential(path.clone(), origin)? {
-            Some(source) => return Ok((source, tried)),
+            Some(source) => return Ok(Found { source, tried }),
             None => tried.push(format!("{} does not exist", path.display())),
         }
     }
-    Ok((
-        Source::Metadata {
+    Ok(Found {
+        source: Source::Metadata {
             host: token::metadata_host(),
+            project: CachedCredential::new(Duration::ZERO),
         },
         tried,
-    ))
+    })
 }
 
 /// `$CLOUDSDK_CONFIG/application_default_credentials.json`, or under
@@ -258,7 +314,7 @@ async fn fetch(source: &Source) -> Result<token::AccessToken, Error> {
                 ..e
             })
         }
-        Source::Metadata { host } => token::metadata(host).await.map_err(|e| Error {
+        Source::Metadata { host, .. } => token::metadata(host).await.map_err(|e| Error {
             message: format!(
                 "no Google credentials found (GOOGLE_APPLICATION_CREDENTIALS is not set and \
                  gcloud has no application default credentials), and {}",
@@ -282,16 +338,23 @@ impl GoogleAuth {
             }
             return Ok(());
         }
-        let (token, resolved) = self.token().await?;
+        let found = self.tokens.found().await?;
         if request.url.path().contains(&pending) {
-            let path = request.url.path().replacen(
-                &pending,
-                &format!("/projects/{}/", resolved.project),
-                1,
-            );
+            let project = match self.project(&found).await {
+                Ok(project) => project,
+                Err(e) => {
+                    self.tokens.found.invalidate();
+                    return Err(e);
+                }
+            };
+            let path = request
+                .url
+                .path()
+                .replacen(&pending, &format!("/projects/{project}/"), 1);
             request.url.set_path(&path);
         }
-        if let Source::Credential { credential, .. } = &resolved.source {
+        let token = self.tokens.token(&found).await?;
+        if let Source::Credential { credential, .. } = &found.source {
             if let Credential::AuthorizedUser(user) = credential.as_ref() {
                 let quota = HeaderName::from_static("x-goog-user-project");
                 if let Some(project) = &user.quota_project_id {
@@ -315,5 +378,38 @@ impl Authorize for GoogleAuth {
         request: &'a mut HttpRequest,
     ) -> Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>> {
         Box::pin(self.apply(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn user(refresh_token: &str, token_uri: &str) -> Credential {
+        let map = json!({"type": "authorized_user", "client_id": "c-1", "client_secret": "s-1",
+                         "refresh_token": refresh_token, "token_uri": token_uri});
+        credentials::from_map(map.as_object().expect("map")).expect("credential")
+    }
+
+    #[test]
+    fn clients_with_one_credential_share_one_token_source() {
+        let caches = CredentialCaches::default();
+        let uri = "https://oauth.example/token";
+        let a = TokenSource::shared(&caches, Some(user("r-1", uri)));
+        let b = TokenSource::shared(&caches, Some(user("r-1", uri)));
+        assert!(Arc::ptr_eq(&a, &b));
+        // Another secret or another token endpoint is another credential.
+        for other in [user("r-2", uri), user("r-1", "https://other.example/token")] {
+            assert!(!Arc::ptr_eq(&a, &TokenSource::shared(&caches, Some(other))));
+        }
+        // Every client that relies on discovery shares one.
+        let found = TokenSource::shared(&caches, None);
+        assert!(Arc::ptr_eq(&found, &TokenSource::shared(&caches, None)));
+        assert!(!Arc::ptr_eq(&found, &a));
+        assert_eq!(caches.google.live(), 1);
+        drop((a, b));
+        assert_eq!(caches.google.live(), 0);
     }
 }
