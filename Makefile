@@ -28,7 +28,10 @@ test-elixir:
 # clippy only type-checks (no linking), so --all-targets is safe for the
 # NIF, whose symbols come from the VM. A second pass lints the NIF with its
 # `bench` feature (the benchmarks' instruments), which the first leaves out.
+# check_shared_features.sh keeps the tests resolving the NIF build's cargo
+# features, so `make test` after `make demo` reuses every compiled crate.
 lint: setup
+	scripts/check_shared_features.sh
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --release -- -D warnings
 	cargo clippy --workspace --all-targets --release --features switchboard_nif/bench -- -D warnings
