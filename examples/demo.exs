@@ -1,5 +1,6 @@
-# The Switchboard demo: a GenServer that keeps a registry built from a
-# Beamlens-style client_registry map and asks it a question.
+# The Switchboard demo: a named registry, built from a Beamlens-style
+# client_registry map, runs under a supervisor beside a GenServer that asks
+# it questions by name without blocking; then an answer is streamed.
 #
 #   make demo                       # bundled mock server, no key needed
 #   ANTHROPIC_API_KEY=... make demo # Anthropic's claude-haiku-4-5 for real
@@ -9,33 +10,28 @@
 #   on AWS Bedrock (BEDROCK_MODEL and BEDROCK_REGION / AWS_REGION override)
 
 defmodule Demo.Assistant do
-  @moduledoc "Answers questions through a Switchboard registry without blocking."
+  @moduledoc "Answers questions through the Demo.LLM registry without blocking."
   use GenServer
 
-  def start_link(config), do: GenServer.start_link(__MODULE__, config, name: __MODULE__)
+  def start_link(_), do: GenServer.start_link(__MODULE__, %{}, name: __MODULE__)
 
   def ask(question), do: GenServer.call(__MODULE__, {:ask, question}, 120_000)
 
   @impl true
-  def init(config) do
-    case Switchboard.Registry.new(config) do
-      {:ok, reg} -> {:ok, %{reg: reg, waiting: %{}}}
-      {:error, error} -> {:stop, error}
-    end
-  end
+  def init(waiting), do: {:ok, waiting}
 
   @impl true
-  def handle_call({:ask, question}, from, state) do
+  def handle_call({:ask, question}, from, waiting) do
     # The answer arrives later as {ref, result}; the GenServer stays free.
-    call = Switchboard.async(state.reg, question, options: %{max_tokens: 300})
-    {:noreply, put_in(state.waiting[call.ref], from)}
+    call = Switchboard.async(Demo.LLM, question, options: %{max_tokens: 300})
+    {:noreply, Map.put(waiting, call.ref, from)}
   end
 
   @impl true
-  def handle_info({ref, result}, state) when is_map_key(state.waiting, ref) do
-    {from, waiting} = Map.pop(state.waiting, ref)
+  def handle_info({ref, result}, waiting) when is_map_key(waiting, ref) do
+    {from, waiting} = Map.pop(waiting, ref)
     GenServer.reply(from, result)
-    {:noreply, %{state | waiting: waiting}}
+    {:noreply, waiting}
   end
 end
 
@@ -43,7 +39,13 @@ defmodule Demo do
   def run do
     {config, where} = config()
     IO.puts("Switchboard demo: #{where}\n")
-    {:ok, _} = Demo.Assistant.start_link(config)
+
+    # An application would list these children in its own supervision tree.
+    {:ok, _} =
+      Supervisor.start_link(
+        [{Switchboard.Registry, name: Demo.LLM, client_registry: config}, Demo.Assistant],
+        strategy: :one_for_one
+      )
 
     for question <- [
           "In one sentence, why does the BEAM suit LLM-heavy applications?",
@@ -52,6 +54,25 @@ defmodule Demo do
       IO.puts("Q: #{question}")
       show(Demo.Assistant.ask(question))
     end
+
+    stream("In two short sentences, what does streaming give a chat UI?")
+  end
+
+  # Chunks as they arrive, by the registry's name; the last one carries the response.
+  defp stream(question) do
+    IO.puts("Q: #{question} (streamed)")
+    IO.write("A: ")
+
+    last =
+      Demo.LLM
+      |> Switchboard.stream(question, options: %{max_tokens: 200})
+      |> Enum.reduce(nil, fn chunk, _ ->
+        IO.write(chunk.text)
+        chunk
+      end)
+
+    %Switchboard.Chunk{response: r} = last
+    IO.puts("\n   streamed by #{r.client} (#{r.provider}) in #{r.latency_ms} ms\n")
   end
 
   defp config do
@@ -154,12 +175,22 @@ defmodule Demo do
     mock = Switchboard.Mock.start!()
 
     # The primary is overloaded for its first four attempts (DefaultRetry
-    # makes four), so the first question falls back; the second does not.
+    # makes four), so the first question falls back; the second does not;
+    # the third answer is streamed in small deltas.
     Switchboard.Mock.script(
       mock,
       "primary",
       List.duplicate(%{status: 529}, 4) ++
-        [%{content: "Another client takes over when one fails, so users keep getting answers."}]
+        [
+          %{content: "Another client takes over when one fails, so users keep getting answers."},
+          %{
+            content:
+              "Readers see the answer grow word by word instead of waiting for all of it. " <>
+                "A slow model feels fast.",
+            chunks: 20,
+            chunk_delay_ms: 40
+          }
+        ]
     )
 
     Switchboard.Mock.script(mock, "backup", [
