@@ -15,8 +15,9 @@ defmodule Switchboard.DependencyTest do
   @fixture Path.join(__DIR__, "fixtures/dep_app")
 
   setup do
-    dir =
-      Path.join(System.tmp_dir!(), "switchboard_dep_app_#{System.unique_integer([:positive])}")
+    # The OS pid too: another checkout's suite may run at the same time.
+    name = "switchboard_dep_app_#{System.pid()}_#{System.unique_integer([:positive])}"
+    dir = Path.join(System.tmp_dir!(), name)
 
     on_exit(fn -> File.rm_rf!(dir) end)
     File.cp_r!(@fixture, dir)
