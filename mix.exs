@@ -30,7 +30,7 @@ defmodule Mix.Tasks.Compile.SwitchboardNative do
 
   It says what it builds, then passes cargo's `Compiling ...` lines
   through. A first build compiles about 190 crates and takes several
-  minutes (five to ten on two cores); later builds reuse cargo's target
+  minutes (four on two idle cores); later builds reuse cargo's target
   directory and recompile only what changed, and a build with nothing to
   do prints nothing.
 
@@ -40,8 +40,9 @@ defmodule Mix.Tasks.Compile.SwitchboardNative do
       Switchboard's folder, which for a git dependency is
       `deps/switchboard/target`). Point it at a directory a CI cache keeps
       to reuse compiled crates across runs.
-    * `SWITCHBOARD_CARGO_PROFILE` - `release` (default), `debug` (a faster,
-      unoptimised build) or another profile of Switchboard's `Cargo.toml`.
+    * `SWITCHBOARD_CARGO_PROFILE` - `release` (default), `debug` (an
+      unoptimised NIF with debug info, built about three times faster) or
+      another profile of Switchboard's `Cargo.toml`.
     * `SWITCHBOARD_NIF_FEATURES` - cargo features of `switchboard_nif`
       (comma- or space-separated); `make bench` sets it to `bench`, which
       compiles in the benchmarks' instruments (per-NIF timing, the malloc
