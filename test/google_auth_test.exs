@@ -306,6 +306,27 @@ defmodule Switchboard.GoogleAuthTest do
       refute inspect(reg) =~ "xyz"
     end
 
+    test "clients whose user credentials differ only in quota project share a token, each billed to its own" do
+      token_sc = scenario("tok")
+      {a, b} = {scenario(), scenario()}
+
+      reg =
+        registry!(%{
+          clients: [
+            vertex("A", a, %{credentials: user(token_sc, %{"quota_project_id" => "quota-a"})}),
+            vertex("B", b, %{credentials: user(token_sc, %{"quota_project_id" => "quota-b"})})
+          ]
+        })
+
+      assert {:ok, _} = Switchboard.call(reg, "hi", client: "A")
+      assert {:ok, _} = Switchboard.call(reg, "hi", client: "B")
+      assert [_one_fetch] = requests(token_sc)
+      assert [req_a] = requests(a)
+      assert [req_b] = requests(b)
+      assert header(req_a, "x-goog-user-project") == "quota-a"
+      assert header(req_b, "x-goog-user-project") == "quota-b"
+    end
+
     test "gcloud's application default credentials file, with GOOGLE_CLOUD_PROJECT", ctx do
       token_sc = scenario("tok")
       api_sc = scenario()

@@ -200,6 +200,27 @@ defmodule Switchboard.NamedRegistryTest do
       assert {:ok, %Response{content: "B", client: "B"}} = Switchboard.call(Tuned, "hi")
     end
 
+    test "a literal key given to its child spec stays out of the spec" do
+      secret = "sk-secret-in-use-form"
+      sc = scripted([%{content: "ok"}])
+      %{options: options} = openai("C", sc)
+
+      config = %{
+        clients: [%{name: "C", provider: "openai", options: %{options | api_key: secret}}]
+      }
+
+      spec = LLM.child_spec(client_registry: config)
+      refute inspect(spec, limit: :infinity) =~ secret
+      start_supervised!(spec)
+      assert {:ok, %Response{content: "ok"}} = Switchboard.call(LLM, "hi")
+    end
+
+    test "takes a function for :client_registry" do
+      sc = scripted([%{content: "from a function"}])
+      start_supervised!({LLM, client_registry: fn -> %{clients: [openai("C", sc)]} end})
+      assert {:ok, %Response{content: "from a function"}} = Switchboard.call(LLM, "hi")
+    end
+
     test "a missing config fails the start saying what to set" do
       capture_log(fn ->
         assert {:error, {{%ArgumentError{message: message}, _}, _}} = start_supervised(LLM)
@@ -214,15 +235,32 @@ defmodule Switchboard.NamedRegistryTest do
       new = scripted([%{content: "new", repeat: -1}])
       name = name()
       start_named!(name, %{clients: [openai("C", old)]})
+      parent = self()
 
-      calls = for _ <- 1..1_000, do: Switchboard.async(name, "hi")
+      # 500 calls in flight before the reload, 500 more started by five
+      # other processes while it happens.
+      before = for _ <- 1..500, do: Switchboard.async(name, "hi")
+
+      starters =
+        for _ <- 1..5 do
+          Task.async(fn ->
+            send(parent, :starting)
+
+            for(_ <- 1..100, do: Switchboard.async(name, "hi"))
+            |> Enum.map(&Switchboard.await(&1, 60_000))
+          end)
+        end
+
+      for _ <- starters, do: assert_receive(:starting, 10_000)
       assert :ok = Registry.reload(name, %{clients: [openai("C", new)]})
       assert {:ok, %Response{content: "new"}} = Switchboard.call(name, "hi")
 
-      results = Enum.map(calls, &Switchboard.await(&1, 60_000))
-      assert Enum.frequencies_by(results, &elem(&1, 0)) == %{ok: 1_000}
-      assert Enum.all?(results, &match?({:ok, %Response{content: "old"}}, &1))
-      assert length(requests(old)) == 1_000
+      during = Enum.flat_map(starters, &Task.await(&1, 60_000))
+      before = Enum.map(before, &Switchboard.await(&1, 60_000))
+      assert Enum.frequencies_by(before ++ during, &elem(&1, 0)) == %{ok: 1_000}
+      assert Enum.all?(before, &match?({:ok, %Response{content: "old"}}, &1))
+      assert Enum.all?(during, &match?({:ok, %Response{content: c}} when c in ["old", "new"], &1))
+      assert length(requests(old)) + length(requests(new)) == 1_001
     end
 
     test "an invalid config returns the :config error and keeps the registry in force" do

@@ -134,8 +134,9 @@ defmodule Switchboard.Registry do
       children = [MyApp.LLM]
 
   Every function that takes a registry takes its name too. A call looks the
-  name up in `:persistent_term` (written only when the registry starts or
-  is reloaded): no message to the registry's process, no lock.
+  name up in `:persistent_term` (written only when the registry starts, is
+  reloaded or edited by name): no message to the registry's process, no
+  lock.
 
   A config that is not valid fails the child's start with the error's
   message (naming the client and the option), so a misconfigured
@@ -164,8 +165,10 @@ defmodule Switchboard.Registry do
 
   A registry made with `new/1` starts with nothing cached: only registries
   derived from one another share state. A `provider/model` client named in
-  a call's `client:` is built on its first call and kept (up to 256 per
-  registry), so its credentials are fetched once too.
+  a call's `client:` is built on its first call and kept (the first 256
+  names per registry), so its credentials are fetched once too. A rebuild
+  does not read the credential environment again: what the AWS chain or
+  Google's discovery found is kept until it expires or is rejected.
   """
 
   alias Switchboard.{Error, Native}
@@ -200,7 +203,7 @@ defmodule Switchboard.Registry do
   def new(config) when is_map(config), do: wrap(Native.registry_new(config))
 
   def new(_config) do
-    {:error, %Error{kind: :config, message: "the registry config must be a map with :clients"}}
+    {:error, not_a_map()}
   end
 
   @doc """
@@ -232,7 +235,11 @@ defmodule Switchboard.Registry do
   def add_client(reg, name, provider, options \\ %{}, retry_policy \\ nil)
       when is_binary(name) and is_binary(provider) and is_map(options) and
              (is_binary(retry_policy) or is_nil(retry_policy)) do
-    edit(reg, &Native.registry_add_client(&1, name, provider, options, retry_policy))
+    edit(
+      reg,
+      "add_client/5",
+      &Native.registry_add_client(&1, name, provider, options, retry_policy)
+    )
   end
 
   @doc """
@@ -248,7 +255,7 @@ defmodule Switchboard.Registry do
   """
   @spec set_primary(registry(), String.t()) :: {:ok, t()} | {:error, Error.t()}
   def set_primary(reg, name) when is_binary(name) do
-    edit(reg, &Native.registry_set_primary(&1, name))
+    edit(reg, "set_primary/2", &Native.registry_set_primary(&1, name))
   end
 
   @doc """
@@ -262,7 +269,7 @@ defmodule Switchboard.Registry do
   """
   @spec add_retry_policy(registry(), String.t(), map()) :: {:ok, t()} | {:error, Error.t()}
   def add_retry_policy(reg, name, policy) when is_binary(name) and is_map(policy) do
-    edit(reg, &Native.registry_add_retry_policy(&1, name, policy))
+    edit(reg, "add_retry_policy/3", &Native.registry_add_retry_policy(&1, name, policy))
   end
 
   # --- named registries -----------------------------------------------------
@@ -327,11 +334,11 @@ defmodule Switchboard.Registry do
   """
   @spec reload(atom(), config()) :: :ok | {:error, Error.t()}
   def reload(name, config) when is_atom(name) and is_map(config) do
-    with {:ok, _reg} <- Server.update(name, &Native.registry_reload(&1, config)), do: :ok
+    with {:ok, _reg} <- update(name, "reload/2", &Native.registry_reload(&1, config)), do: :ok
   end
 
   def reload(name, _config) when is_atom(name) do
-    {:error, %Error{kind: :config, message: "the registry config must be a map with :clients"}}
+    {:error, not_a_map()}
   end
 
   @doc """
@@ -349,11 +356,23 @@ defmodule Switchboard.Registry do
   def fetch!(%__MODULE__{} = reg, _fun), do: reg
 
   def fetch!(name, fun) when is_atom(name) and not is_nil(name) do
-    Server.lookup(name) ||
-      raise ArgumentError,
-            "#{fun}: no registry named #{inspect(name)} is running; start " <>
-              "{Switchboard.Registry, name: #{inspect(name)}, client_registry: ...} " <>
-              "(or a module that uses Switchboard.Registry) under a supervisor first"
+    Server.lookup(name) || raise ArgumentError, not_running(name, fun)
+  end
+
+  # Changes the named registry, or raises as `fetch!/2` does.
+  defp update(name, fun, change) do
+    Server.update(name, change) ||
+      raise ArgumentError, not_running(name, "Switchboard.Registry.#{fun}")
+  end
+
+  defp not_running(name, fun) do
+    "#{fun}: no registry named #{inspect(name)} is running; start " <>
+      "{Switchboard.Registry, name: #{inspect(name)}, client_registry: ...} " <>
+      "(or a module that uses Switchboard.Registry) under a supervisor first"
+  end
+
+  defp not_a_map do
+    %Error{kind: :config, message: "the registry config must be a map with :clients"}
   end
 
   defp start_options!(opts) do
@@ -382,8 +401,10 @@ defmodule Switchboard.Registry do
   end
 
   # A handle is edited into a new handle; a name's registry is edited in place.
-  defp edit(%__MODULE__{handle: handle}, change), do: wrap(change.(handle))
-  defp edit(name, change) when is_atom(name) and not is_nil(name), do: Server.update(name, change)
+  defp edit(%__MODULE__{handle: handle}, _fun, change), do: wrap(change.(handle))
+
+  defp edit(name, fun, change) when is_atom(name) and not is_nil(name),
+    do: update(name, fun, change)
 
   @doc false
   # `{:ok, {handle, primary, clients}}` from the NIF, as a registry.
@@ -431,7 +452,9 @@ defmodule Switchboard.Registry do
   (so `config/runtime.exs` and `System.fetch_env!/1` apply), then passed
   through the optional `c:init/1` callback. It defines `child_spec/1` and
   `start_link/1`; options given to them (`{MyApp.LLM, client_registry: ...}`)
-  override the application environment's.
+  override the application environment's. As with the child spec form,
+  `:client_registry` may be a function of no arguments returning the
+  config.
   """
   @spec __using__(keyword()) :: Macro.t()
   defmacro __using__(opts) do
@@ -445,21 +468,29 @@ defmodule Switchboard.Registry do
       @doc "The child spec of this registry; see `Switchboard.Registry.child_spec/1`."
       @spec child_spec(keyword()) :: Supervisor.child_spec()
       def child_spec(opts \\ []) do
-        %{id: __MODULE__, start: {__MODULE__, :start_link, [opts]}, type: :worker}
+        # The options stay behind a function, as the base form's config
+        # does, so supervisor state and reports never show their keys.
+        %{
+          id: __MODULE__,
+          start: {Switchboard.Registry.Server, :start_link, [__MODULE__, config(opts)]},
+          type: :worker
+        }
       end
 
       @doc "Starts this registry; see `Switchboard.Registry.start_link/1`."
       @spec start_link(keyword()) :: GenServer.on_start()
       def start_link(opts \\ []) do
-        Switchboard.Registry.Server.start_link(__MODULE__, fn ->
-          Switchboard.Registry.Server.module_config(__MODULE__, unquote(otp_app), opts)
-        end)
+        Switchboard.Registry.Server.start_link(__MODULE__, config(opts))
+      end
+
+      defp config(opts) do
+        fn -> Switchboard.Registry.Server.module_config(__MODULE__, unquote(otp_app), opts) end
       end
 
       @impl Switchboard.Registry
       def init(opts), do: {:ok, opts}
 
-      defoverridable init: 1
+      defoverridable init: 1, child_spec: 1
     end
   end
 

@@ -23,14 +23,13 @@ defmodule Switchboard.Registry.Server do
 
   @doc false
   # Applies `change` (a registry handle -> the NIF's result) to the named
-  # registry and publishes the result.
-  @spec update(atom(), (reference() -> term())) :: {:ok, Registry.t()} | {:error, Error.t()}
+  # registry and publishes the result; `nil` when no registry has the name.
+  @spec update(atom(), (reference() -> term())) ::
+          {:ok, Registry.t()} | {:error, Error.t()} | nil
   def update(name, change) do
     GenServer.call(name, {:update, change}, :infinity)
   catch
-    :exit, {reason, _} when reason in [:noproc, :normal, :shutdown] ->
-      raise ArgumentError,
-            "no registry named #{inspect(name)} is running; start it under a supervisor first"
+    :exit, {reason, _} when reason in [:noproc, :normal, :shutdown] -> nil
   end
 
   @doc false
@@ -60,6 +59,9 @@ defmodule Switchboard.Registry.Server do
     case Keyword.fetch(opts, :client_registry) do
       {:ok, config} when is_map(config) ->
         config
+
+      {:ok, config} when is_function(config, 0) ->
+        config.()
 
       {:ok, _other} ->
         raise ArgumentError,

@@ -125,8 +125,12 @@ impl Vertex {
                         .and_then(Credential::project_id)
                         .map(str::to_owned);
                 }
+                let quota_project = configured
+                    .as_ref()
+                    .and_then(Credential::quota_project_id)
+                    .map(str::to_owned);
                 let tokens = TokenSource::shared(&o.credentials, configured);
-                let auth = Arc::new(GoogleAuth::new(tokens, project.clone()));
+                let auth = Arc::new(GoogleAuth::new(tokens, project.clone(), quota_project));
                 (Authorization::Custom(auth.clone()), Some(auth))
             }
         };

@@ -34,6 +34,16 @@ impl Credential {
         }
     }
 
+    /// The project billed for the requests (`x-goog-user-project`): an
+    /// `authorized_user`'s `quota_project_id`. Not part of the
+    /// fingerprint: it does not change the tokens.
+    pub fn quota_project_id(&self) -> Option<&str> {
+        match self {
+            Credential::ServiceAccount(_) => None,
+            Credential::AuthorizedUser(user) => user.quota_project_id.as_deref(),
+        }
+    }
+
     /// What tells this credential from another; see [`Fingerprint`].
     pub fn fingerprint(&self) -> Fingerprint {
         match self {

@@ -165,6 +165,10 @@ impl TokenSource {
 pub struct GoogleAuth {
     /// The `project_id` option, else the configured credential's project.
     project: Option<String>,
+    /// The configured credential's quota project. Kept per client: clients
+    /// whose credentials differ only in it share one token source, which
+    /// holds the first one's credential.
+    quota_project: Option<String>,
     tokens: Arc<TokenSource>,
 }
 
@@ -172,14 +176,23 @@ impl fmt::Debug for GoogleAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GoogleAuth")
             .field("project", &self.project)
+            .field("quota_project", &self.quota_project)
             .field("tokens", &self.tokens)
             .finish()
     }
 }
 
 impl GoogleAuth {
-    pub fn new(tokens: Arc<TokenSource>, project: Option<String>) -> Self {
-        GoogleAuth { project, tokens }
+    pub fn new(
+        tokens: Arc<TokenSource>,
+        project: Option<String>,
+        quota_project: Option<String>,
+    ) -> Self {
+        GoogleAuth {
+            project,
+            quota_project,
+            tokens,
+        }
     }
 
     /// Forgets the cached token, e.g. after the API said it is not valid:
@@ -354,15 +367,18 @@ impl GoogleAuth {
             request.url.set_path(&path);
         }
         let token = self.tokens.token(&found).await?;
-        if let Source::Credential { credential, .. } = &found.source {
-            if let Credential::AuthorizedUser(user) = credential.as_ref() {
-                let quota = HeaderName::from_static("x-goog-user-project");
-                if let Some(project) = &user.quota_project_id {
-                    if !request.headers.contains_key(&quota) {
-                        if let Ok(value) = HeaderValue::from_str(project) {
-                            request.headers.insert(quota, value);
-                        }
-                    }
+        // A configured credential's quota project is this client's own; a
+        // discovered one's is the same for every client.
+        let quota_project = match (&self.tokens.configured, &found.source) {
+            (Some(_), _) => self.quota_project.as_deref(),
+            (None, Source::Credential { credential, .. }) => credential.quota_project_id(),
+            (None, Source::Metadata { .. }) => None,
+        };
+        let quota = HeaderName::from_static("x-goog-user-project");
+        if let Some(project) = quota_project {
+            if !request.headers.contains_key(&quota) {
+                if let Ok(value) = HeaderValue::from_str(project) {
+                    request.headers.insert(quota, value);
                 }
             }
         }
