@@ -202,7 +202,27 @@ defmodule Switchboard.MixProject do
       elixirc_paths: elixirc_paths(Mix.env()),
       start_permanent: Mix.env() == :prod,
       deps: [],
-      docs: [main: "Switchboard"]
+      description:
+        "One registry of LLM clients for BEAM applications: BAML-style client_registry maps, " <>
+          "ten providers, fallback and round-robin, retries and streaming, on a Rust NIF.",
+      package: package(),
+      docs: [main: "readme", extras: ["README.md", "CHANGELOG.md" | Path.wildcard("docs/*.md")]]
+    ]
+  end
+
+  # What a published package holds: the sources Mix and cargo build from,
+  # without build output (target/, priv/native/) or the suite.
+  defp package do
+    [
+      licenses: ["Apache-2.0"],
+      links: %{
+        "BAML client registry (the config format)" =>
+          "https://docs.boundaryml.com/ref/llm-client-providers/overview"
+      },
+      files: ~w(lib native/switchboard_core/src native/switchboard_core/Cargo.toml
+                native/switchboard_nif/src native/switchboard_nif/Cargo.toml
+                native/switchboard_mock/src native/switchboard_mock/Cargo.toml
+                Cargo.toml Cargo.lock mix.exs README.md CHANGELOG.md docs)
     ]
   end
 
