@@ -9,6 +9,8 @@
 #    `in_flight` outstanding, by handle then by name, from one process;
 #    the median calls/s of each.
 
+Code.require_file("lib/drive.exs", __DIR__)
+
 defmodule Bench.Named do
   def run(total, in_flight, rounds) do
     mock = Switchboard.Mock.start!()
@@ -26,8 +28,8 @@ defmodule Bench.Named do
     lookup(handle)
 
     # Warm the connection pool and the code paths.
-    drive(handle, 2_000, in_flight)
-    drive(Bench.LLM, 2_000, in_flight)
+    Bench.Drive.run(handle, 2_000, in_flight)
+    Bench.Drive.run(Bench.LLM, 2_000, in_flight)
 
     {by_handle, by_name} =
       Enum.reduce(1..rounds, {[], []}, fn _, {h, n} ->
@@ -57,33 +59,11 @@ defmodule Bench.Named do
   end
 
   defp rate(reg, total, in_flight) do
-    {micros, ^total} = :timer.tc(fn -> drive(reg, total, in_flight) end)
+    {micros, ^total} = :timer.tc(fn -> Bench.Drive.run(reg, total, in_flight) end)
     round(total / (micros / 1_000_000))
   end
 
   defp median(list), do: list |> Enum.sort() |> Enum.at(div(length(list), 2))
-
-  # Keeps `in_flight` calls outstanding until `total` have answered.
-  defp drive(reg, total, in_flight) do
-    start = min(in_flight, total)
-    for _ <- 1..start, do: Switchboard.async(reg, "q")
-    loop(reg, total, start, 0)
-  end
-
-  defp loop(_reg, total, _started, done) when done == total, do: done
-
-  defp loop(reg, total, started, done) do
-    receive do
-      {ref, {:ok, _}} when is_reference(ref) ->
-        started =
-          if started < total, do: Switchboard.async(reg, "q") && started + 1, else: started
-
-        loop(reg, total, started, done + 1)
-
-      {ref, {:error, e}} when is_reference(ref) ->
-        raise e
-    end
-  end
 end
 
 [total, in_flight, rounds] =

@@ -3,6 +3,8 @@
 #
 #   mix run bench/throughput.exs [calls] [in_flight]
 
+Code.require_file("lib/drive.exs", __DIR__)
+
 defmodule Bench.Throughput do
   def run(total, in_flight) do
     mock = Switchboard.Mock.start!()
@@ -16,9 +18,9 @@ defmodule Bench.Throughput do
       })
 
     # Warm the connection pool.
-    drive(reg, 500, in_flight)
+    Bench.Drive.run(reg, 500, in_flight)
     :erlang.statistics(:runtime)
-    {micros, ok} = :timer.tc(fn -> drive(reg, total, in_flight) end)
+    {micros, ok} = :timer.tc(fn -> Bench.Drive.run(reg, total, in_flight) end)
     {_, cpu_ms} = :erlang.statistics(:runtime)
     secs = micros / 1_000_000
 
@@ -28,28 +30,6 @@ defmodule Bench.Throughput do
     )
 
     Switchboard.Mock.stop(mock)
-  end
-
-  # Keeps `in_flight` calls outstanding until `total` have answered.
-  defp drive(reg, total, in_flight) do
-    start = min(in_flight, total)
-    for i <- 1..start, do: Switchboard.async(reg, "question #{i}")
-    loop(reg, total, start, 0)
-  end
-
-  defp loop(_reg, total, _started, done) when done == total, do: done
-
-  defp loop(reg, total, started, done) do
-    receive do
-      {ref, {:ok, _}} when is_reference(ref) ->
-        started =
-          if started < total, do: Switchboard.async(reg, "q") && started + 1, else: started
-
-        loop(reg, total, started, done + 1)
-
-      {ref, {:error, e}} when is_reference(ref) ->
-        raise e
-    end
   end
 end
 

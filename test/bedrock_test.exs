@@ -9,15 +9,6 @@ defmodule Switchboard.BedrockTest do
 
   alias Switchboard.Chunk
 
-  @aws_vars ~w(AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE
-               AWS_REGION AWS_DEFAULT_REGION AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
-               AWS_WEB_IDENTITY_TOKEN_FILE AWS_ROLE_ARN AWS_ROLE_SESSION_NAME
-               AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
-               AWS_CONTAINER_AUTHORIZATION_TOKEN AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE
-               AWS_EC2_METADATA_DISABLED AWS_EC2_METADATA_SERVICE_ENDPOINT
-               AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_STS
-               AWS_BEARER_TOKEN_BEDROCK)
-
   @model "anthropic.claude-3-5-haiku-20241022-v1:0"
   @keys %{
     access_key_id: "AKIDEXAMPLE",
@@ -29,23 +20,7 @@ defmodule Switchboard.BedrockTest do
   # files that do not exist, and instance metadata off, so nothing reaches
   # beyond the mock.
   setup do
-    saved = for var <- @aws_vars, into: %{}, do: {var, System.get_env(var)}
-    Enum.each(@aws_vars, &System.delete_env/1)
-    dir = Path.join(System.tmp_dir!(), "switchboard-aws-#{System.unique_integer([:positive])}")
-    File.mkdir_p!(dir)
-    System.put_env("AWS_CONFIG_FILE", Path.join(dir, "config"))
-    System.put_env("AWS_SHARED_CREDENTIALS_FILE", Path.join(dir, "credentials"))
-    System.put_env("AWS_EC2_METADATA_DISABLED", "true")
-
-    on_exit(fn ->
-      for {var, value} <- saved do
-        if value, do: System.put_env(var, value), else: System.delete_env(var)
-      end
-
-      File.rm_rf!(dir)
-    end)
-
-    %{dir: dir}
+    %{dir: Switchboard.AwsEnv.isolate!()}
   end
 
   defp bedrock(name, sc, options \\ %{}, retry_policy \\ nil) do
