@@ -4,19 +4,26 @@ defmodule Switchboard do
   @moduledoc """
   One registry of LLM clients for BEAM applications.
 
-  Build a `Switchboard.Registry` once, then call it from any process.
-  Calls run on a tokio runtime inside a NIF; the calling process only
-  waits in `receive`, so no scheduler is blocked while a model thinks and
-  a GenServer can keep thousands of calls in flight.
+  Start a `Switchboard.Registry` under your supervisor (or build one with
+  `Switchboard.Registry.new/1`), then call it from any process, by name or
+  by handle. Calls run on a tokio runtime inside a NIF; the calling process
+  only waits in `receive`, so no scheduler is blocked while a model thinks
+  and a GenServer can keep thousands of calls in flight.
 
-      {:ok, reg} =
-        Switchboard.Registry.new(%{
-          primary: "Haiku",
-          clients: [%{name: "Haiku", provider: "anthropic",
-                      options: %{model: "claude-haiku-4-5-20251001"}, retry_policy: "DefaultRetry"}]
-        })
+      children = [
+        {Switchboard.Registry,
+         name: MyApp.LLM,
+         client_registry: %{
+           primary: "Haiku",
+           clients: [%{name: "Haiku", provider: "anthropic",
+                       options: %{model: "claude-haiku-4-5-20251001"}, retry_policy: "DefaultRetry"}]
+         }}
+      ]
 
-      {:ok, %Switchboard.Response{content: text}} = Switchboard.call(reg, "Say hi")
+      {:ok, %Switchboard.Response{content: text}} = Switchboard.call(MyApp.LLM, "Say hi")
+
+  Every function here takes a registry's name or a `%Switchboard.Registry{}`
+  handle as its first argument.
 
   ## Prompts
 
@@ -55,8 +62,9 @@ defmodule Switchboard do
 
   Options are checked before anything starts. An unknown option (such as
   `:to` given to `async/3`), an option of the wrong type, a first argument
-  that is not a `Switchboard.Registry` or options that are not a keyword
-  list are programmer errors: they raise `ArgumentError` naming the option.
+  that is neither a `Switchboard.Registry` nor a registry's name, a name no
+  registry runs under, or options that are not a keyword list are
+  programmer errors: they raise `ArgumentError` naming what is wrong.
 
       Switchboard.async(reg, "Hi", to: pid)
       ** (ArgumentError) Switchboard.async/3: unknown option :to (accepted: :client, :options, :timeout, :metadata); :to and :window are options of stream_to/3
