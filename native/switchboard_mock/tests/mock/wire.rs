@@ -1,8 +1,6 @@
 //! Provider wire formats and error bodies.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 #[tokio::test]

@@ -1,13 +1,11 @@
 //! OpenAI Responses API (`/v1/responses`): answers, streams, errors.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 use serde_json::{json, Value};
 
 const PATH: &str = "/v1/responses";

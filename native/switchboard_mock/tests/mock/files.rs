@@ -1,10 +1,8 @@
 //! Replay steps and the control API read files only under the mock's root.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 const SSE: &str = "data: {\"a\":1}\n\n";

@@ -1,7 +1,7 @@
 //! Throughput of the default OpenAI answer over 100 keep-alive connections.
 //!
 //! Ignored by default (it is a measurement, not a check):
-//! `cargo test --release -p switchboard_mock --test load -- --ignored --nocapture`
+//! `cargo test --release -p switchboard_mock --test mock load -- --ignored --nocapture`
 
 use std::time::{Duration, Instant};
 

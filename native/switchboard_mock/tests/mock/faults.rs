@@ -1,12 +1,10 @@
 //! Scripted faults: delays, drops, truncation, split streams, stream errors, replay.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::common::*;
 use base64::Engine as _;
-use common::*;
 use serde_json::{json, Value};
 
 async fn raw(m: &MockServer, path: &str, body: Value) -> Reads {

@@ -1,10 +1,8 @@
 //! The ETF control API, as the Elixir client uses it, and the blackhole port.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use eetf::{Atom, Binary, FixInteger, List, Map, Term};
 use serde_json::json;
 

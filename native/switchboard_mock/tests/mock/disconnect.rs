@@ -1,10 +1,8 @@
 //! The mock must notice a client that goes away while a response is pending.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use tokio::io::AsyncReadExt;
 

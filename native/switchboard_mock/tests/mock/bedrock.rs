@@ -1,15 +1,13 @@
 //! AWS Bedrock Converse and ConverseStream: answers, binary event-stream
 //! frames, in-stream exceptions, HTTP errors, and the real recordings.
 
-mod common;
-
 use std::path::PathBuf;
 
+use crate::common::*;
 use aws_smithy_eventstream::frame::{DecodedFrame, MessageFrameDecoder};
 use aws_smithy_types::event_stream::Message;
 use base64::Engine as _;
 use bytes::Bytes;
-use common::*;
 use serde_json::{json, Value};
 
 const MODEL: &str = "anthropic.claude-3-5-haiku-20241022-v1:0";

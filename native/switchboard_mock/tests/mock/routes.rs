@@ -1,9 +1,7 @@
 //! Each provider's real paths only: a wrong base_url is a 404 (or 405) that
 //! names what is served, logged but answered without using a step.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[tokio::test]

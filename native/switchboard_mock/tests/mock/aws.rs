@@ -3,17 +3,15 @@
 //! API keys, and the STS / container / IMDSv2 credential endpoints whose
 //! credentials the verifier then accepts.
 
-mod common;
-
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::common::*;
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{
     sign, PayloadChecksumKind, SignableBody, SignableRequest, SigningSettings,
 };
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
-use common::*;
 use serde_json::{json, Value};
 
 const CONVERSE: &str = "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse";
