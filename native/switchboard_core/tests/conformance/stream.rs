@@ -427,7 +427,7 @@ fn stainless_sse_decoder_vectors() {
     assert!(cases.len() >= 11);
 }
 
-/// `cargo test --release -p switchboard_core --test stream_conformance -- --ignored --nocapture`
+/// `cargo test --release -p switchboard_core --test conformance stream:: -- --ignored --nocapture`
 #[test]
 #[ignore]
 fn throughput_of_decoder_and_openai_parser() {
