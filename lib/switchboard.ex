@@ -28,9 +28,38 @@ defmodule Switchboard do
   ## Prompts
 
   A string is one user message. A list of messages is
-  `[%{role: "system" | "user" | "assistant", content: String.t() | [part]}]`
-  where a part is `%{type: "text", text: ...}` or
-  `%{type: "image_url", image_url: %{url: ...}}`.
+  `[%{role: "system" | "user" | "assistant" | "tool", content: String.t() | [part]}]`
+  where a part is one of:
+
+    * `%{type: "text", text: ...}`
+    * `%{type: "image", url: "https://..."}` or
+      `%{type: "image", data: base64, media_type: "image/png"}` (user messages)
+    * `%{type: "image_url", image_url: %{url: ...}}` (OpenAI's form; a
+      `data:` URL is inline data)
+    * `%{type: "document", data: base64, media_type: "application/pdf"}`
+      (user messages)
+
+  A provider that cannot take a part fails the call with `:invalid_request`
+  before anything is sent.
+
+  Tool-calling turns: an assistant message carries the calls it made as
+  `tool_calls:` (the `Switchboard.ToolCall`s of a response; its `content`
+  may be `""` or `nil`), and each result is
+  `%{role: "tool", tool_call_id: id, content: result}` where `result` is a
+  string or a map (sent as JSON). `name:` on a tool message is optional:
+  it is found from the call. Switchboard turns these into each provider's
+  own form, so the history of a conversation can go to any provider:
+
+      {:ok, %{tool_calls: [call]} = first} =
+        Switchboard.call(reg, "What is the run queue?", tools: tools)
+
+      history = [
+        %{role: "user", content: "What is the run queue?"},
+        %{role: "assistant", content: first.content, tool_calls: first.tool_calls},
+        %{role: "tool", tool_call_id: call.id, content: %{"run_queue" => 0}}
+      ]
+
+      {:ok, final} = Switchboard.call(reg, history, tools: tools)
 
   ## Options
 
@@ -43,6 +72,7 @@ defmodule Switchboard do
   | `:options`  | yes                            | yes           | yes        |
   | `:timeout`  | yes                            | yes           | yes        |
   | `:metadata` | yes                            | yes           | yes        |
+  | `:tools`, `:tool_choice`, `:output_schema` | yes | yes     | yes        |
   | `:to`       |                                | yes           |            |
   | `:window`   |                                | yes           | yes        |
 
@@ -54,6 +84,14 @@ defmodule Switchboard do
       fallbacks included: a positive integer or `:infinity` (the default;
       each client's own timeouts still apply)
     * `:metadata` - any term; kept on the caller's side, never sent
+    * `:tools` - functions the model may call: a list of
+      `%{name: String.t(), description: String.t(), parameters: json_schema}`
+      (`parameters` is a JSON Schema map; it defaults to an object with no
+      properties). Tool calls arrive as `Response.tool_calls`.
+    * `:tool_choice` - `:auto` (the default with tools), `:none`,
+      `:required` (some tool) or `{:tool, name}` (that tool)
+    * `:output_schema` - a JSON Schema map the answer must match; the
+      decoded answer arrives as `Response.parsed`
     * `:to` - the process that receives the call's messages (a local pid;
       default `self()`)
     * `:window` - at most this many chunk messages unacknowledged at once:
@@ -67,7 +105,7 @@ defmodule Switchboard do
   programmer errors: they raise `ArgumentError` naming what is wrong.
 
       Switchboard.async(reg, "Hi", to: pid)
-      ** (ArgumentError) Switchboard.async/3: unknown option :to (accepted: :client, :options, :timeout, :metadata); :to and :window are options of stream_to/3
+      ** (ArgumentError) Switchboard.async/3: unknown option :to (accepted: :client, :options, :timeout, :metadata, :tools, :tool_choice, :output_schema); :to and :window are options of stream_to/3
 
   What can only be judged against the registry (an unknown `client:`) or
   the provider (the prompt's shape, the contents of `options:`) arrives as
@@ -123,13 +161,16 @@ defmodule Switchboard do
           | {:options, map()}
           | {:timeout, pos_integer() | :infinity}
           | {:metadata, term()}
+          | {:tools, [map()]}
+          | {:tool_choice, :auto | :none | :required | {:tool, String.t()}}
+          | {:output_schema, map()}
   @typedoc "An option of `stream_to/3`."
   @type stream_to_option :: option() | {:to, pid()} | {:window, pos_integer() | :infinity}
   @typedoc "An option of `stream/3`."
   @type stream_option :: option() | {:window, pos_integer() | :infinity}
   @type result :: {:ok, Response.t()} | {:error, Error.t()}
 
-  @call_options [:client, :options, :timeout, :metadata]
+  @call_options [:client, :options, :timeout, :metadata, :tools, :tool_choice, :output_schema]
   @stream_to_options @call_options ++ [:to, :window]
   @stream_options @call_options ++ [:window]
 
@@ -343,8 +384,10 @@ defmodule Switchboard do
     window = if streamed?, do: Keyword.get(opts, :window, @default_window)
 
     request =
-      for key <- [:client, :options, :timeout], Keyword.has_key?(opts, key), into: %{} do
-        {key, Keyword.get(opts, key)}
+      for key <- [:client, :options, :timeout, :tools, :tool_choice, :output_schema],
+          Keyword.has_key?(opts, key),
+          into: %{} do
+        {key, native_option(key, Keyword.get(opts, key))}
       end
 
     handle =
@@ -357,6 +400,10 @@ defmodule Switchboard do
     # message with it: keeping it costs the call nothing.
     %Call{ref: handle, handle: handle, owner: receiver}
   end
+
+  # The NIF reads no tuples: `{:tool, name}` travels as a map.
+  defp native_option(:tool_choice, {:tool, name}), do: %{"tool" => name}
+  defp native_option(_key, value), do: value
 
   defp next_chunk({:done, _} = state), do: {:halt, state}
 
@@ -599,6 +646,13 @@ defmodule Switchboard do
   defp check_option!(_name, :timeout, :infinity), do: :ok
   defp check_option!(_name, :timeout, ms) when is_integer(ms) and ms > 0, do: :ok
   defp check_option!(_name, :metadata, _any), do: :ok
+  defp check_option!(_name, :tools, tools) when is_list(tools), do: :ok
+
+  defp check_option!(_name, :tool_choice, choice) when choice in [:auto, :none, :required],
+    do: :ok
+
+  defp check_option!(_name, :tool_choice, {:tool, name}) when is_binary(name), do: :ok
+  defp check_option!(_name, :output_schema, schema) when is_map(schema), do: :ok
   defp check_option!(_name, :to, pid) when is_pid(pid) and node(pid) == node(), do: :ok
   defp check_option!(_name, :window, :infinity), do: :ok
   defp check_option!(_name, :window, n) when is_integer(n) and n > 0, do: :ok
@@ -612,6 +666,9 @@ defmodule Switchboard do
   defp expected(:options), do: "must be a map"
   defp expected(:timeout), do: "must be a positive integer (milliseconds) or :infinity"
   defp expected(:to), do: "must be a local pid"
+  defp expected(:tools), do: "must be a list of tool maps"
+  defp expected(:tool_choice), do: "must be :auto, :none, :required or {:tool, name}"
+  defp expected(:output_schema), do: "must be a JSON Schema map"
   defp expected(:window), do: "must be a positive integer or :infinity"
 
   # Scalars are shown; maps, lists, tuples and strings only by their type,

@@ -2,7 +2,12 @@ defmodule Switchboard.Chunk do
   @moduledoc """
   A piece of a streamed answer.
 
-    * `text` - new text (never thinking or tool input)
+    * `text` - new answer text (never reasoning or tool input)
+    * `reasoning` - new reasoning text (Anthropic thinking, Gemini
+      thoughts, ...), `""` when none
+    * `tool_calls` - tool calls that started in this chunk, as
+      `%Switchboard.ToolCall{}` with `arguments: nil`, so a UI can show
+      them; their complete arguments arrive on the final response
     * `client` - the leaf client producing it
     * `attempt` - the 1-based index, in the call's `attempts`, of the HTTP
       attempt it belongs to. If an attempt fails after some of its text was
@@ -20,10 +25,12 @@ defmodule Switchboard.Chunk do
 
   @type t :: %__MODULE__{
           text: String.t(),
+          reasoning: String.t(),
+          tool_calls: [Switchboard.ToolCall.t()],
           client: String.t(),
           attempt: pos_integer(),
           response: Switchboard.Response.t() | nil
         }
 
-  defstruct [:client, :attempt, :response, text: ""]
+  defstruct [:client, :attempt, :response, text: "", reasoning: "", tool_calls: []]
 end

@@ -2,20 +2,38 @@ defmodule Switchboard.Response do
   @moduledoc """
   A successful answer.
 
-    * `content` - the answer's text (text blocks only; thinking and tool
+    * `content` - the answer's text (text blocks only; reasoning and tool
       calls are not part of it)
+    * `reasoning` - the model's reasoning where the provider returns it
+      (Anthropic thinking, Responses reasoning summaries, Gemini thoughts,
+      Bedrock reasoning content), kept apart from `content`; `nil` when
+      there was none
+    * `tool_calls` - the `Switchboard.ToolCall`s the model asked for, in
+      order; `[]` when none
+    * `parsed` - with `output_schema:`, the answer decoded and checked
+      against the schema (maps with string keys); `nil` otherwise
     * `model` - the model the provider says answered
+    * `finish` - why the model stopped, the same on every provider:
+      `:stop`, `:length` (the token limit), `:tool_calls`,
+      `:content_filter` (a filter, refusal or guardrail) or `:other`
     * `finish_reason` - the provider's own value (`"stop"`, `"end_turn"`,
       `"length"`, `"max_tokens"`, ...)
     * `usage` - `Switchboard.Usage`
     * `client` / `provider` - the leaf client that answered
     * `attempts` - every HTTP attempt of the call, failed ones included
     * `latency_ms` - wall time of the whole call
+
+      iex> %Switchboard.Response{content: "Hi", finish: :stop}.tool_calls
+      []
   """
 
   @type t :: %__MODULE__{
           content: String.t(),
+          reasoning: String.t() | nil,
+          tool_calls: [Switchboard.ToolCall.t()],
+          parsed: term(),
           model: String.t() | nil,
+          finish: :stop | :length | :tool_calls | :content_filter | :other,
           finish_reason: String.t() | nil,
           usage: Switchboard.Usage.t(),
           client: String.t(),
@@ -26,12 +44,16 @@ defmodule Switchboard.Response do
 
   defstruct [
     :content,
+    :reasoning,
+    :parsed,
     :model,
     :finish_reason,
     :client,
     :provider,
     :latency_ms,
+    finish: :other,
     usage: %Switchboard.Usage{},
+    tool_calls: [],
     attempts: []
   ]
 end

@@ -12,7 +12,10 @@ defmodule Switchboard.Usage do
       Anthropic `cache_read_input_tokens`).
     * `cache_creation_input_tokens` - the part of `input_tokens` written to
       the provider's cache (Anthropic `cache_creation_input_tokens`).
-    * `output_tokens` - the answer's tokens.
+    * `output_tokens` - the answer's tokens, reasoning included.
+    * `reasoning_tokens` - the part of `output_tokens` the model spent
+      reasoning (OpenAI `reasoning_tokens`, Gemini `thoughtsTokenCount`);
+      they stay counted in `output_tokens` too.
     * `total_tokens` - `input_tokens + output_tokens`.
 
   A field is `nil` when the provider did not report it.
@@ -26,7 +29,8 @@ defmodule Switchboard.Usage do
           output_tokens: non_neg_integer() | nil,
           total_tokens: non_neg_integer() | nil,
           cached_input_tokens: non_neg_integer() | nil,
-          cache_creation_input_tokens: non_neg_integer() | nil
+          cache_creation_input_tokens: non_neg_integer() | nil,
+          reasoning_tokens: non_neg_integer() | nil
         }
 
   defstruct [
@@ -34,6 +38,7 @@ defmodule Switchboard.Usage do
     :output_tokens,
     :total_tokens,
     :cached_input_tokens,
-    :cache_creation_input_tokens
+    :cache_creation_input_tokens,
+    :reasoning_tokens
   ]
 end

@@ -4,7 +4,7 @@
 //! [`execute`] on its tokio runtime.
 //!
 //! Modules depend one way only, each on those before it:
-//! `error`, `secret`, `value`, `weak_map` -> `prompt`, `response`, `wire`
+//! `error`, `secret`, `value`, `weak_map` -> `tools` -> `prompt`, `response`, `wire`
 //! -> `framing`, `env` -> `auth` -> `providers` -> `retry`, `config` -> `engine`.
 
 pub mod auth;
@@ -18,6 +18,7 @@ pub mod providers;
 pub mod response;
 pub mod retry;
 pub mod secret;
+pub mod tools;
 pub mod value;
 pub mod weak_map;
 pub mod wire;
@@ -26,4 +27,5 @@ pub use config::Registry;
 pub use engine::{execute, CallRequest, StreamSink};
 pub use error::{Error, ErrorKind};
 pub use prompt::{parse_prompt, Message};
-pub use response::{Attempt, Failure, Response, Usage};
+pub use response::{Attempt, Failure, Finish, Response, Usage};
+pub use tools::{Tool, ToolCall, ToolCallStart, ToolChoice};

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::tools::{arguments_from_value, ToolCall};
 use crate::value::type_name;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -10,6 +11,8 @@ pub enum Role {
     System,
     User,
     Assistant,
+    /// The app's result for one of the assistant's tool calls.
+    Tool,
 }
 
 impl Role {
@@ -18,6 +21,7 @@ impl Role {
             Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 }
@@ -25,8 +29,41 @@ impl Role {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Part {
     Text(String),
-    /// An image by URL; `data:` URLs carry the bytes inline.
-    ImageUrl(String),
+    Image(Media),
+    /// A document (PDF): only inline data.
+    Document(Inline),
+}
+
+/// Where an image comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Media {
+    /// An http(s) URL the provider fetches.
+    Url(String),
+    Inline(Inline),
+}
+
+/// Bytes sent in the request, base64-encoded, with their media type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inline {
+    pub media_type: String,
+    pub data: String,
+}
+
+impl Inline {
+    /// As a `data:` URL, for APIs that take images that way.
+    pub fn data_url(&self) -> String {
+        format!("data:{};base64,{}", self.media_type, self.data)
+    }
+}
+
+impl Media {
+    /// As a URL: the URL itself, or a `data:` URL.
+    pub fn url(&self) -> String {
+        match self {
+            Media::Url(u) => u.clone(),
+            Media::Inline(i) => i.data_url(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -39,17 +76,46 @@ pub enum Content {
 pub struct Message {
     pub role: Role,
     pub content: Content,
+    /// Assistant messages: the tool calls it made (its content may then
+    /// be empty).
+    pub tool_calls: Vec<ToolCall>,
+    /// Tool messages: the call this is the result of.
+    pub tool_call_id: Option<String>,
+    /// Tool messages: the tool's name, when the app gives it; found from
+    /// the call otherwise (Gemini needs it).
+    pub name: Option<String>,
 }
 
 impl Message {
-    pub fn user(text: impl Into<String>) -> Self {
+    pub fn new(role: Role, content: Content) -> Self {
         Message {
-            role: Role::User,
-            content: Content::Text(text.into()),
+            role,
+            content,
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+            name: None,
         }
     }
 
-    /// The text of the message, parts joined; images are left out.
+    pub fn user(text: impl Into<String>) -> Self {
+        Message::new(Role::User, Content::Text(text.into()))
+    }
+
+    /// The name of the tool a tool message answers: its own `name`, else
+    /// the name on the matching call in an earlier assistant message.
+    pub fn tool_name<'a>(&'a self, history: &'a [Message]) -> Option<&'a str> {
+        self.name.as_deref().or_else(|| {
+            let id = self.tool_call_id.as_deref()?;
+            history
+                .iter()
+                .flat_map(|m| &m.tool_calls)
+                .find(|c| c.id == id)
+                .map(|c| c.name.as_str())
+        })
+    }
+
+    /// The text of the message, parts joined; images and documents are
+    /// left out.
     pub fn text(&self) -> String {
         match &self.content {
             Content::Text(t) => t.clone(),
@@ -57,7 +123,7 @@ impl Message {
                 .iter()
                 .filter_map(|p| match p {
                     Part::Text(t) => Some(t.as_str()),
-                    Part::ImageUrl(_) => None,
+                    Part::Image(_) | Part::Document(_) => None,
                 })
                 .collect(),
         }
@@ -130,9 +196,10 @@ fn parse_message(index: usize, item: &Value) -> Result<Message, Error> {
         Some(Value::String(r)) if r == "system" => Role::System,
         Some(Value::String(r)) if r == "user" => Role::User,
         Some(Value::String(r)) if r == "assistant" => Role::Assistant,
+        Some(Value::String(r)) if r == "tool" => Role::Tool,
         Some(Value::String(_)) => {
             return Err(at(
-                "role must be one of \"system\", \"user\", \"assistant\"",
+                "role must be one of \"system\", \"user\", \"assistant\", \"tool\"",
             ))
         }
         Some(other) => {
@@ -143,6 +210,36 @@ fn parse_message(index: usize, item: &Value) -> Result<Message, Error> {
         }
         None => return Err(at("missing :role")),
     };
+    let tool_calls = match (role, map.get("tool_calls")) {
+        (_, None | Some(Value::Null)) => Vec::new(),
+        (Role::Assistant, Some(Value::Array(calls))) => calls
+            .iter()
+            .enumerate()
+            .map(|(j, c)| parse_tool_call(c).map_err(|e| at(&format!("tool_calls[{j}]: {e}"))))
+            .collect::<Result<_, _>>()?,
+        (Role::Assistant, Some(other)) => {
+            return Err(at(&format!(
+                "tool_calls must be a list, got {}",
+                type_name(other)
+            )))
+        }
+        (_, Some(_)) => return Err(at("only assistant messages carry :tool_calls")),
+    };
+    let string = |key: &str| match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(at(&format!(
+            ":{key} must be a string, got {}",
+            type_name(other)
+        ))),
+    };
+    let (tool_call_id, name) = match role {
+        Role::Tool => (
+            Some(string("tool_call_id")?.ok_or_else(|| at("a tool message needs :tool_call_id"))?),
+            string("name")?,
+        ),
+        _ => (None, None),
+    };
     let content = match map.get("content") {
         Some(Value::String(text)) => Content::Text(text.clone()),
         Some(Value::Array(parts)) => Content::Parts(
@@ -152,6 +249,13 @@ fn parse_message(index: usize, item: &Value) -> Result<Message, Error> {
                 .map(|(j, p)| parse_part(p).map_err(|e| at(&format!("content part {j}: {e}"))))
                 .collect::<Result<_, _>>()?,
         ),
+        // A tool's result may be any JSON; providers take it as text.
+        Some(result @ (Value::Object(_) | Value::Number(_) | Value::Bool(_)))
+            if role == Role::Tool =>
+        {
+            Content::Text(result.to_string())
+        }
+        None | Some(Value::Null) if !tool_calls.is_empty() => Content::Text(String::new()),
         Some(other) => {
             return Err(at(&format!(
                 "content must be a string or a list of parts, got {}",
@@ -160,31 +264,93 @@ fn parse_message(index: usize, item: &Value) -> Result<Message, Error> {
         }
         None => return Err(at("missing :content")),
     };
-    Ok(Message { role, content })
+    if role != Role::User && role != Role::Tool {
+        if let Content::Parts(parts) = &content {
+            if parts.iter().any(|p| !matches!(p, Part::Text(_))) {
+                return Err(at("images and documents may only be sent in user messages"));
+            }
+        }
+    }
+    Ok(Message {
+        role,
+        content,
+        tool_calls,
+        tool_call_id,
+        name,
+    })
+}
+
+/// A tool call the assistant made, as `Response.tool_calls` holds it.
+fn parse_tool_call(call: &Value) -> Result<ToolCall, String> {
+    let map = call
+        .as_object()
+        .ok_or_else(|| format!("must be a map, got {}", type_name(call)))?;
+    let text = |key: &str| match map.get(key) {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        _ => Err(format!("needs a non-empty string :{key}")),
+    };
+    let (id, name) = (text("id")?, text("name")?);
+    let arguments = match map.get("arguments") {
+        Some(Value::String(s)) => crate::tools::arguments_from_text(&name, s),
+        other => arguments_from_value(&name, other),
+    }
+    .map_err(|_| "arguments must be a map (or a JSON object as a string)".to_owned())?;
+    Ok(ToolCall {
+        id,
+        name,
+        arguments,
+    })
 }
 
 fn parse_part(part: &Value) -> Result<Part, String> {
     let map = part
         .as_object()
         .ok_or_else(|| format!("must be a map, got {}", type_name(part)))?;
-    match map.get("type").and_then(Value::as_str) {
+    let string = |key: &str| map.get(key).and_then(Value::as_str);
+    let inline = |what: &str, default_type: Option<&str>| {
+        let data = string("data").ok_or_else(|| format!("{what} part needs :url or :data"))?;
+        let media_type = string("media_type")
+            .or(default_type)
+            .ok_or_else(|| format!("{what} part with :data needs a :media_type"))?;
+        Ok::<_, String>(Inline {
+            media_type: media_type.to_owned(),
+            data: data.to_owned(),
+        })
+    };
+    match string("type") {
         Some("text") => match map.get("text") {
             Some(Value::String(t)) => Ok(Part::Text(t.clone())),
             _ => Err("a text part needs a string :text".into()),
         },
         Some("image_url") => {
             let url = match map.get("image_url") {
-                Some(Value::String(u)) => Some(u.clone()),
-                Some(Value::Object(m)) => m.get("url").and_then(Value::as_str).map(str::to_owned),
+                Some(Value::String(u)) => Some(u.as_str()),
+                Some(Value::Object(m)) => m.get("url").and_then(Value::as_str),
                 _ => None,
             };
-            url.map(Part::ImageUrl)
+            url.map(|u| Part::Image(media_from_url(u)))
                 .ok_or_else(|| "an image_url part needs :image_url with a :url string".into())
         }
+        Some("image") => match string("url") {
+            Some(u) => Ok(Part::Image(media_from_url(u))),
+            None => inline("an image", None).map(|i| Part::Image(Media::Inline(i))),
+        },
+        Some("document") => inline("a document", Some("application/pdf")).map(Part::Document),
         Some(other) => Err(format!(
-            "unsupported part type {other:?} (supported: \"text\", \"image_url\")"
+            "unsupported part type {other:?} (supported: \"text\", \"image\", \"image_url\", \"document\")"
         )),
         None => Err("missing :type".into()),
+    }
+}
+
+/// A `data:` URL is inline bytes; any other URL is fetched by the provider.
+fn media_from_url(url: &str) -> Media {
+    match data_url(url) {
+        Some((media_type, data)) => Media::Inline(Inline {
+            media_type: media_type.to_owned(),
+            data: data.to_owned(),
+        }),
+        None => Media::Url(url.to_owned()),
     }
 }
 
@@ -213,6 +379,36 @@ mod tests {
     }
 
     #[test]
+    fn tool_turns_and_media_parse() {
+        let msgs = parse_prompt(&json!([
+            {"role": "user", "content": [
+                {"type": "image", "data": "AA", "media_type": "image/png"},
+                {"type": "image_url", "image_url": "data:image/jpeg;base64,BB"},
+                {"type": "document", "data": "JV"}
+            ]},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"__struct__": "Elixir.Switchboard.ToolCall", "id": "c1", "name": "get", "arguments": {"k": 1}}
+            ]},
+            {"role": "tool", "tool_call_id": "c1", "content": {"v": 2}}
+        ]))
+        .unwrap();
+        let Content::Parts(parts) = &msgs[0].content else {
+            panic!()
+        };
+        assert_eq!(
+            parts[1],
+            Part::Image(Media::Inline(Inline {
+                media_type: "image/jpeg".into(),
+                data: "BB".into()
+            }))
+        );
+        assert!(matches!(&parts[2], Part::Document(i) if i.media_type == "application/pdf"));
+        assert_eq!(msgs[1].tool_calls[0].arguments["k"], json!(1));
+        assert_eq!(msgs[2].text(), "{\"v\":2}");
+        assert_eq!(msgs[2].tool_name(&msgs), Some("get"));
+    }
+
+    #[test]
     fn bad_prompts_are_invalid_requests() {
         for bad in [
             json!([]),
@@ -221,6 +417,10 @@ mod tests {
             json!([{"role": "user"}]),
             json!([{"role": "user", "content": 1}]),
             json!([{"role": "user", "content": [{"type": "audio"}]}]),
+            json!([{"role": "tool", "content": "r"}]),
+            json!([{"role": "user", "content": "x", "tool_calls": []}]),
+            json!([{"role": "assistant", "content": [{"type": "image", "url": "http://x"}]}]),
+            json!([{"role": "user", "content": [{"type": "image", "data": "AA"}]}]),
             json!([{"role": "system", "content": "only"}]),
             json!(["not a map"]),
         ] {

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::error::Error;
+use crate::tools::ToolCall;
 
 /// Token counts, with one meaning across providers: `input_tokens` counts
 /// every prompt token, cached or not (`cached_input_tokens` and
@@ -17,6 +20,8 @@ pub struct Usage {
     pub cached_input_tokens: Option<u64>,
     /// Prompt tokens written to the provider's cache (Anthropic).
     pub cache_creation_input_tokens: Option<u64>,
+    /// Output tokens spent on reasoning; part of `output_tokens` too.
+    pub reasoning_tokens: Option<u64>,
 }
 
 impl Usage {
@@ -44,6 +49,70 @@ impl Usage {
         self.cache_creation_input_tokens = created;
         self
     }
+
+    pub fn with_reasoning(mut self, reasoning: Option<u64>) -> Self {
+        self.reasoning_tokens = reasoning;
+        self
+    }
+}
+
+/// Why the model stopped, the same on every provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Finish {
+    /// A natural end or a stop sequence.
+    Stop,
+    /// The output token limit.
+    Length,
+    /// The model wants tools run.
+    ToolCalls,
+    /// A safety filter, a refusal or a guardrail.
+    ContentFilter,
+    /// Anything else, or the provider did not say.
+    #[default]
+    Other,
+}
+
+impl Finish {
+    /// Each provider's reasons, one table: their names do not collide.
+    pub fn from_reason(reason: Option<&str>) -> Finish {
+        match reason {
+            Some(
+                "stop" | "end_turn" | "stop_sequence" | "STOP" | "completed" | "pause_turn"
+                | "FINISH_REASON_STOP",
+            ) => Finish::Stop,
+            Some(
+                "length"
+                | "max_tokens"
+                | "MAX_TOKENS"
+                | "max_output_tokens"
+                | "model_context_window_exceeded",
+            ) => Finish::Length,
+            Some("tool_calls" | "tool_use" | "function_call") => Finish::ToolCalls,
+            Some(
+                "content_filter"
+                | "content_filtered"
+                | "guardrail_intervened"
+                | "refusal"
+                | "SAFETY"
+                | "RECITATION"
+                | "BLOCKLIST"
+                | "PROHIBITED_CONTENT"
+                | "SPII"
+                | "IMAGE_SAFETY",
+            ) => Finish::ContentFilter,
+            _ => Finish::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Finish::Stop => "stop",
+            Finish::Length => "length",
+            Finish::ToolCalls => "tool_calls",
+            Finish::ContentFilter => "content_filter",
+            Finish::Other => "other",
+        }
+    }
 }
 
 /// One HTTP attempt (or one leaf that could not even send, e.g. a missing key).
@@ -59,8 +128,14 @@ pub struct Attempt {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
     pub content: String,
+    /// Reasoning kept apart from `content`; empty when there was none.
+    pub reasoning: String,
+    pub tool_calls: Vec<ToolCall>,
+    /// The answer decoded and checked against the call's `output_schema`.
+    pub parsed: Option<Value>,
     pub model: Option<String>,
     pub finish_reason: Option<String>,
+    pub finish: Finish,
     pub usage: Usage,
     /// The leaf client that answered.
     pub client: String,

@@ -10,12 +10,12 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::prompt::Message;
-use crate::response::Usage;
+use crate::response::{Finish, Usage};
 use crate::secret::{Secret, Secrets};
+use crate::tools::{Tool, ToolCall, ToolCallStart, ToolChoice};
 
 /// What one call asks of a leaf: the provider builds its request from this
-/// and its client's options. Later call features (tools, an output schema)
-/// are added here, so providers see them without a new method.
+/// and its client's options.
 #[derive(Debug, Clone, Copy)]
 pub struct CallInput<'a> {
     pub messages: &'a [Message],
@@ -23,6 +23,26 @@ pub struct CallInput<'a> {
     pub options: &'a Map<String, Value>,
     /// Ask for a streamed answer.
     pub stream: bool,
+    /// Functions the model may call; empty for none.
+    pub tools: &'a [Tool],
+    /// `None`: the provider's default (auto when there are tools).
+    pub tool_choice: Option<&'a ToolChoice>,
+    /// Ask for JSON of this JSON Schema.
+    pub output_schema: Option<&'a Value>,
+}
+
+impl<'a> CallInput<'a> {
+    /// A plain call: messages and options, no tools or schema.
+    pub fn plain(messages: &'a [Message], options: &'a Map<String, Value>, stream: bool) -> Self {
+        CallInput {
+            messages,
+            options,
+            stream,
+            tools: &[],
+            tool_choice: None,
+            output_schema: None,
+        }
+    }
 }
 
 /// An HTTP request as sent. Built by the provider, then authorized (a key
@@ -115,10 +135,29 @@ impl ResponseHead {
 /// A successful, provider-neutral answer.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Completion {
+    /// The answer's text (never reasoning or tool input).
     pub content: String,
+    /// Reasoning the provider returned (thinking, thoughts, summaries),
+    /// kept apart from the answer; empty when there was none.
+    pub reasoning: String,
+    pub tool_calls: Vec<ToolCall>,
+    /// Set by the engine: the answer checked against the call's
+    /// `output_schema`.
+    pub parsed: Option<Value>,
     pub model: Option<String>,
     pub finish_reason: Option<String>,
     pub usage: Usage,
+}
+
+impl Completion {
+    /// The normalised finish: from the provider's reason, and tool calls
+    /// when there are any (Gemini says `STOP` when it calls a function).
+    pub fn finish(&self) -> Finish {
+        match Finish::from_reason(self.finish_reason.as_deref()) {
+            Finish::Stop | Finish::Other if !self.tool_calls.is_empty() => Finish::ToolCalls,
+            finish => finish,
+        }
+    }
 }
 
 /// What one read of a stream yields for the caller. Parsers append to it;
@@ -127,6 +166,10 @@ pub struct Completion {
 pub struct Deltas {
     /// Answer text, in order (never thinking or tool input).
     pub text: String,
+    /// Reasoning text, in order.
+    pub reasoning: String,
+    /// Tool calls that started; their arguments arrive on the response.
+    pub tool_calls: Vec<ToolCallStart>,
 }
 
 impl Deltas {
@@ -134,7 +177,46 @@ impl Deltas {
         self.text.push_str(text);
     }
 
+    pub fn push_reasoning(&mut self, text: &str) {
+        self.reasoning.push_str(text);
+    }
+
+    pub fn push_tool_call(&mut self, id: &str, name: &str) {
+        self.tool_calls.push(ToolCallStart {
+            id: id.to_owned(),
+            name: name.to_owned(),
+        });
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.text.is_empty()
+        self.text.is_empty() && self.reasoning.is_empty() && self.tool_calls.is_empty()
+    }
+
+    /// Bytes of text and reasoning, for the stream's size limit.
+    pub fn len_bytes(&self) -> usize {
+        self.text.len() + self.reasoning.len()
+    }
+
+    /// A whole answer as one delta, for a stream from a client that does
+    /// not stream.
+    pub fn whole(completion: &Completion) -> Deltas {
+        Deltas {
+            text: completion.content.clone(),
+            reasoning: completion.reasoning.clone(),
+            tool_calls: completion
+                .tool_calls
+                .iter()
+                .map(|c| ToolCallStart {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.reasoning.clear();
+        self.tool_calls.clear();
     }
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use rustler::{Encoder, Env, LocalPid, Monitor, Resource, ResourceArc, Term};
 use serde_json::Value;
+use switchboard_core::tools::{parse_tool_choice, parse_tools};
 use switchboard_core::StreamSink;
 use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry};
 use tokio_util::sync::CancellationToken;
@@ -266,6 +267,7 @@ fn decode_request(prompt: Term, opts: Term) -> Result<CallRequest, Error> {
     let Value::Object(opts) = to_value(opts, "opts").map_err(Error::invalid_request)? else {
         return Err(Error::invalid_request("opts must be a keyword list"));
     };
+    let mut tool_choice = None;
     for (key, value) in opts {
         match (key.as_str(), value) {
             ("client", Value::String(c)) => request.client = Some(c),
@@ -282,12 +284,29 @@ fn decode_request(prompt: Term, opts: Term) -> Result<CallRequest, Error> {
                     "opts[:timeout] must be a positive integer (milliseconds) or :infinity",
                 ))
             }
+            ("tools", Value::Null) => {}
+            ("tools", tools) => request.tools = parse_tools(&tools)?,
+            ("tool_choice", Value::Null) => {}
+            ("tool_choice", choice) => tool_choice = Some(choice),
+            ("output_schema", Value::Null) => {}
+            ("output_schema", Value::Object(schema)) => {
+                request.output_schema = Some(Value::Object(schema))
+            }
+            ("output_schema", _) => {
+                return Err(Error::invalid_request(
+                    "opts[:output_schema] must be a JSON Schema map",
+                ))
+            }
             (other, _) => {
                 return Err(Error::invalid_request(format!(
-                    "unknown option {other:?} (expected client, options or timeout)"
+                    "unknown option {other:?} (expected client, options, timeout, tools, tool_choice or output_schema)"
                 )))
             }
         }
+    }
+    // Checked once every option is read: it names one of the tools.
+    if let Some(choice) = tool_choice {
+        request.tool_choice = Some(parse_tool_choice(&choice, &request.tools)?);
     }
     Ok(request)
 }

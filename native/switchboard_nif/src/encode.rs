@@ -1,9 +1,13 @@
 //! Core results as the Elixir structs of the public API. Only our own atoms
 //! are created here (struct keys, error kinds); provider data stays binaries.
 
-use rustler::{Atom, NifException, NifStruct};
+use rustler::types::map::map_new;
+use rustler::{Atom, Encoder, Env, NifException, NifStruct, Term};
+use serde_json::Value;
 
-use switchboard_core::{Attempt, Error, ErrorKind, Failure, Response, Usage};
+use switchboard_core::{
+    Attempt, Error, ErrorKind, Failure, Finish, Response, ToolCall, ToolCallStart, Usage,
+};
 
 rustler::atoms! {
     config,
@@ -19,6 +23,90 @@ rustler::atoms! {
     bad_response,
     finish_reason,
     cancelled,
+    stop,
+    length,
+    tool_calls,
+    content_filter,
+    other,
+}
+
+fn finish_atom(finish: Finish) -> Atom {
+    match finish {
+        Finish::Stop => stop(),
+        Finish::Length => length(),
+        Finish::ToolCalls => tool_calls(),
+        Finish::ContentFilter => content_filter(),
+        Finish::Other => other(),
+    }
+}
+
+/// A JSON value as Elixir data: maps with string keys (never atoms),
+/// lists, binaries, numbers, booleans and `nil`.
+pub struct Json(pub Value);
+
+impl Encoder for Json {
+    fn encode<'a>(&self, env: Env<'a>) -> Term<'a> {
+        encode_json(env, &self.0)
+    }
+}
+
+/// Never decoded: the derives of the structs holding it ask for it.
+impl<'a> rustler::Decoder<'a> for Json {
+    fn decode(_term: Term<'a>) -> rustler::NifResult<Self> {
+        Err(rustler::Error::BadArg)
+    }
+}
+
+fn encode_json<'a>(env: Env<'a>, value: &Value) -> Term<'a> {
+    match value {
+        Value::Null => rustler::types::atom::nil().encode(env),
+        Value::Bool(b) => b.encode(env),
+        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.encode(env),
+            (_, Some(u), _) => u.encode(env),
+            (_, _, Some(f)) => f.encode(env),
+            _ => rustler::types::atom::nil().encode(env),
+        },
+        Value::String(s) => s.encode(env),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| encode_json(env, v))
+            .collect::<Vec<_>>()
+            .encode(env),
+        Value::Object(map) => map.iter().fold(map_new(env), |acc, (k, v)| {
+            acc.map_put(k.encode(env), encode_json(env, v))
+                .unwrap_or(acc)
+        }),
+    }
+}
+
+#[derive(NifStruct)]
+#[module = "Switchboard.ToolCall"]
+pub struct ExToolCall {
+    id: String,
+    name: String,
+    /// `nil` on a chunk, where the call has only started.
+    arguments: Option<Json>,
+}
+
+impl ExToolCall {
+    pub fn started(start: ToolCallStart) -> Self {
+        ExToolCall {
+            id: start.id,
+            name: start.name,
+            arguments: None,
+        }
+    }
+}
+
+impl From<ToolCall> for ExToolCall {
+    fn from(call: ToolCall) -> Self {
+        ExToolCall {
+            id: call.id,
+            name: call.name,
+            arguments: Some(Json(Value::Object(call.arguments))),
+        }
+    }
 }
 
 fn kind_atom(kind: ErrorKind) -> Atom {
@@ -47,6 +135,7 @@ pub struct ExUsage {
     total_tokens: Option<u64>,
     cached_input_tokens: Option<u64>,
     cache_creation_input_tokens: Option<u64>,
+    reasoning_tokens: Option<u64>,
 }
 
 #[derive(NifStruct)]
@@ -63,8 +152,12 @@ pub struct ExAttempt {
 #[module = "Switchboard.Response"]
 pub struct ExResponse {
     content: String,
+    reasoning: Option<String>,
+    tool_calls: Vec<ExToolCall>,
+    parsed: Option<Json>,
     model: Option<String>,
     finish_reason: Option<String>,
+    finish: Atom,
     usage: ExUsage,
     client: String,
     provider: String,
@@ -96,6 +189,7 @@ impl From<Usage> for ExUsage {
             total_tokens: u.total_tokens,
             cached_input_tokens: u.cached_input_tokens,
             cache_creation_input_tokens: u.cache_creation_input_tokens,
+            reasoning_tokens: u.reasoning_tokens,
         }
     }
 }
@@ -139,8 +233,12 @@ impl From<Response> for ExResponse {
     fn from(r: Response) -> Self {
         ExResponse {
             content: r.content,
+            reasoning: Some(r.reasoning).filter(|t| !t.is_empty()),
+            tool_calls: r.tool_calls.into_iter().map(ExToolCall::from).collect(),
+            parsed: r.parsed.map(Json),
             model: r.model,
             finish_reason: r.finish_reason,
+            finish: finish_atom(r.finish),
             usage: r.usage.into(),
             client: r.client,
             provider: r.provider,

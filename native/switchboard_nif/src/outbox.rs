@@ -13,11 +13,12 @@ use std::sync::Mutex;
 
 use rustler::types::atom;
 use rustler::{Atom, Encoder, Env, LocalPid, NifStruct, OwnedEnv, ResourceArc, Term};
-use switchboard_core::{Attempt, StreamSink};
+use switchboard_core::wire::Deltas;
+use switchboard_core::{Attempt, StreamSink, ToolCallStart};
 use tokio::sync::Notify;
 
 use crate::call::CallResource;
-use crate::encode::ExAttempt;
+use crate::encode::{ExAttempt, ExToolCall};
 
 rustler::atoms! {
     chunk,
@@ -28,6 +29,8 @@ rustler::atoms! {
 #[module = "Switchboard.Chunk"]
 struct ExChunk {
     text: String,
+    reasoning: String,
+    tool_calls: Vec<ExToolCall>,
     client: String,
     attempt: usize,
     /// Only `Switchboard.stream/3`'s final chunk carries the response.
@@ -62,6 +65,16 @@ struct Pending {
     attempt: usize,
     client: String,
     text: String,
+    reasoning: String,
+    tool_calls: Vec<ToolCallStart>,
+}
+
+impl Pending {
+    fn merge(&mut self, deltas: &Deltas) {
+        self.text.push_str(&deltas.text);
+        self.reasoning.push_str(&deltas.reasoning);
+        self.tool_calls.extend(deltas.tool_calls.iter().cloned());
+    }
 }
 
 struct State {
@@ -132,6 +145,8 @@ impl Outbox {
             state.delivered = Some(p.attempt);
             let chunk = ExChunk {
                 text: p.text,
+                reasoning: p.reasoning,
+                tool_calls: p.tool_calls.into_iter().map(ExToolCall::started).collect(),
                 client: p.client,
                 attempt: p.attempt,
                 response: atom::nil(),
@@ -177,17 +192,21 @@ impl State {
 }
 
 impl StreamSink for Outbox {
-    fn chunk(&self, attempt: usize, client: &str, text: &str) {
+    fn chunk(&self, attempt: usize, client: &str, deltas: &Deltas) {
         {
             let mut state = self.lock();
             match &mut state.pending {
-                Some(p) if p.attempt == attempt => p.text.push_str(text),
+                Some(p) if p.attempt == attempt => p.merge(deltas),
                 slot => {
-                    *slot = Some(Pending {
+                    let mut pending = Pending {
                         attempt,
                         client: client.to_owned(),
-                        text: text.to_owned(),
-                    })
+                        text: String::new(),
+                        reasoning: String::new(),
+                        tool_calls: Vec::new(),
+                    };
+                    pending.merge(deltas);
+                    *slot = Some(pending);
                 }
             }
         }

@@ -10,7 +10,8 @@ use crate::config::Leaf;
 use crate::error::Error;
 use crate::prompt::Message;
 use crate::secret::Secrets;
-use crate::wire::{CallInput, Completion, ResponseHead};
+use crate::tools::{Tool, ToolChoice};
+use crate::wire::{CallInput, Completion, Deltas, ResponseHead};
 
 /// Largest provider body kept on an error, so a huge HTML error page does
 /// not travel to every receiver.
@@ -20,6 +21,9 @@ const RAW_RESPONSE_LIMIT: usize = transport::ERROR_BODY_PREFIX;
 pub(super) struct HttpExchange<'a> {
     pub messages: &'a [Message],
     pub options: &'a Map<String, Value>,
+    pub tools: &'a [Tool],
+    pub tool_choice: Option<&'a ToolChoice>,
+    pub output_schema: Option<&'a Value>,
 }
 
 impl Exchange for HttpExchange<'_> {
@@ -28,12 +32,15 @@ impl Exchange for HttpExchange<'_> {
         _client: &str,
         leaf: &Leaf,
         streaming: bool,
-        emit: &mut (dyn FnMut(&str) + Send),
+        emit: &mut (dyn FnMut(&Deltas) + Send),
     ) -> Result<(u16, Completion), Error> {
         let input = CallInput {
             messages: self.messages,
             options: self.options,
             stream: streaming,
+            tools: self.tools,
+            tool_choice: self.tool_choice,
+            output_schema: self.output_schema,
         };
         let mut request = leaf.provider.build_request(&input)?;
         let authorized = leaf.provider.authorization().apply(&mut request).await;

@@ -19,6 +19,7 @@ use crate::config::Registry;
 use crate::error::Error;
 use crate::prompt::Message;
 use crate::response::{Failure, Response};
+use crate::tools::{Tool, ToolChoice};
 use attempts::AttemptLog;
 use deadline::Deadline;
 use exchange::HttpExchange;
@@ -36,6 +37,10 @@ pub struct CallRequest {
     pub overrides: Map<String, Value>,
     /// Total time for the whole call, retries and fallbacks included.
     pub timeout: Option<Duration>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: Option<ToolChoice>,
+    /// A JSON Schema the answer must match; it is decoded into `parsed`.
+    pub output_schema: Option<Value>,
 }
 
 /// Runs `request` to completion, failure or cancellation. With a `sink`,
@@ -90,6 +95,9 @@ pub async fn execute(
     let exchange = HttpExchange {
         messages: &request.messages,
         options: &request.overrides,
+        tools: &request.tools,
+        tool_choice: request.tool_choice.as_ref(),
+        output_schema: request.output_schema.as_ref(),
     };
     let ctx = Ctx {
         registry: &registry,
@@ -106,7 +114,11 @@ pub async fn execute(
     let attempts = log.take();
     match result {
         Ok(answer) => Ok(Response {
+            finish: answer.completion.finish(),
             content: answer.completion.content,
+            reasoning: answer.completion.reasoning,
+            tool_calls: answer.completion.tool_calls,
+            parsed: answer.completion.parsed,
             model: answer.completion.model,
             finish_reason: answer.completion.finish_reason,
             usage: answer.completion.usage,

@@ -12,7 +12,7 @@ use super::deadline::Deadline;
 use super::stream::StreamSink;
 use crate::config::{ClientNode, Leaf, NodeKind, Registry};
 use crate::error::{Error, ErrorKind};
-use crate::wire::Completion;
+use crate::wire::{Completion, Deltas};
 
 /// One exchange with a leaf's provider: the HTTP one in production, a
 /// scripted one in tests. Streamed text goes to `emit` as it arrives.
@@ -22,7 +22,7 @@ pub(super) trait Exchange: Sync {
         client: &str,
         leaf: &Leaf,
         streaming: bool,
-        emit: &mut (dyn FnMut(&str) + Send),
+        emit: &mut (dyn FnMut(&Deltas) + Send),
     ) -> impl Future<Output = Result<(u16, Completion), Error>> + Send;
 }
 
@@ -133,10 +133,10 @@ async fn run_leaf<'a, X: Exchange>(
     let attempt = ctx.log.begin(&node.name, node.provider);
     let streaming = ctx.sink.is_some() && leaf.supports_streaming;
     let mut delivered = false;
-    let mut emit = |text: &str| {
+    let mut emit = |deltas: &Deltas| {
         if let Some(sink) = ctx.sink {
             delivered = true;
-            sink.chunk(attempt.number, &node.name, text);
+            sink.chunk(attempt.number, &node.name, deltas);
         }
     };
     // The exchange future is built in each arm: bound to a local first, it
@@ -157,9 +157,12 @@ async fn run_leaf<'a, X: Exchange>(
     };
     let result = result.and_then(|(status, completion)| {
         check_finish_reason(leaf, &completion).map_err(|e| e.with_status(status))?;
-        if !streaming && !completion.content.is_empty() {
+        if !streaming {
             // A client without streaming still answers a stream in one chunk.
-            emit(&completion.content);
+            let whole = Deltas::whole(&completion);
+            if !whole.is_empty() {
+                emit(&whole);
+            }
         }
         Ok((status, completion))
     });
@@ -280,7 +283,7 @@ mod tests {
             client: &str,
             _leaf: &Leaf,
             _streaming: bool,
-            _emit: &mut (dyn FnMut(&str) + Send),
+            _emit: &mut (dyn FnMut(&Deltas) + Send),
         ) -> Result<(u16, Completion), Error> {
             self.calls
                 .lock()

@@ -14,9 +14,9 @@ use crate::wire::{Completion, Deltas, HttpRequest};
 
 /// Where streamed text goes. Called from the call's own task, in order.
 pub trait StreamSink: Send + Sync {
-    /// Text from attempt number `attempt` (1-based, its index in the call's
-    /// attempts) of leaf `client`.
-    fn chunk(&self, attempt: usize, client: &str, text: &str);
+    /// Text, reasoning and started tool calls from attempt number `attempt`
+    /// (1-based, its index in the call's attempts) of leaf `client`.
+    fn chunk(&self, attempt: usize, client: &str, deltas: &Deltas);
 
     /// Attempt `attempt` failed after text of it was passed to `chunk`:
     /// that text is void. Called before any text of a later attempt.
@@ -96,7 +96,7 @@ pub(super) async fn exchange(
     leaf: &Leaf,
     client: &reqwest::Client,
     request: HttpRequest,
-    emit: &mut (dyn FnMut(&str) + Send),
+    emit: &mut (dyn FnMut(&Deltas) + Send),
 ) -> Result<(u16, Completion), Error> {
     let mut watch = Watch::new(&leaf.http);
     let mut response = watched(&watch, transport::open(client, request, &leaf.http)).await?;
@@ -145,7 +145,7 @@ pub(super) async fn exchange(
         // Text that arrived in one read is passed on as one piece: it came
         // together, so merging costs no latency and saves a message per delta.
         if !deltas.is_empty() {
-            forwarded += deltas.text.len();
+            forwarded += deltas.len_bytes();
             if forwarded > transport::MAX_ANSWER_BYTES {
                 return Err(Error::bad_response(format!(
                     "the streamed answer is larger than {} MiB",
@@ -154,8 +154,8 @@ pub(super) async fn exchange(
                 .with_status(status));
             }
             watch.got_text = true;
-            emit(&deltas.text);
-            deltas.text.clear();
+            emit(&deltas);
+            deltas.clear();
         }
         if parser.is_done() {
             break;
@@ -166,5 +166,6 @@ pub(super) async fn exchange(
             break;
         }
     }
-    Ok((status, parser.finish()))
+    let completion = parser.finish().map_err(|e| e.with_status(status))?;
+    Ok((status, completion))
 }

@@ -10,7 +10,7 @@ use super::spec::{ProviderSpec, SpecKind};
 use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
-use crate::prompt::{data_url, split_system, Content, Message, Part};
+use crate::prompt::{split_system, Content, Media, Message, Part};
 use crate::response::Usage;
 use crate::secret::Secrets;
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
@@ -79,13 +79,17 @@ fn content_json(content: &Content) -> Value {
 fn part_json(part: &Part) -> Value {
     match part {
         Part::Text(t) => json!({"type": "text", "text": t}),
-        Part::ImageUrl(url) => match data_url(url) {
-            Some((media_type, data)) => json!({
-                "type": "image",
-                "source": {"type": "base64", "media_type": media_type, "data": data}
-            }),
-            None => json!({"type": "image", "source": {"type": "url", "url": url}}),
-        },
+        Part::Image(Media::Inline(i)) => json!({
+            "type": "image",
+            "source": {"type": "base64", "media_type": i.media_type, "data": i.data}
+        }),
+        Part::Image(Media::Url(url)) => {
+            json!({"type": "image", "source": {"type": "url", "url": url}})
+        }
+        Part::Document(d) => json!({
+            "type": "document",
+            "source": {"type": "base64", "media_type": d.media_type, "data": d.data}
+        }),
     }
 }
 
@@ -163,6 +167,7 @@ pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
             .and_then(Value::as_str)
             .map(str::to_owned),
         usage: v.get("usage").map(usage).unwrap_or_default(),
+        ..Completion::default()
     })
 }
 

@@ -43,8 +43,8 @@ impl StreamParser for AnthropicStream {
         self.done
     }
 
-    fn finish(self: Box<Self>) -> Completion {
-        self.completion()
+    fn finish(self: Box<Self>) -> Result<Completion, Error> {
+        Ok(self.completion())
     }
 }
 
@@ -124,6 +124,7 @@ impl AnthropicStream {
             model: self.model,
             finish_reason: self.finish_reason,
             usage,
+            ..Completion::default()
         }
     }
 }
@@ -251,6 +252,7 @@ mod tests {
                 total_tokens: Some(34),
                 cached_input_tokens: Some(4),
                 cache_creation_input_tokens: None,
+                reasoning_tokens: None,
             }
         );
     }

@@ -240,8 +240,14 @@ fn inference_fields(
 fn part_json(part: &Part) -> Result<Value, Error> {
     Ok(match part {
         Part::Text(t) => json!({"text": t}),
-        Part::ImageUrl(url) => {
-            let (format, data) = image_data(url).ok_or_else(|| {
+        Part::Document(_) => {
+            return Err(Error::invalid_request(
+                "aws-bedrock: document parts are not supported yet",
+            ))
+        }
+        Part::Image(media) => {
+            let url = media.url();
+            let (format, data) = image_data(&url).ok_or_else(|| {
                 Error::invalid_request(
                     "aws-bedrock takes images as data: URLs (data:image/png;base64,...) of png, jpeg, gif or webp",
                 )
@@ -390,6 +396,7 @@ impl Provider for Bedrock {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             usage: v.get("usage").map(usage).unwrap_or_default(),
+            ..Completion::default()
         })
     }
 
@@ -795,6 +802,7 @@ mod tests {
                 total_tokens: Some(1673),
                 cached_input_tokens: Some(0),
                 cache_creation_input_tokens: Some(1604),
+                reasoning_tokens: None,
             }
         );
         let e = p
@@ -861,11 +869,8 @@ mod tests {
         let messages = crate::prompt::parse_prompt(&json!([{"role": "user", "content": [
             {"type": "image_url", "image_url": {"url": "https://x/cat.png"}}]}]))
         .expect("prompt");
-        let input = CallInput {
-            messages: &messages,
-            options: &Map::new(),
-            stream: false,
-        };
+        let options = Map::new();
+        let input = CallInput::plain(&messages, &options, false);
         assert_eq!(
             p.build_request(&input).expect_err("url image").kind,
             ErrorKind::InvalidRequest

@@ -65,13 +65,14 @@ impl StreamParser for BedrockStream {
         }
     }
 
-    fn finish(self: Box<Self>) -> Completion {
-        Completion {
+    fn finish(self: Box<Self>) -> Result<Completion, Error> {
+        Ok(Completion {
             content: self.text,
             model: None,
             finish_reason: self.finish_reason,
             usage: self.usage,
-        }
+            ..Completion::default()
+        })
     }
 }
 
@@ -174,7 +175,7 @@ mod tests {
             }
         }
         let ended = parser.end_of_body();
-        (forwarded, ended.map(|()| Box::new(parser).finish()))
+        (forwarded, ended.and_then(|()| Box::new(parser).finish()))
     }
 
     #[test]

@@ -29,7 +29,7 @@ use super::options::merge_body;
 use super::stream::short;
 use super::Completion;
 use crate::error::{Error, ErrorKind};
-use crate::prompt::{data_url, split_system, Content, Message, Part, Role};
+use crate::prompt::{split_system, Content, Media, Message, Part, Role};
 use crate::response::Usage;
 use crate::wire::ResponseHead;
 
@@ -75,12 +75,12 @@ pub(super) fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, 
 fn part_json(part: &Part) -> Value {
     match part {
         Part::Text(t) => json!({"text": t}),
-        Part::ImageUrl(url) => match data_url(url) {
-            Some((mime_type, data)) => json!({"inlineData": {"mimeType": mime_type, "data": data}}),
-            None => match guess_mime_type(url) {
-                Some(mime_type) => json!({"fileData": {"mimeType": mime_type, "fileUri": url}}),
-                None => json!({"fileData": {"fileUri": url}}),
-            },
+        Part::Image(Media::Inline(i)) | Part::Document(i) => {
+            json!({"inlineData": {"mimeType": i.media_type, "data": i.data}})
+        }
+        Part::Image(Media::Url(url)) => match guess_mime_type(url) {
+            Some(mime_type) => json!({"fileData": {"mimeType": mime_type, "fileUri": url}}),
+            None => json!({"fileData": {"fileUri": url}}),
         },
     }
 }
@@ -266,6 +266,7 @@ pub(super) fn parse_response(body: &[u8]) -> Result<Completion, Error> {
         model: chunk.model,
         finish_reason: chunk.finish_reason,
         usage: chunk.usage.unwrap_or_default(),
+        ..Completion::default()
     })
 }
 
@@ -432,6 +433,7 @@ mod tests {
                 total_tokens: Some(18),
                 cached_input_tokens: Some(4),
                 cache_creation_input_tokens: None,
+                reasoning_tokens: None,
             }
         );
         let blocked =

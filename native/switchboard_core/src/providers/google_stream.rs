@@ -93,13 +93,14 @@ impl StreamParser for GeminiStream {
         }
     }
 
-    fn finish(self: Box<Self>) -> Completion {
-        Completion {
+    fn finish(self: Box<Self>) -> Result<Completion, Error> {
+        Ok(Completion {
             content: self.text,
             model: self.model,
             finish_reason: self.finish_reason,
             usage: self.usage.unwrap_or_default(),
-        }
+            ..Completion::default()
+        })
     }
 }
 
@@ -146,8 +147,9 @@ impl StreamParser for VertexStream {
         }
     }
 
-    fn finish(self: Box<Self>) -> Completion {
-        self.inner.map(|p| p.finish()).unwrap_or_default()
+    fn finish(self: Box<Self>) -> Result<Completion, Error> {
+        self.inner
+            .map_or_else(|| Ok(Completion::default()), |p| p.finish())
     }
 }
 
@@ -191,7 +193,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(forwarded, ["Hel", "lo"]);
-        let c = Box::new(p).finish();
+        let c = Box::new(p).finish().unwrap();
         assert_eq!(c.content, "Hello");
         assert_eq!(c.finish_reason.as_deref(), Some("STOP"));
         assert_eq!(c.model.as_deref(), Some("gemini-x"));

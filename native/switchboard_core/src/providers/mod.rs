@@ -132,11 +132,7 @@ pub(crate) mod golden {
         let provider = provider(name, options);
         let messages = parse_prompt(&prompt).expect("prompt");
         let call = call.as_object().cloned().unwrap_or_default();
-        let input = CallInput {
-            messages: &messages,
-            options: &call,
-            stream,
-        };
+        let input = CallInput::plain(&messages, &call, stream);
         let mut request = provider.build_request(&input).expect("request builds");
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()

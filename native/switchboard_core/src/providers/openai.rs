@@ -148,7 +148,12 @@ fn message_json(m: &Message) -> Value {
                 .iter()
                 .map(|p| match p {
                     Part::Text(t) => json!({"type": "text", "text": t}),
-                    Part::ImageUrl(u) => json!({"type": "image_url", "image_url": {"url": u}}),
+                    Part::Image(media) => {
+                        json!({"type": "image_url", "image_url": {"url": media.url()}})
+                    }
+                    Part::Document(d) => json!({"type": "file", "file": {
+                        "filename": "document.pdf", "file_data": d.data_url()
+                    }}),
                 })
                 .collect(),
         ),
@@ -213,6 +218,7 @@ impl Provider for OpenAiChat {
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             usage: v.get("usage").map(usage).unwrap_or_default(),
+            ..Completion::default()
         })
     }
 
@@ -348,11 +354,7 @@ mod tests {
         );
         let messages = crate::prompt::parse_prompt(&json!("hi")).unwrap();
         let call = serde_json::Map::new();
-        let input = crate::wire::CallInput {
-            messages: &messages,
-            options: &call,
-            stream: false,
-        };
+        let input = crate::wire::CallInput::plain(&messages, &call, false);
         let mut request = p.build_request(&input).unwrap();
         // No OPENAI_API_KEY is needed: the header is the credential.
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -93,20 +93,20 @@ fn renamed_max_tokens(options: Cow<'_, Map<String, Value>>) -> Cow<'_, Map<Strin
 fn input_item(m: &Message) -> Result<Value, Error> {
     let text_type = match m.role {
         Role::Assistant => "output_text",
-        Role::System | Role::User => "input_text",
+        Role::System | Role::User | Role::Tool => "input_text",
     };
     let part = |p: &Part| match p {
         Part::Text(t) => Ok(json!({"type": text_type, "text": t})),
         // The API takes images only as input; an assistant turn holding one
         // is refused here, before a request that cannot succeed is sent.
-        Part::ImageUrl(_) if m.role == Role::Assistant => Err(Error::invalid_request(
-            "openai-responses: an assistant message cannot hold an image",
-        )),
         // `detail` is the API's default, spelled out for compatible servers
         // that validate against OpenAI's types, where it is required.
-        Part::ImageUrl(url) => {
-            Ok(json!({"type": "input_image", "image_url": url, "detail": "auto"}))
+        Part::Image(media) => {
+            Ok(json!({"type": "input_image", "image_url": media.url(), "detail": "auto"}))
         }
+        Part::Document(d) => Ok(json!({
+            "type": "input_file", "filename": "document.pdf", "file_data": d.data_url()
+        })),
     };
     let content = match &m.content {
         Content::Text(t) => vec![json!({"type": text_type, "text": t})],
@@ -158,6 +158,7 @@ impl Provider for OpenAiResponses {
             model,
             finish_reason,
             usage,
+            ..Completion::default()
         })
     }
 
@@ -495,11 +496,7 @@ mod tests {
     fn request(p: &dyn Provider, messages: &[Message], call: Value, stream: bool) -> HttpRequest {
         let call = call.as_object().expect("object").clone();
         let mut request = p
-            .build_request(&CallInput {
-                messages,
-                options: &call,
-                stream,
-            })
+            .build_request(&CallInput::plain(messages, &call, stream))
             .expect("request");
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -515,23 +512,28 @@ mod tests {
 
     fn prompt() -> Vec<Message> {
         vec![
-            Message {
-                role: Role::System,
-                content: Content::Text("Be brief.".into()),
-            },
-            Message {
-                role: Role::User,
-                content: Content::Parts(vec![
+            Message::new(Role::System, Content::Text("Be brief.".into())),
+            Message::new(
+                Role::User,
+                Content::Parts(vec![
                     Part::Text("What is this?".into()),
-                    Part::ImageUrl("https://example.com/cat.jpg".into()),
+                    Part::Image(crate::prompt::Media::Url(
+                        "https://example.com/cat.jpg".into(),
+                    )),
                 ]),
-            },
-            Message {
-                role: Role::Assistant,
-                content: Content::Text("A cat.".into()),
-            },
+            ),
+            Message::new(Role::Assistant, Content::Text("A cat.".into())),
             Message::user("Sure?"),
         ]
+    }
+
+    fn parse(body: Value) -> Result<Completion, Error> {
+        let p = provider(json!({"model": "m", "api_key": "k"}));
+        let head = ResponseHead {
+            status: 200,
+            headers: Default::default(),
+        };
+        p.parse_response(&head, body.to_string().as_bytes())
     }
 
     #[test]
@@ -630,14 +632,10 @@ mod tests {
         ));
         let p = OpenAiResponses::build(&o).expect("provider");
         assert_eq!(
-            p.build_request(&CallInput {
-                messages: &[Message::user("x")],
-                options: &Map::new(),
-                stream: false
-            })
-            .expect("request")
-            .url
-            .as_str(),
+            p.build_request(&CallInput::plain(&[Message::user("x")], &Map::new(), false))
+                .expect("request")
+                .url
+                .as_str(),
             "https://api.openai.com/v1/responses"
         );
         let o = ClientOptions::parse(&OPENAI_RESPONSES, "client \"R\"".into(), &Map::new())
@@ -645,32 +643,6 @@ mod tests {
         let e = OpenAiResponses::build(&o).expect_err("model is required");
         assert_eq!(e.kind, ErrorKind::Config);
         assert!(e.message.contains("model"), "{}", e.message);
-    }
-
-    #[test]
-    fn assistant_images_are_refused() {
-        let p = provider(json!({"model": "m", "api_key": "k"}));
-        let msgs = [Message {
-            role: Role::Assistant,
-            content: Content::Parts(vec![Part::ImageUrl("https://x/i.png".into())]),
-        }];
-        let e = p
-            .build_request(&CallInput {
-                messages: &msgs,
-                options: &Map::new(),
-                stream: false,
-            })
-            .expect_err("refused");
-        assert_eq!(e.kind, ErrorKind::InvalidRequest);
-    }
-
-    fn parse(body: Value) -> Result<Completion, Error> {
-        let p = provider(json!({"model": "m", "api_key": "k"}));
-        let head = ResponseHead {
-            status: 200,
-            headers: Default::default(),
-        };
-        p.parse_response(&head, body.to_string().as_bytes())
     }
 
     #[test]
@@ -709,6 +681,7 @@ mod tests {
                 total_tokens: Some(24),
                 cached_input_tokens: Some(4),
                 cache_creation_input_tokens: None,
+                reasoning_tokens: None,
             }
         );
     }

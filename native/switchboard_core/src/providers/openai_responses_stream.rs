@@ -130,13 +130,14 @@ impl StreamParser for ResponsesStream {
         self.done
     }
 
-    fn finish(self: Box<Self>) -> Completion {
-        Completion {
+    fn finish(self: Box<Self>) -> Result<Completion, Error> {
+        Ok(Completion {
             content: self.text,
             model: self.model,
             finish_reason: self.finish_reason,
             usage: self.usage,
-        }
+            ..Completion::default()
+        })
     }
 }
 
@@ -257,7 +258,7 @@ mod tests {
         let parser = parser.expect("stream");
         assert!(parser.is_done());
         assert_eq!(forwarded, vec!["Hel", "lo \"x\"\n", "!"]);
-        let c = parser.finish();
+        let c = parser.finish().unwrap();
         assert_eq!(c.content, "Hello \"x\"\n!");
         assert_eq!(c.finish_reason.as_deref(), Some("stop"));
         assert_eq!(c.model.as_deref(), Some("gpt-5-2025-08-07"));
@@ -269,6 +270,7 @@ mod tests {
                 total_tokens: Some(174),
                 cached_input_tokens: Some(3),
                 cache_creation_input_tokens: None,
+                reasoning_tokens: None,
             }
         );
     }
@@ -279,7 +281,7 @@ mod tests {
             &delta("a"),
             r#"{"type":"response.completed","response":{"status":"completed","usage":{"input_tokens":2,"output_tokens":3}}}"#,
         ]);
-        let c = parser.expect("stream").finish();
+        let c = parser.expect("stream").finish().unwrap();
         assert_eq!(c.usage.total_tokens, Some(5));
         assert_eq!(c.usage.cached_input_tokens, None);
         assert_eq!(c.model, None);
@@ -294,12 +296,17 @@ mod tests {
         let parser = parser.expect("stream");
         assert!(parser.is_done());
         assert_eq!(forwarded, vec!["Once upon"]);
-        let c = parser.finish();
+        let c = parser.finish().unwrap();
         assert_eq!(c.finish_reason.as_deref(), Some("max_output_tokens"));
         assert_eq!(c.usage.output_tokens, Some(64));
         let (_, parser) = run(&[r#"{"type":"response.incomplete"}"#]);
         assert_eq!(
-            parser.expect("stream").finish().finish_reason.as_deref(),
+            parser
+                .expect("stream")
+                .finish()
+                .unwrap()
+                .finish_reason
+                .as_deref(),
             Some("incomplete")
         );
     }
@@ -310,7 +317,10 @@ mod tests {
             r#"{"type":"response.completed","response":{"status":"completed","output":[{"type":"reasoning"},{"type":"message","content":[{"type":"output_text","text":"all"},{"type":"output_text","text":" at once"}]}]}}"#,
         ]);
         assert_eq!(forwarded, vec!["all at once"]);
-        assert_eq!(parser.expect("stream").finish().content, "all at once");
+        assert_eq!(
+            parser.expect("stream").finish().unwrap().content,
+            "all at once"
+        );
     }
 
     #[test]
@@ -504,7 +514,7 @@ mod tests {
             }
             decoder.finish(&mut frames).expect("finish");
             assert!(frames.is_empty() && parser.is_done(), "{}", path.display());
-            let c = parser.finish();
+            let c = parser.finish().unwrap();
             assert_eq!(out.text, text);
             assert_eq!(c.content, text);
             assert_eq!(c.finish_reason.as_deref(), Some("stop"));

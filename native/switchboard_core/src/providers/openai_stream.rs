@@ -88,8 +88,8 @@ impl StreamParser for OpenAiStream {
         self.done
     }
 
-    fn finish(self: Box<Self>) -> Completion {
-        self.completion()
+    fn finish(self: Box<Self>) -> Result<Completion, Error> {
+        Ok(self.completion())
     }
 }
 
@@ -153,6 +153,7 @@ impl OpenAiStream {
             model: self.model,
             finish_reason: self.finish_reason,
             usage: self.usage.unwrap_or_default(),
+            ..Completion::default()
         }
     }
 }
@@ -241,6 +242,7 @@ mod tests {
                 total_tokens: Some(7),
                 cached_input_tokens: Some(1),
                 cache_creation_input_tokens: None,
+                reasoning_tokens: None,
             }
         );
     }

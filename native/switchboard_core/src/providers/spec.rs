@@ -121,12 +121,30 @@ const ROUND_ROBIN: ProviderSpec = ProviderSpec {
 /// provider: `stream` is chosen by the call function.
 const CALL_OWNED: &[&str] = &["stream", "stream_options", "messages"];
 
+/// Provider-native spellings of what the call's typed options carry: sent
+/// raw, their answers would be read as text and the calls lost.
+const TYPED_ELSEWHERE: &[&str] = &[
+    "tools",
+    "tool_choice",
+    "functions",
+    "function_call",
+    "toolConfig",
+    "response_format",
+];
+
 /// Checks a call's `options:` before anything is sent. They may set body
 /// fields (`temperature`, `max_tokens`, a different `model`, ...) but not
 /// credentials, routing, client settings or what the prompt fills in; those
 /// are `:invalid_request` errors naming the option.
 pub fn check_call_options(options: &Map<String, Value>) -> Result<(), Error> {
     for key in options.keys() {
+        if TYPED_ELSEWHERE.contains(&key.as_str()) {
+            return Err(Error::invalid_request(format!(
+                "call option {} is not sent raw: pass tools with the call's tools: and \
+                 tool_choice: options, and a JSON Schema with output_schema:",
+                shown(key)
+            )));
+        }
         let owned_by = if CALL_OWNED.contains(&key.as_str()) {
             Some("set by switchboard from the prompt and the call function")
         } else if COMMON_NON_BODY_OPTIONS.contains(&key.as_str())
@@ -187,6 +205,8 @@ mod tests {
             json!({"secret_access_key": "s"}),
             json!({"system": "x"}),
             json!({"max_tokens": "many"}),
+            json!({"tools": []}),
+            json!({"response_format": {"type": "json_object"}}),
         ] {
             let e = check_call_options(bad.as_object().unwrap()).unwrap_err();
             assert_eq!(e.kind, crate::error::ErrorKind::InvalidRequest, "{bad}");

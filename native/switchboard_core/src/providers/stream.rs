@@ -13,8 +13,8 @@ use crate::wire::Deltas;
 /// Reads one provider's stream, frame by frame. After an `Err` the stream
 /// has failed and the parser should not be fed again.
 pub trait StreamParser: Send {
-    /// One frame in; what it carries for the caller goes into `out` (only
-    /// answer text, never thinking or tool input).
+    /// One frame in; what it carries for the caller goes into `out`:
+    /// answer text, reasoning, and tool calls as they start.
     fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error>;
 
     /// True once the provider signalled a proper end (OpenAI `data: [DONE]`,
@@ -34,9 +34,10 @@ pub trait StreamParser: Send {
         }
     }
 
-    /// The whole answer once the stream ended: all forwarded text,
-    /// finish_reason, usage and model.
-    fn finish(self: Box<Self>) -> Completion;
+    /// The whole answer once the stream ended: all forwarded text and
+    /// reasoning, the assembled tool calls, finish_reason, usage and model.
+    /// Tool calls whose arguments are not a JSON object fail here.
+    fn finish(self: Box<Self>) -> Result<Completion, Error>;
 }
 
 /// OpenAI chat completions chunks (also Azure, OpenRouter, Ollama, ...).

@@ -41,7 +41,7 @@ fn read(pieces: &[&[u8]]) -> Reading {
     decoder.finish(&mut frames).map_err(|e| e.kind)?;
     feed(&mut frames, &mut forwarded)?;
     parser.end_of_body().map_err(|e| e.kind)?;
-    Ok((forwarded, parser.finish()))
+    Ok((forwarded, parser.finish().map_err(|e| e.kind)?))
 }
 
 fn streams() -> Vec<(PathBuf, Vec<u8>)> {

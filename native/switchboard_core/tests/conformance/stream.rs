@@ -111,7 +111,7 @@ fn run(format: Format, reads: &[&[u8]]) -> Outcome {
     let done = parser.is_done();
     Outcome {
         forwarded,
-        completion: parser.finish(),
+        completion: parser.finish().expect("tool calls decode"),
         done,
     }
 }
@@ -150,6 +150,7 @@ fn expected_openai(body: &[u8]) -> Completion {
                 total_tokens: usage["total_tokens"].as_u64(),
                 cached_input_tokens: u64_at(usage, &["prompt_tokens_details", "cached_tokens"]),
                 cache_creation_input_tokens: None,
+                reasoning_tokens: None,
             };
         }
         for choice in chunk["choices"].as_array().into_iter().flatten() {
@@ -214,6 +215,7 @@ fn expected_anthropic(body: &[u8]) -> Completion {
         total_tokens: Some(all_input + output.unwrap_or(0)),
         cached_input_tokens: cached,
         cache_creation_input_tokens: created,
+        reasoning_tokens: None,
     };
     expected
 }
