@@ -6,6 +6,12 @@ use serde_json::{Map, Value};
 use crate::error::Error;
 use crate::value::type_name;
 
+/// The forced tool through which dialects without a native JSON Schema
+/// mode (Anthropic messages, Bedrock Converse) ask for structured output:
+/// its arguments are the answer. The engine takes a call of it out of
+/// `tool_calls` and reads it as the structured answer.
+pub const OUTPUT_TOOL: &str = "json_output";
+
 /// A function the model may call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tool {

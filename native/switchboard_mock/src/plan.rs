@@ -202,6 +202,7 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
     let content: Cow<'_, str> = match (&step.content, step.chunks) {
         (Some(c), _) => Cow::Borrowed(c),
         (None, Some(n)) => Cow::Owned(numbered_words(n)),
+        (None, None) if !step.tool_calls.is_empty() => Cow::Borrowed(""),
         (None, None) => Cow::Borrowed("Hello from switchboard_mock."),
     };
     let reply = Reply {
@@ -210,6 +211,7 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
         model,
         content: &content,
         reasoning: step.reasoning.as_deref(),
+        tool_calls: &step.tool_calls,
         finish_reason: step
             .finish_reason
             .as_deref()

@@ -30,6 +30,26 @@ pub struct UsageSpec {
     pub thoughts_tokens: Option<u64>,
 }
 
+/// A tool call a success answers with. `arguments` is sent verbatim, so a
+/// test can script arguments that are not valid JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolCallSpec {
+    /// `None`: the mock makes one up (`call_mock_<n>`); dialects without
+    /// ids (Gemini) send none.
+    pub id: Option<String>,
+    pub name: String,
+    pub arguments: String,
+}
+
+impl ToolCallSpec {
+    /// The id to send: the scripted one, or `call_mock_<index>`.
+    pub fn id_or(&self, index: usize) -> String {
+        self.id
+            .clone()
+            .unwrap_or_else(|| format!("call_mock_{index}"))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Step {
     pub status: Option<u16>,
@@ -42,6 +62,8 @@ pub struct Step {
     pub malformed: bool,
     pub content: Option<String>,
     pub reasoning: Option<String>,
+    /// Tool calls the answer makes, after its text.
+    pub tool_calls: Vec<ToolCallSpec>,
     pub finish_reason: Option<String>,
     pub usage: UsageSpec,
     pub chunks: Option<usize>,
@@ -76,6 +98,7 @@ impl Default for Step {
             malformed: false,
             content: None,
             reasoning: None,
+            tool_calls: Vec::new(),
             finish_reason: None,
             usage: UsageSpec::default(),
             chunks: None,
@@ -153,6 +176,7 @@ impl Step {
             "malformed" => self.malformed = boolean(v).map_err(f)?,
             "content" => self.content = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?,
             "reasoning" => self.reasoning = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?,
+            "tool_calls" => self.tool_calls = tool_calls(v).map_err(f)?,
             "finish_reason" | "stop_reason" => {
                 self.finish_reason = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?
             }
@@ -231,6 +255,42 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// `nil` means "not set", as an Elixir caller would expect.
+/// `[%{name, arguments, id}]`: arguments a map (sent as its JSON) or a
+/// string (sent as is).
+fn tool_calls(v: &Value) -> Result<Vec<ToolCallSpec>, String> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| format!("must be a list, got {}", kind(v)))?;
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let map = item
+                .as_object()
+                .ok_or_else(|| format!("[{i}] must be a map, got {}", kind(item)))?;
+            for key in map.keys() {
+                if !matches!(key.as_str(), "id" | "name" | "arguments") {
+                    return Err(format!("[{i}]: unknown key {key:?}"));
+                }
+            }
+            let name = map
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("[{i}] needs a string name"))?;
+            let arguments = match map.get("arguments") {
+                None | Some(Value::Null) => "{}".to_owned(),
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            };
+            Ok(ToolCallSpec {
+                id: map.get("id").and_then(Value::as_str).map(str::to_owned),
+                name: name.to_owned(),
+                arguments,
+            })
+        })
+        .collect()
+}
+
 fn opt<T>(v: &Value, parse: impl Fn(&Value) -> Result<T, String>) -> Result<Option<T>, String> {
     match v {
         Value::Null => Ok(None),

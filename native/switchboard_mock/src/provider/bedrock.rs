@@ -603,6 +603,7 @@ mod tests {
             model: "m",
             content: "a b",
             reasoning,
+            tool_calls: &[],
             thoughts: None,
             block_reason: None,
             finish_reason: "end_turn",

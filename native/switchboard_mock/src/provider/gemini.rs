@@ -515,6 +515,7 @@ mod tests {
             model: "gemini-2.5-flash",
             content,
             reasoning: None,
+            tool_calls: &[],
             finish_reason,
             usage: Usage {
                 input: 12,

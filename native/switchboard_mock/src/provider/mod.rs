@@ -387,8 +387,10 @@ pub struct Reply<'a> {
     pub created: u64,
     pub model: &'a str,
     pub content: &'a str,
-    /// A reasoning block before the text (Bedrock only).
+    /// A reasoning block before the text.
     pub reasoning: Option<&'a str>,
+    /// Tool calls after the text.
+    pub tool_calls: &'a [crate::step::ToolCallSpec],
     pub finish_reason: &'a str,
     pub usage: Usage,
     /// Gemini: the text of a thought part sent before the answer.

@@ -287,6 +287,7 @@ mod tests {
             model: "gpt-x",
             content: "a b",
             reasoning: None,
+            tool_calls: &[],
             finish_reason: "stop",
             usage: Usage {
                 input: 12,

@@ -592,6 +592,7 @@ mod tests {
             model,
             content: "a b",
             reasoning: None,
+            tool_calls: &[],
             finish_reason,
             usage: Usage {
                 input: 12,
