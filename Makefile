@@ -4,13 +4,17 @@
 export MIX_ENV ?= dev
 SHELL := /bin/bash
 
-.PHONY: setup demo test test-rust test-elixir lint bench
+.PHONY: setup demo agent test test-rust test-elixir lint bench
 
 setup:
 	@scripts/setup.sh
 
 demo: setup
 	mix run examples/demo.exs
+
+# A tool-calling agent that ends with a schema-checked report (examples/agent.exs).
+agent: setup
+	mix run examples/agent.exs
 
 # Every test, then the lint: style cannot drift past CI (.ci/run).
 test: setup test-rust test-elixir lint
