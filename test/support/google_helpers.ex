@@ -52,7 +52,8 @@ defmodule Switchboard.GoogleHelpers do
   @doc """
   A recorded `usageMetadata` as `Switchboard.Usage`: input is the prompt
   count, output the candidates' plus the thoughts' count, total their sum
-  (Google's own total when neither is known), cached the cached content.
+  (Google's own total when neither is known), cached the cached content,
+  reasoning the thoughts' count.
   """
   def gemini_usage(nil), do: %Switchboard.Usage{}
 
@@ -69,7 +70,8 @@ defmodule Switchboard.GoogleHelpers do
       input_tokens: input,
       output_tokens: output,
       total_tokens: total,
-      cached_input_tokens: u["cachedContentTokenCount"]
+      cached_input_tokens: u["cachedContentTokenCount"],
+      reasoning_tokens: u["thoughtsTokenCount"]
     }
   end
 

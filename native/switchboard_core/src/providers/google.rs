@@ -2,20 +2,59 @@
 //! Gemini on `vertex-ai`: the request body from a prompt, answers, usage
 //! and Google's errors.
 //!
+//! What a request carries besides the prompt:
+//!
+//! - Tools go in `tools: [{functionDeclarations: [{name, description,
+//!   parametersJsonSchema}]}]`, after any `tools` the client's options set
+//!   (Google Search grounding, ...). `parametersJsonSchema` takes a full
+//!   JSON Schema (Gemini API and Vertex AI v1), so a tool's schema is sent
+//!   as given: the older `parameters` field takes only an OpenAPI subset
+//!   and refuses `additionalProperties`, `$schema`, `$ref` and the like,
+//!   which would have to be stripped, changing what the model is told.
+//! - The tool choice goes in `toolConfig.functionCallingConfig`: `:auto`
+//!   is `AUTO`, `:none` `NONE`, `:required` `ANY`, `{:tool, name}` `ANY`
+//!   with `allowedFunctionNames: [name]`; merged into a `toolConfig` from
+//!   the client's options. With no tools, neither is sent.
+//! - An output schema sets `generationConfig.responseMimeType` to
+//!   `application/json` and `responseJsonSchema` to the schema (full JSON
+//!   Schema, unlike `responseSchema`, which it replaces if the options set
+//!   one), merged with the options' `generationConfig`.
+//! - An assistant turn's tool calls are `functionCall` parts `{name, args}`
+//!   after its text, without ids (Vertex refuses them). The first call of
+//!   each turn carries the `thoughtSignature` Google documents for calls
+//!   that did not come with Gemini's own signature
+//!   (`skip_thought_signature_validator`): Gemini 3 refuses a history whose
+//!   calls have none, and the signatures Gemini sends are not kept.
+//! - Tool results are `functionResponse` parts `{name, response}` in one
+//!   `user` content for consecutive tool messages. The name is the
+//!   message's own, else that of the call it answers, found in the
+//!   assistant turns before it (made-up ids repeat from turn to turn); a
+//!   result whose call cannot be found is an `:invalid_request` error.
+//!   A result that is a JSON object (a map, or a text holding one) is the
+//!   `response` as is; any other text is wrapped as `{"result": text}`.
+//!   Images and documents in a tool message follow its `functionResponse`
+//!   as parts of the same content.
+//!
 //! What an answer means:
 //!
 //! - The content is the first candidate's text parts, joined, leaving out
-//!   thought summaries (`"thought": true`); function calls, images and
-//!   code results are not text.
+//!   thought summaries (`"thought": true`), which are its reasoning;
+//!   images and code results are not text.
+//! - `functionCall` parts are its tool calls, in order: `args` must be an
+//!   object (or absent), and a call without a name is a `:bad_response`.
+//!   Gemini's own `id` is kept when it sends one; otherwise the ids are
+//!   made up (`call_sb_<n>`, numbered in the answer), so a result can name
+//!   its call.
 //! - A prompt Google blocked (`promptFeedback.blockReason`) is an
 //!   `:invalid_request` error: the same prompt would be blocked again, as a
 //!   request with disallowed content is elsewhere.
-//! - A candidate with no text whose `finishReason` is not `STOP` (`SAFETY`,
+//! - A candidate with no text and no call whose `finishReason` is not `STOP` (`SAFETY`,
 //!   `RECITATION`, `MAX_TOKENS` spent on thinking, a reason added later,
 //!   ...) is a `:finish_reason` error, like a rejected finish reason: not
 //!   retried, a fallback moves on. With text, it is an answer, and the
 //!   client's finish-reason lists decide.
-//! - `STOP` with no text (e.g. only a function call) is an empty answer.
+//! - `STOP` with no text and no call (e.g. only thoughts) is an empty
+//!   answer; a call is an answer whatever the finish reason.
 //! - A Google error object (`{"error": {"code", "message", "status"}}`),
 //!   as the body of a failed request or inside a stream, maps to a kind by
 //!   its `status` ([`status_kind`]).
@@ -31,7 +70,8 @@ use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::prompt::{split_system, Content, Media, Message, Part, Role};
 use crate::response::Usage;
-use crate::wire::ResponseHead;
+use crate::tools::{arguments_from_value, made_up_id, ToolCall, ToolChoice};
+use crate::wire::{CallInput, ResponseHead};
 
 /// Body fields filled from the prompt.
 pub(super) const PROMPT_FIELDS: &[&str] = &["contents", "systemInstruction", "system_instruction"];
@@ -44,32 +84,143 @@ const GENERATION_OPTIONS: &[(&str, &str)] = &[
     ("max_tokens", "maxOutputTokens"),
 ];
 
+/// The `thoughtSignature` Google documents for function calls it did not
+/// sign (a history built by the app, or from another model).
+const UNSIGNED_CALL: &str = "skip_thought_signature_validator";
+
 /// `contents` and `systemInstruction` for a prompt. System messages must
 /// lead, as they are one instruction apart from the turns.
-pub(super) fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
+fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
     let (system, turns) = split_system(messages, "Gemini")?;
     let mut fields = Map::new();
     if !system.is_empty() {
         let parts: Vec<Value> = system.iter().map(|m| json!({"text": m.text()})).collect();
         fields.insert("systemInstruction".into(), json!({"parts": parts}));
     }
-    let contents = turns
-        .iter()
-        .map(|m| {
-            let role = if m.role == Role::Assistant {
-                "model"
-            } else {
-                "user"
-            };
-            let parts: Vec<Value> = match &m.content {
-                Content::Text(t) => vec![json!({"text": t})],
-                Content::Parts(parts) => parts.iter().map(part_json).collect(),
-            };
-            json!({"role": role, "parts": parts})
-        })
-        .collect();
+    let mut contents = Vec::with_capacity(turns.len());
+    // The parts of consecutive tool messages: one content.
+    let mut results: Vec<Value> = Vec::new();
+    for (i, m) in turns.iter().enumerate() {
+        if m.role == Role::Tool {
+            results.extend(function_response(m, &turns[..i])?);
+            continue;
+        }
+        if !results.is_empty() {
+            contents.push(json!({"role": "user", "parts": std::mem::take(&mut results)}));
+        }
+        let role = if m.role == Role::Assistant {
+            "model"
+        } else {
+            "user"
+        };
+        let mut parts: Vec<Value> = match &m.content {
+            Content::Text(t) if t.is_empty() && !m.tool_calls.is_empty() => Vec::new(),
+            Content::Text(t) => vec![json!({"text": t})],
+            Content::Parts(parts) => parts.iter().map(part_json).collect(),
+        };
+        for (j, call) in m.tool_calls.iter().enumerate() {
+            let mut part = json!({"functionCall": {"name": call.name, "args": call.arguments}});
+            if j == 0 {
+                part["thoughtSignature"] = json!(UNSIGNED_CALL);
+            }
+            parts.push(part);
+        }
+        contents.push(json!({"role": role, "parts": parts}));
+    }
+    if !results.is_empty() {
+        contents.push(json!({"role": "user", "parts": results}));
+    }
     fields.insert("contents".into(), Value::Array(contents));
     Ok(fields)
+}
+
+/// A tool message as a `functionResponse` part, then its images and
+/// documents. `before` is the turns before it, where its call is.
+fn function_response(m: &Message, before: &[Message]) -> Result<Vec<Value>, Error> {
+    let id = m.tool_call_id.as_deref().unwrap_or("");
+    let name = m.name.as_deref().or_else(|| {
+        before
+            .iter()
+            .rev()
+            .flat_map(|turn| &turn.tool_calls)
+            .find(|call| call.id == id)
+            .map(|call| call.name.as_str())
+    });
+    let Some(name) = name else {
+        return Err(Error::invalid_request(format!(
+            "the tool result for call {id:?} has no :name and answers no earlier tool call; \
+             Gemini needs the function's name"
+        )));
+    };
+    let text = m.text();
+    let response = match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(object)) => Value::Object(object),
+        _ => json!({ "result": text }),
+    };
+    let mut parts = vec![json!({"functionResponse": {"name": name, "response": response}})];
+    if let Content::Parts(media) = &m.content {
+        parts.extend(
+            media
+                .iter()
+                .filter(|p| !matches!(p, Part::Text(_)))
+                .map(part_json),
+        );
+    }
+    Ok(parts)
+}
+
+/// `tools` and `toolConfig` for a call's tools, each added to what the
+/// client's options set; nothing without tools.
+fn tool_fields(client: &Map<String, Value>, input: &CallInput<'_>) -> Map<String, Value> {
+    let mut fields = Map::new();
+    if input.tools.is_empty() {
+        return fields;
+    }
+    let declarations: Vec<Value> = input
+        .tools
+        .iter()
+        .map(|t| {
+            let mut d = Map::new();
+            d.insert("name".into(), json!(t.name));
+            if let Some(description) = &t.description {
+                d.insert("description".into(), json!(description));
+            }
+            d.insert("parametersJsonSchema".into(), t.parameters.clone());
+            Value::Object(d)
+        })
+        .collect();
+    let mut tools = match client.get("tools") {
+        Some(Value::Array(given)) => given.clone(),
+        _ => Vec::new(),
+    };
+    tools.push(json!({ "functionDeclarations": declarations }));
+    fields.insert("tools".into(), Value::Array(tools));
+    if let Some(choice) = input.tool_choice {
+        let config = match choice {
+            ToolChoice::Auto => json!({"mode": "AUTO"}),
+            ToolChoice::None => json!({"mode": "NONE"}),
+            ToolChoice::Required => json!({"mode": "ANY"}),
+            ToolChoice::Tool(name) => json!({"mode": "ANY", "allowedFunctionNames": [name]}),
+        };
+        let mut tool_config = match client.get("toolConfig") {
+            Some(Value::Object(given)) => given.clone(),
+            _ => Map::new(),
+        };
+        tool_config.insert("functionCallingConfig".into(), config);
+        fields.insert("toolConfig".into(), Value::Object(tool_config));
+    }
+    fields
+}
+
+/// The whole body of a Gemini request: the prompt, the call's tools and
+/// output schema, and the client's and the call's options ([`body`]).
+pub(super) fn request_body(
+    client: &Map<String, Value>,
+    input: &CallInput<'_>,
+) -> Result<Map<String, Value>, Error> {
+    let mut fields = prompt_fields(input.messages)?;
+    fields.extend(tool_fields(client, input));
+    Ok(body(client, fields, input.options, input.output_schema))
 }
 
 fn part_json(part: &Part) -> Value {
@@ -105,11 +256,12 @@ fn guess_mime_type(url: &str) -> Option<&'static str> {
 /// `model` goes in the URL, not here; `temperature`, `top_p` and
 /// `max_tokens` go into `generationConfig` (as `temperature`, `topP`,
 /// `maxOutputTokens`), merged with a `generationConfig` given as an
-/// option, the call's settings last.
-pub(super) fn body(
+/// option, the call's settings last; an output schema last of all.
+fn body(
     client: &Map<String, Value>,
     fields: Map<String, Value>,
     call: &Map<String, Value>,
+    output_schema: Option<&Value>,
 ) -> Map<String, Value> {
     let mut config = Map::new();
     for options in [client, call] {
@@ -121,6 +273,11 @@ pub(super) fn body(
                 config.insert((*name).to_owned(), v.clone());
             }
         }
+    }
+    if let Some(schema) = output_schema {
+        config.remove("responseSchema");
+        config.insert("responseMimeType".into(), json!("application/json"));
+        config.insert("responseJsonSchema".into(), schema.clone());
     }
     let moved = |(k, v): &(&String, &Value)| {
         k.as_str() == "model"
@@ -163,11 +320,50 @@ pub(super) fn model_id(model: &str) -> Result<&str, String> {
 #[derive(Debug, Default)]
 pub(super) struct Chunk {
     pub text: String,
+    /// Thought summaries.
+    pub reasoning: String,
+    pub calls: Vec<Call>,
     pub has_candidate: bool,
     pub finish_reason: Option<String>,
     pub finish_message: Option<String>,
     pub usage: Option<Usage>,
     pub model: Option<String>,
+}
+
+/// A `functionCall` part, its id made up later if Gemini sent none.
+#[derive(Debug)]
+pub(super) struct Call {
+    pub id: Option<String>,
+    pub name: String,
+    pub arguments: Map<String, Value>,
+}
+
+impl Call {
+    /// The tool call, numbered `index` in its answer.
+    pub fn into_tool_call(self, index: usize) -> ToolCall {
+        ToolCall {
+            id: self.id.unwrap_or_else(|| made_up_id(index)),
+            name: self.name,
+            arguments: self.arguments,
+        }
+    }
+}
+
+fn function_call(call: &Value) -> Result<Call, Error> {
+    let name = call
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::bad_response("a functionCall part has no name"))?;
+    Ok(Call {
+        id: call
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned),
+        name: name.to_owned(),
+        arguments: arguments_from_value(name, call.get("args"))?,
+    })
 }
 
 /// Reads one response object; an error object or a blocked prompt fails.
@@ -196,18 +392,23 @@ pub(super) fn read_chunk(v: &Value) -> Result<Chunk, Error> {
         .get("candidates")
         .and_then(Value::as_array)
         .and_then(|c| c.first());
-    let text = candidate
+    let parts = candidate
         .and_then(|c| c.get("content"))
         .and_then(|c| c.get("parts"))
         .and_then(Value::as_array)
-        .map(|parts| {
-            parts
-                .iter()
-                .filter(|p| p.get("thought").and_then(Value::as_bool) != Some(true))
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .collect()
-        })
+        .map(Vec::as_slice)
         .unwrap_or_default();
+    let (mut text, mut reasoning, mut calls) = (String::new(), String::new(), Vec::new());
+    for part in parts {
+        if let Some(call) = part.get("functionCall") {
+            calls.push(function_call(call)?);
+        } else if let Some(t) = part.get("text").and_then(Value::as_str) {
+            match part.get("thought").and_then(Value::as_bool) {
+                Some(true) => reasoning.push_str(t),
+                _ => text.push_str(t),
+            }
+        }
+    }
     let field = |name: &str| {
         candidate
             .and_then(|c| c.get(name))
@@ -216,6 +417,8 @@ pub(super) fn read_chunk(v: &Value) -> Result<Chunk, Error> {
     };
     Ok(Chunk {
         text,
+        reasoning,
+        calls,
         has_candidate: candidate.is_some(),
         finish_reason: field("finishReason").filter(|r| !r.is_empty()),
         finish_message: field("finishMessage"),
@@ -247,7 +450,7 @@ pub(super) fn parse_response(body: &[u8]) -> Result<Completion, Error> {
     if !chunk.has_candidate {
         return Err(Error::bad_response("the answer has no candidates"));
     }
-    if chunk.text.is_empty() {
+    if chunk.text.is_empty() && chunk.calls.is_empty() {
         match &chunk.finish_reason {
             Some(reason) => {
                 if let Some(e) = empty_answer_error(reason, chunk.finish_message.as_deref()) {
@@ -256,13 +459,20 @@ pub(super) fn parse_response(body: &[u8]) -> Result<Completion, Error> {
             }
             None => {
                 return Err(Error::bad_response(
-                    "the first candidate has neither text nor a finishReason",
+                    "the first candidate has neither text, a function call nor a finishReason",
                 ))
             }
         }
     }
     Ok(Completion {
         content: chunk.text,
+        reasoning: chunk.reasoning,
+        tool_calls: chunk
+            .calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, call)| call.into_tool_call(i))
+            .collect(),
         model: chunk.model,
         finish_reason: chunk.finish_reason,
         usage: chunk.usage.unwrap_or_default(),
@@ -270,8 +480,8 @@ pub(super) fn parse_response(body: &[u8]) -> Result<Completion, Error> {
     })
 }
 
-/// `usageMetadata`: thinking tokens count as output, cached content is
-/// part of the prompt count.
+/// `usageMetadata`: thinking tokens count as output (and as reasoning),
+/// cached content is part of the prompt count.
 pub(super) fn usage(u: &Value) -> Usage {
     let candidates = common::u64_at(u, &["candidatesTokenCount"]);
     let thoughts = common::u64_at(u, &["thoughtsTokenCount"]);
@@ -282,6 +492,7 @@ pub(super) fn usage(u: &Value) -> Usage {
     Usage::new(common::u64_at(u, &["promptTokenCount"]), output)
         .or_total(common::u64_at(u, &["totalTokenCount"]))
         .with_cached(common::u64_at(u, &["cachedContentTokenCount"]), None)
+        .with_reasoning(thoughts)
 }
 
 /// The kind a Google error `status` (a google.rpc.Code name) stands for.
@@ -433,9 +644,11 @@ mod tests {
                 total_tokens: Some(18),
                 cached_input_tokens: Some(4),
                 cache_creation_input_tokens: None,
-                reasoning_tokens: None,
+                reasoning_tokens: Some(5),
             }
         );
+        assert_eq!(ok.reasoning, "plan");
+        assert_eq!(ok.tool_calls[0].name, "f");
         let blocked =
             parse_response(br#"{"promptFeedback":{"blockReason":"SAFETY"}}"#).unwrap_err();
         assert_eq!(blocked.kind, ErrorKind::InvalidRequest);
@@ -443,10 +656,11 @@ mod tests {
         let safety = parse_response(br#"{"candidates":[{"finishReason":"SAFETY"}]}"#).unwrap_err();
         assert_eq!(safety.kind, ErrorKind::FinishReason);
         let call_only = parse_response(
-            br#"{"candidates":[{"content":{"parts":[{"functionCall":{}}]},"finishReason":"STOP"}]}"#,
+            br#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f"}}]},"finishReason":"STOP"}]}"#,
         )
         .unwrap();
         assert_eq!(call_only.content, "");
+        assert_eq!(call_only.finish(), crate::response::Finish::ToolCalls);
         let novel = parse_response(
             br#"{"candidates":[{"content":{"parts":[{"text":"x"}]},"finishReason":"NEW_ENUM"}]}"#,
         )
@@ -473,12 +687,278 @@ mod tests {
             client.as_object().unwrap(),
             Map::new(),
             call.as_object().unwrap(),
+            None,
         );
         assert_eq!(
             Value::Object(b),
             json!({"safetySettings": [], "generationConfig":
                    {"topK": 4, "maxOutputTokens": 20, "temperature": 0.5}})
         );
+    }
+
+    /// The body `name` sends for `prompt` with tools, a tool choice and
+    /// an output schema.
+    fn sent_with(
+        name: &str,
+        options: Value,
+        prompt: Value,
+        tools: &[crate::tools::Tool],
+        tool_choice: Option<&ToolChoice>,
+        output_schema: Option<&Value>,
+    ) -> Result<Value, Error> {
+        let provider = crate::providers::golden::provider(name, options);
+        let messages = crate::prompt::parse_prompt(&prompt)?;
+        let call = Map::new();
+        let input = CallInput {
+            tools,
+            tool_choice,
+            output_schema,
+            ..CallInput::plain(&messages, &call, false)
+        };
+        let request = provider.build_request(&input)?;
+        Ok(serde_json::from_slice(&request.body).unwrap())
+    }
+
+    fn weather_tools() -> Vec<crate::tools::Tool> {
+        crate::tools::parse_tools(&json!([
+            {"name": "get_weather", "description": "Weather for a city",
+             "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
+                            "required": ["city"], "additionalProperties": false,
+                            "$schema": "http://json-schema.org/draft-07/schema#"}},
+            {"name": "now"}
+        ]))
+        .unwrap()
+    }
+
+    #[test]
+    fn tools_choice_and_schema_golden_body() {
+        let tools = weather_tools();
+        let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+        let body = sent_with(
+            "google-ai",
+            json!({"api_key": "k", "tools": [{"googleSearch": {}}],
+                   "toolConfig": {"retrievalConfig": {"languageCode": "fr"}},
+                   "generationConfig": {"responseSchema": {"type": "STRING"}, "topK": 2}}),
+            json!("Weather in Paris?"),
+            &tools,
+            Some(&ToolChoice::Tool("get_weather".into())),
+            Some(&schema),
+        )
+        .unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "contents": [{"role": "user", "parts": [{"text": "Weather in Paris?"}]}],
+                "tools": [
+                    {"googleSearch": {}},
+                    {"functionDeclarations": [
+                        {"name": "get_weather", "description": "Weather for a city",
+                         "parametersJsonSchema": {"type": "object",
+                            "properties": {"city": {"type": "string"}}, "required": ["city"],
+                            "additionalProperties": false,
+                            "$schema": "http://json-schema.org/draft-07/schema#"}},
+                        {"name": "now", "parametersJsonSchema": {"type": "object", "properties": {}}}
+                    ]}
+                ],
+                "toolConfig": {
+                    "retrievalConfig": {"languageCode": "fr"},
+                    "functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}
+                },
+                "generationConfig": {"topK": 2, "responseMimeType": "application/json",
+                                     "responseJsonSchema": schema}
+            })
+        );
+        for (choice, config) in [
+            (ToolChoice::Auto, json!({"mode": "AUTO"})),
+            (ToolChoice::None, json!({"mode": "NONE"})),
+            (ToolChoice::Required, json!({"mode": "ANY"})),
+        ] {
+            let body = sent_with(
+                "google-ai",
+                json!({"api_key": "k"}),
+                json!("x"),
+                &tools,
+                Some(&choice),
+                None,
+            )
+            .unwrap();
+            assert_eq!(
+                body["toolConfig"],
+                json!({ "functionCallingConfig": config })
+            );
+        }
+        let no_choice = sent_with(
+            "google-ai",
+            json!({"api_key": "k"}),
+            json!("x"),
+            &tools,
+            None,
+            None,
+        )
+        .unwrap();
+        assert!(no_choice.get("toolConfig").is_none());
+        let no_tools = sent_with(
+            "google-ai",
+            json!({"api_key": "k"}),
+            json!("x"),
+            &[],
+            Some(&ToolChoice::None),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            no_tools,
+            json!({"contents": [{"role": "user", "parts": [{"text": "x"}]}]})
+        );
+    }
+
+    #[test]
+    fn tool_turns_become_function_calls_and_responses() {
+        let prompt = json!([
+            {"role": "user", "content": "Weather in Paris and Oslo?"},
+            {"role": "assistant", "content": "Checking.", "tool_calls": [
+                {"id": "call_sb_0", "name": "get_weather", "arguments": {"city": "Paris"}},
+                {"id": "call_sb_1", "name": "now", "arguments": {}}
+            ]},
+            {"role": "tool", "tool_call_id": "call_sb_0", "content": {"temp": 21}},
+            {"role": "tool", "tool_call_id": "call_sb_1", "content": [
+                {"type": "text", "text": "noon"},
+                {"type": "image", "data": "iVBO", "media_type": "image/png"}
+            ]},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_sb_0", "name": "now", "arguments": {}}
+            ]},
+            {"role": "tool", "tool_call_id": "call_sb_0", "content": "12:01"},
+            {"role": "user", "content": "Thanks"}
+        ]);
+        let body = sent_with(
+            "vertex-ai",
+            json!({"model": "gemini-2.5-flash", "location": "global", "project_id": "p",
+                   "headers": {"authorization": "Bearer t"}}),
+            prompt,
+            &weather_tools(),
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            body["contents"],
+            json!([
+                {"role": "user", "parts": [{"text": "Weather in Paris and Oslo?"}]},
+                {"role": "model", "parts": [
+                    {"text": "Checking."},
+                    {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+                     "thoughtSignature": "skip_thought_signature_validator"},
+                    {"functionCall": {"name": "now", "args": {}}}
+                ]},
+                {"role": "user", "parts": [
+                    {"functionResponse": {"name": "get_weather", "response": {"temp": 21}}},
+                    {"functionResponse": {"name": "now", "response": {"result": "noon"}}},
+                    {"inlineData": {"mimeType": "image/png", "data": "iVBO"}}
+                ]},
+                {"role": "model", "parts": [
+                    {"functionCall": {"name": "now", "args": {}},
+                     "thoughtSignature": "skip_thought_signature_validator"}
+                ]},
+                {"role": "user", "parts": [
+                    {"functionResponse": {"name": "now", "response": {"result": "12:01"}}}
+                ]},
+                {"role": "user", "parts": [{"text": "Thanks"}]}
+            ])
+        );
+        let orphan = sent_with(
+            "google-ai",
+            json!({"api_key": "k"}),
+            json!([{"role": "user", "content": "x"},
+                   {"role": "tool", "tool_call_id": "call_9", "content": "r"}]),
+            &[],
+            None,
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(orphan.kind, ErrorKind::InvalidRequest);
+        assert!(orphan.message.contains("call_9"), "{}", orphan.message);
+        let named = sent_with(
+            "google-ai",
+            json!({"api_key": "k"}),
+            json!([{"role": "user", "content": "x"},
+                   {"role": "tool", "tool_call_id": "c", "name": "lookup", "content": "[1]"}]),
+            &[],
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            body_part(&named, 1),
+            json!({"functionResponse": {"name": "lookup", "response": {"result": "[1]"}}})
+        );
+    }
+
+    fn body_part(body: &Value, content: usize) -> Value {
+        body["contents"][content]["parts"][0].clone()
+    }
+
+    #[test]
+    fn function_calls_thoughts_and_ids() {
+        let c = parse_response(
+            br#"{"candidates":[{"content":{"role":"model","parts":[
+                {"text":"Let me see.","thought":true},
+                {"text":"Checking both."},
+                {"functionCall":{"name":"get_weather","args":{"city":"Paris"}},"thoughtSignature":"c2ln"},
+                {"functionCall":{"name":"now"}},
+                {"functionCall":{"id":"fc-7","name":"get_weather","args":{"city":"Oslo"}}}
+            ]},"finishReason":"STOP"}],
+            "usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":7,"thoughtsTokenCount":11}}"#,
+        )
+        .unwrap();
+        assert_eq!(c.content, "Checking both.");
+        assert_eq!(c.reasoning, "Let me see.");
+        let calls: Vec<(&str, &str, Value)> = c
+            .tool_calls
+            .iter()
+            .map(|t| {
+                (
+                    t.id.as_str(),
+                    t.name.as_str(),
+                    Value::Object(t.arguments.clone()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            [
+                ("call_sb_0", "get_weather", json!({"city": "Paris"})),
+                ("call_sb_1", "now", json!({})),
+                ("fc-7", "get_weather", json!({"city": "Oslo"})),
+            ]
+        );
+        assert_eq!(c.usage.output_tokens, Some(18));
+        assert_eq!(c.usage.reasoning_tokens, Some(11));
+        // A call is an answer even when the model stopped for tokens.
+        let cut = parse_response(
+            br#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"now"}}]},"finishReason":"MAX_TOKENS"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(cut.tool_calls.len(), 1);
+        for bad in [
+            &br#"{"candidates":[{"content":{"parts":[{"functionCall":{"args":{}}}]},"finishReason":"STOP"}]}"#[..],
+            br#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":[1]}}]},"finishReason":"STOP"}]}"#,
+            br#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":"{}"}}]},"finishReason":"STOP"}]}"#,
+        ] {
+            let e = parse_response(bad).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::BadResponse);
+        }
+        let e = parse_response(
+            br#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"f","args":[1]}}]}}]}"#,
+        )
+        .unwrap_err();
+        assert!(e.message.contains("\"f\""), "{}", e.message);
+        // Thoughts alone are no answer unless the model says STOP.
+        let thinking_only = parse_response(
+            br#"{"candidates":[{"content":{"parts":[{"text":"hmm","thought":true}]},"finishReason":"MAX_TOKENS"}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(thinking_only.kind, ErrorKind::FinishReason);
     }
 
     #[test]

@@ -82,8 +82,7 @@ impl Provider for GoogleAi {
             &self.query_params,
         )
         .ok_or_else(|| Error::config("cannot build a URL from base_url"))?;
-        let fields = google::prompt_fields(input.messages)?;
-        let body = google::body(&self.body, fields, input.options);
+        let body = google::request_body(&self.body, input)?;
         Ok(HttpRequest::post_json(url, &body)?.with_client_headers(&self.headers, &self.secrets))
     }
 

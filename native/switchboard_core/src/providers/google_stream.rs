@@ -1,6 +1,8 @@
 //! Gemini streams (`streamGenerateContent?alt=sse`): each event is a whole
 //! `GenerateContentResponse` carrying the next piece of the first
-//! candidate's text; the last ones carry `finishReason` and the usage.
+//! candidate's text or thoughts, or whole `functionCall` parts (each
+//! announced as it arrives, its id Gemini's or made up, numbered across the
+//! stream); the last ones carry `finishReason` and the usage.
 //!
 //! There is no end sentinel: the stream ends with the body. It is complete
 //! if some chunk carried a `finishReason`; a body that ends before is a
@@ -24,11 +26,14 @@ use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::Frame;
 use crate::response::Usage;
+use crate::tools::ToolCall;
 use crate::wire::Deltas;
 
 #[derive(Debug, Default)]
 pub(crate) struct GeminiStream {
     text: String,
+    reasoning: String,
+    tool_calls: Vec<ToolCall>,
     model: Option<String>,
     finish_reason: Option<String>,
     finish_message: Option<String>,
@@ -38,9 +43,18 @@ pub(crate) struct GeminiStream {
 impl GeminiStream {
     fn chunk(&mut self, v: &Value, out: &mut Deltas) -> Result<(), Error> {
         let chunk = google::read_chunk(v)?;
+        if !chunk.reasoning.is_empty() {
+            self.reasoning.push_str(&chunk.reasoning);
+            out.push_reasoning(&chunk.reasoning);
+        }
         if !chunk.text.is_empty() {
             self.text.push_str(&chunk.text);
             out.push_text(&chunk.text);
+        }
+        for call in chunk.calls {
+            let call = call.into_tool_call(self.tool_calls.len());
+            out.push_tool_call(&call.id, &call.name);
+            self.tool_calls.push(call);
         }
         if chunk.finish_reason.is_some() {
             self.finish_reason = chunk.finish_reason;
@@ -83,7 +97,7 @@ impl StreamParser for GeminiStream {
                 ErrorKind::Network,
                 "the stream ended before any candidate carried a finishReason",
             )),
-            Some(reason) if self.text.is_empty() => {
+            Some(reason) if self.text.is_empty() && self.tool_calls.is_empty() => {
                 match google::empty_answer_error(reason, self.finish_message.as_deref()) {
                     Some(e) => Err(e),
                     None => Ok(()),
@@ -96,6 +110,8 @@ impl StreamParser for GeminiStream {
     fn finish(self: Box<Self>) -> Result<Completion, Error> {
         Ok(Completion {
             content: self.text,
+            reasoning: self.reasoning,
+            tool_calls: self.tool_calls,
             model: self.model,
             finish_reason: self.finish_reason,
             usage: self.usage.unwrap_or_default(),
@@ -192,12 +208,82 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(forwarded, ["Hel", "lo"]);
+        // The thought is forwarded as reasoning, not text.
+        assert_eq!(forwarded, ["", "Hel", "lo"]);
         let c = Box::new(p).finish().unwrap();
         assert_eq!(c.content, "Hello");
         assert_eq!(c.finish_reason.as_deref(), Some("STOP"));
         assert_eq!(c.model.as_deref(), Some("gemini-x"));
-        assert_eq!(c.usage, Usage::new(Some(3), Some(3)));
+        assert_eq!(
+            c.usage,
+            Usage::new(Some(3), Some(3)).with_reasoning(Some(1))
+        );
+        assert_eq!(c.reasoning, "think");
+    }
+
+    #[test]
+    fn whole_function_calls_are_announced_as_they_arrive() {
+        let mut p = GeminiStream::default();
+        let events = [
+            r#"{"candidates":[{"content":{"parts":[{"text":"Plan.","thought":true}]}}]}"#,
+            r#"{"candidates":[{"content":{"parts":[{"text":"On it. "},
+                {"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}]}}]}"#,
+            r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"now"}},
+                {"functionCall":{"id":"g1","name":"get_weather","args":{"city":"Oslo"}}}]},
+                "finishReason":"STOP"}]}"#,
+        ];
+        let mut seen = Vec::new();
+        for e in events {
+            let mut out = Deltas::default();
+            p.frame(&data(e), &mut out).unwrap();
+            seen.push((
+                out.text,
+                out.reasoning,
+                out.tool_calls
+                    .into_iter()
+                    .map(|c| format!("{}:{}", c.id, c.name))
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        p.end_of_body().unwrap();
+        assert_eq!(
+            seen,
+            [
+                ("".into(), "Plan.".into(), vec![]),
+                (
+                    "On it. ".into(),
+                    "".into(),
+                    vec!["call_sb_0:get_weather".to_owned()]
+                ),
+                (
+                    "".into(),
+                    "".into(),
+                    vec!["call_sb_1:now".to_owned(), "g1:get_weather".to_owned()]
+                ),
+            ]
+        );
+        let c = Box::new(p).finish().unwrap();
+        assert_eq!(c.content, "On it. ");
+        assert_eq!(c.reasoning, "Plan.");
+        let ids: Vec<&str> = c.tool_calls.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["call_sb_0", "call_sb_1", "g1"]);
+        assert_eq!(c.tool_calls[2].arguments["city"], "Oslo");
+        assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
+        // A call and no text is a whole answer; a call with bad args is not.
+        let only_call = run(
+            &mut GeminiStream::default(),
+            &[
+                r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"now"}}]},"finishReason":"MAX_TOKENS"}]}"#,
+            ],
+        );
+        assert!(only_call.is_ok());
+        let bad = run(
+            &mut GeminiStream::default(),
+            &[
+                r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"now","args":3}}]}}]}"#,
+            ],
+        );
+        assert_eq!(bad.unwrap_err().kind, ErrorKind::BadResponse);
     }
 
     #[test]

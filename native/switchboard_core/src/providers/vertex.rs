@@ -250,11 +250,7 @@ impl Provider for Vertex {
                 .or_insert(json!(anthropic::DEFAULT_MAX_TOKENS));
             body
         } else {
-            google::body(
-                &self.body,
-                google::prompt_fields(input.messages)?,
-                input.options,
-            )
+            google::request_body(&self.body, input)?
         };
         Ok(
             HttpRequest::post_json(self.url(model, claude, input.stream)?, &body)?

@@ -54,11 +54,30 @@ struct Content<'a> {
 }
 
 #[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Part<'a> {
-    text: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
     #[serde(skip_serializing_if = "is_false")]
     thought: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    function_call: Option<FunctionCall<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    thought_signature: Option<&'static str>,
 }
+
+#[derive(Serialize)]
+struct FunctionCall<'a> {
+    /// Gemini's calls have no id; one is sent only when the step scripts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a str>,
+    name: &'a str,
+    args: serde_json::Value,
+}
+
+/// The signature thinking models put on the first call of an answer
+/// (opaque to the client; recorded ones are base64).
+const THOUGHT_SIGNATURE: &str = "CiQBbW9jay10aG91Z2h0LXNpZ25hdHVyZQ==";
 
 fn is_false(b: &bool) -> bool {
     !*b
@@ -192,16 +211,45 @@ fn response_id(n: u64) -> String {
 
 fn text_part(text: &str) -> Part<'_> {
     Part {
-        text,
+        text: Some(text),
         thought: false,
+        function_call: None,
+        thought_signature: None,
     }
 }
 
 fn thought_part(text: &str) -> Part<'_> {
     Part {
-        text,
         thought: true,
+        ..text_part(text)
     }
+}
+
+/// The scripted tool calls as `functionCall` parts, `args` the scripted
+/// arguments' JSON (a text that is not JSON is sent as a JSON string, for
+/// a client to refuse), the first one signed.
+fn call_parts<'a>(reply: &'a Reply<'a>) -> Vec<Part<'a>> {
+    reply
+        .tool_calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| Part {
+            text: None,
+            thought: false,
+            function_call: Some(FunctionCall {
+                id: call.id.as_deref(),
+                name: &call.name,
+                args: serde_json::from_str(&call.arguments)
+                    .unwrap_or_else(|_| serde_json::Value::String(call.arguments.clone())),
+            }),
+            thought_signature: (i == 0).then_some(THOUGHT_SIGNATURE),
+        })
+        .collect()
+}
+
+/// The thought part's text: `thoughts`, else the dialect-neutral `reasoning`.
+fn thoughts<'a>(reply: &Reply<'a>) -> Option<&'a str> {
+    reply.thoughts.or(reply.reasoning)
 }
 
 /// One response object: the whole answer or one chunk of it.
@@ -268,17 +316,19 @@ pub fn response(reply: &Reply<'_>, flavor: Flavor) -> Bytes {
     if let Some(reason) = reply.block_reason {
         return b.blocked(reason);
     }
-    let mut parts = Vec::with_capacity(2);
-    parts.extend(reply.thoughts.map(thought_part));
+    let mut parts = Vec::with_capacity(2 + reply.tool_calls.len());
+    parts.extend(thoughts(reply).map(thought_part));
     if !reply.content.is_empty() {
         parts.push(text_part(reply.content));
     }
+    parts.extend(call_parts(reply));
     b.candidate(parts, true)
 }
 
 /// The streamed answer: a thought chunk if scripted, then one chunk per
-/// delta, the last delta's chunk finishing the answer. With no delta at all
-/// a final chunk without content finishes it.
+/// delta, the last delta's chunk finishing the answer. Tool calls come
+/// whole, all in one final chunk after the text, as Gemini streams them.
+/// With no delta and no call a final chunk without content finishes it.
 pub fn stream(
     reply: &Reply<'_>,
     deltas: &[&str],
@@ -292,15 +342,16 @@ pub fn stream(
     if let Some(reason) = reply.block_reason {
         objects_head.push(b.blocked(reason));
     } else {
-        if let Some(thoughts) = reply.thoughts {
+        if let Some(thoughts) = thoughts(reply) {
             objects_head.push(b.candidate(vec![thought_part(thoughts)], false));
         }
-        let last = deltas.len().checked_sub(1);
+        let calls = call_parts(reply);
+        let last = deltas.len().checked_sub(1).filter(|_| calls.is_empty());
         for (i, text) in deltas.iter().enumerate() {
             objects_deltas.push(b.candidate(vec![text_part(text)], Some(i) == last));
         }
-        if deltas.is_empty() {
-            objects_tail.push(b.candidate(Vec::new(), true));
+        if !calls.is_empty() || deltas.is_empty() {
+            objects_tail.push(b.candidate(calls, true));
         }
     }
     let frame = Framer {
@@ -579,6 +630,79 @@ mod tests {
         assert_eq!(u["thoughtsTokenCount"], 30);
         assert_eq!(u["totalTokenCount"], 50);
         assert_eq!(u["trafficType"], "ON_DEMAND");
+    }
+
+    fn calls() -> Vec<crate::step::ToolCallSpec> {
+        vec![
+            crate::step::ToolCallSpec {
+                id: None,
+                name: "get_weather".into(),
+                arguments: r#"{"city":"Paris"}"#.into(),
+            },
+            crate::step::ToolCallSpec {
+                id: Some("fc-1".into()),
+                name: "now".into(),
+                arguments: "not json".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn function_calls_and_reasoning_plain() {
+        let calls = calls();
+        let mut r = reply("Checking.", "STOP");
+        r.tool_calls = &calls;
+        r.reasoning = Some("Two lookups.");
+        let v: Value = serde_json::from_slice(&response(&r, Flavor::GeminiApi)).expect("json");
+        assert_eq!(
+            v["candidates"][0]["content"]["parts"],
+            json!([
+                {"text": "Two lookups.", "thought": true},
+                {"text": "Checking."},
+                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}},
+                 "thoughtSignature": THOUGHT_SIGNATURE},
+                {"functionCall": {"id": "fc-1", "name": "now", "args": "not json"}}
+            ])
+        );
+        assert_eq!(v["candidates"][0]["finishReason"], "STOP");
+        // `thoughts` wins over `reasoning`: one thought part, never two.
+        r.thoughts = Some("Gemini's own.");
+        let v: Value = serde_json::from_slice(&response(&r, Flavor::Vertex)).expect("json");
+        assert_eq!(
+            v["candidates"][0]["content"]["parts"][0],
+            json!({"text": "Gemini's own.", "thought": true})
+        );
+    }
+
+    #[test]
+    fn function_calls_streamed_in_a_final_chunk() {
+        let calls = calls();
+        let mut r = reply("a b", "STOP");
+        r.tool_calls = &calls;
+        r.reasoning = Some("hmm");
+        let s = stream(
+            &r,
+            &["a", " b"],
+            &StreamOptions::default(),
+            Flavor::GeminiApi,
+        );
+        assert_eq!(
+            data(&s.head[0])["candidates"][0]["content"]["parts"],
+            json!([{"text": "hmm", "thought": true}])
+        );
+        assert!(data(&s.deltas[1])["candidates"][0]
+            .get("finishReason")
+            .is_none());
+        let last = data(&s.tail[0]);
+        assert_eq!(last["candidates"][0]["finishReason"], "STOP");
+        assert_eq!(
+            last["candidates"][0]["content"]["parts"][0]["functionCall"]["name"],
+            "get_weather"
+        );
+        assert_eq!(last["usageMetadata"]["totalTokenCount"], 20);
+        let only_calls = stream(&r, &[], &StreamOptions::default(), Flavor::Vertex);
+        assert!(only_calls.deltas.is_empty());
+        assert_eq!(only_calls.tail.len(), 1);
     }
 
     #[test]
