@@ -102,12 +102,14 @@ impl Message {
     }
 
     /// The name of the tool a tool message answers: its own `name`, else
-    /// the name on the matching call in an earlier assistant message.
-    pub fn tool_name<'a>(&'a self, history: &'a [Message]) -> Option<&'a str> {
+    /// the name on the matching call in the turns `before` it, newest
+    /// first (made-up ids such as Gemini's restart in every answer).
+    pub fn tool_name<'a>(&'a self, before: &'a [Message]) -> Option<&'a str> {
         self.name.as_deref().or_else(|| {
             let id = self.tool_call_id.as_deref()?;
-            history
+            before
                 .iter()
+                .rev()
                 .flat_map(|m| &m.tool_calls)
                 .find(|c| c.id == id)
                 .map(|c| c.name.as_str())
@@ -405,7 +407,7 @@ mod tests {
         assert!(matches!(&parts[2], Part::Document(i) if i.media_type == "application/pdf"));
         assert_eq!(msgs[1].tool_calls[0].arguments["k"], json!(1));
         assert_eq!(msgs[2].text(), "{\"v\":2}");
-        assert_eq!(msgs[2].tool_name(&msgs), Some("get"));
+        assert_eq!(msgs[2].tool_name(&msgs[..2]), Some("get"));
     }
 
     #[test]

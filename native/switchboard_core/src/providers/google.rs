@@ -138,15 +138,7 @@ fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
 /// documents. `before` is the turns before it, where its call is.
 fn function_response(m: &Message, before: &[Message]) -> Result<Vec<Value>, Error> {
     let id = m.tool_call_id.as_deref().unwrap_or("");
-    let name = m.name.as_deref().or_else(|| {
-        before
-            .iter()
-            .rev()
-            .flat_map(|turn| &turn.tool_calls)
-            .find(|call| call.id == id)
-            .map(|call| call.name.as_str())
-    });
-    let Some(name) = name else {
+    let Some(name) = m.tool_name(before) else {
         return Err(Error::invalid_request(format!(
             "the tool result for call {id:?} has no :name and answers no earlier tool call; \
              Gemini needs the function's name"
