@@ -34,9 +34,10 @@ use crate::auth::aws::{
 use crate::auth::{Authorization, Authorize};
 use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
-use crate::prompt::{data_url, split_system, Content, Message, Part};
+use crate::prompt::{data_url, split_system, Content, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::{Secret, Secrets};
+use crate::tools::{arguments_from_value, ToolCall, ToolChoice, OUTPUT_TOOL};
 use crate::value::Options;
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
@@ -236,14 +237,27 @@ fn inference_fields(
     Ok(())
 }
 
-/// A Converse content block for a part.
-fn part_json(part: &Part) -> Result<Value, Error> {
+/// A Converse content block for a part. Documents are named in the order
+/// they appear in the request (`document`, `document-2`, ...): Converse
+/// requires a name, the parts carry none, and these use only the letters,
+/// digits and hyphens its naming rules allow.
+fn part_json(part: &Part, documents: &mut usize) -> Result<Value, Error> {
     Ok(match part {
         Part::Text(t) => json!({"text": t}),
-        Part::Document(_) => {
-            return Err(Error::invalid_request(
-                "aws-bedrock: document parts are not supported yet",
-            ))
+        Part::Document(doc) => {
+            let format = document_format(&doc.media_type).ok_or_else(|| {
+                Error::invalid_request(format!(
+                    "aws-bedrock cannot take a document of type {:?} (it takes pdf, csv, \
+                     doc, docx, xls, xlsx, html, txt and md)",
+                    doc.media_type
+                ))
+            })?;
+            *documents += 1;
+            let name = match *documents {
+                1 => "document".to_owned(),
+                n => format!("document-{n}"),
+            };
+            json!({"document": {"format": format, "name": name, "source": {"bytes": doc.data}}})
         }
         Part::Image(media) => {
             let url = media.url();
@@ -254,6 +268,22 @@ fn part_json(part: &Part) -> Result<Value, Error> {
             })?;
             json!({"image": {"format": format, "source": {"bytes": data}}})
         }
+    })
+}
+
+/// Converse's document format for a media type.
+fn document_format(media_type: &str) -> Option<&'static str> {
+    Some(match media_type {
+        "application/pdf" => "pdf",
+        "text/csv" => "csv",
+        "application/msword" => "doc",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => "docx",
+        "application/vnd.ms-excel" => "xls",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        "text/html" => "html",
+        "text/plain" => "txt",
+        "text/markdown" => "md",
+        _ => return None,
     })
 }
 
@@ -270,15 +300,72 @@ fn image_data(url: &str) -> Option<(&'static str, &str)> {
     Some((format, data))
 }
 
-fn content_json(content: &Content) -> Result<Value, Error> {
+fn content_blocks(content: &Content, documents: &mut usize) -> Result<Vec<Value>, Error> {
     match content {
-        Content::Text(t) => Ok(json!([{"text": t}])),
-        Content::Parts(parts) => parts
-            .iter()
-            .map(part_json)
-            .collect::<Result<_, _>>()
-            .map(Value::Array),
+        Content::Text(t) => Ok(vec![json!({"text": t})]),
+        Content::Parts(parts) => parts.iter().map(|p| part_json(p, documents)).collect(),
     }
+}
+
+/// Whether a content has anything in it (Converse refuses blank text).
+fn is_blank(content: &Content) -> bool {
+    match content {
+        Content::Text(t) => t.is_empty(),
+        Content::Parts(parts) => parts.is_empty(),
+    }
+}
+
+/// The blocks of one message: an assistant's text and `toolUse` blocks, a
+/// tool's `toolResult`, a user's parts.
+fn message_blocks(m: &Message, documents: &mut usize) -> Result<Vec<Value>, Error> {
+    match m.role {
+        Role::Assistant => {
+            let mut blocks = if m.tool_calls.is_empty() || !is_blank(&m.content) {
+                content_blocks(&m.content, documents)?
+            } else {
+                Vec::new()
+            };
+            blocks.extend(m.tool_calls.iter().map(
+                |c| json!({"toolUse": {"toolUseId": c.id, "name": c.name, "input": c.arguments}}),
+            ));
+            Ok(blocks)
+        }
+        Role::Tool => {
+            let id = m.tool_call_id.as_deref().ok_or_else(|| {
+                Error::invalid_request("a tool message needs the :tool_call_id of its call")
+            })?;
+            Ok(vec![json!({"toolResult": {
+                "toolUseId": id,
+                "content": content_blocks(&m.content, documents)?,
+            }})])
+        }
+        Role::User | Role::System => content_blocks(&m.content, documents),
+    }
+}
+
+/// Converse's turns. Tool results go back in a user turn: consecutive
+/// tool messages make one, and a user message right after them joins it,
+/// as Converse wants user and assistant turns to alternate there.
+fn turns_json(turns: &[Message]) -> Result<Vec<Value>, Error> {
+    let mut out: Vec<Value> = Vec::with_capacity(turns.len());
+    let mut documents = 0;
+    let mut after_tool = false;
+    for m in turns {
+        let blocks = message_blocks(m, &mut documents)?;
+        let joins = after_tool && matches!(m.role, Role::Tool | Role::User);
+        match out.last_mut().and_then(|t| t.get_mut("content")) {
+            Some(Value::Array(content)) if joins => content.extend(blocks),
+            _ => {
+                let role = match m.role {
+                    Role::Assistant => "assistant",
+                    _ => "user",
+                };
+                out.push(json!({"role": role, "content": blocks}));
+            }
+        }
+        after_tool = m.role == Role::Tool;
+    }
+    Ok(out)
 }
 
 /// `messages` and `system` for a prompt. Converse takes system prompts apart
@@ -290,12 +377,78 @@ fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
         let system: Vec<Value> = system.iter().map(|m| json!({"text": m.text()})).collect();
         fields.insert("system".into(), Value::Array(system));
     }
-    let turns = turns
-        .iter()
-        .map(|m| Ok(json!({"role": m.role.as_str(), "content": content_json(&m.content)?})))
-        .collect::<Result<Vec<_>, Error>>()?;
-    fields.insert("messages".into(), Value::Array(turns));
+    fields.insert("messages".into(), Value::Array(turns_json(turns)?));
     Ok(fields)
+}
+
+/// What the forced output tool tells the model.
+const OUTPUT_TOOL_DESCRIPTION: &str =
+    "Give your final answer by calling this tool: its input is the answer, as the schema describes.";
+
+fn tool_spec(name: &str, description: Option<&str>, schema: &Value) -> Value {
+    let mut spec = Map::new();
+    spec.insert("name".into(), json!(name));
+    if let Some(d) = description {
+        spec.insert("description".into(), json!(d));
+    }
+    spec.insert("inputSchema".into(), json!({"json": schema}));
+    json!({"toolSpec": spec})
+}
+
+/// `toolConfig` for the call's tools, tool choice and output schema; `None`
+/// when there is nothing to offer.
+///
+/// Converse has no way to forbid tool calls: with `tool_choice: :none` the
+/// tools are left out, unless the conversation already holds tool calls or
+/// results, which Converse accepts only with a `toolConfig`; then they are
+/// offered with the model's default (auto) choice. An `output_schema` is
+/// the forced tool [`OUTPUT_TOOL`]: the only one offered (or added to the
+/// history's tools) when the call has no other tools or forbids them, one
+/// more tool under the call's choice otherwise. `toolChoice` is sent only
+/// when asked for (Converse's default is auto; some models take no
+/// `toolChoice` at all and answer a `ValidationException`).
+fn tool_config(input: &CallInput<'_>, history_has_tools: bool) -> Result<Option<Value>, Error> {
+    let forbid = matches!(input.tool_choice, Some(ToolChoice::None));
+    let mut tools: Vec<Value> = if forbid && !history_has_tools {
+        Vec::new()
+    } else {
+        input
+            .tools
+            .iter()
+            .map(|t| tool_spec(&t.name, t.description.as_deref(), &t.parameters))
+            .collect()
+    };
+    let mut choice = match input.tool_choice {
+        None | Some(ToolChoice::None) => None,
+        Some(ToolChoice::Auto) => Some(json!({"auto": {}})),
+        Some(ToolChoice::Required) => Some(json!({"any": {}})),
+        Some(ToolChoice::Tool(name)) => Some(json!({"tool": {"name": name}})),
+    };
+    if let Some(schema) = input.output_schema {
+        if input.tools.iter().any(|t| t.name == OUTPUT_TOOL) {
+            return Err(Error::invalid_request(format!(
+                "aws-bedrock asks for output_schema through a tool named {OUTPUT_TOOL:?}; \
+                 the call has a tool of that name: rename it"
+            )));
+        }
+        tools.push(tool_spec(
+            OUTPUT_TOOL,
+            Some(OUTPUT_TOOL_DESCRIPTION),
+            schema,
+        ));
+        if input.tools.is_empty() || forbid {
+            choice = Some(json!({"tool": {"name": OUTPUT_TOOL}}));
+        }
+    }
+    if tools.is_empty() {
+        return Ok(None);
+    }
+    let mut config = Map::new();
+    config.insert("tools".into(), Value::Array(tools));
+    if let Some(choice) = choice {
+        config.insert("toolChoice".into(), choice);
+    }
+    Ok(Some(Value::Object(config)))
 }
 
 impl Provider for Bedrock {
@@ -308,6 +461,13 @@ impl Provider for Bedrock {
         let url = self.url(model, input.stream)?;
 
         let mut fields = prompt_fields(input.messages)?;
+        let history_has_tools = input
+            .messages
+            .iter()
+            .any(|m| m.role == Role::Tool || !m.tool_calls.is_empty());
+        if let Some(config) = tool_config(input, history_has_tools)? {
+            fields.insert("toolConfig".into(), config);
+        }
         let mut inference = self.inference.clone();
         let mut additional = self.additional.clone();
         let mut rest = Map::new();
@@ -382,13 +542,16 @@ impl Provider for Bedrock {
             .pointer("/output/message/content")
             .and_then(Value::as_array)
             .ok_or_else(|| Error::bad_response("the answer has no output.message.content list"))?;
-        // Text blocks are the answer; reasoning, tool use and images are not.
-        let content = blocks
-            .iter()
-            .filter_map(|b| b.get("text").and_then(Value::as_str))
-            .collect();
+        let mut content = String::new();
+        let mut reasoning = String::new();
+        let mut tool_calls = Vec::new();
+        for block in blocks {
+            read_block(block, &mut content, &mut reasoning, &mut tool_calls)?;
+        }
         Ok(Completion {
             content,
+            reasoning,
+            tool_calls,
             // Converse answers do not name the model.
             model: None,
             finish_reason: v
@@ -436,6 +599,65 @@ impl Provider for Bedrock {
     fn stream_parser(&self) -> Box<dyn super::StreamParser> {
         Box::<super::bedrock_stream::BedrockStream>::default()
     }
+}
+
+/// Reads one block of an answer: `text` is the answer, `reasoningContent`
+/// its reasoning (a `redactedContent` one is encrypted and has no text to
+/// give), `toolUse` a tool call, `citationsContent` the answer's text with
+/// citations. Any other block is a `:bad_response` naming it, rather than
+/// a part of the answer dropped unread.
+fn read_block(
+    block: &Value,
+    content: &mut String,
+    reasoning: &mut String,
+    tool_calls: &mut Vec<ToolCall>,
+) -> Result<(), Error> {
+    if let Some(text) = block.get("text") {
+        let text = text
+            .as_str()
+            .ok_or_else(|| Error::bad_response("a text block of the answer is not a string"))?;
+        content.push_str(text);
+    } else if let Some(r) = block.get("reasoningContent") {
+        if let Some(text) = r.pointer("/reasoningText/text").and_then(Value::as_str) {
+            reasoning.push_str(text);
+        }
+    } else if let Some(call) = block.get("toolUse") {
+        let name = call
+            .get("name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::bad_response("a toolUse block of the answer has no name"))?;
+        let id = call
+            .get("toolUseId")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map_or_else(|| crate::tools::made_up_id(tool_calls.len()), str::to_owned);
+        tool_calls.push(ToolCall {
+            id,
+            name: name.to_owned(),
+            arguments: arguments_from_value(name, call.get("input"))?,
+        });
+    } else if let Some(c) = block.get("citationsContent") {
+        for part in c
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(text) = part.get("text").and_then(Value::as_str) {
+                content.push_str(text);
+            }
+        }
+    } else {
+        let kind = block
+            .as_object()
+            .and_then(|m| m.keys().next())
+            .map_or("empty", String::as_str);
+        return Err(Error::bad_response(format!(
+            "the answer has a {kind:?} block, which switchboard cannot read"
+        )));
+    }
+    Ok(())
 }
 
 /// `ThrottlingException:http://internal.amazon.com/...` -> `ThrottlingException`.
@@ -793,6 +1015,12 @@ mod tests {
             .parse_response(&head, body.to_string().as_bytes())
             .expect("reads");
         assert_eq!(c.content, "Hello there");
+        assert_eq!(c.reasoning, "hmm");
+        assert_eq!(c.tool_calls.len(), 1);
+        assert_eq!(
+            (c.tool_calls[0].id.as_str(), c.tool_calls[0].name.as_str()),
+            ("call_sb_0", "x")
+        );
         assert_eq!(c.finish_reason.as_deref(), Some("max_tokens"));
         assert_eq!(
             c.usage,
@@ -875,5 +1103,236 @@ mod tests {
             p.build_request(&input).expect_err("url image").kind,
             ErrorKind::InvalidRequest
         );
+    }
+
+    /// The body sent for `prompt` with tools, a choice and a schema.
+    fn tool_body(
+        prompt: Value,
+        tools: Value,
+        choice: Option<Value>,
+        schema: Option<Value>,
+    ) -> Result<Value, Error> {
+        let p = provider("aws-bedrock", json!({"model": "m", "region": "us-east-1"}));
+        let messages = crate::prompt::parse_prompt(&prompt)?;
+        let tools = crate::tools::parse_tools(&tools)?;
+        let choice = choice
+            .map(|c| crate::tools::parse_tool_choice(&c, &tools))
+            .transpose()?;
+        let options = Map::new();
+        let input = CallInput {
+            tools: &tools,
+            tool_choice: choice.as_ref(),
+            output_schema: schema.as_ref(),
+            ..CallInput::plain(&messages, &options, false)
+        };
+        let request = p.build_request(&input)?;
+        Ok(serde_json::from_slice(&request.body).expect("JSON body"))
+    }
+
+    fn weather() -> Value {
+        json!([{"name": "get_weather", "description": "Weather of a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+               {"name": "now"}])
+    }
+
+    fn spec(name: &str, description: Option<&str>, schema: Value) -> Value {
+        let mut spec = json!({"name": name, "inputSchema": {"json": schema}});
+        if let Some(d) = description {
+            spec["description"] = json!(d);
+        }
+        json!({"toolSpec": spec})
+    }
+
+    fn weather_specs() -> Vec<Value> {
+        vec![
+            spec(
+                "get_weather",
+                Some("Weather of a city"),
+                json!({"type": "object", "properties": {"city": {"type": "string"}}}),
+            ),
+            spec("now", None, json!({"type": "object", "properties": {}})),
+        ]
+    }
+
+    #[test]
+    fn tools_and_each_tool_choice_make_a_tool_config() {
+        for (choice, sent) in [
+            (None, None),
+            (Some(json!("auto")), Some(json!({"auto": {}}))),
+            (Some(json!("required")), Some(json!({"any": {}}))),
+            (
+                Some(json!({"tool": "now"})),
+                Some(json!({"tool": {"name": "now"}})),
+            ),
+        ] {
+            let body = tool_body(json!("Weather?"), weather(), choice.clone(), None).expect("body");
+            let mut config = json!({"tools": weather_specs()});
+            if let Some(sent) = sent {
+                config["toolChoice"] = sent;
+            }
+            assert_eq!(body["toolConfig"], config, "{choice:?}");
+        }
+        // :none leaves the tools out, unless the history holds tool blocks.
+        let body = tool_body(json!("Hi"), weather(), Some(json!("none")), None).expect("body");
+        assert_eq!(body.get("toolConfig"), None);
+        let history = json!([
+            {"role": "user", "content": "Weather in Paris?"},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"id": "t1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
+            {"role": "tool", "tool_call_id": "t1", "content": "18C"}
+        ]);
+        let body = tool_body(history, weather(), Some(json!("none")), None).expect("body");
+        assert_eq!(body["toolConfig"], json!({"tools": weather_specs()}));
+    }
+
+    #[test]
+    fn output_schema_is_a_forced_tool_or_one_more_tool() {
+        let schema = json!({"type": "object", "properties": {"n": {"type": "integer"}}});
+        let output = spec(OUTPUT_TOOL, Some(OUTPUT_TOOL_DESCRIPTION), schema.clone());
+        let body = tool_body(json!("Count"), json!([]), None, Some(schema.clone())).expect("body");
+        assert_eq!(
+            body["toolConfig"],
+            json!({"tools": [output], "toolChoice": {"tool": {"name": "json_output"}}})
+        );
+        let body = tool_body(json!("Count"), weather(), None, Some(schema.clone())).expect("body");
+        let mut tools = weather_specs();
+        tools.push(output.clone());
+        assert_eq!(body["toolConfig"], json!({"tools": tools}));
+        let body = tool_body(
+            json!("Count"),
+            weather(),
+            Some(json!("none")),
+            Some(schema.clone()),
+        )
+        .expect("body");
+        assert_eq!(
+            body["toolConfig"],
+            json!({"tools": [output], "toolChoice": {"tool": {"name": "json_output"}}})
+        );
+        let e = tool_body(
+            json!("Count"),
+            json!([{"name": "json_output"}]),
+            None,
+            Some(schema),
+        )
+        .expect_err("name taken");
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn tool_calls_and_results_go_back_as_tool_use_and_tool_result_blocks() {
+        let history = json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Weather in Paris and the time?"},
+            {"role": "assistant", "content": "Checking.", "tool_calls": [
+                {"id": "t1", "name": "get_weather", "arguments": {"city": "Paris"}},
+                {"id": "t2", "name": "now", "arguments": {}}]},
+            {"role": "tool", "tool_call_id": "t1", "content": "{\"temp\":18}"},
+            {"role": "tool", "tool_call_id": "t2", "content": "noon"},
+            {"role": "user", "content": "Thanks; and tomorrow?"},
+            {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "t3", "name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}]},
+            {"role": "tool", "tool_call_id": "t3", "content": [
+                {"type": "text", "text": "rain"},
+                {"type": "image", "data": "iVBO", "media_type": "image/png"}]}
+        ]);
+        let body = tool_body(history, weather(), None, None).expect("body");
+        assert_eq!(
+            body["messages"],
+            json!([
+                {"role": "user", "content": [{"text": "Weather in Paris and the time?"}]},
+                {"role": "assistant", "content": [
+                    {"text": "Checking."},
+                    {"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Paris"}}},
+                    {"toolUse": {"toolUseId": "t2", "name": "now", "input": {}}}
+                ]},
+                {"role": "user", "content": [
+                    {"toolResult": {"toolUseId": "t1", "content": [{"text": "{\"temp\":18}"}]}},
+                    {"toolResult": {"toolUseId": "t2", "content": [{"text": "noon"}]}},
+                    {"text": "Thanks; and tomorrow?"}
+                ]},
+                {"role": "assistant", "content": [
+                    {"toolUse": {"toolUseId": "t3", "name": "get_weather", "input": {"city": "Paris"}}}
+                ]},
+                {"role": "user", "content": [
+                    {"toolResult": {"toolUseId": "t3", "content": [
+                        {"text": "rain"},
+                        {"image": {"format": "png", "source": {"bytes": "iVBO"}}}
+                    ]}}
+                ]}
+            ])
+        );
+        assert_eq!(body["system"], json!([{"text": "Be brief."}]));
+    }
+
+    #[test]
+    fn documents_are_named_and_typed_and_unknown_types_refused() {
+        let prompt = json!([{"role": "user", "content": [
+            {"type": "text", "text": "Compare"},
+            {"type": "document", "data": "JVBERi0x"},
+            {"type": "document", "data": "YSxi", "media_type": "text/csv"}
+        ]}]);
+        let body = tool_body(prompt, json!([]), None, None).expect("body");
+        assert_eq!(
+            body["messages"][0]["content"],
+            json!([
+                {"text": "Compare"},
+                {"document": {"format": "pdf", "name": "document", "source": {"bytes": "JVBERi0x"}}},
+                {"document": {"format": "csv", "name": "document-2", "source": {"bytes": "YSxi"}}}
+            ])
+        );
+        assert_eq!(body.get("toolConfig"), None);
+        let prompt = json!([{"role": "user", "content": [
+            {"type": "document", "data": "AAAA", "media_type": "application/zip"}]}]);
+        let e = tool_body(prompt, json!([]), None, None).expect_err("zip");
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+        assert!(e.message.contains("application/zip"), "{}", e.message);
+    }
+
+    #[test]
+    fn answers_with_tool_use_and_unreadable_blocks() {
+        let p = provider("aws-bedrock", json!({"model": "m", "region": "us-east-1"}));
+        let head = ResponseHead {
+            status: 200,
+            headers: HeaderMap::new(),
+        };
+        let read = |content: Value| {
+            let body = json!({"output": {"message": {"role": "assistant", "content": content}},
+                              "stopReason": "tool_use"});
+            p.parse_response(&head, body.to_string().as_bytes())
+        };
+        let c = read(json!([
+            {"reasoningContent": {"reasoningText": {"text": "Need weather.", "signature": "c2ln"}}},
+            {"reasoningContent": {"redactedContent": "AAAA"}},
+            {"text": "Checking."},
+            {"toolUse": {"toolUseId": "tooluse_1", "name": "get_weather", "input": {"city": "Paris"}, "type": "tool_use"}}
+        ]))
+        .expect("reads");
+        assert_eq!(
+            (c.content.as_str(), c.reasoning.as_str()),
+            ("Checking.", "Need weather.")
+        );
+        assert_eq!(c.tool_calls[0].id, "tooluse_1");
+        assert_eq!(
+            Value::Object(c.tool_calls[0].arguments.clone()),
+            json!({"city": "Paris"})
+        );
+        assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
+        for bad in [
+            json!([{"toolUse": {"toolUseId": "t", "name": "add", "input": [1]}}]),
+            json!([{"toolUse": {"toolUseId": "t", "input": {}}}]),
+            json!([{"image": {"format": "png", "source": {"bytes": "iVBO"}}}]),
+            json!([{"text": 3}]),
+        ] {
+            assert_eq!(
+                read(bad.clone()).expect_err("bad").kind,
+                ErrorKind::BadResponse,
+                "{bad}"
+            );
+        }
+        let c =
+            read(json!([{"citationsContent": {"content": [{"text": "Cited."}], "citations": []}}]))
+                .expect("citations");
+        assert_eq!(c.content, "Cited.");
     }
 }

@@ -1,12 +1,18 @@
 //! Bedrock ConverseStream: AWS event-stream messages whose `:event-type`
 //! is `messageStart`, `contentBlockStart`, `contentBlockDelta`,
 //! `contentBlockStop`, `messageStop` (the stop reason) and `metadata`
-//! (usage, always last), each with a JSON payload; or `:message-type
+//! (usage), each with a JSON payload; or `:message-type
 //! exception` messages (`throttlingException`, `validationException`, ...),
 //! which fail the stream with their kind.
 //!
-//! Only `text` deltas are the answer; reasoning and tool input are not.
-//! Unknown event types are ignored, so new ones do not break old clients.
+//! `text` deltas are the answer; `reasoningContent.text` deltas its
+//! reasoning (signatures and redacted reasoning have no text to give);
+//! `toolUse` blocks tool calls, announced by their `contentBlockStart`
+//! (`start.toolUse {toolUseId, name}`), their input a JSON text in
+//! `delta.toolUse.input` pieces, assembled per content block index.
+//! `messageStop` and `metadata` may come in either order; the answer is
+//! complete when both have. Unknown event types are ignored, so new ones
+//! do not break old clients.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -18,21 +24,30 @@ use crate::error::{Error, ErrorKind};
 use crate::framing::event_stream::{string_header, Message};
 use crate::framing::Frame;
 use crate::response::Usage;
+use crate::tools::ToolCallAssembly;
 use crate::wire::Deltas;
+
+/// Tool input held while it streams, at most (the engine's limit on a
+/// streamed answer counts only what it forwards).
+const MAX_TOOL_INPUT_BYTES: usize = 32 * 1024 * 1024;
 
 #[derive(Debug, Default)]
 pub(crate) struct BedrockStream {
     text: String,
+    reasoning: String,
+    tools: ToolCallAssembly,
     finish_reason: Option<String>,
     usage: Usage,
     /// `messageStop` arrived: the answer is complete.
     stopped: bool,
-    /// `metadata` arrived: nothing more is sent.
-    done: bool,
+    /// `metadata` (usage) arrived.
+    metadata: bool,
 }
 
 #[derive(Deserialize)]
 struct BlockDelta<'a> {
+    #[serde(rename = "contentBlockIndex", default)]
+    index: u64,
     #[serde(borrow)]
     delta: Option<DeltaBody<'a>>,
 }
@@ -41,6 +56,43 @@ struct BlockDelta<'a> {
 struct DeltaBody<'a> {
     #[serde(borrow)]
     text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "reasoningContent", borrow)]
+    reasoning: Option<ReasoningDelta<'a>>,
+    #[serde(rename = "toolUse", borrow)]
+    tool_use: Option<ToolUseDelta<'a>>,
+}
+
+#[derive(Deserialize)]
+struct ReasoningDelta<'a> {
+    #[serde(borrow)]
+    text: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct ToolUseDelta<'a> {
+    #[serde(borrow)]
+    input: Option<std::borrow::Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct BlockStart {
+    #[serde(rename = "contentBlockIndex", default)]
+    index: u64,
+    start: Option<StartBody>,
+}
+
+#[derive(Deserialize)]
+struct StartBody {
+    #[serde(rename = "toolUse")]
+    tool_use: Option<ToolUseStart>,
+}
+
+#[derive(Deserialize)]
+struct ToolUseStart {
+    #[serde(rename = "toolUseId", default)]
+    id: String,
+    #[serde(default)]
+    name: String,
 }
 
 impl StreamParser for BedrockStream {
@@ -49,13 +101,14 @@ impl StreamParser for BedrockStream {
     }
 
     fn is_done(&self) -> bool {
-        self.done
+        self.stopped && self.metadata
     }
 
     /// A stream that ends after `messageStop` is complete even if no
-    /// `metadata` (usage) followed.
+    /// `metadata` (usage) followed, and after `metadata` even if no
+    /// `messageStop` (then without a stop reason).
     fn end_of_body(&mut self) -> Result<(), Error> {
-        if self.stopped || self.done {
+        if self.stopped || self.metadata {
             Ok(())
         } else {
             Err(Error::new(
@@ -68,6 +121,8 @@ impl StreamParser for BedrockStream {
     fn finish(self: Box<Self>) -> Result<Completion, Error> {
         Ok(Completion {
             content: self.text,
+            reasoning: self.reasoning,
+            tool_calls: self.tools.finish()?,
             model: None,
             finish_reason: self.finish_reason,
             usage: self.usage,
@@ -78,7 +133,7 @@ impl StreamParser for BedrockStream {
 
 impl BedrockStream {
     pub(crate) fn message(&mut self, message: &Message, out: &mut Deltas) -> Result<(), Error> {
-        if self.done {
+        if self.is_done() {
             return Ok(());
         }
         match string_header(message, ":message-type") {
@@ -99,11 +154,39 @@ impl BedrockStream {
     fn event(&mut self, message: &Message, out: &mut Deltas) -> Result<(), Error> {
         let payload = message.payload();
         match string_header(message, ":event-type") {
+            Some("contentBlockStart") => {
+                let start: BlockStart = parse_event(payload)?;
+                if let Some(call) = start.start.and_then(|s| s.tool_use) {
+                    if self.tools.start(start.index, &call.id, &call.name) {
+                        out.push_tool_call(&call.id, &call.name);
+                    }
+                }
+            }
             Some("contentBlockDelta") => {
-                let delta: BlockDelta<'_> = parse_event(payload)?;
-                if let Some(text) = delta.delta.and_then(|d| d.text).filter(|t| !t.is_empty()) {
+                let block: BlockDelta<'_> = parse_event(payload)?;
+                let Some(delta) = block.delta else {
+                    return Ok(());
+                };
+                if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
                     self.text.push_str(&text);
                     out.push_text(&text);
+                }
+                if let Some(text) = delta
+                    .reasoning
+                    .and_then(|r| r.text)
+                    .filter(|t| !t.is_empty())
+                {
+                    self.reasoning.push_str(&text);
+                    out.push_reasoning(&text);
+                }
+                if let Some(input) = delta.tool_use.and_then(|t| t.input) {
+                    self.tools.push_arguments(block.index, &input);
+                    if self.tools.len_bytes() > MAX_TOOL_INPUT_BYTES {
+                        return Err(Error::bad_response(format!(
+                            "the streamed tool calls are larger than {} MiB",
+                            MAX_TOOL_INPUT_BYTES / (1024 * 1024)
+                        )));
+                    }
                 }
             }
             Some("messageStop") => {
@@ -118,7 +201,7 @@ impl BedrockStream {
                 if let Some(u) = v.get("usage") {
                     self.usage = usage(u);
                 }
-                self.done = true;
+                self.metadata = true;
             }
             _ => {}
         }
@@ -163,6 +246,17 @@ mod tests {
     }
 
     fn run(messages: &[Message]) -> (Vec<String>, Result<Completion, Error>) {
+        let (forwarded, result) = run_all(messages);
+        let text = forwarded
+            .into_iter()
+            .map(|d| d.text)
+            .filter(|t| !t.is_empty())
+            .collect();
+        (text, result)
+    }
+
+    /// Every non-empty delta forwarded, and the completion.
+    fn run_all(messages: &[Message]) -> (Vec<Deltas>, Result<Completion, Error>) {
         let mut parser = BedrockStream::default();
         let mut forwarded = Vec::new();
         for m in messages {
@@ -171,7 +265,7 @@ mod tests {
                 return (forwarded, Err(e));
             }
             if !out.is_empty() {
-                forwarded.push(out.text);
+                forwarded.push(out);
             }
         }
         let ended = parser.end_of_body();
@@ -197,11 +291,6 @@ mod tests {
                 "contentBlockDelta",
                 r#"{"contentBlockIndex":1,"delta":{"text":"lo \u00e9"}}"#,
             ),
-            msg(
-                "event",
-                "contentBlockDelta",
-                r#"{"contentBlockIndex":2,"delta":{"toolUse":{"input":"{}"}}}"#,
-            ),
             msg("event", "contentBlockStop", r#"{"contentBlockIndex":1}"#),
             msg("event", "somethingNew", r#"{}"#),
             msg("event", "messageStop", r#"{"stopReason":"end_turn"}"#),
@@ -215,6 +304,7 @@ mod tests {
         assert_eq!(forwarded, ["Hel", "lo é"]);
         let c = c.expect("complete");
         assert_eq!(c.content, "Hello é");
+        assert_eq!(c.reasoning, "hmm");
         assert_eq!(c.finish_reason.as_deref(), Some("end_turn"));
         assert_eq!(c.usage.input_tokens, Some(9));
         assert_eq!(c.usage.total_tokens, Some(12));
@@ -258,5 +348,137 @@ mod tests {
         assert!(result.expect("complete").usage.input_tokens.is_none());
         let (_, result) = run(&[msg("event", "contentBlockDelta", "{not json")]);
         assert_eq!(result.expect_err("json").kind, ErrorKind::BadResponse);
+    }
+
+    fn tool_events() -> Vec<Message> {
+        vec![
+            msg("event", "messageStart", r#"{"p":"abc","role":"assistant"}"#),
+            msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"Need the weather."}}}"#,
+            ),
+            msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"signature":"c2ln"}}}"#,
+            ),
+            msg("event", "contentBlockStop", r#"{"contentBlockIndex":0}"#),
+            msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":1,"delta":{"text":"Checking."}}"#,
+            ),
+            msg(
+                "event",
+                "contentBlockStart",
+                r#"{"contentBlockIndex":2,"start":{"toolUse":{"name":"get_weather","toolUseId":"tooluse_a"}}}"#,
+            ),
+            msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":2,"delta":{"toolUse":{"input":"{\"city\": "}}}"#,
+            ),
+            msg(
+                "event",
+                "contentBlockStart",
+                r#"{"contentBlockIndex":3,"start":{"toolUse":{"name":"get_time","toolUseId":"tooluse_b"}}}"#,
+            ),
+            msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":2,"delta":{"toolUse":{"input":"\"Paris\"}"}}}"#,
+            ),
+            msg("event", "contentBlockStop", r#"{"contentBlockIndex":2}"#),
+            msg("event", "contentBlockStop", r#"{"contentBlockIndex":3}"#),
+        ]
+    }
+
+    fn stop() -> Message {
+        msg("event", "messageStop", r#"{"stopReason":"tool_use"}"#)
+    }
+
+    fn metadata() -> Message {
+        msg(
+            "event",
+            "metadata",
+            r#"{"usage":{"inputTokens":5,"outputTokens":3,"totalTokens":8}}"#,
+        )
+    }
+
+    #[test]
+    fn tool_use_blocks_assemble_and_reasoning_stays_apart_in_either_end_order() {
+        for tail in [[stop(), metadata()], [metadata(), stop()]] {
+            let mut events = tool_events();
+            events.extend(tail);
+            events.push(msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"delta":{"text":"late"}}"#,
+            ));
+            let (forwarded, c) = run_all(&events);
+            let starts: Vec<_> = forwarded
+                .iter()
+                .flat_map(|d| d.tool_calls.clone())
+                .collect();
+            assert_eq!(
+                starts
+                    .iter()
+                    .map(|s| (s.id.as_str(), s.name.as_str()))
+                    .collect::<Vec<_>>(),
+                [("tooluse_a", "get_weather"), ("tooluse_b", "get_time")]
+            );
+            let reasoning: String = forwarded.iter().map(|d| d.reasoning.as_str()).collect();
+            assert_eq!(reasoning, "Need the weather.");
+            let c = c.expect("complete");
+            assert_eq!(c.content, "Checking.");
+            assert_eq!(c.reasoning, "Need the weather.");
+            assert_eq!(c.finish_reason.as_deref(), Some("tool_use"));
+            assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
+            assert_eq!(c.usage.input_tokens, Some(5));
+            assert_eq!(c.tool_calls.len(), 2);
+            assert_eq!(
+                (c.tool_calls[0].id.as_str(), c.tool_calls[0].name.as_str()),
+                ("tooluse_a", "get_weather")
+            );
+            assert_eq!(
+                serde_json::Value::Object(c.tool_calls[0].arguments.clone()),
+                serde_json::json!({"city": "Paris"})
+            );
+            assert!(c.tool_calls[1].arguments.is_empty());
+        }
+    }
+
+    #[test]
+    fn metadata_first_waits_for_the_stop_reason_and_either_end_alone_completes() {
+        let mut parser = BedrockStream::default();
+        let mut out = Deltas::default();
+        parser.message(&metadata(), &mut out).expect("metadata");
+        assert!(!parser.is_done());
+        parser.message(&stop(), &mut out).expect("stop");
+        assert!(parser.is_done());
+        let (_, c) = run_all(&[metadata()]);
+        let c = c.expect("complete without messageStop");
+        assert_eq!((c.finish_reason, c.usage.output_tokens), (None, Some(3)));
+    }
+
+    #[test]
+    fn bad_tool_input_is_a_bad_response_naming_the_tool() {
+        let (_, c) = run_all(&[
+            msg(
+                "event",
+                "contentBlockStart",
+                r#"{"contentBlockIndex":0,"start":{"toolUse":{"name":"add","toolUseId":"t"}}}"#,
+            ),
+            msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":0,"delta":{"toolUse":{"input":"[1, 2]"}}}"#,
+            ),
+            stop(),
+        ]);
+        let e = c.expect_err("not an object");
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert!(e.message.contains("\"add\""), "{}", e.message);
     }
 }

@@ -7,6 +7,13 @@
 //! Errors outside streams carry `x-amzn-errortype: <Type>:<namespace>` and
 //! `{"message": ...}`; errors inside streams are `:message-type: exception`
 //! frames whose `:exception-type` is the camelCase type.
+//!
+//! A reply's tool calls are `toolUse` blocks after the text (`input` the
+//! scripted arguments as JSON, or as a JSON string when they are not JSON);
+//! streamed, each is a `contentBlockStart` naming it, its input text in
+//! `contentBlockDelta` pieces, and a `contentBlockStop`. With tool calls the
+//! stop reason is `tool_use` unless another is scripted (the default
+//! `end_turn` reads as unscripted).
 
 use aws_smithy_eventstream::frame::write_message_to;
 use aws_smithy_types::event_stream::{Header, HeaderValue as FrameValue, Message};
@@ -97,6 +104,38 @@ enum Block<'a> {
     Text {
         text: &'a str,
     },
+    ToolUse {
+        #[serde(rename = "toolUse")]
+        tool_use: ToolUse<'a>,
+    },
+}
+
+#[derive(Serialize)]
+struct ToolUse<'a> {
+    input: serde_json::Value,
+    name: &'a str,
+    #[serde(rename = "toolUseId")]
+    tool_use_id: String,
+}
+
+/// Scripted arguments as a `toolUse` input: their JSON, or the text as a
+/// JSON string when it is not JSON (so clients see a bad input).
+fn tool_input(arguments: &str) -> serde_json::Value {
+    if arguments.trim().is_empty() {
+        return serde_json::json!({});
+    }
+    serde_json::from_str(arguments)
+        .unwrap_or_else(|_| serde_json::Value::String(arguments.to_owned()))
+}
+
+/// The stop reason: `tool_use` for a reply with tool calls unless another
+/// reason than the default was scripted.
+fn stop_reason<'a>(reply: &Reply<'a>) -> &'a str {
+    if !reply.tool_calls.is_empty() && reply.finish_reason == "end_turn" {
+        "tool_use"
+    } else {
+        reply.finish_reason
+    }
 }
 
 #[derive(Serialize)]
@@ -168,9 +207,24 @@ pub fn converse(reply: &Reply<'_>) -> Bytes {
             },
         });
     }
-    content.push(Block::Text {
-        text: reply.content,
-    });
+    if reply.tool_calls.is_empty() || !reply.content.is_empty() {
+        content.push(Block::Text {
+            text: reply.content,
+        });
+    }
+    content.extend(
+        reply
+            .tool_calls
+            .iter()
+            .enumerate()
+            .map(|(i, call)| Block::ToolUse {
+                tool_use: ToolUse {
+                    input: tool_input(&call.arguments),
+                    name: &call.name,
+                    tool_use_id: call.id_or(i),
+                },
+            }),
+    );
     json_bytes(&ConverseResponse {
         metrics: Metrics {
             latency_ms: LATENCY_MS,
@@ -181,7 +235,7 @@ pub fn converse(reply: &Reply<'_>) -> Bytes {
                 role: "assistant",
             },
         },
-        stop_reason: reply.finish_reason,
+        stop_reason: stop_reason(reply),
         usage: reply.usage.into(),
     })
 }
@@ -218,6 +272,53 @@ enum Delta<'a> {
     Text {
         text: &'a str,
     },
+    ToolUse {
+        #[serde(rename = "toolUse")]
+        tool_use: ToolInputDelta<'a>,
+    },
+}
+
+#[derive(Serialize)]
+struct ToolInputDelta<'a> {
+    input: &'a str,
+}
+
+#[derive(Serialize)]
+struct BlockStart<'a> {
+    #[serde(rename = "contentBlockIndex")]
+    index: u32,
+    p: &'static str,
+    start: Start<'a>,
+}
+
+#[derive(Serialize)]
+struct Start<'a> {
+    #[serde(rename = "toolUse")]
+    tool_use: ToolUseStart<'a>,
+}
+
+#[derive(Serialize)]
+struct ToolUseStart<'a> {
+    name: &'a str,
+    #[serde(rename = "toolUseId")]
+    tool_use_id: String,
+}
+
+/// A tool's input text in pieces of about a third, as the service streams
+/// it in small pieces, cut on character boundaries.
+fn input_pieces(text: &str) -> Vec<&str> {
+    let step = (text.len() / 3).max(1);
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while start < text.len() {
+        let mut end = (start + step).min(text.len());
+        while !text.is_char_boundary(end) {
+            end += 1;
+        }
+        pieces.push(&text[start..end]);
+        start = end;
+    }
+    pieces
 }
 
 #[derive(Serialize)]
@@ -360,7 +461,7 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
         ));
         text_index = 1;
     }
-    let deltas = deltas
+    let deltas: Vec<Bytes> = deltas
         .iter()
         .map(|text| {
             event_frame(
@@ -374,19 +475,57 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
         })
         .collect();
     let u = reply.usage;
-    let tail = vec![
-        event_frame(
+    let mut tail = Vec::new();
+    let mut next_index = text_index;
+    if reply.tool_calls.is_empty() || !deltas.is_empty() {
+        tail.push(event_frame(
             "contentBlockStop",
             &BlockStop {
                 index: text_index,
                 p: pad(),
             },
-        ),
+        ));
+        next_index += 1;
+    }
+    for (i, call) in reply.tool_calls.iter().enumerate() {
+        let index = next_index;
+        next_index += 1;
+        tail.push(event_frame(
+            "contentBlockStart",
+            &BlockStart {
+                index,
+                p: pad(),
+                start: Start {
+                    tool_use: ToolUseStart {
+                        name: &call.name,
+                        tool_use_id: call.id_or(i),
+                    },
+                },
+            },
+        ));
+        for input in input_pieces(&call.arguments) {
+            tail.push(event_frame(
+                "contentBlockDelta",
+                &BlockDelta {
+                    index,
+                    delta: Delta::ToolUse {
+                        tool_use: ToolInputDelta { input },
+                    },
+                    p: pad(),
+                },
+            ));
+        }
+        tail.push(event_frame(
+            "contentBlockStop",
+            &BlockStop { index, p: pad() },
+        ));
+    }
+    tail.extend([
         event_frame(
             "messageStop",
             &MessageStop {
                 p: pad(),
-                stop_reason: reply.finish_reason,
+                stop_reason: stop_reason(reply),
             },
         ),
         event_frame(
@@ -406,7 +545,7 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
                 },
             },
         ),
-    ];
+    ]);
     let error = exception_frame(opts.error_type.unwrap_or("modelStreamErrorException"));
     Stream {
         head,
@@ -686,5 +825,126 @@ mod tests {
             .to_str()
             .expect("ascii")
             .starts_with("ExpiredTokenException:"));
+    }
+
+    fn calls() -> Vec<crate::step::ToolCallSpec> {
+        vec![
+            crate::step::ToolCallSpec {
+                id: Some("tooluse_a".into()),
+                name: "get_weather".into(),
+                arguments: r#"{"city":"Paris é"}"#.into(),
+            },
+            crate::step::ToolCallSpec {
+                id: None,
+                name: "now".into(),
+                arguments: String::new(),
+            },
+        ]
+    }
+
+    /// The `:event-type` and JSON payload of each frame.
+    fn events(frames: &[Bytes]) -> Vec<(String, Value)> {
+        frames
+            .iter()
+            .map(|f| {
+                let m = read_message_from(&mut f.clone()).expect("valid frame");
+                let kind = m.headers()[0]
+                    .value()
+                    .as_string()
+                    .expect("string")
+                    .as_str()
+                    .to_owned();
+                (kind, serde_json::from_slice(m.payload()).expect("json"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tool_calls_are_tool_use_blocks_and_stop_with_tool_use() {
+        let calls = calls();
+        let mut r = reply(Some("think"));
+        r.content = "";
+        r.tool_calls = &calls;
+        let v: Value = serde_json::from_slice(&converse(&r)).expect("json");
+        let content = &v["output"]["message"]["content"];
+        assert_eq!(content.as_array().map(Vec::len), Some(3));
+        assert_eq!(
+            content[1],
+            serde_json::json!({"toolUse": {"input": {"city": "Paris é"}, "name": "get_weather", "toolUseId": "tooluse_a"}})
+        );
+        assert_eq!(
+            content[2],
+            serde_json::json!({"toolUse": {"input": {}, "name": "now", "toolUseId": "call_mock_1"}})
+        );
+        assert_eq!(v["stopReason"], "tool_use");
+        r.finish_reason = "max_tokens";
+        let v: Value = serde_json::from_slice(&converse(&r)).expect("json");
+        assert_eq!(v["stopReason"], "max_tokens");
+        // Arguments that are not JSON go out as a string.
+        let bad = [crate::step::ToolCallSpec {
+            id: None,
+            name: "add".into(),
+            arguments: "{oops".into(),
+        }];
+        r.tool_calls = &bad;
+        let v: Value = serde_json::from_slice(&converse(&r)).expect("json");
+        assert_eq!(
+            v["output"]["message"]["content"][1]["toolUse"]["input"],
+            "{oops"
+        );
+    }
+
+    #[test]
+    fn streamed_tool_calls_start_send_their_input_in_pieces_and_stop() {
+        let calls = calls();
+        let mut r = reply(None);
+        r.tool_calls = &calls;
+        let s = stream(&r, &["a", " b"], &StreamOptions::default());
+        let tail = events(&s.tail);
+        let kinds: Vec<&str> = tail.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "contentBlockStop",
+                "contentBlockStart",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockDelta",
+                "contentBlockStop",
+                "contentBlockStart",
+                "contentBlockStop",
+                "messageStop",
+                "metadata"
+            ]
+        );
+        assert_eq!(
+            tail[1].1["start"],
+            serde_json::json!({"toolUse": {"name": "get_weather", "toolUseId": "tooluse_a"}})
+        );
+        assert_eq!(tail[1].1["contentBlockIndex"], 1);
+        let input: String = tail[2..6]
+            .iter()
+            .map(|(_, p)| {
+                p["delta"]["toolUse"]["input"]
+                    .as_str()
+                    .expect("piece")
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(input, r#"{"city":"Paris é"}"#);
+        assert_eq!(tail[7].1["start"]["toolUse"]["toolUseId"], "call_mock_1");
+        assert_eq!(tail[7].1["contentBlockIndex"], 2);
+        assert_eq!(tail[9].1["stopReason"], "tool_use");
+        // Without text, the tool calls are the first blocks after reasoning.
+        let mut r = reply(Some("hmm"));
+        r.content = "";
+        r.tool_calls = &calls;
+        let s = stream(&r, &[], &StreamOptions::default());
+        let tail = events(&s.tail);
+        assert_eq!(tail[0].0, "contentBlockStart");
+        assert_eq!(tail[0].1["contentBlockIndex"], 1);
+        let head = events(&s.head);
+        assert_eq!(head[1].1["delta"]["reasoningContent"]["text"], "hmm");
     }
 }
