@@ -375,7 +375,7 @@ fn anthropic_sdk_transcripts() {
         "sse",
         &mut paths,
     );
-    check_all(whole_files(&paths, Format::Anthropic), 10);
+    check_all(whole_files(&paths, Format::Anthropic), 9);
 }
 
 /// The streamed req_llm cassettes under `sub`: every transport read, and the

@@ -153,12 +153,16 @@ struct BlockDelta<'a> {
 }
 
 #[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(tag = "type")]
 enum Delta<'a> {
-    TextDelta { text: &'a str },
-    ThinkingDelta { thinking: &'a str },
-    SignatureDelta { signature: &'a str },
-    InputJsonDelta { partial_json: &'a str },
+    #[serde(rename = "text_delta")]
+    Text { text: &'a str },
+    #[serde(rename = "thinking_delta")]
+    Thinking { thinking: &'a str },
+    #[serde(rename = "signature_delta")]
+    Signature { signature: &'a str },
+    #[serde(rename = "input_json_delta")]
+    InputJson { partial_json: &'a str },
 }
 
 #[derive(Serialize)]
@@ -274,11 +278,11 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
         head.extend(
             pieces(thinking, 2)
                 .into_iter()
-                .map(|thinking| delta(index, Delta::ThinkingDelta { thinking })),
+                .map(|thinking| delta(index, Delta::Thinking { thinking })),
         );
         head.push(delta(
             index,
-            Delta::SignatureDelta {
+            Delta::Signature {
                 signature: SIGNATURE,
             },
         ));
@@ -293,7 +297,7 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
     head.push(named_event("ping", &TypeOnly { kind: "ping" }));
     let mut events: Vec<Bytes> = deltas
         .iter()
-        .map(|text| delta(text_index.unwrap_or(0), Delta::TextDelta { text }))
+        .map(|text| delta(text_index.unwrap_or(0), Delta::Text { text }))
         .collect();
     let mut tail = Vec::new();
     match (text_index, reply.tool_calls.is_empty()) {
@@ -313,7 +317,7 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
         events.extend(
             pieces(&call.arguments, 3)
                 .into_iter()
-                .map(|partial_json| delta(index, Delta::InputJsonDelta { partial_json })),
+                .map(|partial_json| delta(index, Delta::InputJson { partial_json })),
         );
         events.push(stop(index));
         index += 1;
