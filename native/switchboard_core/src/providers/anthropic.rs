@@ -10,9 +10,10 @@ use super::spec::{ProviderSpec, SpecKind};
 use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
-use crate::prompt::{split_system, Content, Media, Message, Part};
+use crate::prompt::{split_system, Content, Media, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::Secrets;
+use crate::tools::{arguments_from_value, made_up_id, ToolCall, ToolChoice, OUTPUT_TOOL};
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
 pub(crate) const DEFAULT_MAX_TOKENS: u64 = 4096;
@@ -76,6 +77,16 @@ fn content_json(content: &Content) -> Value {
     }
 }
 
+/// Content as a list of blocks, for a turn that adds blocks of its own
+/// (an assistant's tool calls). Empty text makes no block.
+fn content_blocks(content: &Content) -> Vec<Value> {
+    match content {
+        Content::Text(t) if t.is_empty() => Vec::new(),
+        Content::Text(t) => vec![json!({"type": "text", "text": t})],
+        Content::Parts(parts) => parts.iter().map(part_json).collect(),
+    }
+}
+
 fn part_json(part: &Part) -> Value {
     match part {
         Part::Text(t) => json!({"type": "text", "text": t}),
@@ -93,30 +104,123 @@ fn part_json(part: &Part) -> Value {
     }
 }
 
-/// The Messages API body fields for a prompt: `system` apart from the
-/// turns, as Anthropic requires. Shared with Claude on other platforms.
-pub(crate) fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
-    let (system, turns) = split_system(messages, "anthropic")?;
+/// The `messages` list: an assistant's tool calls become `tool_use` blocks
+/// after its text, and consecutive tool results become one user turn of
+/// `tool_result` blocks, as the Messages API wants them.
+fn turns_json(turns: &[Message]) -> Result<Vec<Value>, Error> {
+    let mut out: Vec<Value> = Vec::with_capacity(turns.len());
+    let mut results: Vec<Value> = Vec::new();
+    for m in turns {
+        if m.role == Role::Tool {
+            let id = m.tool_call_id.as_deref().ok_or_else(|| {
+                Error::invalid_request("a tool message needs the id of the call it answers")
+            })?;
+            results.push(json!({
+                "type": "tool_result",
+                "tool_use_id": id,
+                "content": content_json(&m.content),
+            }));
+            continue;
+        }
+        if !results.is_empty() {
+            out.push(json!({"role": "user", "content": std::mem::take(&mut results)}));
+        }
+        let content = match (m.role, m.tool_calls.is_empty()) {
+            (Role::Assistant, false) => {
+                let mut blocks = content_blocks(&m.content);
+                blocks.extend(m.tool_calls.iter().map(|c| {
+                    json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments})
+                }));
+                Value::Array(blocks)
+            }
+            _ => content_json(&m.content),
+        };
+        out.push(json!({"role": m.role.as_str(), "content": content}));
+    }
+    if !results.is_empty() {
+        out.push(json!({"role": "user", "content": results}));
+    }
+    Ok(out)
+}
+
+fn tool_json(name: &str, description: Option<&str>, schema: &Value) -> Value {
+    let mut tool = Map::new();
+    tool.insert("name".into(), json!(name));
+    if let Some(d) = description {
+        tool.insert("description".into(), json!(d));
+    }
+    tool.insert("input_schema".into(), schema.clone());
+    Value::Object(tool)
+}
+
+fn tool_choice_json(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => json!({"type": "auto"}),
+        ToolChoice::None => json!({"type": "none"}),
+        ToolChoice::Required => json!({"type": "any"}),
+        ToolChoice::Tool(name) => json!({"type": "tool", "name": name}),
+    }
+}
+
+const OUTPUT_TOOL_DESCRIPTION: &str =
+    "Give your final answer by calling this tool: its input is the answer, matching this schema.";
+
+/// `tools` and `tool_choice` for a call. An `output_schema` is asked for
+/// through a tool of that schema ([`OUTPUT_TOOL`]), forced when the call
+/// has no tools of its own; beside the app's tools it is one more tool and
+/// the call's tool choice stands.
+fn tool_fields(input: &CallInput<'_>, fields: &mut Map<String, Value>) -> Result<(), Error> {
+    let mut tools: Vec<Value> = input
+        .tools
+        .iter()
+        .map(|t| tool_json(&t.name, t.description.as_deref(), &t.parameters))
+        .collect();
+    let mut choice = input.tool_choice.map(tool_choice_json);
+    if let Some(schema) = input.output_schema {
+        if input.tools.iter().any(|t| t.name == OUTPUT_TOOL) {
+            return Err(Error::invalid_request(format!(
+                "a tool named {OUTPUT_TOOL:?} cannot be offered with output_schema: anthropic \
+                 asks for structured output through a tool of that name"
+            )));
+        }
+        if input.tools.is_empty() {
+            choice = Some(json!({"type": "tool", "name": OUTPUT_TOOL}));
+        }
+        tools.push(tool_json(
+            OUTPUT_TOOL,
+            Some(OUTPUT_TOOL_DESCRIPTION),
+            schema,
+        ));
+    }
+    // Without tools there is nothing to choose from: a choice of :auto or
+    // :none is what the model does anyway.
+    if !tools.is_empty() {
+        fields.insert("tools".into(), Value::Array(tools));
+        if let Some(choice) = choice {
+            fields.insert("tool_choice".into(), choice);
+        }
+    }
+    Ok(())
+}
+
+/// The Messages API body fields for a call: `system` apart from the
+/// turns, as Anthropic requires, the turns, and the call's tools. Shared
+/// with Claude on other platforms.
+pub(crate) fn prompt_fields(input: &CallInput<'_>) -> Result<Map<String, Value>, Error> {
+    let (system, turns) = split_system(input.messages, "anthropic")?;
     let mut fields = Map::new();
     if !system.is_empty() {
         let system: Vec<String> = system.iter().map(Message::text).collect();
         fields.insert("system".into(), Value::String(system.join("\n\n")));
     }
-    fields.insert(
-        "messages".into(),
-        Value::Array(
-            turns
-                .iter()
-                .map(|m| json!({"role": m.role.as_str(), "content": content_json(&m.content)}))
-                .collect(),
-        ),
-    );
+    fields.insert("messages".into(), Value::Array(turns_json(turns)?));
+    tool_fields(input, &mut fields)?;
     Ok(fields)
 }
 
 impl Provider for Anthropic {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
-        let mut fields = prompt_fields(input.messages)?;
+        let mut fields = prompt_fields(input)?;
         if input.stream {
             fields.insert("stream".into(), Value::Bool(true));
         }
@@ -153,14 +257,31 @@ pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
         .get("content")
         .and_then(Value::as_array)
         .ok_or_else(|| Error::bad_response("the answer has no content list"))?;
-    // Only text blocks make the answer; thinking and tool_use do not.
-    let content = blocks
-        .iter()
-        .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
-        .filter_map(|b| b.get("text").and_then(Value::as_str))
-        .collect();
+    let mut content = String::new();
+    let mut reasoning = String::new();
+    let mut tool_calls = Vec::new();
+    for block in blocks {
+        match block.get("type").and_then(Value::as_str) {
+            Some("text") => {
+                if let Some(text) = block.get("text").and_then(Value::as_str) {
+                    content.push_str(text);
+                }
+            }
+            Some("thinking") => {
+                if let Some(text) = block.get("thinking").and_then(Value::as_str) {
+                    push_thinking(&mut reasoning, text);
+                }
+            }
+            Some("tool_use") => tool_calls.push(tool_use(block, tool_calls.len())?),
+            // Redacted thinking is encrypted: never text; server tools,
+            // citations and block types added later are not the answer.
+            _ => {}
+        }
+    }
     Ok(Completion {
         content,
+        reasoning,
+        tool_calls,
         model: v.get("model").and_then(Value::as_str).map(str::to_owned),
         finish_reason: v
             .get("stop_reason")
@@ -168,6 +289,32 @@ pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
             .map(str::to_owned),
         usage: v.get("usage").map(usage).unwrap_or_default(),
         ..Completion::default()
+    })
+}
+
+/// Appends one thinking block's text; blocks are kept a paragraph apart.
+pub(crate) fn push_thinking(reasoning: &mut String, text: &str) {
+    if !reasoning.is_empty() && !text.is_empty() {
+        reasoning.push_str("\n\n");
+    }
+    reasoning.push_str(text);
+}
+
+/// A `tool_use` block: `{id, name, input}`, the input an object.
+fn tool_use(block: &Value, index: usize) -> Result<ToolCall, Error> {
+    let name = block
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::bad_response("a tool_use block has no name"))?;
+    let id = match block.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => id.to_owned(),
+        _ => made_up_id(index),
+    };
+    Ok(ToolCall {
+        id,
+        name: name.to_owned(),
+        arguments: arguments_from_value(name, block.get("input"))?,
     })
 }
 
@@ -226,9 +373,12 @@ pub fn usage(u: &Value) -> Usage {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Map, Value};
 
-    use crate::providers::golden::{conversation, sent};
+    use crate::prompt::parse_prompt;
+    use crate::providers::golden::{conversation, provider, sent};
+    use crate::tools::{parse_tool_choice, parse_tools, OUTPUT_TOOL};
+    use crate::wire::CallInput;
 
     #[test]
     fn anthropic_golden_request() {
@@ -264,6 +414,200 @@ mod tests {
                 ]
             })
         );
+    }
+
+    /// The body for a call with tools, a tool choice and an output schema.
+    fn body(prompt: Value, tools: Value, choice: Option<Value>, schema: Option<Value>) -> Value {
+        let provider = provider(
+            "anthropic",
+            json!({"model": "claude-x", "api_key": "k", "base_url": "https://a.example"}),
+        );
+        let messages = parse_prompt(&prompt).expect("prompt");
+        let tools = parse_tools(&tools).expect("tools");
+        let choice = choice.map(|c| parse_tool_choice(&c, &tools).expect("choice"));
+        let options = Map::new();
+        let input = CallInput {
+            tools: &tools,
+            tool_choice: choice.as_ref(),
+            output_schema: schema.as_ref(),
+            ..CallInput::plain(&messages, &options, false)
+        };
+        let request = provider.build_request(&input).expect("request");
+        serde_json::from_slice(&request.body).expect("json")
+    }
+
+    fn weather() -> Value {
+        json!([{"name": "get_weather", "description": "Weather at a place",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}},
+               {"name": "now"}])
+    }
+
+    #[test]
+    fn tools_and_each_tool_choice() {
+        let b = body(json!("Hi"), weather(), None, None);
+        assert_eq!(
+            b["tools"],
+            json!([
+                {"name": "get_weather", "description": "Weather at a place",
+                 "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}},
+                {"name": "now", "input_schema": {"type": "object", "properties": {}}}
+            ])
+        );
+        assert!(b.get("tool_choice").is_none());
+        for (choice, wire) in [
+            (json!("auto"), json!({"type": "auto"})),
+            (json!("required"), json!({"type": "any"})),
+            (json!("none"), json!({"type": "none"})),
+            (
+                json!({"tool": "now"}),
+                json!({"type": "tool", "name": "now"}),
+            ),
+        ] {
+            assert_eq!(
+                body(json!("Hi"), weather(), Some(choice), None)["tool_choice"],
+                wire
+            );
+        }
+        // Nothing to choose from: no tool fields at all.
+        let b = body(json!("Hi"), json!([]), Some(json!("none")), None);
+        assert!(b.get("tools").is_none() && b.get("tool_choice").is_none());
+    }
+
+    #[test]
+    fn output_schema_is_a_forced_tool_or_one_more_tool() {
+        let schema = json!({"type": "object", "properties": {"ok": {"type": "boolean"}}});
+        let b = body(json!("Hi"), json!([]), None, Some(schema.clone()));
+        assert_eq!(b["tools"][0]["name"], OUTPUT_TOOL);
+        assert_eq!(b["tools"][0]["input_schema"], schema);
+        assert_eq!(
+            b["tool_choice"],
+            json!({"type": "tool", "name": "json_output"})
+        );
+        let b = body(
+            json!("Hi"),
+            weather(),
+            Some(json!("auto")),
+            Some(schema.clone()),
+        );
+        let names: Vec<&str> = b["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["get_weather", "now", "json_output"]);
+        assert_eq!(b["tool_choice"], json!({"type": "auto"}));
+        let b = body(json!("Hi"), weather(), None, Some(schema.clone()));
+        assert!(b.get("tool_choice").is_none());
+    }
+
+    #[test]
+    fn tool_history_becomes_tool_use_and_grouped_tool_result_blocks() {
+        let b = body(
+            json!([
+                {"role": "system", "content": "Be brief."},
+                {"role": "user", "content": "Weather in Paris and the time?"},
+                {"role": "assistant", "content": "Checking.", "tool_calls": [
+                    {"id": "toolu_1", "name": "get_weather", "arguments": {"city": "Paris"}},
+                    {"id": "toolu_2", "name": "now", "arguments": "{}"}
+                ]},
+                {"role": "tool", "tool_call_id": "toolu_1", "content": {"temp": 21}},
+                {"role": "tool", "tool_call_id": "toolu_2", "content": "12:00"},
+                {"role": "assistant", "content": null, "tool_calls": [
+                    {"id": "toolu_3", "name": "now", "arguments": {}}
+                ]},
+                {"role": "tool", "tool_call_id": "toolu_3", "content": "12:01"}
+            ]),
+            weather(),
+            None,
+            None,
+        );
+        assert_eq!(b["system"], "Be brief.");
+        assert_eq!(
+            b["messages"],
+            json!([
+                {"role": "user", "content": "Weather in Paris and the time?"},
+                {"role": "assistant", "content": [
+                    {"type": "text", "text": "Checking."},
+                    {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+                    {"type": "tool_use", "id": "toolu_2", "name": "now", "input": {}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "{\"temp\":21}"},
+                    {"type": "tool_result", "tool_use_id": "toolu_2", "content": "12:00"}
+                ]},
+                {"role": "assistant", "content": [
+                    {"type": "tool_use", "id": "toolu_3", "name": "now", "input": {}}
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_3", "content": "12:01"}
+                ]}
+            ])
+        );
+    }
+
+    #[test]
+    fn documents_and_image_urls() {
+        let b = body(
+            json!([{"role": "user", "content": [
+                {"type": "document", "data": "JVBERi0"},
+                {"type": "image", "url": "https://x.example/cat.png"},
+                {"type": "text", "text": "Summarise."}
+            ]}]),
+            json!([]),
+            None,
+            None,
+        );
+        assert_eq!(
+            b["messages"][0]["content"],
+            json!([
+                {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0"}},
+                {"type": "image", "source": {"type": "url", "url": "https://x.example/cat.png"}},
+                {"type": "text", "text": "Summarise."}
+            ])
+        );
+    }
+
+    #[test]
+    fn answers_split_into_text_reasoning_and_tool_calls() {
+        let c = super::parse_message(
+            json!({
+                "type": "message", "model": "claude-x", "stop_reason": "tool_use",
+                "content": [
+                    {"type": "thinking", "thinking": "Paris first.", "signature": "c2ln"},
+                    {"type": "redacted_thinking", "data": "ZW5j"},
+                    {"type": "thinking", "thinking": "Then time."},
+                    {"type": "text", "text": "Let me check."},
+                    {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+                    {"type": "tool_use", "id": "toolu_2", "name": "now", "input": {}}
+                ],
+                "usage": {"input_tokens": 5, "output_tokens": 7}
+            })
+            .to_string()
+            .as_bytes(),
+        )
+        .expect("answer");
+        assert_eq!(c.content, "Let me check.");
+        assert_eq!(c.reasoning, "Paris first.\n\nThen time.");
+        assert_eq!(c.tool_calls.len(), 2);
+        assert_eq!(c.tool_calls[0].id, "toolu_1");
+        assert_eq!(c.tool_calls[0].arguments["city"], "Paris");
+        assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
+        let bad = json!({"type": "message", "content": [
+            {"type": "tool_use", "id": "t", "name": "get_weather", "input": "Paris"}]});
+        let e = super::parse_message(bad.to_string().as_bytes()).expect_err("string input");
+        assert_eq!(e.kind, crate::error::ErrorKind::BadResponse);
+        assert!(e.message.contains("\"get_weather\""), "{}", e.message);
+    }
+
+    #[test]
+    fn a_refusal_keeps_its_content_and_finishes_as_content_filter() {
+        let c = super::parse_message(
+            br#"{"type": "message", "content": [], "stop_reason": "refusal"}"#,
+        )
+        .expect("answer");
+        assert_eq!(c.content, "");
+        assert_eq!(c.finish(), crate::response::Finish::ContentFilter);
     }
 
     #[test]

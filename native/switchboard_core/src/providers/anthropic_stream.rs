@@ -1,9 +1,11 @@
 //! Anthropic Messages streams: `message_start`, content blocks with their
 //! deltas, `message_delta`, `message_stop`, plus `ping` and `error`.
 //!
-//! Only `text_delta`s of text blocks are the answer; thinking, signatures,
-//! tool input, citations and block types added later are not. Unknown event
-//! types are ignored, as Anthropic's versioning policy asks.
+//! `text_delta`s of text blocks are the answer, `thinking_delta`s of
+//! thinking blocks its reasoning, and `input_json_delta`s of `tool_use`
+//! blocks the pieces of a tool call's input, assembled per block index.
+//! Signatures, citations and block or event types added later are ignored,
+//! as Anthropic's versioning policy asks.
 
 use std::collections::HashMap;
 
@@ -15,28 +17,39 @@ use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::sse::SseEvent;
 use crate::framing::Frame;
+use crate::tools::ToolCallAssembly;
 use crate::wire::Deltas;
+
+/// What a content block is, by its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    Text,
+    Thinking,
+    ToolUse,
+    /// Redacted thinking, server tools, and types added later.
+    Other,
+}
 
 #[derive(Debug, Default)]
 pub(crate) struct AnthropicStream {
     text: String,
+    reasoning: String,
+    /// A thinking block began after earlier reasoning: its first text is
+    /// set a paragraph apart, as in a whole answer.
+    reasoning_break: bool,
+    tools: ToolCallAssembly,
     model: Option<String>,
     finish_reason: Option<String>,
     /// The usage fields seen so far; `message_delta` overrides
     /// `message_start` field by field. Read by [`anthropic::usage`] at the end.
     usage: Map<String, Value>,
-    /// Whether the block at each index is a text block.
-    text_blocks: HashMap<u64, bool>,
+    blocks: HashMap<u64, Block>,
     done: bool,
 }
 
 impl StreamParser for AnthropicStream {
     fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
-        let event = frame.sse()?;
-        if let Some(text) = self.event(event)? {
-            out.push_text(&text);
-        }
-        Ok(())
+        self.event(frame.sse()?, out)
     }
 
     fn is_done(&self) -> bool {
@@ -44,15 +57,19 @@ impl StreamParser for AnthropicStream {
     }
 
     fn finish(self: Box<Self>) -> Result<Completion, Error> {
-        Ok(self.completion())
+        self.completion()
     }
 }
 
+fn str_at<'a>(v: Option<&'a Value>, key: &str) -> Option<&'a str> {
+    v.and_then(|v| v.get(key)).and_then(Value::as_str)
+}
+
 impl AnthropicStream {
-    /// One SSE event in; the text to forward, if any.
-    pub(crate) fn event(&mut self, event: &SseEvent) -> Result<Option<String>, Error> {
+    /// One SSE event in; what it carries for the caller goes into `out`.
+    pub(crate) fn event(&mut self, event: &SseEvent, out: &mut Deltas) -> Result<(), Error> {
         let Some(data) = payload(self.done, event) else {
-            return Ok(None);
+            return Ok(());
         };
         let v = parse_data(data).map_err(|e| unreadable(event, data, e))?;
         // The payload's `type` is authoritative; the SSE `event:` line only
@@ -61,48 +78,57 @@ impl AnthropicStream {
             .get("type")
             .and_then(Value::as_str)
             .or(event.event.as_deref());
+        let index = v.get("index").and_then(Value::as_u64);
         match kind {
             Some("message_start") => {
                 let message = v.get("message");
-                if let Some(model) = message.and_then(|m| m.get("model")).and_then(Value::as_str) {
+                if let Some(model) = str_at(message, "model") {
                     self.model = Some(model.to_owned());
                 }
                 self.merge_usage(message.and_then(|m| m.get("usage")));
             }
             Some("content_block_start") => {
                 let block = v.get("content_block");
-                let is_text =
-                    block.and_then(|b| b.get("type")).and_then(Value::as_str) == Some("text");
-                if let Some(index) = v.get("index").and_then(Value::as_u64) {
-                    self.text_blocks.insert(index, is_text);
+                let kind = match str_at(block, "type") {
+                    Some("text") => Block::Text,
+                    Some("thinking") => Block::Thinking,
+                    Some("tool_use") => Block::ToolUse,
+                    _ => Block::Other,
+                };
+                if let Some(index) = index {
+                    self.blocks.insert(index, kind);
                 }
-                if is_text {
-                    let text = block.and_then(|b| b.get("text")).and_then(Value::as_str);
-                    return Ok(self.forward(text));
+                match kind {
+                    Block::Text => self.text(str_at(block, "text"), out),
+                    Block::Thinking => {
+                        self.reasoning_break = !self.reasoning.is_empty();
+                        self.thinking(str_at(block, "thinking"), out);
+                    }
+                    Block::ToolUse => self.tool_use_start(index, block, out)?,
+                    Block::Other => {}
                 }
             }
             Some("content_block_delta") => {
                 let delta = v.get("delta");
-                if delta.and_then(|d| d.get("type")).and_then(Value::as_str) != Some("text_delta") {
-                    return Ok(None);
-                }
                 // A delta whose block start we missed is taken at its word.
-                let in_text_block = v
-                    .get("index")
-                    .and_then(Value::as_u64)
-                    .and_then(|i| self.text_blocks.get(&i).copied())
-                    .unwrap_or(true);
-                if in_text_block {
-                    let text = delta.and_then(|d| d.get("text")).and_then(Value::as_str);
-                    return Ok(self.forward(text));
+                let block = index.and_then(|i| self.blocks.get(&i).copied());
+                match (str_at(delta, "type"), block) {
+                    (Some("text_delta"), None | Some(Block::Text)) => {
+                        self.text(str_at(delta, "text"), out)
+                    }
+                    (Some("thinking_delta"), None | Some(Block::Thinking)) => {
+                        self.thinking(str_at(delta, "thinking"), out)
+                    }
+                    (Some("input_json_delta"), None | Some(Block::ToolUse)) => {
+                        if let Some(piece) = str_at(delta, "partial_json") {
+                            self.tools.push_arguments(index.unwrap_or(0), piece);
+                        }
+                    }
+                    _ => {}
                 }
             }
             Some("message_delta") => {
-                if let Some(reason) = v
-                    .get("delta")
-                    .and_then(|d| d.get("stop_reason"))
-                    .and_then(Value::as_str)
-                {
+                if let Some(reason) = str_at(v.get("delta"), "stop_reason") {
                     self.finish_reason = Some(reason.to_owned());
                 }
                 self.merge_usage(v.get("usage"));
@@ -114,26 +140,74 @@ impl AnthropicStream {
             }
             _ => {}
         }
-        Ok(None)
+        Ok(())
     }
 
-    fn completion(self) -> Completion {
+    /// The whole answer. A tool call whose input is not a JSON object is
+    /// a `:bad_response` naming the tool (and saying so when the answer
+    /// stopped at `max_tokens`, which cuts a call's input short).
+    fn completion(self) -> Result<Completion, Error> {
+        let cut = self.finish_reason.as_deref() == Some("max_tokens");
+        let tool_calls = self.tools.finish().map_err(|e| match cut {
+            true => {
+                Error::bad_response(format!("{} (the answer stopped at max_tokens)", e.message))
+            }
+            false => e,
+        })?;
         let usage = anthropic::usage(&Value::Object(self.usage));
-        Completion {
+        Ok(Completion {
             content: self.text,
+            reasoning: self.reasoning,
+            tool_calls,
             model: self.model,
             finish_reason: self.finish_reason,
             usage,
             ..Completion::default()
+        })
+    }
+
+    fn text(&mut self, text: Option<&str>, out: &mut Deltas) {
+        if let Some(text) = text.filter(|t| !t.is_empty()) {
+            self.text.push_str(text);
+            out.push_text(text);
         }
     }
-}
 
-impl AnthropicStream {
-    fn forward(&mut self, text: Option<&str>) -> Option<String> {
-        let text = text.filter(|t| !t.is_empty())?;
-        self.text.push_str(text);
-        Some(text.to_owned())
+    fn thinking(&mut self, text: Option<&str>, out: &mut Deltas) {
+        let Some(text) = text.filter(|t| !t.is_empty()) else {
+            return;
+        };
+        if std::mem::take(&mut self.reasoning_break) {
+            self.reasoning.push_str("\n\n");
+            out.push_reasoning("\n\n");
+        }
+        self.reasoning.push_str(text);
+        out.push_reasoning(text);
+    }
+
+    /// A `tool_use` block starts: announced once. Its `input` is `{}` and
+    /// comes in `input_json_delta`s; a non-empty one is taken whole.
+    fn tool_use_start(
+        &mut self,
+        index: Option<u64>,
+        block: Option<&Value>,
+        out: &mut Deltas,
+    ) -> Result<(), Error> {
+        let index = index.ok_or_else(|| Error::bad_response("a tool_use block has no index"))?;
+        let (id, name) = (
+            str_at(block, "id").unwrap_or(""),
+            str_at(block, "name").unwrap_or(""),
+        );
+        if self.tools.start(index, id, name) {
+            out.push_tool_call(id, name);
+        }
+        if let Some(input) = block
+            .and_then(|b| b.get("input"))
+            .filter(|i| i.as_object().is_some_and(|m| !m.is_empty()))
+        {
+            self.tools.set_arguments(index, &input.to_string());
+        }
+        Ok(())
     }
 
     /// `output_tokens` in `message_delta` is cumulative, so later values
@@ -168,20 +242,32 @@ mod tests {
         }
     }
 
+    /// The text forwarded event by event, the whole answer, and whether
+    /// the stream ended properly.
     fn run(events: &[SseEvent]) -> (Vec<String>, Completion, bool) {
+        let (deltas, c, done) = run_deltas(events);
+        let forwarded = deltas
+            .into_iter()
+            .map(|d| d.text)
+            .filter(|t| !t.is_empty())
+            .collect();
+        (forwarded, c.expect("completion"), done)
+    }
+
+    fn run_deltas(events: &[SseEvent]) -> (Vec<Deltas>, Result<Completion, Error>, bool) {
         let mut parser = AnthropicStream::default();
-        let mut forwarded = Vec::new();
+        let mut all = Vec::new();
         for e in events {
-            if let Some(text) = parser.event(e).expect("event") {
-                forwarded.push(text);
-            }
+            let mut out = Deltas::default();
+            parser.event(e, &mut out).expect("event");
+            all.push(out);
         }
         let done = parser.done;
-        (forwarded, parser.completion(), done)
+        (all, parser.completion(), done)
     }
 
     #[test]
-    fn text_blocks_only_with_usage_and_stop_reason() {
+    fn text_reasoning_and_tool_input_apart_with_usage_and_stop_reason() {
         let (forwarded, c, done) = run(&[
             ev(
                 "message_start",
@@ -218,7 +304,7 @@ mod tests {
             ),
             ev(
                 "content_block_start",
-                r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","input":{}}}"#,
+                r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_1","name":"get","input":{}}}"#,
             ),
             ev(
                 "content_block_delta",
@@ -242,6 +328,13 @@ mod tests {
         assert!(done);
         assert_eq!(forwarded, vec!["Hi", " there"]);
         assert_eq!(c.content, "Hi there");
+        assert_eq!(c.reasoning, "hmm");
+        assert_eq!(c.tool_calls.len(), 1);
+        assert_eq!(
+            (c.tool_calls[0].id.as_str(), c.tool_calls[0].name.as_str()),
+            ("toolu_1", "get")
+        );
+        assert!(c.tool_calls[0].arguments.is_empty());
         assert_eq!(c.model.as_deref(), Some("claude-x"));
         assert_eq!(c.finish_reason.as_deref(), Some("tool_use"));
         assert_eq!(
@@ -290,7 +383,7 @@ mod tests {
             let data =
                 format!(r#"{{"type":"error","error":{{"type":"{ty}","message":"Overloaded"}}}}"#);
             let err = AnthropicStream::default()
-                .event(&ev("error", &data))
+                .event(&ev("error", &data), &mut Deltas::default())
                 .expect_err(ty);
             assert_eq!(
                 (err.kind, err.message.as_str()),
@@ -299,13 +392,160 @@ mod tests {
             );
         }
         let err = AnthropicStream::default()
-            .event(&ev("error", "upstream connect error"))
+            .event(
+                &ev("error", "upstream connect error"),
+                &mut Deltas::default(),
+            )
             .expect_err("plain");
         assert_eq!(err.kind, ErrorKind::Server);
         let err = AnthropicStream::default()
-            .event(&ev("content_block_delta", "{not json"))
+            .event(
+                &ev("content_block_delta", "{not json"),
+                &mut Deltas::default(),
+            )
             .expect_err("json");
         assert_eq!(err.kind, ErrorKind::BadResponse);
+    }
+
+    fn block_start(index: u64, block: &str) -> SseEvent {
+        ev(
+            "content_block_start",
+            &format!(r#"{{"type":"content_block_start","index":{index},"content_block":{block}}}"#),
+        )
+    }
+
+    fn delta(index: u64, delta: &str) -> SseEvent {
+        ev(
+            "content_block_delta",
+            &format!(r#"{{"type":"content_block_delta","index":{index},"delta":{delta}}}"#),
+        )
+    }
+
+    fn stop(reason: &str) -> [SseEvent; 2] {
+        [
+            ev(
+                "message_delta",
+                &format!(
+                    r#"{{"type":"message_delta","delta":{{"stop_reason":"{reason}"}},"usage":{{"output_tokens":9}}}}"#
+                ),
+            ),
+            ev("message_stop", r#"{"type":"message_stop"}"#),
+        ]
+    }
+
+    fn json_piece(index: u64, piece: &str) -> SseEvent {
+        let piece = serde_json::to_string(piece).expect("string");
+        delta(
+            index,
+            &format!(r#"{{"type":"input_json_delta","partial_json":{piece}}}"#),
+        )
+    }
+
+    #[test]
+    fn tool_inputs_assemble_per_block_and_calls_are_announced_once() {
+        let mut events = vec![
+            block_start(
+                0,
+                r#"{"type":"tool_use","id":"toolu_a","name":"get_metric","input":{}}"#,
+            ),
+            block_start(
+                1,
+                r#"{"type":"tool_use","id":"toolu_b","name":"now","input":{}}"#,
+            ),
+            json_piece(0, ""),
+            json_piece(0, r#"{"name": "mem"#),
+            json_piece(1, "{}"),
+            json_piece(0, r#"ory", "top": [1, 2]}"#),
+        ];
+        events.extend(stop("tool_use"));
+        let (deltas, c, done) = run_deltas(&events);
+        let c = c.expect("completion");
+        assert!(done);
+        let started: Vec<(String, String)> = deltas
+            .iter()
+            .flat_map(|d| &d.tool_calls)
+            .map(|s| (s.id.clone(), s.name.clone()))
+            .collect();
+        assert_eq!(
+            started,
+            [("toolu_a", "get_metric"), ("toolu_b", "now")]
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
+        assert!(deltas.iter().all(|d| d.text.is_empty()));
+        assert_eq!(c.tool_calls.len(), 2);
+        assert_eq!(
+            Value::Object(c.tool_calls[0].arguments.clone()),
+            serde_json::json!({"name": "memory", "top": [1, 2]})
+        );
+        assert!(c.tool_calls[1].arguments.is_empty());
+        assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
+    }
+
+    #[test]
+    fn cut_tool_input_is_a_bad_response_naming_the_tool_and_max_tokens() {
+        let mut events = vec![
+            block_start(
+                0,
+                r#"{"type":"tool_use","id":"t","name":"make_file","input":{}}"#,
+            ),
+            json_piece(0, r##"{"filename": "taxes.txt", "lines": ["# GUIDE"##),
+        ];
+        events.extend(stop("max_tokens"));
+        let (_, c, done) = run_deltas(&events);
+        assert!(done);
+        let e = c.expect_err("cut input");
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert!(e.message.contains("\"make_file\""), "{}", e.message);
+        assert!(e.message.contains("max_tokens"), "{}", e.message);
+        let mut events = vec![
+            block_start(0, r#"{"type":"tool_use","id":"t","name":"f","input":{}}"#),
+            json_piece(0, "[1]"),
+        ];
+        events.extend(stop("tool_use"));
+        let e = run_deltas(&events).1.expect_err("not an object");
+        assert!(e.message.contains("\"f\"") && !e.message.contains("max_tokens"));
+    }
+
+    #[test]
+    fn thinking_blocks_are_reasoning_a_paragraph_apart_and_redacted_ones_are_kept_out() {
+        let mut events = vec![
+            block_start(0, r#"{"type":"thinking","thinking":""}"#),
+            delta(0, r#"{"type":"thinking_delta","thinking":"First"}"#),
+            delta(0, r#"{"type":"thinking_delta","thinking":" idea."}"#),
+            delta(0, r#"{"type":"signature_delta","signature":"c2ln"}"#),
+            block_start(1, r#"{"type":"redacted_thinking","data":"ZW5jcnlwdGVk"}"#),
+            block_start(2, r#"{"type":"thinking","thinking":""}"#),
+            delta(2, r#"{"type":"thinking_delta","thinking":"Second."}"#),
+            block_start(3, r#"{"type":"text","text":""}"#),
+            delta(3, r#"{"type":"text_delta","text":"42"}"#),
+            delta(3, r#"{"type":"thinking_delta","thinking":"never"}"#),
+        ];
+        events.extend(stop("end_turn"));
+        let (deltas, c, _) = run_deltas(&events);
+        let c = c.expect("completion");
+        let streamed: String = deltas.iter().map(|d| d.reasoning.as_str()).collect();
+        assert_eq!(streamed, "First idea.\n\nSecond.");
+        assert_eq!(c.reasoning, streamed);
+        assert_eq!(c.content, "42");
+    }
+
+    #[test]
+    fn sdk_tool_use_fixture() {
+        let body = r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01NRLabsLyVHZPKxbKvkfSMn","name":"get_weather","caller":{"type":"direct"},"input":{}}}"#;
+        let mut events = vec![
+            block_start(0, r#"{"type":"text","text":""}"#),
+            delta(0, r#"{"type":"text_delta","text":"I'll check."}"#),
+            ev("content_block_start", body),
+        ];
+        for piece in ["", "{\"locati", "on\": \"P", "ar", "is\"}"] {
+            events.push(json_piece(1, piece));
+        }
+        events.extend(stop("tool_use"));
+        let (_, c, _) = run_deltas(&events);
+        let c = c.expect("completion");
+        assert_eq!(c.content, "I'll check.");
+        assert_eq!(c.tool_calls[0].name, "get_weather");
+        assert_eq!(c.tool_calls[0].arguments["location"], "Paris");
     }
 
     #[test]

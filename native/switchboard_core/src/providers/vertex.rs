@@ -230,7 +230,7 @@ impl Provider for Vertex {
         let model = google::model_id(model).map_err(Error::invalid_request)?;
         let claude = model.starts_with("claude");
         let body = if claude {
-            let mut fields = anthropic::prompt_fields(input.messages)?;
+            let mut fields = anthropic::prompt_fields(input)?;
             fields.insert("anthropic_version".into(), json!(self.anthropic_version));
             if input.stream {
                 fields.insert("stream".into(), Value::Bool(true));
