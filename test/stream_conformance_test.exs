@@ -34,7 +34,15 @@ defmodule Switchboard.StreamConformanceTest do
     %{
       done: Enum.any?(events, &(&1["data"] == "[DONE]")),
       error: nil,
-      text: for(c <- choices, t = c["delta"]["content"], is_binary(t), into: "", do: t),
+      # A refusal is answer text, as Switchboard reads it.
+      text:
+        for(
+          c <- choices,
+          t <- [c["delta"]["content"], c["delta"]["refusal"]],
+          is_binary(t),
+          into: "",
+          do: t
+        ),
       finish_reason:
         choices |> Enum.map(& &1["finish_reason"]) |> Enum.reject(&is_nil/1) |> List.last(),
       usage: usage && recorded_usage(:openai, usage)

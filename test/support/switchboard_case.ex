@@ -158,7 +158,8 @@ defmodule Switchboard.Case do
       input_tokens: input,
       output_tokens: output,
       total_tokens: sum(input, output) || u["total_tokens"],
-      cached_input_tokens: get_in(u, ["prompt_tokens_details", "cached_tokens"])
+      cached_input_tokens: get_in(u, ["prompt_tokens_details", "cached_tokens"]),
+      reasoning_tokens: get_in(u, ["completion_tokens_details", "reasoning_tokens"])
     }
   end
 

@@ -12,8 +12,9 @@ use super::spec::{ProviderSpec, SpecKind};
 use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
-use crate::prompt::{Content, Message, Part};
+use crate::prompt::{Content, Message, Part, Role};
 use crate::response::Usage;
+use crate::tools::{self, Tool, ToolCall, ToolChoice};
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
 const PROMPT_FIELDS: &[&str] = &["messages"];
@@ -140,8 +141,8 @@ fn azure_base_url(o: &ClientOptions) -> Result<String, Error> {
     ))
 }
 
-fn message_json(m: &Message) -> Value {
-    let content = match &m.content {
+fn content_json(content: &Content) -> Value {
+    match content {
         Content::Text(t) => Value::String(t.clone()),
         Content::Parts(parts) => Value::Array(
             parts
@@ -157,17 +158,182 @@ fn message_json(m: &Message) -> Value {
                 })
                 .collect(),
         ),
+    }
+}
+
+/// One prompt message in OpenAI's shape: an assistant's tool calls go in
+/// `tool_calls` (arguments as JSON text, content `null` when it has no
+/// text), a tool result is a `tool` message naming its call.
+fn message_json(m: &Message) -> Result<Value, Error> {
+    let mut out = Map::new();
+    out.insert("role".into(), Value::from(m.role.as_str()));
+    match m.role {
+        Role::Assistant if !m.tool_calls.is_empty() => {
+            let content = match m.text() {
+                t if t.is_empty() => Value::Null,
+                _ => content_json(&m.content),
+            };
+            out.insert("content".into(), content);
+            let calls = m.tool_calls.iter().map(|c| {
+                json!({"id": c.id, "type": "function", "function": {
+                    "name": c.name,
+                    "arguments": Value::Object(c.arguments.clone()).to_string(),
+                }})
+            });
+            out.insert("tool_calls".into(), Value::Array(calls.collect()));
+        }
+        Role::Tool => {
+            if let Content::Parts(parts) = &m.content {
+                if parts.iter().any(|p| !matches!(p, Part::Text(_))) {
+                    return Err(Error::invalid_request(
+                        "OpenAI chat tool results take only text, not images or documents",
+                    ));
+                }
+            }
+            out.insert("tool_call_id".into(), json!(m.tool_call_id));
+            out.insert("content".into(), Value::String(m.text()));
+        }
+        _ => {
+            out.insert("content".into(), content_json(&m.content));
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+fn tools_json(tools: &[Tool]) -> Value {
+    Value::Array(
+        tools
+            .iter()
+            .map(|t| {
+                let mut function = Map::new();
+                function.insert("name".into(), Value::from(t.name.as_str()));
+                if let Some(d) = &t.description {
+                    function.insert("description".into(), Value::from(d.as_str()));
+                }
+                function.insert("parameters".into(), t.parameters.clone());
+                json!({"type": "function", "function": function})
+            })
+            .collect(),
+    )
+}
+
+fn tool_choice_json(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => json!("auto"),
+        ToolChoice::None => json!("none"),
+        ToolChoice::Required => json!("required"),
+        ToolChoice::Tool(name) => json!({"type": "function", "function": {"name": name}}),
+    }
+}
+
+/// `response_format` for an output schema: OpenAI's `json_schema` mode,
+/// strict when the schema allows it (see [`strict_allowed`]).
+fn response_format_json(schema: &Value) -> Value {
+    json!({"type": "json_schema", "json_schema": {
+        "name": "output",
+        "schema": schema,
+        "strict": strict_allowed(schema),
+    }})
+}
+
+/// Keywords OpenAI's strict mode refuses (its structured-outputs guide).
+const NOT_STRICT: &[&str] = &[
+    "oneOf",
+    "allOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "patternProperties",
+    "dependentRequired",
+    "dependentSchemas",
+];
+
+/// Deeper schemas are sent non-strict rather than walked further.
+const MAX_SCHEMA_DEPTH: usize = 32;
+
+/// Whether OpenAI's strict mode accepts `schema` as it is, so asking for it
+/// cannot turn a good call into a 400: the root is an object schema; every
+/// object schema in it says `additionalProperties: false` and requires all
+/// its properties; no keyword strict mode refuses appears. Anything else is
+/// sent with `strict: false` (the model is then guided, not constrained, and
+/// the engine's validation still checks the answer).
+pub(crate) fn strict_allowed(schema: &Value) -> bool {
+    is_object_schema(schema) && strict_node(schema, 0)
+}
+
+fn is_object_schema(schema: &Value) -> bool {
+    match schema.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "object"),
+        _ => schema.get("properties").is_some(),
+    }
+}
+
+fn strict_node(schema: &Value, depth: usize) -> bool {
+    let Value::Object(map) = schema else {
+        // `true` / `false` schemas cannot be expressed in strict mode.
+        return false;
     };
-    json!({"role": m.role.as_str(), "content": content})
+    if depth > MAX_SCHEMA_DEPTH || NOT_STRICT.iter().any(|k| map.contains_key(*k)) {
+        return false;
+    }
+    if is_object_schema(schema) {
+        if map.get("additionalProperties") != Some(&Value::Bool(false)) {
+            return false;
+        }
+        let properties = match map.get("properties") {
+            None => None,
+            Some(Value::Object(p)) => Some(p),
+            Some(_) => return false,
+        };
+        let required: Vec<&str> = match map.get("required") {
+            None => Vec::new(),
+            Some(Value::Array(r)) => r.iter().filter_map(Value::as_str).collect(),
+            Some(_) => return false,
+        };
+        for (name, sub) in properties.into_iter().flatten() {
+            if !required.contains(&name.as_str()) || !strict_node(sub, depth + 1) {
+                return false;
+            }
+        }
+    }
+    let subschemas = |key: &str| -> Vec<&Value> {
+        match map.get(key) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(Value::Object(m)) if matches!(key, "$defs" | "definitions") => {
+                m.values().collect()
+            }
+            Some(one) => vec![one],
+        }
+    };
+    ["items", "prefixItems", "anyOf", "$defs", "definitions"]
+        .iter()
+        .flat_map(|k| subschemas(k))
+        .all(|sub| strict_node(sub, depth + 1))
 }
 
 impl Provider for OpenAiChat {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         let mut fields = Map::new();
-        fields.insert(
-            "messages".into(),
-            Value::Array(input.messages.iter().map(message_json).collect()),
-        );
+        let messages = input
+            .messages
+            .iter()
+            .map(message_json)
+            .collect::<Result<Vec<_>, _>>()?;
+        fields.insert("messages".into(), Value::Array(messages));
+        if !input.tools.is_empty() {
+            fields.insert("tools".into(), tools_json(input.tools));
+            // OpenAI refuses a tool_choice without tools; with none, no
+            // tool can be called anyway.
+            if let Some(choice) = input.tool_choice {
+                fields.insert("tool_choice".into(), tool_choice_json(choice));
+            }
+        }
+        if let Some(schema) = input.output_schema {
+            fields.insert("response_format".into(), response_format_json(schema));
+        }
         if input.stream {
             fields.insert("stream".into(), Value::Bool(true));
             if self.stream_usage {
@@ -183,6 +349,13 @@ impl Provider for OpenAiChat {
         &self.authorization
     }
 
+    /// Reads `choices[0].message`: its text, tool calls and reasoning.
+    ///
+    /// A `refusal` (the model declined, typically under a JSON schema) is
+    /// answer text: OpenAI sends it instead of `content`, so it is appended
+    /// to the content rather than lost or turned into an error, and
+    /// `finish_reason` stays the provider's own (`"stop"`). A refused
+    /// structured answer then fails the schema check like any other text.
     fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
         let v = common::parse_json(body)?;
         if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
@@ -200,7 +373,7 @@ impl Provider for OpenAiChat {
         let message = choice
             .get("message")
             .ok_or_else(|| Error::bad_response("the first choice has no message"))?;
-        let content = match message.get("content") {
+        let mut content = match message.get("content") {
             Some(Value::String(s)) => s.clone(),
             // Tool calls and refusals answer with a null content.
             Some(Value::Null) | None => String::new(),
@@ -210,8 +383,15 @@ impl Provider for OpenAiChat {
                 .collect(),
             Some(_) => return Err(Error::bad_response("message.content is not text")),
         };
+        match message.get("refusal") {
+            Some(Value::String(refusal)) => content.push_str(refusal),
+            Some(Value::Null) | None => {}
+            Some(_) => return Err(Error::bad_response("message.refusal is not text")),
+        }
         Ok(Completion {
             content,
+            reasoning: reasoning_text(message)?.to_owned(),
+            tool_calls: tool_calls(message)?,
             model: v.get("model").and_then(Value::as_str).map(str::to_owned),
             finish_reason: choice
                 .get("finish_reason")
@@ -227,8 +407,73 @@ impl Provider for OpenAiChat {
     }
 }
 
+/// Reasoning text as OpenAI-compatible servers return it: DeepSeek and vLLM
+/// `reasoning_content`, OpenRouter and Ollama `reasoning` (vLLM may send
+/// both with the same text, so only the first is read).
+fn reasoning_text(message: &Value) -> Result<&str, Error> {
+    for field in REASONING_FIELDS {
+        match message.get(field) {
+            Some(Value::String(s)) if !s.is_empty() => return Ok(s),
+            Some(Value::String(_) | Value::Null) | None => {}
+            Some(_) => return Err(Error::bad_response(format!("message.{field} is not text"))),
+        }
+    }
+    Ok("")
+}
+
+/// Where compatible servers put reasoning, in order of preference.
+pub(super) const REASONING_FIELDS: [&str; 2] = ["reasoning_content", "reasoning"];
+
+/// `message.tool_calls`: function calls with their arguments as JSON text
+/// (an object from servers that send it decoded). A call of another type,
+/// without a name, or with arguments that are not a JSON object is a
+/// `:bad_response`; a call without an id gets a made-up one.
+fn tool_calls(message: &Value) -> Result<Vec<ToolCall>, Error> {
+    let calls = match message.get("tool_calls") {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(calls)) => calls,
+        Some(_) => return Err(Error::bad_response("message.tool_calls is not a list")),
+    };
+    calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            match call.get("type").and_then(Value::as_str) {
+                None | Some("function") => {}
+                Some(other) => {
+                    return Err(Error::bad_response(format!(
+                        "tool call {i} is of type {other:?}; only function calls are read"
+                    )))
+                }
+            }
+            let function = call.get("function");
+            let name = function
+                .and_then(|f| f.get("name"))
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| {
+                    Error::bad_response(format!("tool call {i} has no function name"))
+                })?;
+            let arguments = match function.and_then(|f| f.get("arguments")) {
+                Some(Value::String(text)) => tools::arguments_from_text(name, text)?,
+                other => tools::arguments_from_value(name, other)?,
+            };
+            let id = match call.get("id").and_then(Value::as_str) {
+                Some(id) if !id.is_empty() => id.to_owned(),
+                _ => tools::made_up_id(i),
+            };
+            Ok(ToolCall {
+                id,
+                name: name.to_owned(),
+                arguments,
+            })
+        })
+        .collect()
+}
+
 /// OpenAI's usage object, also sent as the last chunk of a stream.
-/// `prompt_tokens` already counts cached tokens.
+/// `prompt_tokens` already counts cached tokens, and `completion_tokens`
+/// the reasoning tokens (`completion_tokens_details.reasoning_tokens`).
 pub fn usage(u: &Value) -> Usage {
     Usage::new(
         common::u64_at(u, &["prompt_tokens"]),
@@ -239,6 +484,10 @@ pub fn usage(u: &Value) -> Usage {
         common::u64_at(u, &["prompt_tokens_details", "cached_tokens"]),
         None,
     )
+    .with_reasoning(common::u64_at(
+        u,
+        &["completion_tokens_details", "reasoning_tokens"],
+    ))
 }
 
 #[cfg(test)]
@@ -344,6 +593,286 @@ mod tests {
         assert!(r
             .headers
             .contains(&("authorization".into(), "Bearer or-key".into())));
+    }
+
+    /// The body of a call with tools, a choice and a schema.
+    fn body_with(
+        prompt: serde_json::Value,
+        tools: &[crate::tools::Tool],
+        choice: Option<&crate::tools::ToolChoice>,
+        schema: Option<&serde_json::Value>,
+    ) -> serde_json::Value {
+        let p = crate::providers::golden::provider("openai", json!({"model": "m", "api_key": "k"}));
+        let messages = crate::prompt::parse_prompt(&prompt).unwrap();
+        let call = serde_json::Map::new();
+        let input = crate::wire::CallInput {
+            tools,
+            tool_choice: choice,
+            output_schema: schema,
+            ..crate::wire::CallInput::plain(&messages, &call, false)
+        };
+        let request = p.build_request(&input).unwrap();
+        serde_json::from_slice(&request.body).unwrap()
+    }
+
+    #[test]
+    fn tools_choice_schema_and_tool_history_golden_request() {
+        let tools = crate::tools::parse_tools(&json!([
+            {"name": "get_metric", "description": "Reads a metric",
+             "parameters": {"type": "object", "properties": {"name": {"type": "string"}}}},
+            {"name": "now"}
+        ]))
+        .unwrap();
+        let schema = json!({"type": "object", "properties": {"ok": {"type": "boolean"}},
+                            "required": ["ok"], "additionalProperties": false});
+        let body = body_with(
+            json!([
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Look"},
+                    {"type": "image", "url": "https://x/i.png"},
+                    {"type": "document", "data": "JVBE"}
+                ]},
+                {"role": "assistant", "content": "", "tool_calls": [
+                    {"id": "call_1", "name": "get_metric", "arguments": {"name": "memory"}}
+                ]},
+                {"role": "tool", "tool_call_id": "call_1", "content": {"bytes": 42}},
+                {"role": "assistant", "content": "Checking.", "tool_calls": [
+                    {"id": "call_2", "name": "now", "arguments": {}}
+                ]},
+                {"role": "tool", "tool_call_id": "call_2", "content": "noon"}
+            ]),
+            &tools,
+            Some(&crate::tools::ToolChoice::Tool("now".into())),
+            Some(&schema),
+        );
+        assert_eq!(
+            body,
+            json!({
+                "model": "m",
+                "messages": [
+                    {"role": "user", "content": [
+                        {"type": "text", "text": "Look"},
+                        {"type": "image_url", "image_url": {"url": "https://x/i.png"}},
+                        {"type": "file", "file": {"filename": "document.pdf",
+                                                  "file_data": "data:application/pdf;base64,JVBE"}}
+                    ]},
+                    {"role": "assistant", "content": null, "tool_calls": [
+                        {"id": "call_1", "type": "function",
+                         "function": {"name": "get_metric", "arguments": "{\"name\":\"memory\"}"}}
+                    ]},
+                    {"role": "tool", "tool_call_id": "call_1", "content": "{\"bytes\":42}"},
+                    {"role": "assistant", "content": "Checking.", "tool_calls": [
+                        {"id": "call_2", "type": "function",
+                         "function": {"name": "now", "arguments": "{}"}}
+                    ]},
+                    {"role": "tool", "tool_call_id": "call_2", "content": "noon"}
+                ],
+                "tools": [
+                    {"type": "function", "function": {
+                        "name": "get_metric", "description": "Reads a metric",
+                        "parameters": {"type": "object", "properties": {"name": {"type": "string"}}}
+                    }},
+                    {"type": "function", "function": {
+                        "name": "now", "parameters": {"type": "object", "properties": {}}
+                    }}
+                ],
+                "tool_choice": {"type": "function", "function": {"name": "now"}},
+                "response_format": {"type": "json_schema", "json_schema": {
+                    "name": "output", "schema": schema, "strict": true
+                }}
+            })
+        );
+        for (choice, wire) in [
+            (crate::tools::ToolChoice::Auto, json!("auto")),
+            (crate::tools::ToolChoice::None, json!("none")),
+            (crate::tools::ToolChoice::Required, json!("required")),
+        ] {
+            let body = body_with(json!("hi"), &tools, Some(&choice), None);
+            assert_eq!(body["tool_choice"], wire);
+        }
+        // Without tools there is no tool_choice to send (OpenAI refuses one).
+        let body = body_with(
+            json!("hi"),
+            &[],
+            Some(&crate::tools::ToolChoice::None),
+            None,
+        );
+        assert_eq!(
+            body,
+            json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+        );
+    }
+
+    #[test]
+    fn a_tool_result_with_an_image_is_refused_before_sending() {
+        let p = crate::providers::golden::provider("openai", json!({"model": "m", "api_key": "k"}));
+        let messages = crate::prompt::parse_prompt(&json!([
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "name": "shot", "arguments": {}}]},
+            {"role": "tool", "tool_call_id": "c", "content": [{"type": "image", "url": "https://x/i.png"}]}
+        ]))
+        .unwrap();
+        let call = serde_json::Map::new();
+        let err = p
+            .build_request(&crate::wire::CallInput::plain(&messages, &call, false))
+            .unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::InvalidRequest);
+    }
+
+    #[test]
+    fn strict_mode_only_where_the_schema_allows_it() {
+        use super::strict_allowed;
+        let closed = |props: serde_json::Value, required: serde_json::Value| {
+            json!({"type": "object", "properties": props, "required": required,
+                   "additionalProperties": false})
+        };
+        let item = closed(json!({"n": {"type": "integer"}}), json!(["n"]));
+        let nested = closed(
+            json!({
+                "name": {"type": ["string", "null"]},
+                "items": {"type": "array", "items": item},
+                "either": {"anyOf": [{"type": "string"}, {"$ref": "#/$defs/d"}]}
+            }),
+            json!(["name", "items", "either"]),
+        );
+        let mut with_defs = nested.clone();
+        with_defs["$defs"] = json!({"d": closed(json!({}), json!([]))});
+        assert!(strict_allowed(&nested));
+        assert!(strict_allowed(&with_defs));
+        assert!(strict_allowed(&closed(json!({}), json!([]))));
+
+        let not_strict = [
+            // Open objects, at the root or below.
+            json!({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}),
+            closed(
+                json!({"o": {"type": "object", "properties": {}}}),
+                json!(["o"]),
+            ),
+            // A property that is not required.
+            closed(
+                json!({"a": {"type": "string"}, "b": {"type": "string"}}),
+                json!(["a"]),
+            ),
+            // An open object in an array, an anyOf or the definitions.
+            closed(
+                json!({"l": {"type": "array", "items": {"type": "object", "properties": {}}}}),
+                json!(["l"]),
+            ),
+            closed(
+                json!({"u": {"anyOf": [{"type": "object", "properties": {"x": {"type": "string"}},
+                                        "additionalProperties": false}]}}),
+                json!(["u"]),
+            ),
+            {
+                let mut s = closed(json!({}), json!([]));
+                s["$defs"] = json!({"d": {"type": "object"}});
+                s
+            },
+            // Keywords strict mode refuses; a root that is not an object.
+            closed(json!({"a": {"oneOf": [{"type": "string"}]}}), json!(["a"])),
+            json!({"type": "array", "items": {"type": "string"}}),
+            json!({"anyOf": [{"type": "object", "properties": {}, "additionalProperties": false}]}),
+            closed(json!({"a": true}), json!(["a"])),
+        ];
+        for schema in not_strict {
+            assert!(!strict_allowed(&schema), "{schema}");
+        }
+        // Very deep schemas are not walked to the bottom.
+        let mut deep = json!({"type": "string"});
+        for _ in 0..100 {
+            deep = closed(json!({"a": deep}), json!(["a"]));
+        }
+        assert!(!strict_allowed(&deep));
+    }
+
+    fn parse(body: serde_json::Value) -> Result<crate::wire::Completion, crate::error::Error> {
+        use crate::wire::ResponseHead;
+        let p = crate::providers::golden::provider("openai", json!({"model": "m", "api_key": "k"}));
+        let head = ResponseHead {
+            status: 200,
+            headers: Default::default(),
+        };
+        p.parse_response(&head, body.to_string().as_bytes())
+    }
+
+    #[test]
+    fn answers_with_tool_calls_reasoning_and_refusals() {
+        let c = parse(json!({
+            "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {
+                "role": "assistant", "content": null, "refusal": null,
+                "reasoning_content": "think", "reasoning": "think",
+                "tool_calls": [
+                    {"id": "call_1", "type": "function",
+                     "function": {"name": "add", "arguments": "{\"a\":2,\"b\":3}"}},
+                    {"type": "function", "function": {"name": "now", "arguments": {"tz": "UTC"}}},
+                    {"id": "call_3", "function": {"name": "ping", "arguments": ""}}
+                ]
+            }}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 30, "total_tokens": 40,
+                      "completion_tokens_details": {"reasoning_tokens": 20}}
+        }))
+        .unwrap();
+        assert_eq!(c.content, "");
+        assert_eq!(c.reasoning, "think");
+        let calls: Vec<_> = c
+            .tool_calls
+            .iter()
+            .map(|t| {
+                (
+                    t.id.as_str(),
+                    t.name.as_str(),
+                    serde_json::Value::Object(t.arguments.clone()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            vec![
+                ("call_1", "add", json!({"a": 2, "b": 3})),
+                ("call_sb_1", "now", json!({"tz": "UTC"})),
+                ("call_3", "ping", json!({}))
+            ]
+        );
+        assert_eq!(c.usage.reasoning_tokens, Some(20));
+        assert_eq!(c.usage.output_tokens, Some(30));
+        assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
+
+        // OpenRouter's `reasoning`; a refusal is the answer's text.
+        let c = parse(json!({"choices": [{"finish_reason": "stop", "message": {
+            "content": null, "refusal": "I can't help with that.", "reasoning": "r"
+        }}]}))
+        .unwrap();
+        assert_eq!(c.content, "I can't help with that.");
+        assert_eq!(c.reasoning, "r");
+        assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+    }
+
+    #[test]
+    fn unreadable_tool_calls_are_bad_responses_naming_the_tool() {
+        let message = |calls: serde_json::Value| {
+            json!({"choices": [{"finish_reason": "tool_calls",
+                                "message": {"content": null, "tool_calls": calls}}]})
+        };
+        let err = parse(message(json!([
+            {"id": "c", "type": "function", "function": {"name": "get_metric", "arguments": "{\"name\":"}}
+        ])))
+        .unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::BadResponse);
+        assert!(err.message.contains("\"get_metric\""), "{}", err.message);
+        for bad in [
+            json!([{"id": "c", "type": "function", "function": {"name": "f", "arguments": "[1]"}}]),
+            json!([{"id": "c", "type": "function", "function": {"arguments": "{}"}}]),
+            json!([{"id": "c", "type": "custom", "custom": {"name": "f", "input": "x"}}]),
+            json!({"id": "c"}),
+        ] {
+            let err = parse(message(bad.clone())).unwrap_err();
+            assert_eq!(err.kind, crate::error::ErrorKind::BadResponse, "{bad}");
+        }
+        let err =
+            parse(json!({"choices": [{"message": {"content": "x", "reasoning_content": 1}}]}))
+                .unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::BadResponse);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use switchboard_core::framing::sse::{SseDecoder, SseEvent};
 use switchboard_core::framing::{Frame, FrameDecoder, Framing};
 use switchboard_core::providers::stream::{anthropic_parser, openai_parser, StreamParser};
 use switchboard_core::providers::Completion;
+use switchboard_core::tools::ToolCall;
 use switchboard_core::wire::Deltas;
 use switchboard_core::Usage;
 
@@ -138,6 +139,8 @@ fn u64_at(v: &Value, path: &[&str]) -> Option<u64> {
 
 fn expected_openai(body: &[u8]) -> Completion {
     let mut expected = Completion::default();
+    // Tool calls by index: id, name and arguments text, in order of start.
+    let mut calls: Vec<(u64, String, String, String)> = Vec::new();
     for chunk in data_lines(body) {
         if let Some(model) = chunk["model"].as_str().filter(|m| !m.is_empty()) {
             expected.model = Some(model.to_owned());
@@ -150,21 +153,58 @@ fn expected_openai(body: &[u8]) -> Completion {
                 total_tokens: usage["total_tokens"].as_u64(),
                 cached_input_tokens: u64_at(usage, &["prompt_tokens_details", "cached_tokens"]),
                 cache_creation_input_tokens: None,
-                reasoning_tokens: None,
+                reasoning_tokens: u64_at(usage, &["completion_tokens_details", "reasoning_tokens"]),
             };
         }
         for choice in chunk["choices"].as_array().into_iter().flatten() {
             if choice["index"] != 0 {
                 continue;
             }
-            if let Some(text) = choice["delta"]["content"].as_str() {
-                expected.content.push_str(text);
+            // A refusal is answer text, as the parser reads it.
+            for field in ["content", "refusal"] {
+                if let Some(text) = choice["delta"][field].as_str() {
+                    expected.content.push_str(text);
+                }
+            }
+            let reasoning = ["reasoning_content", "reasoning"]
+                .iter()
+                .filter_map(|f| choice["delta"][f].as_str())
+                .find(|r| !r.is_empty());
+            expected.reasoning.push_str(reasoning.unwrap_or(""));
+            for call in choice["delta"]["tool_calls"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let index = call["index"].as_u64().expect("tool call index");
+                let at = match calls.iter().position(|(i, ..)| *i == index) {
+                    Some(at) => at,
+                    None => {
+                        calls.push((index, String::new(), String::new(), String::new()));
+                        calls.len() - 1
+                    }
+                };
+                let (_, id, name, arguments) = &mut calls[at];
+                id.push_str(call["id"].as_str().unwrap_or(""));
+                name.push_str(call["function"]["name"].as_str().unwrap_or(""));
+                arguments.push_str(call["function"]["arguments"].as_str().unwrap_or(""));
             }
             if let Some(reason) = choice["finish_reason"].as_str() {
                 expected.finish_reason = Some(reason.to_owned());
             }
         }
     }
+    expected.tool_calls = calls
+        .into_iter()
+        .map(|(_, id, name, arguments)| ToolCall {
+            id,
+            name,
+            arguments: match serde_json::from_str(&arguments).expect("recorded arguments") {
+                Value::Object(map) => map,
+                other => panic!("recorded arguments are not an object: {other}"),
+            },
+        })
+        .collect();
     expected
 }
 

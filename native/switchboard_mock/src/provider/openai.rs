@@ -1,9 +1,17 @@
 //! OpenAI Chat Completions (`/v1/chat/completions`).
+//!
+//! Scripted tool calls answer as `message.tool_calls` (content `null` when
+//! there is no text) with finish reason `"tool_calls"` unless the step
+//! scripts another one; streamed, each call is a first delta with its id
+//! and name and then its arguments text in several pieces, keyed by
+//! `index`, after the text. Scripted reasoning is `reasoning_content`, as
+//! DeepSeek and vLLM send it, before the text.
 
 use bytes::Bytes;
 use serde::Serialize;
 
 use super::{data_event, json_bytes, Reply, Stream, StreamOptions, Usage};
+use crate::step::ToolCallSpec;
 
 #[derive(Serialize)]
 struct Completion<'a> {
@@ -28,9 +36,41 @@ struct Choice<'a> {
 #[derive(Serialize)]
 struct Message<'a> {
     role: &'static str,
-    content: &'a str,
+    content: Option<&'a str>,
     refusal: Option<()>,
     annotations: [(); 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tool_calls: Vec<WireToolCall<'a>>,
+}
+
+#[derive(Serialize)]
+struct WireToolCall<'a> {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: WireFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct WireFunction<'a> {
+    name: &'a str,
+    arguments: &'a str,
+}
+
+/// The scripted finish reason; the default `"stop"` becomes `"tool_calls"`
+/// when the answer calls tools, as OpenAI says then.
+fn finish_reason<'a>(reply: &Reply<'a>) -> &'a str {
+    match reply.finish_reason {
+        "stop" if !reply.tool_calls.is_empty() => "tool_calls",
+        reason => reason,
+    }
+}
+
+/// `null` for an answer that only calls tools, as OpenAI sends it.
+fn content<'a>(reply: &Reply<'a>) -> Option<&'a str> {
+    (!reply.content.is_empty() || reply.tool_calls.is_empty()).then_some(reply.content)
 }
 
 #[derive(Serialize)]
@@ -67,7 +107,7 @@ impl From<Usage> for WireUsage {
                 audio_tokens: 0,
             },
             completion_tokens_details: CompletionDetails {
-                reasoning_tokens: 0,
+                reasoning_tokens: u.thoughts,
                 audio_tokens: 0,
                 accepted_prediction_tokens: 0,
                 rejected_prediction_tokens: 0,
@@ -91,12 +131,26 @@ pub fn completion(reply: &Reply<'_>) -> Bytes {
             index: 0,
             message: Message {
                 role: "assistant",
-                content: reply.content,
+                content: content(reply),
                 refusal: None,
                 annotations: [],
+                reasoning_content: reply.reasoning,
+                tool_calls: reply
+                    .tool_calls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, call)| WireToolCall {
+                        id: call.id_or(i),
+                        kind: "function",
+                        function: WireFunction {
+                            name: &call.name,
+                            arguments: &call.arguments,
+                        },
+                    })
+                    .collect(),
             },
             logprobs: None,
-            finish_reason: reply.finish_reason,
+            finish_reason: finish_reason(reply),
         }],
         usage: reply.usage.into(),
         service_tier: "default",
@@ -130,10 +184,79 @@ struct ChunkChoice<'a> {
 struct Delta<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     role: Option<&'static str>,
+    /// `Some(None)` is a `null` content.
     #[serde(skip_serializing_if = "Option::is_none")]
-    content: Option<&'a str>,
+    content: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_content: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refusal: Option<Option<()>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<[ToolCallDelta<'a>; 1]>,
+}
+
+#[derive(Serialize)]
+struct ToolCallDelta<'a> {
+    index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<String>,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    function: FunctionDelta<'a>,
+}
+
+#[derive(Serialize)]
+struct FunctionDelta<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    arguments: &'a str,
+}
+
+/// Splits `text` into up to `n` pieces on character boundaries.
+fn pieces(text: &str, n: usize) -> Vec<&str> {
+    let size = text.chars().count().div_ceil(n.max(1)).max(1);
+    let mut out = Vec::with_capacity(n);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let cut = rest.char_indices().nth(size).map_or(rest.len(), |(i, _)| i);
+        let (piece, tail) = rest.split_at(cut);
+        out.push(piece);
+        rest = tail;
+    }
+    out
+}
+
+/// A call's deltas: its id, type and name with empty arguments, then its
+/// arguments in three pieces.
+fn tool_call_deltas(index: usize, call: &ToolCallSpec) -> Vec<Delta<'_>> {
+    let first = ToolCallDelta {
+        index,
+        id: Some(call.id_or(index)),
+        kind: Some("function"),
+        function: FunctionDelta {
+            name: Some(&call.name),
+            arguments: "",
+        },
+    };
+    std::iter::once(first)
+        .chain(
+            pieces(&call.arguments, 3)
+                .into_iter()
+                .map(|arguments| ToolCallDelta {
+                    index,
+                    id: None,
+                    kind: None,
+                    function: FunctionDelta {
+                        name: None,
+                        arguments,
+                    },
+                }),
+        )
+        .map(|call| Delta {
+            tool_calls: Some([call]),
+            ..Delta::default()
+        })
+        .collect()
 }
 
 pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> Stream {
@@ -156,27 +279,46 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
         })
     };
 
-    let head = vec![chunk(
+    let mut head = vec![chunk(
         Delta {
             role: Some("assistant"),
-            content: Some(""),
+            content: Some(content(reply).map(|_| "")),
             refusal: Some(None),
+            ..Delta::default()
         },
         None,
     )];
+    if let Some(reasoning) = reply.reasoning {
+        head.extend(reasoning.split_inclusive(' ').map(|piece| {
+            chunk(
+                Delta {
+                    reasoning_content: Some(piece),
+                    ..Delta::default()
+                },
+                None,
+            )
+        }));
+    }
     let deltas = deltas
         .iter()
         .map(|text| {
             chunk(
                 Delta {
-                    content: Some(text),
+                    content: Some(Some(text)),
                     ..Delta::default()
                 },
                 None,
             )
         })
         .collect();
-    let mut tail = vec![chunk(Delta::default(), Some(reply.finish_reason))];
+    let mut tail: Vec<Bytes> = reply
+        .tool_calls
+        .iter()
+        .enumerate()
+        .flat_map(|(i, call)| tool_call_deltas(i, call))
+        .map(|delta| chunk(delta, None))
+        .collect();
+    tail.push(chunk(Delta::default(), Some(finish_reason(reply))));
     if opts.include_usage {
         tail.push(data_event(&Chunk {
             id: &id,
@@ -326,5 +468,121 @@ mod tests {
         assert!(usage.contains(r#""choices":[]"#) && usage.contains(r#""total_tokens":20"#));
         let first = String::from_utf8(s.head[0].to_vec()).expect("utf8");
         assert!(first.contains(r#""role":"assistant""#) && first.contains(r#""usage":null"#));
+    }
+
+    fn calls() -> Vec<ToolCallSpec> {
+        vec![
+            ToolCallSpec {
+                id: Some("call_x".into()),
+                name: "get_weather".into(),
+                arguments: r#"{"city":"Paris"}"#.into(),
+            },
+            ToolCallSpec {
+                id: None,
+                name: "now".into(),
+                arguments: "{}".into(),
+            },
+        ]
+    }
+
+    fn events(s: &Stream) -> Vec<Value> {
+        s.head
+            .iter()
+            .chain(&s.deltas)
+            .chain(&s.tail)
+            .filter_map(|b| {
+                let text = std::str::from_utf8(b).ok()?;
+                serde_json::from_str(text.strip_prefix("data: ")?.trim()).ok()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn tool_calls_and_reasoning_in_a_whole_answer() {
+        let calls = calls();
+        let mut r = reply();
+        r.content = "";
+        r.tool_calls = &calls;
+        r.reasoning = Some("thinking it over");
+        r.usage.thoughts = 5;
+        let v: Value = serde_json::from_slice(&completion(&r)).expect("json");
+        let message = &v["choices"][0]["message"];
+        assert_eq!(message["content"], Value::Null);
+        assert_eq!(message["reasoning_content"], "thinking it over");
+        assert_eq!(
+            message["tool_calls"],
+            serde_json::json!([
+                {"id": "call_x", "type": "function",
+                 "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}},
+                {"id": "call_mock_1", "type": "function",
+                 "function": {"name": "now", "arguments": "{}"}}
+            ])
+        );
+        assert_eq!(v["choices"][0]["finish_reason"], "tool_calls");
+        assert_eq!(
+            v["usage"]["completion_tokens_details"]["reasoning_tokens"],
+            5
+        );
+        // A scripted finish reason is kept.
+        r.finish_reason = "length";
+        let v: Value = serde_json::from_slice(&completion(&r)).expect("json");
+        assert_eq!(v["choices"][0]["finish_reason"], "length");
+        // No tools, no reasoning: neither field.
+        let v: Value = serde_json::from_slice(&completion(&reply())).expect("json");
+        assert!(v["choices"][0]["message"].get("tool_calls").is_none());
+        assert!(v["choices"][0]["message"]
+            .get("reasoning_content")
+            .is_none());
+    }
+
+    #[test]
+    fn streamed_tool_calls_arrive_in_pieces_after_the_text() {
+        let calls = calls();
+        let mut r = reply();
+        r.tool_calls = &calls;
+        r.reasoning = Some("a b");
+        let s = stream(&r, &["a", " b"], &StreamOptions::default());
+        assert_eq!(s.deltas.len(), 2);
+        let all = events(&s);
+        let deltas: Vec<&Value> = all.iter().map(|e| &e["choices"][0]["delta"]).collect();
+        assert_eq!(deltas[0]["content"], "");
+        assert_eq!(deltas[1]["reasoning_content"], "a ");
+        assert_eq!(deltas[2]["reasoning_content"], "b");
+        assert_eq!(deltas[3]["content"], "a");
+        let tool_deltas: Vec<&Value> = deltas
+            .iter()
+            .filter_map(|d| d.get("tool_calls"))
+            .map(|t| &t[0])
+            .collect();
+        assert_eq!(tool_deltas[0]["id"], "call_x");
+        assert_eq!(tool_deltas[0]["function"]["name"], "get_weather");
+        assert_eq!(tool_deltas[0]["function"]["arguments"], "");
+        let arguments = |index: u64| -> String {
+            tool_deltas
+                .iter()
+                .filter(|t| t["index"] == index)
+                .filter_map(|t| t["function"]["arguments"].as_str())
+                .collect()
+        };
+        assert_eq!(arguments(0), r#"{"city":"Paris"}"#);
+        assert_eq!(arguments(1), "{}");
+        // Three pieces of arguments after the first delta of each call.
+        assert_eq!(tool_deltas.iter().filter(|t| t["index"] == 0).count(), 4);
+        assert!(
+            tool_deltas[1].get("id").is_none() && tool_deltas[1]["function"].get("name").is_none()
+        );
+        let last = all.last().expect("events");
+        assert_eq!(last["choices"][0]["finish_reason"], "tool_calls");
+        // A tool-only answer starts with a null content.
+        r.content = "";
+        let s = stream(&r, &[], &StreamOptions::default());
+        assert_eq!(events(&s)[0]["choices"][0]["delta"]["content"], Value::Null);
+    }
+
+    #[test]
+    fn pieces_split_on_character_boundaries() {
+        assert_eq!(pieces("abcdefg", 3), vec!["abc", "def", "g"]);
+        assert_eq!(pieces("éé", 3), vec!["é", "é"]);
+        assert!(pieces("", 3).is_empty());
     }
 }
