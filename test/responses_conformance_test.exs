@@ -53,7 +53,8 @@ defmodule Switchboard.ResponsesConformanceTest do
       output_tokens: output,
       total_tokens:
         if(input || output, do: (input || 0) + (output || 0), else: u["total_tokens"]),
-      cached_input_tokens: get_in(u, ["input_tokens_details", "cached_tokens"])
+      cached_input_tokens: get_in(u, ["input_tokens_details", "cached_tokens"]),
+      reasoning_tokens: get_in(u, ["output_tokens_details", "reasoning_tokens"])
     }
   end
 

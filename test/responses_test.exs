@@ -147,7 +147,8 @@ defmodule Switchboard.ResponsesTest do
              input_tokens: 40,
              output_tokens: 300,
              total_tokens: 340,
-             cached_input_tokens: 32
+             cached_input_tokens: 32,
+             reasoning_tokens: 0
            }
   end
 
@@ -292,7 +293,8 @@ defmodule Switchboard.ResponsesTest do
                input_tokens: 21,
                output_tokens: 30,
                total_tokens: 51,
-               cached_input_tokens: 5
+               cached_input_tokens: 5,
+               reasoning_tokens: 0
              }
 
       assert [req] = requests(sc)

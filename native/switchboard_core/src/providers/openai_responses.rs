@@ -1,13 +1,24 @@
 //! OpenAI Responses API (`POST {base_url}/responses`), the `openai-responses`
 //! provider.
 //!
-//! The prompt becomes `input` items; the answer is the text of the
-//! `output_text` parts of its `message` items (reasoning, tool calls and
-//! other items are not the answer). A response reports how it ended in
-//! `status`: `completed` reads as finish reason `"stop"`, `incomplete` as its
-//! `incomplete_details.reason` (`max_output_tokens`, `content_filter`), so the
-//! finish-reason lists apply to them like to any other; `failed` is an error
-//! whose kind comes from `error.code` ([`error_kind`]).
+//! The prompt becomes `input` items: messages, and for tool loops the
+//! assistant's `function_call` items and the app's `function_call_output`
+//! items. Tools are function tools (`strict` where the schema allows it,
+//! [`strict_schema`]); an output schema is `text.format` `json_schema`.
+//!
+//! The answer is read from the response's output items ([`read_output`]):
+//! the text of the `output_text` parts of its `message` items, the
+//! `function_call` items as tool calls (their `call_id` is the id), and the
+//! reasoning items' summaries as reasoning. A `refusal` part is the
+//! answer's text, and the finish reason says `"refusal"`. Items that record
+//! tools the server ran (web search, ...) are skipped; any other item or
+//! part this version cannot read is a `:bad_response`, never dropped.
+//!
+//! A response reports how it ended in `status`: `completed` reads as
+//! finish reason `"stop"`, `incomplete` as its `incomplete_details.reason`
+//! (`max_output_tokens`, `content_filter`), so the finish-reason lists
+//! apply to them like to any other; `failed` is an error whose kind comes
+//! from `error.code` ([`error_kind`]).
 
 use std::borrow::Cow;
 use std::fmt;
@@ -28,6 +39,7 @@ use crate::error::{Error, ErrorKind};
 use crate::prompt::{Content, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::Secrets;
+use crate::tools::{arguments_from_text, made_up_id, Tool, ToolCall, ToolChoice};
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
 pub(super) const OPENAI_RESPONSES: ProviderSpec = ProviderSpec {
@@ -87,50 +99,241 @@ fn renamed_max_tokens(options: Cow<'_, Map<String, Value>>) -> Cow<'_, Map<Strin
     Cow::Owned(options)
 }
 
+/// The `input` items of a prompt. Most messages are one easy input
+/// message each; an assistant turn that called tools is its text (if any)
+/// followed by one `function_call` item per call, and a tool result is a
+/// `function_call_output` item naming its call.
+fn input_items(messages: &[Message]) -> Result<Vec<Value>, Error> {
+    let mut items = Vec::with_capacity(messages.len());
+    for m in messages {
+        match m.role {
+            Role::Tool => items.push(function_call_output(m)?),
+            Role::Assistant if !m.tool_calls.is_empty() => {
+                if !is_empty(&m.content) {
+                    items.push(input_item(m));
+                }
+                items.extend(m.tool_calls.iter().map(|call| {
+                    json!({
+                        "type": "function_call",
+                        "call_id": call.id,
+                        "name": call.name,
+                        "arguments": Value::Object(call.arguments.clone()).to_string(),
+                    })
+                }));
+            }
+            Role::System | Role::User | Role::Assistant => items.push(input_item(m)),
+        }
+    }
+    Ok(items)
+}
+
+fn is_empty(content: &Content) -> bool {
+    match content {
+        Content::Text(t) => t.is_empty(),
+        Content::Parts(parts) => parts.is_empty(),
+    }
+}
+
+/// One input content part. Assistant turns are the model's earlier output,
+/// so their text is `output_text`; everything else is `input_text`.
+fn input_part(text_type: &'static str, p: &Part) -> Value {
+    match p {
+        Part::Text(t) => json!({"type": text_type, "text": t}),
+        // `detail` is the API's default, spelled out for compatible servers
+        // that validate against OpenAI's types, where it is required.
+        // (The prompt parser keeps images out of assistant turns.)
+        Part::Image(media) => {
+            json!({"type": "input_image", "image_url": media.url(), "detail": "auto"})
+        }
+        Part::Document(d) => json!({
+            "type": "input_file", "filename": "document.pdf", "file_data": d.data_url()
+        }),
+    }
+}
+
 /// One `input` item: an easy input message with typed content parts.
-/// Assistant turns are the model's earlier output, so their text is
-/// `output_text`; everything the user or system says is `input_text`.
-fn input_item(m: &Message) -> Result<Value, Error> {
+fn input_item(m: &Message) -> Value {
     let text_type = match m.role {
         Role::Assistant => "output_text",
         Role::System | Role::User | Role::Tool => "input_text",
     };
-    let part = |p: &Part| match p {
-        Part::Text(t) => Ok(json!({"type": text_type, "text": t})),
-        // The API takes images only as input; an assistant turn holding one
-        // is refused here, before a request that cannot succeed is sent.
-        // `detail` is the API's default, spelled out for compatible servers
-        // that validate against OpenAI's types, where it is required.
-        Part::Image(media) => {
-            Ok(json!({"type": "input_image", "image_url": media.url(), "detail": "auto"}))
-        }
-        Part::Document(d) => Ok(json!({
-            "type": "input_file", "filename": "document.pdf", "file_data": d.data_url()
-        })),
-    };
-    let content = match &m.content {
+    let content: Vec<Value> = match &m.content {
         Content::Text(t) => vec![json!({"type": text_type, "text": t})],
-        Content::Parts(parts) => parts.iter().map(part).collect::<Result<_, _>>()?,
+        Content::Parts(parts) => parts.iter().map(|p| input_part(text_type, p)).collect(),
     };
-    Ok(json!({"role": m.role.as_str(), "content": content}))
+    json!({"role": m.role.as_str(), "content": content})
+}
+
+/// A tool's result: its text as `output`, or, when it holds images or
+/// documents, the list of input parts the API takes there too.
+fn function_call_output(m: &Message) -> Result<Value, Error> {
+    let call_id = m
+        .tool_call_id
+        .as_deref()
+        .ok_or_else(|| Error::invalid_request("a tool message needs the id of its tool call"))?;
+    let output = match &m.content {
+        Content::Parts(parts) if parts.iter().any(|p| !matches!(p, Part::Text(_))) => {
+            Value::Array(parts.iter().map(|p| input_part("input_text", p)).collect())
+        }
+        _ => Value::String(m.text()),
+    };
+    Ok(json!({"type": "function_call_output", "call_id": call_id, "output": output}))
+}
+
+/// A function tool. `strict` only where the schema meets strict mode's
+/// rules, which the API would otherwise reject the request for.
+fn function_tool(tool: &Tool) -> Value {
+    let mut t = Map::with_capacity(5);
+    t.insert("type".into(), "function".into());
+    t.insert("name".into(), tool.name.clone().into());
+    if let Some(d) = &tool.description {
+        t.insert("description".into(), d.clone().into());
+    }
+    t.insert("parameters".into(), tool.parameters.clone());
+    t.insert("strict".into(), strict_schema(&tool.parameters).into());
+    Value::Object(t)
+}
+
+fn tool_choice(choice: &ToolChoice) -> Value {
+    match choice {
+        ToolChoice::Auto => "auto".into(),
+        ToolChoice::None => "none".into(),
+        ToolChoice::Required => "required".into(),
+        ToolChoice::Tool(name) => json!({"type": "function", "name": name}),
+    }
+}
+
+/// The name the output schema is sent under (`text.format.name`).
+const OUTPUT_FORMAT_NAME: &str = "output";
+
+/// Adds `text.format` for an output schema to a body, keeping the other
+/// `text` settings (`verbosity`) a client or call gave. A `text.format`
+/// given in options as well is an `:invalid_request`: one of them would
+/// be silently dropped.
+fn set_output_format(body: &mut Map<String, Value>, schema: &Value) -> Result<(), Error> {
+    let text = body
+        .entry("text")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(text) = text else {
+        return Err(Error::invalid_request(
+            "the text option must be a map when output_schema is given",
+        ));
+    };
+    if text.contains_key("format") {
+        return Err(Error::invalid_request(
+            "give output_schema or the text.format option, not both",
+        ));
+    }
+    text.insert(
+        "format".into(),
+        json!({
+            "type": "json_schema",
+            "name": OUTPUT_FORMAT_NAME,
+            "schema": schema,
+            "strict": strict_schema(schema),
+        }),
+    );
+    Ok(())
+}
+
+/// Whether OpenAI's strict mode (function tools, `json_schema` output)
+/// accepts `schema`: an object at the root, every object closed
+/// (`additionalProperties: false`) with all its properties required, and
+/// none of the keywords strict mode rejects. Anything else is sent with
+/// `strict: false`, which the API takes for any schema.
+///
+/// Kept small and self-contained: the OpenAI chat dialect applies the same
+/// rule.
+pub(crate) fn strict_schema(schema: &Value) -> bool {
+    let root_is_object = schema.get("type").and_then(Value::as_str) == Some("object");
+    root_is_object && schema.get("anyOf").is_none() && strict_node(schema)
+}
+
+fn strict_node(node: &Value) -> bool {
+    const REJECTED: &[&str] = &[
+        "allOf",
+        "oneOf",
+        "not",
+        "if",
+        "then",
+        "else",
+        "dependentRequired",
+        "dependentSchemas",
+        "patternProperties",
+    ];
+    let Value::Object(map) = node else {
+        // `true`/`false` schemas and malformed nodes: strict mode wants
+        // every node spelled out.
+        return false;
+    };
+    if REJECTED.iter().any(|k| map.contains_key(*k)) {
+        return false;
+    }
+    let is_object = match map.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == "object"),
+        _ => map.contains_key("properties"),
+    };
+    if is_object {
+        if map.get("additionalProperties") != Some(&Value::Bool(false)) {
+            return false;
+        }
+        let required: Vec<&str> = match map.get("required") {
+            Some(Value::Array(r)) => r.iter().filter_map(Value::as_str).collect(),
+            None => Vec::new(),
+            Some(_) => return false,
+        };
+        match map.get("properties") {
+            Some(Value::Object(props)) => {
+                if !props.keys().all(|k| required.contains(&k.as_str())) {
+                    return false;
+                }
+                if !props.values().all(strict_node) {
+                    return false;
+                }
+            }
+            None => {}
+            Some(_) => return false,
+        }
+    }
+    let children = |key: &str| -> bool {
+        match map.get(key) {
+            None => true,
+            Some(Value::Array(list)) if key != "items" => list.iter().all(strict_node),
+            Some(Value::Object(defs)) if matches!(key, "$defs" | "definitions") => {
+                defs.values().all(strict_node)
+            }
+            Some(item) if key == "items" => strict_node(item),
+            Some(_) => false,
+        }
+    };
+    ["items", "anyOf", "prefixItems", "$defs", "definitions"]
+        .iter()
+        .all(|k| children(k))
 }
 
 impl Provider for OpenAiResponses {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
-        let items = input
-            .messages
-            .iter()
-            .map(input_item)
-            .collect::<Result<_, _>>()?;
         let mut fields = Map::new();
-        fields.insert("input".into(), Value::Array(items));
+        fields.insert("input".into(), Value::Array(input_items(input.messages)?));
+        if !input.tools.is_empty() {
+            let tools = input.tools.iter().map(function_tool).collect();
+            fields.insert("tools".into(), Value::Array(tools));
+            // Without tools, `auto` and `none` change nothing: not sent.
+            if let Some(choice) = input.tool_choice {
+                fields.insert("tool_choice".into(), tool_choice(choice));
+            }
+        }
         if input.stream {
             fields.insert("stream".into(), Value::Bool(true));
         }
         // Renamed before merging, so a call's limit replaces the client's
         // whichever name either of them used.
         let call = renamed_max_tokens(Cow::Borrowed(input.options));
-        let body = merge_body(&self.body, fields, &call);
+        let mut body = merge_body(&self.body, fields, &call);
+        if let Some(schema) = input.output_schema {
+            set_output_format(&mut body, schema)?;
+        }
         Ok(HttpRequest::post_json(self.url.clone(), &body)?
             .with_client_headers(&self.headers, &self.secrets))
     }
@@ -145,20 +348,19 @@ impl Provider for OpenAiResponses {
             .0
             .ok_or_else(|| Error::bad_response("the answer is not a JSON object"))?;
         let (finish_reason, usage, model) = outcome(&response, "completed")?;
-        let content = match &response.output {
-            Some(LooseSeq(Some(items))) => output_text(items),
+        let output = match &response.output {
+            Some(items) => read_output(items)?,
             // An incomplete response may stop before any output.
-            None => String::new(),
-            Some(LooseSeq(None)) => {
-                return Err(Error::bad_response("the answer's output is not a list"))
-            }
+            None => Output::default(),
         };
         Ok(Completion {
-            content,
+            finish_reason: refusal_reason(finish_reason, output.refused),
+            content: output.text,
+            reasoning: output.reasoning,
+            tool_calls: output.tool_calls,
             model,
-            finish_reason,
             usage,
-            ..Completion::default()
+            parsed: None,
         })
     }
 
@@ -194,20 +396,43 @@ pub(super) struct ResponseWire<'a> {
     pub(super) output: Option<LooseSeq<ItemWire<'a>>>,
 }
 
+/// An output item. Which fields mean something depends on its type:
+/// `content` (message, reasoning), `summary` (reasoning), `call_id`,
+/// `name` and `arguments` (function_call).
 #[derive(Deserialize)]
 pub(super) struct ItemWire<'a> {
     #[serde(rename = "type", default, borrow)]
     kind: Option<Lenient<'a>>,
     #[serde(default, borrow)]
     content: Option<LooseSeq<PartWire<'a>>>,
+    #[serde(default, borrow)]
+    summary: Option<LooseSeq<PartWire<'a>>>,
+    #[serde(default, borrow)]
+    pub(super) id: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    pub(super) call_id: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    pub(super) name: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    pub(super) arguments: Option<Lenient<'a>>,
 }
 
+impl ItemWire<'_> {
+    pub(super) fn kind(&self) -> Option<&str> {
+        self.kind.as_ref().and_then(Lenient::as_str)
+    }
+}
+
+/// A content part of a message (`output_text`, `refusal`) or a reasoning
+/// item (`summary_text`, `reasoning_text`).
 #[derive(Deserialize)]
-struct PartWire<'a> {
+pub(super) struct PartWire<'a> {
     #[serde(rename = "type", default, borrow)]
     kind: Option<Lenient<'a>>,
     #[serde(default, borrow)]
     text: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    refusal: Option<Lenient<'a>>,
 }
 
 /// A string, borrowed from the payload when it has no escapes, or `None`
@@ -224,9 +449,10 @@ impl Lenient<'_> {
 /// `T` read from a JSON object, or `None` for any other value.
 pub(super) struct Loose<T>(pub(super) Option<T>);
 
-/// The objects of a JSON array read as `T` (other elements skipped), or
-/// `None` when the value is not an array.
-pub(super) struct LooseSeq<T>(pub(super) Option<Vec<T>>);
+/// The objects of a JSON array read as `T`, or `None` when the value is
+/// not an array. Other elements are skipped, and the flag says whether
+/// there were any (an answer holding them was not read whole).
+pub(super) struct LooseSeq<T>(pub(super) Option<Vec<T>>, pub(super) bool);
 
 /// Anything but the wanted shape: consumed and read as nothing.
 macro_rules! ignore_other_values {
@@ -257,7 +483,7 @@ impl<T> Default for Loose<T> {
 
 impl<T> Default for LooseSeq<T> {
     fn default() -> Self {
-        LooseSeq(None)
+        LooseSeq(None, false)
     }
 }
 
@@ -333,16 +559,18 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for LooseSeq<T> {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+                let mut skipped = false;
                 while let Some(Loose(item)) = seq.next_element::<Loose<T>>()? {
+                    skipped |= item.is_none();
                     items.extend(item);
                 }
-                Ok(LooseSeq(Some(items)))
+                Ok(LooseSeq(Some(items), skipped))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                skip_map(map).map(|()| LooseSeq(None))
+                skip_map(map).map(|()| LooseSeq(None, false))
             }
             fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(LooseSeq(None))
+                Ok(LooseSeq(None, false))
             }
             ignore_other_values!();
         }
@@ -350,16 +578,199 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for LooseSeq<T> {
     }
 }
 
-/// The text of the `output_text` parts of the `message` items, in order.
-pub(super) fn output_text(output: &[ItemWire<'_>]) -> String {
-    output
-        .iter()
-        .filter(|item| item.kind.as_ref().and_then(Lenient::as_str) == Some("message"))
-        .filter_map(|item| item.content.as_ref().and_then(|c| c.0.as_deref()))
-        .flatten()
-        .filter(|part| part.kind.as_ref().and_then(Lenient::as_str) == Some("output_text"))
-        .filter_map(|part| part.text.as_ref().and_then(Lenient::as_str))
-        .collect()
+/// What the output items of a response say.
+#[derive(Debug, Default)]
+pub(super) struct Output {
+    /// The `output_text` (and `refusal`) parts of the message items.
+    pub(super) text: String,
+    /// The reasoning items' summaries (or reasoning text), parts apart by
+    /// a blank line.
+    pub(super) reasoning: String,
+    pub(super) tool_calls: Vec<ToolCall>,
+    /// A message part is a refusal.
+    pub(super) refused: bool,
+}
+
+/// Output item types that record tools the server ran itself (web and
+/// file search, code interpreter, MCP): the answer that used them follows
+/// in a message, so they are skipped. Any other type this version does not
+/// know fails the answer rather than losing part of it.
+const SERVER_SIDE_ITEMS: &[&str] = &[
+    "web_search_call",
+    "file_search_call",
+    "code_interpreter_call",
+    "mcp_call",
+    "mcp_list_tools",
+];
+
+/// Reads the `output` of a response: text, reasoning and function calls.
+/// An item or part it cannot read is a `:bad_response`, never skipped.
+pub(super) fn read_output(output: &LooseSeq<ItemWire<'_>>) -> Result<Output, Error> {
+    let LooseSeq(Some(items), skipped) = output else {
+        return Err(Error::bad_response("the answer's output is not a list"));
+    };
+    if *skipped {
+        return Err(Error::bad_response(
+            "the answer's output holds an item that is not an object",
+        ));
+    }
+    let mut out = Output::default();
+    for item in items {
+        match item.kind() {
+            Some("message") => read_message(item, &mut out)?,
+            Some("reasoning") => read_reasoning(item, &mut out.reasoning)?,
+            Some("function_call") => {
+                let call = function_call(item, out.tool_calls.len())?;
+                out.tool_calls.push(call);
+            }
+            Some(kind) => check_item_kind(kind)?,
+            None => {
+                return Err(Error::bad_response(
+                    "an output item of the answer has no type",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `Ok` for an item type that carries nothing for the caller.
+pub(super) fn check_item_kind(kind: &str) -> Result<(), Error> {
+    match kind {
+        "message" | "reasoning" | "function_call" => Ok(()),
+        _ if SERVER_SIDE_ITEMS.contains(&kind) => Ok(()),
+        _ => Err(Error::bad_response(format!(
+            "the answer holds an output item of type {:?}, which switchboard cannot read",
+            short(kind)
+        ))),
+    }
+}
+
+/// The parts of a list field of an item: all objects, or a `:bad_response`.
+fn parts<'i, 'a>(
+    field: &'i Option<LooseSeq<PartWire<'a>>>,
+    what: &str,
+) -> Result<&'i [PartWire<'a>], Error> {
+    match field {
+        None => Ok(&[]),
+        Some(LooseSeq(Some(parts), false)) => Ok(parts),
+        Some(_) => Err(Error::bad_response(format!(
+            "the {what} of an output item is not a list of parts"
+        ))),
+    }
+}
+
+fn read_message(item: &ItemWire<'_>, out: &mut Output) -> Result<(), Error> {
+    for part in parts(&item.content, "content")? {
+        match part.kind.as_ref().and_then(Lenient::as_str) {
+            Some("output_text") => out.text.push_str(text_of(part, &part.text)?),
+            // Not dropped: the refusal is the answer's text, and the
+            // response's finish reason says it was one.
+            Some("refusal") => {
+                out.text.push_str(text_of(part, &part.refusal)?);
+                out.refused = true;
+            }
+            kind => {
+                return Err(Error::bad_response(format!(
+                    "the answer's message holds a part of type {:?}, which switchboard \
+                     cannot read",
+                    short(kind.unwrap_or("none"))
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reasoning summaries (OpenAI) and reasoning text (open models behind
+/// compatible servers), in order; `encrypted_content` is opaque.
+fn read_reasoning(item: &ItemWire<'_>, reasoning: &mut String) -> Result<(), Error> {
+    let summary = parts(&item.summary, "summary")?;
+    let content = parts(&item.content, "content")?;
+    for part in summary.iter().chain(content) {
+        match part.kind.as_ref().and_then(Lenient::as_str) {
+            Some("summary_text" | "reasoning_text") => {
+                push_reasoning_part(reasoning, text_of(part, &part.text)?)
+            }
+            kind => {
+                return Err(Error::bad_response(format!(
+                    "a reasoning item of the answer holds a part of type {:?}, which \
+                     switchboard cannot read",
+                    short(kind.unwrap_or("none"))
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends one part of reasoning, a blank line apart from the one before.
+pub(super) fn push_reasoning_part(reasoning: &mut String, text: &str) {
+    if !reasoning.is_empty() && !text.is_empty() {
+        reasoning.push_str(REASONING_SEPARATOR);
+    }
+    reasoning.push_str(text);
+}
+
+/// Between two parts of reasoning (summary parts are paragraphs).
+pub(super) const REASONING_SEPARATOR: &str = "\n\n";
+
+fn text_of<'p>(part: &'p PartWire<'_>, field: &'p Option<Lenient<'_>>) -> Result<&'p str, Error> {
+    field.as_ref().and_then(Lenient::as_str).ok_or_else(|| {
+        Error::bad_response(format!(
+            "a {:?} part of the answer has no text",
+            short(
+                part.kind
+                    .as_ref()
+                    .and_then(Lenient::as_str)
+                    .unwrap_or("none")
+            )
+        ))
+    })
+}
+
+/// A `function_call` item: its `call_id` is the call's id (what a
+/// `function_call_output` names), falling back to the item's `id`, then to
+/// a made-up one; `arguments` is a JSON text.
+fn function_call(item: &ItemWire<'_>, index: usize) -> Result<ToolCall, Error> {
+    let name = item
+        .name
+        .as_ref()
+        .and_then(Lenient::as_str)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| Error::bad_response("a function_call of the answer has no name"))?;
+    let id = [&item.call_id, &item.id]
+        .into_iter()
+        .find_map(|f| {
+            f.as_ref()
+                .and_then(Lenient::as_str)
+                .filter(|s| !s.is_empty())
+        })
+        .map_or_else(|| made_up_id(index), str::to_owned);
+    let arguments = match &item.arguments {
+        None => Map::new(),
+        Some(Lenient(Some(text))) => arguments_from_text(name, text)?,
+        Some(Lenient(None)) => {
+            return Err(Error::bad_response(format!(
+                "the arguments of tool call {name:?} are not a JSON text"
+            )))
+        }
+    };
+    Ok(ToolCall {
+        id,
+        name: name.to_owned(),
+        arguments,
+    })
+}
+
+/// The Responses API has no finish reason for a refusal: a completed
+/// response whose message refused reads as `"refusal"` (finish
+/// `:content_filter`), so finish-reason lists can act on it.
+pub(super) fn refusal_reason(finish_reason: Option<String>, refused: bool) -> Option<String> {
+    match finish_reason {
+        Some(r) if refused && r == "stop" => Some("refusal".to_owned()),
+        other => other,
+    }
 }
 
 /// How a finished response object ended: its finish reason, usage and
@@ -414,7 +825,8 @@ pub(super) fn outcome(
 }
 
 /// The Responses API's usage. `input_tokens` counts cached tokens and
-/// `output_tokens` reasoning tokens already.
+/// `output_tokens` reasoning tokens already; `reasoning_tokens` is the
+/// provider's own count, 0 included.
 pub(super) fn usage(u: &Value) -> Usage {
     Usage::new(
         common::u64_at(u, &["input_tokens"]),
@@ -425,6 +837,10 @@ pub(super) fn usage(u: &Value) -> Usage {
         common::u64_at(u, &["input_tokens_details", "cached_tokens"]),
         None,
     )
+    .with_reasoning(common::u64_at(
+        u,
+        &["output_tokens_details", "reasoning_tokens"],
+    ))
 }
 
 /// An error object: a failed response's `error` (`code`, `message`), or
@@ -590,6 +1006,232 @@ mod tests {
         );
     }
 
+    fn build(p: &dyn Provider, input: &CallInput<'_>) -> Result<Value, Error> {
+        p.build_request(input).map(|r| body(&r))
+    }
+
+    fn object(v: Value) -> Map<String, Value> {
+        v.as_object().expect("object").clone()
+    }
+
+    #[test]
+    fn golden_tools_schema_history_and_media() {
+        let p = provider(json!({"model": "gpt-5", "api_key": "k", "text": {"verbosity": "low"}}));
+        let none = Map::new();
+        let closed = json!({
+            "type": "object",
+            "properties": {"name": {"type": "string"}},
+            "required": ["name"],
+            "additionalProperties": false
+        });
+        let tools = [
+            Tool {
+                name: "get_metric".into(),
+                description: Some("Reads a metric".into()),
+                parameters: closed.clone(),
+            },
+            Tool {
+                name: "now".into(),
+                description: None,
+                parameters: json!({"type": "object", "properties": {}}),
+            },
+        ];
+        let schema = json!({"type": "object", "properties": {"status": {"type": "string"}}});
+        let inline = |media_type: &str, data: &str| crate::prompt::Inline {
+            media_type: media_type.into(),
+            data: data.into(),
+        };
+        let assistant = |text: &str, calls: Vec<ToolCall>| Message {
+            tool_calls: calls,
+            ..Message::new(Role::Assistant, Content::Text(text.into()))
+        };
+        let tool = |id: &str, content: Content| Message {
+            tool_call_id: Some(id.into()),
+            ..Message::new(Role::Tool, content)
+        };
+        let messages = [
+            Message::new(Role::System, Content::Text("Be brief.".into())),
+            Message::new(
+                Role::User,
+                Content::Parts(vec![
+                    Part::Text("Look:".into()),
+                    Part::Image(crate::prompt::Media::Inline(inline("image/png", "iVBOR"))),
+                    Part::Document(inline("application/pdf", "JVBER")),
+                ]),
+            ),
+            assistant(
+                "Let me check.",
+                vec![ToolCall {
+                    id: "call_1".into(),
+                    name: "get_metric".into(),
+                    arguments: object(json!({"name": "memory"})),
+                }],
+            ),
+            tool("call_1", Content::Text("{\"bytes\":42}".into())),
+            assistant(
+                "",
+                vec![ToolCall {
+                    id: "call_2".into(),
+                    name: "now".into(),
+                    arguments: Map::new(),
+                }],
+            ),
+            tool(
+                "call_2",
+                Content::Parts(vec![
+                    Part::Text("chart:".into()),
+                    Part::Image(crate::prompt::Media::Url("https://x.test/c.png".into())),
+                ]),
+            ),
+        ];
+        let choice = ToolChoice::Tool("get_metric".into());
+        let input = CallInput {
+            tools: &tools,
+            tool_choice: Some(&choice),
+            output_schema: Some(&schema),
+            ..CallInput::plain(&messages, &none, false)
+        };
+        assert_eq!(
+            build(&*p, &input).expect("request"),
+            json!({
+                "model": "gpt-5",
+                "text": {
+                    "verbosity": "low",
+                    "format": {"type": "json_schema", "name": "output", "schema": schema, "strict": false}
+                },
+                "tools": [
+                    {"type": "function", "name": "get_metric", "description": "Reads a metric",
+                     "parameters": closed, "strict": true},
+                    {"type": "function", "name": "now",
+                     "parameters": {"type": "object", "properties": {}}, "strict": false}
+                ],
+                "tool_choice": {"type": "function", "name": "get_metric"},
+                "input": [
+                    {"role": "system", "content": [{"type": "input_text", "text": "Be brief."}]},
+                    {"role": "user", "content": [
+                        {"type": "input_text", "text": "Look:"},
+                        {"type": "input_image", "image_url": "data:image/png;base64,iVBOR", "detail": "auto"},
+                        {"type": "input_file", "filename": "document.pdf",
+                         "file_data": "data:application/pdf;base64,JVBER"}
+                    ]},
+                    {"role": "assistant", "content": [{"type": "output_text", "text": "Let me check."}]},
+                    {"type": "function_call", "call_id": "call_1", "name": "get_metric",
+                     "arguments": "{\"name\":\"memory\"}"},
+                    {"type": "function_call_output", "call_id": "call_1", "output": "{\"bytes\":42}"},
+                    {"type": "function_call", "call_id": "call_2", "name": "now", "arguments": "{}"},
+                    {"type": "function_call_output", "call_id": "call_2", "output": [
+                        {"type": "input_text", "text": "chart:"},
+                        {"type": "input_image", "image_url": "https://x.test/c.png", "detail": "auto"}
+                    ]}
+                ]
+            })
+        );
+
+        for (choice, wire) in [
+            (ToolChoice::Auto, json!("auto")),
+            (ToolChoice::None, json!("none")),
+            (ToolChoice::Required, json!("required")),
+        ] {
+            let input = CallInput {
+                tools: &tools,
+                tool_choice: Some(&choice),
+                ..CallInput::plain(&messages[..2], &none, false)
+            };
+            assert_eq!(build(&*p, &input).expect("request")["tool_choice"], wire);
+        }
+        // No tool choice, or no tools: nothing sent.
+        let input = CallInput {
+            tools: &tools,
+            ..CallInput::plain(&messages[..2], &none, false)
+        };
+        assert!(build(&*p, &input)
+            .expect("request")
+            .get("tool_choice")
+            .is_none());
+        let input = CallInput {
+            tool_choice: Some(&ToolChoice::None),
+            ..CallInput::plain(&messages[..2], &none, false)
+        };
+        let b = build(&*p, &input).expect("request");
+        assert!(b.get("tools").is_none() && b.get("tool_choice").is_none());
+        assert_eq!(b["text"], json!({"verbosity": "low"}));
+    }
+
+    #[test]
+    fn an_output_schema_and_a_text_format_option_conflict() {
+        let p = provider(json!({"model": "gpt-5", "api_key": "k"}));
+        let schema = json!({"type": "object"});
+        let msgs = [Message::user("hi")];
+        for options in [
+            json!({"text": {"format": {"type": "json_object"}}}),
+            json!({"text": "plain"}),
+        ] {
+            let options = object(options);
+            let input = CallInput {
+                output_schema: Some(&schema),
+                ..CallInput::plain(&msgs, &options, false)
+            };
+            let e = build(&*p, &input).expect_err("conflict");
+            assert_eq!(e.kind, ErrorKind::InvalidRequest, "{options:?}");
+        }
+    }
+
+    #[test]
+    fn strict_only_where_the_schema_allows_it() {
+        let closed = |props: Value, required: Value| {
+            json!({"type": "object", "properties": props, "required": required,
+                   "additionalProperties": false})
+        };
+        let leaf = json!({"type": "string"});
+        for (schema, strict) in [
+            (closed(json!({}), json!([])), true),
+            (closed(json!({"a": leaf}), json!(["a"])), true),
+            (
+                closed(
+                    json!({"a": {"type": "array", "items": closed(json!({"b": leaf}), json!(["b"]))},
+                           "c": {"anyOf": [leaf, {"type": "null"}]},
+                           "d": {"$ref": "#/$defs/D"}}),
+                    json!(["a", "c", "d"]),
+                )
+                .as_object()
+                .map(|m| {
+                    let mut m = m.clone();
+                    m.insert("$defs".into(), json!({"D": closed(json!({}), json!([]))}));
+                    Value::Object(m)
+                })
+                .expect("object"),
+                true,
+            ),
+            // Not closed, a property not required, an open nested object.
+            (json!({"type": "object", "properties": {}}), false),
+            (closed(json!({"a": leaf, "b": leaf}), json!(["a"])), false),
+            (
+                closed(json!({"a": {"type": "object", "properties": {}}}), json!(["a"])),
+                false,
+            ),
+            (
+                closed(
+                    json!({"a": {"type": "array", "items": {"type": "object", "properties": {"x": leaf}}}}),
+                    json!(["a"]),
+                ),
+                false,
+            ),
+            (
+                closed(json!({"a": {"type": "object", "additionalProperties": true}}), json!(["a"])),
+                false,
+            ),
+            // Keywords strict mode rejects, and a root that is not an object.
+            (closed(json!({"a": {"allOf": [leaf]}}), json!(["a"])), false),
+            (closed(json!({"a": {"oneOf": [leaf]}}), json!(["a"])), false),
+            (json!({"type": "string"}), false),
+            (json!({"anyOf": [closed(json!({}), json!([]))]}), false),
+            (closed(json!({"a": true}), json!(["a"])), false),
+            (closed(json!({"a": leaf}), json!("a")), false),
+        ] {
+            assert_eq!(strict_schema(&schema), strict, "{schema}");
+        }
+    }
+
     #[test]
     fn streaming_and_call_options() {
         let p = provider(json!({"model": "gpt-5", "api_key": "k", "max_output_tokens": 500}));
@@ -651,18 +1293,14 @@ mod tests {
             "object": "response", "status": "completed", "model": "gpt-5-2025-08-07",
             "error": null, "incomplete_details": null,
             "output": [
-                {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "thinking"}]},
+                {"type": "reasoning", "id": "rs_1", "encrypted_content": "gAAA",
+                 "summary": [{"type": "summary_text", "text": "First."},
+                             {"type": "summary_text", "text": "Second."}]},
+                {"type": "web_search_call", "id": "ws_1", "status": "completed"},
                 {"type": "message", "role": "assistant", "content": [
                     {"type": "output_text", "text": "Hello", "annotations": []},
-                    {"type": "refusal", "refusal": "no"},
                     {"type": "output_text", "text": " world"}
                 ]},
-                {"type": "function_call", "name": "f", "arguments": "{}"},
-                // Shapes of items and parts this version does not know.
-                {"type": "mystery", "content": "not a list", "status": 3},
-                {"type": "message", "content": {"type": "output_text", "text": "no"}},
-                {"type": "message", "content": ["str", 3, null, {"type": "output_text", "text": 7}]},
-                "not an item",
                 {"type": "message", "content": [{"type": "output_text", "text": "!"}]}
             ],
             "usage": {"input_tokens": 9, "input_tokens_details": {"cached_tokens": 4},
@@ -671,7 +1309,10 @@ mod tests {
         }))
         .expect("completion");
         assert_eq!(c.content, "Hello world!");
+        assert_eq!(c.reasoning, "First.\n\nSecond.");
+        assert!(c.tool_calls.is_empty());
         assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+        assert_eq!(c.finish(), crate::response::Finish::Stop);
         assert_eq!(c.model.as_deref(), Some("gpt-5-2025-08-07"));
         assert_eq!(
             c.usage,
@@ -681,9 +1322,147 @@ mod tests {
                 total_tokens: Some(24),
                 cached_input_tokens: Some(4),
                 cache_creation_input_tokens: None,
-                reasoning_tokens: None,
+                reasoning_tokens: Some(10),
             }
         );
+        // Reasoning text (open models behind compatible servers).
+        let c = parse(json!({"output": [
+            {"type": "reasoning", "summary": [], "content": [{"type": "reasoning_text", "text": "hm"}]},
+            {"type": "message", "content": [{"type": "output_text", "text": "ok"}]}
+        ]}))
+        .expect("completion");
+        assert_eq!((c.reasoning.as_str(), c.content.as_str()), ("hm", "ok"));
+    }
+
+    #[test]
+    fn function_calls_are_tool_calls() {
+        let c = parse(json!({
+            "status": "completed",
+            "output": [
+                {"type": "reasoning", "summary": []},
+                {"type": "function_call", "id": "fc_1", "call_id": "call_A", "name": "get_weather",
+                 "arguments": "{\"location\":\"Paris\",\"unit\":\"celsius\"}", "status": "completed"},
+                {"type": "function_call", "id": "fc_2", "name": "get_time", "arguments": ""},
+                {"type": "function_call", "name": "now"}
+            ],
+            "usage": {"input_tokens": 5, "output_tokens": 7, "output_tokens_details": {"reasoning_tokens": 0}}
+        }))
+        .expect("completion");
+        assert_eq!(c.content, "");
+        assert_eq!(
+            c.tool_calls,
+            vec![
+                ToolCall {
+                    id: "call_A".into(),
+                    name: "get_weather".into(),
+                    arguments: json!({"location": "Paris", "unit": "celsius"})
+                        .as_object()
+                        .expect("object")
+                        .clone(),
+                },
+                ToolCall {
+                    id: "fc_2".into(),
+                    name: "get_time".into(),
+                    arguments: Map::new(),
+                },
+                ToolCall {
+                    id: "call_sb_2".into(),
+                    name: "now".into(),
+                    arguments: Map::new(),
+                },
+            ]
+        );
+        assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
+        assert_eq!(c.usage.reasoning_tokens, Some(0));
+        for (arguments, says) in [
+            (json!("{\"a\":"), "not valid JSON"),
+            (json!("[1]"), "not a JSON object"),
+            (json!({"a": 1}), "not a JSON text"),
+        ] {
+            let e = parse(json!({"output": [
+                {"type": "function_call", "call_id": "c", "name": "add", "arguments": arguments}
+            ]}))
+            .expect_err("bad arguments");
+            assert_eq!(e.kind, ErrorKind::BadResponse);
+            assert!(
+                e.message.contains("\"add\"") && e.message.contains(says),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn a_refusal_is_the_text_and_says_so_in_the_finish_reason() {
+        let c = parse(
+            json!({"status": "completed", "output": [{"type": "message", "content": [
+                {"type": "refusal", "refusal": "I can't help with that."}
+            ]}]}),
+        )
+        .expect("completion");
+        assert_eq!(c.content, "I can't help with that.");
+        assert_eq!(c.finish_reason.as_deref(), Some("refusal"));
+        assert_eq!(c.finish(), crate::response::Finish::ContentFilter);
+        // An incomplete response keeps its own reason.
+        let c = parse(json!({"status": "incomplete",
+            "incomplete_details": {"reason": "content_filter"},
+            "output": [{"type": "message", "content": [{"type": "refusal", "refusal": "no"}]}]}))
+        .expect("completion");
+        assert_eq!(c.finish_reason.as_deref(), Some("content_filter"));
+    }
+
+    #[test]
+    fn output_it_cannot_read_is_a_bad_response() {
+        for (output, says) in [
+            (json!([{"type": "mystery", "status": 3}]), "\"mystery\""),
+            (
+                json!([{"type": "image_generation_call", "result": "iVBOR"}]),
+                "image_generation_call",
+            ),
+            (
+                json!([{"type": "computer_call", "action": {}}]),
+                "computer_call",
+            ),
+            (json!([{"content": []}]), "no type"),
+            (json!(["not an item"]), "not an object"),
+            (
+                json!([{"type": "message", "content": "text"}]),
+                "not a list",
+            ),
+            (
+                json!([{"type": "message", "content": {"type": "output_text", "text": "x"}}]),
+                "not a list",
+            ),
+            (
+                json!([{"type": "message", "content": ["str", {"type": "output_text", "text": "x"}]}]),
+                "not a list",
+            ),
+            (
+                json!([{"type": "message", "content": [{"type": "output_text", "text": 7}]}]),
+                "no text",
+            ),
+            (
+                json!([{"type": "message", "content": [{"type": "output_audio", "data": "x"}]}]),
+                "output_audio",
+            ),
+            (
+                json!([{"type": "message", "content": [{"type": "refusal"}]}]),
+                "no text",
+            ),
+            (
+                json!([{"type": "reasoning", "summary": [{"type": "summary_image"}]}]),
+                "summary_image",
+            ),
+            (json!([{"type": "reasoning", "summary": "x"}]), "not a list"),
+            (
+                json!([{"type": "function_call", "arguments": "{}"}]),
+                "no name",
+            ),
+        ] {
+            let e = parse(json!({"status": "completed", "output": output})).expect_err(says);
+            assert_eq!(e.kind, ErrorKind::BadResponse, "{output}");
+            assert!(e.message.contains(says), "{output}: {}", e.message);
+        }
     }
 
     #[test]

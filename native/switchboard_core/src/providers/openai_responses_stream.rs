@@ -1,11 +1,20 @@
 //! OpenAI Responses API streams: named events whose JSON `type` says what
 //! they are, from `response.created` to one terminal event.
 //!
-//! Only `response.output_text.delta` is answer text. The stream ends with
+//! Answer text is `response.output_text.delta` (and `response.refusal.delta`:
+//! a refusal is the answer's text, with finish reason `"refusal"`).
+//! Reasoning is `response.reasoning_summary_text.delta` (and
+//! `response.reasoning_text.delta` from compatible servers), parts a blank
+//! line apart as in a whole answer. A function call starts with
+//! `response.output_item.added` (announced then), its arguments arrive as
+//! `response.function_call_arguments.delta` pieces keyed by `output_index`,
+//! and `.done` events carry the final text. The stream ends with
 //! `response.completed` (usage, model, status), `response.incomplete` (its
 //! reason is the finish reason), `response.failed` or an `error` event
-//! (errors of the kind their code says). Every other event type — reasoning
-//! and tool-call deltas, refusals, item and part lifecycle, types added
+//! (errors of the kind their code says). The finished response object of
+//! the terminal event is read like a whole answer: what the deltas did not
+//! carry is taken from it, and an output item it cannot read fails the
+//! stream. Every other event type — item and part lifecycle, types added
 //! later — and every field not read here is ignored, and none of
 //! `sequence_number`, `item_id` or the usage details is required.
 
@@ -15,27 +24,62 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::openai_responses::{
-    outcome, output_text, response_error, Lenient, Loose, LooseSeq, ResponseWire,
+    check_item_kind, outcome, read_output, refusal_reason, response_error, ItemWire, Lenient,
+    Loose, ResponseWire, REASONING_SEPARATOR,
 };
 use super::stream::{parse_data, payload, short, unreadable, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::Frame;
 use crate::response::Usage;
+use crate::tools::{made_up_id, ToolCall, ToolCallAssembly};
 use crate::wire::Deltas;
 
 const TEXT_DELTA: &str = "response.output_text.delta";
+const REFUSAL_DELTA: &str = "response.refusal.delta";
+const ITEM_ADDED: &str = "response.output_item.added";
+const ITEM_DONE: &str = "response.output_item.done";
+const ARGUMENTS_DELTA: &str = "response.function_call_arguments.delta";
+const ARGUMENTS_DONE: &str = "response.function_call_arguments.done";
+const SUMMARY_DELTA: &str = "response.reasoning_summary_text.delta";
+const REASONING_TEXT_DELTA: &str = "response.reasoning_text.delta";
 
-/// The two fields every event is first read for. Typed, with the rest
-/// skipped rather than built into maps: this runs once per token. Both
-/// accept any value: event types we do not read may give `delta` another
-/// shape, and they must not fail the stream.
+/// The event types whose payload is read before the terminal one.
+fn is_read(kind: &str) -> bool {
+    matches!(
+        kind,
+        TEXT_DELTA
+            | REFUSAL_DELTA
+            | ITEM_ADDED
+            | ITEM_DONE
+            | ARGUMENTS_DELTA
+            | ARGUMENTS_DONE
+            | SUMMARY_DELTA
+            | REASONING_TEXT_DELTA
+    )
+}
+
+/// The fields events are read for. Typed, with the rest skipped rather
+/// than built into maps: this runs once per token. Every field accepts any
+/// value: event types we do not read may give them another shape, and
+/// they must not fail the stream.
 #[derive(Deserialize)]
 struct EventWire<'a> {
     #[serde(rename = "type", default, borrow)]
     kind: Option<Lenient<'a>>,
     #[serde(default, borrow)]
     delta: Option<Lenient<'a>>,
+    #[serde(default)]
+    output_index: Option<Value>,
+    #[serde(default)]
+    summary_index: Option<Value>,
+    #[serde(default)]
+    content_index: Option<Value>,
+    /// `function_call_arguments.done`: the whole arguments text.
+    #[serde(default, borrow)]
+    arguments: Option<Lenient<'a>>,
+    #[serde(default, borrow)]
+    item: Option<Loose<ItemWire<'a>>>,
 }
 
 /// A terminal event: the finished response object.
@@ -64,13 +108,34 @@ fn terminal(data: &str) -> Result<ResponseWire<'_>, Error> {
     Ok(wire.response.and_then(|r| r.0).unwrap_or_default())
 }
 
+/// Keys of function calls without an `output_index` (some compatible
+/// servers): above any real index.
+const UNINDEXED: u64 = 1 << 48;
+
 #[derive(Debug, Default)]
 pub(crate) struct ResponsesStream {
     text: String,
+    reasoning: String,
+    /// Where the last reasoning delta belonged (item, part, kind): a new
+    /// part starts after a blank line.
+    reasoning_at: Option<(Option<u64>, Option<u64>, bool)>,
+    calls: ToolCallAssembly,
+    /// Calls started so far, for made-up ids and keys.
+    started: usize,
+    /// The key of the last call started, for argument pieces that carry
+    /// no `output_index`.
+    last_key: Option<u64>,
+    /// Calls taken whole from the terminal object (no call events came).
+    final_calls: Vec<ToolCall>,
+    refused: bool,
     model: Option<String>,
     finish_reason: Option<String>,
     usage: Usage,
     done: bool,
+}
+
+fn index(v: &Option<Value>) -> Option<u64> {
+    v.as_ref().and_then(Value::as_u64)
 }
 
 impl StreamParser for ResponsesStream {
@@ -81,43 +146,66 @@ impl StreamParser for ResponsesStream {
         };
         // OpenAI names every event after its `type`, so a name of the API's
         // own says what an event is without reading it: the events nobody
-        // reads — in-progress response objects, item and part lifecycle,
-        // `.done` echoes of the text, most of a stream's bytes — are never
-        // parsed. Without such a name (none, or a proxy's `message`) the
-        // payload's `type` decides.
+        // reads — in-progress response objects, part lifecycle, `.done`
+        // echoes of the text, most of a stream's bytes — are never parsed.
+        // Without such a name (none, or a proxy's `message`) the payload's
+        // `type` decides.
         let named = event
             .event
             .as_deref()
             .filter(|n| n.starts_with("response.") || *n == "error");
-        let (kind, delta) = match named {
-            Some(name) if name != TEXT_DELTA => (Some(Cow::Borrowed(name)), None),
+        let (kind, wire) = match named {
+            Some(name) if !is_read(name) => (Some(Cow::Borrowed(name)), None),
             _ => {
-                let wire: EventWire<'_> =
+                let mut wire: EventWire<'_> =
                     parse_event(data).map_err(|e| unreadable(event, data, e))?;
                 let kind = match named {
                     Some(name) => Some(Cow::Borrowed(name)),
-                    None => wire.kind.and_then(|k| k.0),
+                    None => wire.kind.take().and_then(|k| k.0),
                 };
-                (kind, wire.delta.and_then(|d| d.0))
+                (kind, Some(wire))
             }
         };
-        match kind.as_deref().or(event.event.as_deref()) {
-            Some(TEXT_DELTA) => {
-                if let Some(text) = delta.filter(|t| !t.is_empty()) {
-                    self.text.push_str(&text);
-                    out.push_text(&text);
+        match (kind.as_deref().or(event.event.as_deref()), wire) {
+            (Some(TEXT_DELTA), Some(wire)) => self.push_text(wire.delta, out),
+            (Some(REFUSAL_DELTA), Some(wire)) => {
+                self.refused = true;
+                self.push_text(wire.delta, out);
+            }
+            (Some(kind @ (ITEM_ADDED | ITEM_DONE)), Some(wire)) => {
+                self.item(kind == ITEM_DONE, &wire, out)?
+            }
+            (Some(ARGUMENTS_DELTA), Some(wire)) => {
+                if let Some(piece) = wire.delta.as_ref().and_then(|d| d.0.as_deref()) {
+                    let key = self.call_key(&wire);
+                    self.calls.push_arguments(key, piece);
                 }
             }
-            Some("response.completed") => self.end(&terminal(data)?, "completed", out)?,
-            Some("response.incomplete") => self.end(&terminal(data)?, "incomplete", out)?,
-            Some("response.failed") => {
+            (Some(ARGUMENTS_DONE), Some(wire)) => {
+                if let Some(text) = wire.arguments.as_ref().and_then(|a| a.0.as_deref()) {
+                    let key = self.call_key(&wire);
+                    self.calls.push_arguments(key, "");
+                    self.calls.set_arguments(key, text);
+                }
+            }
+            (Some(kind @ (SUMMARY_DELTA | REASONING_TEXT_DELTA)), Some(wire)) => {
+                let part = match kind {
+                    SUMMARY_DELTA => index(&wire.summary_index),
+                    _ => index(&wire.content_index),
+                };
+                let at = (index(&wire.output_index), part, kind == SUMMARY_DELTA);
+                self.push_reasoning(at, wire.delta, out);
+            }
+            (Some("response.completed"), _) => self.end(&terminal(data)?, "completed", out)?,
+            (Some("response.incomplete"), _) => self.end(&terminal(data)?, "incomplete", out)?,
+            (Some("response.failed"), _) => {
                 return Err(match outcome(&terminal(data)?, "failed") {
                     Err(e) => e,
                     // A `failed` event whose object claims otherwise.
                     Ok(_) => Error::new(ErrorKind::Server, "the response failed"),
                 });
             }
-            Some("error") => {
+            (Some("error"), _) => {
                 let v = parse_data(data).map_err(|e| unreadable(event, data, e))?;
                 return Err(error_event(&v));
             }
@@ -131,18 +219,99 @@ impl StreamParser for ResponsesStream {
     }
 
     fn finish(self: Box<Self>) -> Result<Completion, Error> {
+        let tool_calls = match self.final_calls.is_empty() {
+            true => self.calls.finish()?,
+            false => self.final_calls,
+        };
         Ok(Completion {
             content: self.text,
+            reasoning: self.reasoning,
+            tool_calls,
             model: self.model,
-            finish_reason: self.finish_reason,
+            finish_reason: refusal_reason(self.finish_reason, self.refused),
             usage: self.usage,
-            ..Completion::default()
+            parsed: None,
         })
     }
 }
 
 impl ResponsesStream {
-    /// A terminal event with the finished response object.
+    fn push_text(&mut self, delta: Option<Lenient<'_>>, out: &mut Deltas) {
+        if let Some(text) = delta.and_then(|d| d.0).filter(|t| !t.is_empty()) {
+            self.text.push_str(&text);
+            out.push_text(&text);
+        }
+    }
+
+    fn push_reasoning(
+        &mut self,
+        at: (Option<u64>, Option<u64>, bool),
+        delta: Option<Lenient<'_>>,
+        out: &mut Deltas,
+    ) {
+        let Some(text) = delta.and_then(|d| d.0).filter(|t| !t.is_empty()) else {
+            return;
+        };
+        if self.reasoning_at.is_some_and(|last| last != at) && !self.reasoning.is_empty() {
+            self.reasoning.push_str(REASONING_SEPARATOR);
+            out.push_reasoning(REASONING_SEPARATOR);
+        }
+        self.reasoning_at = Some(at);
+        self.reasoning.push_str(&text);
+        out.push_reasoning(&text);
+    }
+
+    /// The call an arguments event belongs to: its `output_index`, else
+    /// the last call started.
+    fn call_key(&self, wire: &EventWire<'_>) -> u64 {
+        index(&wire.output_index)
+            .or(self.last_key)
+            .unwrap_or(UNINDEXED)
+    }
+
+    /// An output item added or done: a function call starts (announced
+    /// once); `done` carries its final arguments. Other item types are
+    /// checked, so one this version cannot read fails the stream.
+    fn item(&mut self, done: bool, wire: &EventWire<'_>, out: &mut Deltas) -> Result<(), Error> {
+        let Some(item) = wire.item.as_ref().and_then(|i| i.0.as_ref()) else {
+            return Ok(());
+        };
+        match item.kind() {
+            Some("function_call") => {}
+            Some(kind) => return check_item_kind(kind),
+            None => {
+                return Err(Error::bad_response(
+                    "an output item of the stream has no type",
+                ))
+            }
+        }
+        let key = index(&wire.output_index).unwrap_or(UNINDEXED + self.started as u64);
+        let field = |f: &Option<Lenient<'_>>| {
+            f.as_ref()
+                .and_then(|l| l.0.as_deref())
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let id = field(&item.call_id)
+            .or_else(|| field(&item.id))
+            .unwrap_or_else(|| made_up_id(self.started));
+        let name = field(&item.name).unwrap_or_default();
+        if self.calls.start(key, &id, &name) {
+            self.started += 1;
+            out.push_tool_call(&id, &name);
+        }
+        self.last_key = Some(key);
+        if done {
+            if let Some(text) = item.arguments.as_ref().and_then(|a| a.0.as_deref()) {
+                self.calls.set_arguments(key, text);
+            }
+        }
+        Ok(())
+    }
+
+    /// A terminal event with the finished response object, read as a
+    /// whole answer: a server that sent no deltas still has the answer in
+    /// it, and an item in it that cannot be read fails the stream.
     fn end(
         &mut self,
         response: &ResponseWire<'_>,
@@ -150,13 +319,23 @@ impl ResponsesStream {
         out: &mut Deltas,
     ) -> Result<(), Error> {
         let (finish_reason, usage, model) = outcome(response, status)?;
-        // A server that sent no deltas still has the answer in the object.
-        if self.text.is_empty() {
-            if let Some(LooseSeq(Some(items))) = &response.output {
-                let text = output_text(items);
-                out.push_text(&text);
-                self.text = text;
+        if let Some(items) = &response.output {
+            let output = read_output(items)?;
+            if self.text.is_empty() && !output.text.is_empty() {
+                out.push_text(&output.text);
+                self.text = output.text;
             }
+            if self.reasoning.is_empty() && !output.reasoning.is_empty() {
+                out.push_reasoning(&output.reasoning);
+                self.reasoning = output.reasoning;
+            }
+            if self.calls.is_empty() {
+                for call in &output.tool_calls {
+                    out.push_tool_call(&call.id, &call.name);
+                }
+                self.final_calls = output.tool_calls;
+            }
+            self.refused |= output.refused;
         }
         self.finish_reason = finish_reason;
         self.usage = usage;
@@ -181,6 +360,7 @@ fn error_event(v: &Value) -> Error {
 mod tests {
     use super::*;
     use crate::framing::sse::SseEvent;
+    use serde_json::json;
 
     fn ev(name: Option<&str>, data: &str) -> Frame {
         Frame::Sse(SseEvent {
@@ -208,7 +388,7 @@ mod tests {
             if let Err(e) = parser.frame(&ev(name.as_deref(), data), &mut out) {
                 return (forwarded, Err(e));
             }
-            if !out.is_empty() {
+            if !out.text.is_empty() {
                 forwarded.push(out.text);
             }
         }
@@ -241,8 +421,6 @@ mod tests {
                 CREATED,
                 REASONING,
                 SUMMARY_DELTA,
-                r#"{"type":"response.function_call_arguments.delta","delta":"{\"a\":"}"#,
-                r#"{"type":"response.refusal.delta","delta":"no"}"#,
                 r#"{"type":"response.mcp_call_arguments.delta","delta":{"a":1}}"#,
                 r#"{"type":"response.some_future_event","delta":[1,2],"whatever":{}}"#,
                 &d1,
@@ -260,6 +438,8 @@ mod tests {
         assert_eq!(forwarded, vec!["Hel", "lo \"x\"\n", "!"]);
         let c = parser.finish().unwrap();
         assert_eq!(c.content, "Hello \"x\"\n!");
+        assert_eq!(c.reasoning, "thinking");
+        assert!(c.tool_calls.is_empty());
         assert_eq!(c.finish_reason.as_deref(), Some("stop"));
         assert_eq!(c.model.as_deref(), Some("gpt-5-2025-08-07"));
         assert_eq!(
@@ -270,7 +450,7 @@ mod tests {
                 total_tokens: Some(174),
                 cached_input_tokens: Some(3),
                 cache_creation_input_tokens: None,
-                reasoning_tokens: None,
+                reasoning_tokens: Some(128),
             }
         );
     }
@@ -448,6 +628,236 @@ mod tests {
         assert_eq!(out.text, "ab");
     }
 
+    /// Feeds `events` (named or not); everything forwarded, summed.
+    fn run_all(events: &[&str], named: bool) -> (Deltas, Result<Completion, Error>) {
+        let mut parser = Box::<ResponsesStream>::default();
+        let mut total = Deltas::default();
+        for data in events {
+            let name = serde_json::from_str::<Value>(data)
+                .ok()
+                .filter(|_| named)
+                .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned));
+            let mut out = Deltas::default();
+            let result = parser.frame(&ev(name.as_deref(), data), &mut out);
+            total.push_text(&out.text);
+            total.push_reasoning(&out.reasoning);
+            total.tool_calls.append(&mut out.tool_calls);
+            if let Err(e) = result {
+                return (total, Err(e));
+            }
+        }
+        assert!(parser.is_done());
+        (total, parser.finish())
+    }
+
+    const COMPLETED: &str =
+        r#"{"type":"response.completed","response":{"status":"completed","output":[]}}"#;
+
+    fn call_added(index: u32, call_id: &str, name: &str) -> String {
+        format!(
+            r#"{{"type":"response.output_item.added","output_index":{index},"item":{{"id":"fc_{index}","type":"function_call","status":"in_progress","arguments":"","call_id":"{call_id}","name":"{name}"}}}}"#
+        )
+    }
+
+    fn args_delta(index: u32, piece: &str) -> String {
+        format!(
+            r#"{{"type":"response.function_call_arguments.delta","item_id":"fc_{index}","output_index":{index},"delta":{}}}"#,
+            Value::String(piece.into())
+        )
+    }
+
+    #[test]
+    fn function_calls_assemble_by_output_index() {
+        for named in [true, false] {
+            let events = [
+                REASONING.to_owned(),
+                call_added(1, "call_A", "get_weather"),
+                call_added(2, "call_B", "get_time"),
+                args_delta(1, "{\"location\":"),
+                args_delta(2, "{"),
+                args_delta(1, "\"Paris\"}"),
+                r#"{"type":"response.function_call_arguments.done","output_index":1,"arguments":"{\"location\":\"Paris\"}"}"#.to_owned(),
+                r#"{"type":"response.function_call_arguments.done","output_index":2,"arguments":"{}"}"#.to_owned(),
+                r#"{"type":"response.output_item.done","output_index":2,"item":{"id":"fc_2","type":"function_call","arguments":"{}","call_id":"call_B","name":"get_time"}}"#.to_owned(),
+                // The final object repeats the calls: not read twice.
+                r#"{"type":"response.completed","response":{"status":"completed","output":[{"type":"function_call","call_id":"call_A","name":"get_weather","arguments":"{\"location\":\"Paris\"}"},{"type":"function_call","call_id":"call_B","name":"get_time","arguments":"{}"}]}}"#.to_owned(),
+            ];
+            let events: Vec<&str> = events.iter().map(String::as_str).collect();
+            let (out, c) = run_all(&events, named);
+            let c = c.expect("completion");
+            let started: Vec<(&str, &str)> = out
+                .tool_calls
+                .iter()
+                .map(|t| (t.id.as_str(), t.name.as_str()))
+                .collect();
+            assert_eq!(
+                started,
+                vec![("call_A", "get_weather"), ("call_B", "get_time")]
+            );
+            let calls: Vec<(&str, &str, Value)> = c
+                .tool_calls
+                .iter()
+                .map(|t| {
+                    (
+                        t.id.as_str(),
+                        t.name.as_str(),
+                        Value::Object(t.arguments.clone()),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                calls,
+                vec![
+                    ("call_A", "get_weather", json!({"location": "Paris"})),
+                    ("call_B", "get_time", json!({})),
+                ]
+            );
+            assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
+            assert_eq!(out.text, "");
+        }
+    }
+
+    #[test]
+    fn pieces_alone_or_the_final_object_alone_make_the_calls() {
+        // No `.done`, no `output_index` on the pieces.
+        let (out, c) = run_all(
+            &[
+                &call_added(0, "call_A", "add"),
+                r#"{"type":"response.function_call_arguments.delta","delta":"{\"a\":2,"}"#,
+                r#"{"type":"response.function_call_arguments.delta","delta":"\"b\":3}"}"#,
+                COMPLETED,
+            ],
+            true,
+        );
+        assert_eq!(out.tool_calls.len(), 1);
+        let c = c.expect("completion");
+        assert_eq!(
+            Value::Object(c.tool_calls[0].arguments.clone()),
+            json!({"a": 2, "b": 3})
+        );
+        // Only the terminal object: the calls are announced from it.
+        let (out, c) = run_all(
+            &[
+                r#"{"type":"response.completed","response":{"output":[{"type":"function_call","call_id":"c1","name":"now","arguments":""}]}}"#,
+            ],
+            true,
+        );
+        assert_eq!(out.tool_calls[0].id, "c1");
+        assert_eq!(c.expect("completion").tool_calls[0].name, "now");
+        // Arguments that are not a JSON object fail the stream's answer.
+        let (_, c) = run_all(
+            &[
+                &call_added(0, "c", "add"),
+                &args_delta(0, "{\"a\":"),
+                COMPLETED,
+            ],
+            true,
+        );
+        let e = c.expect_err("bad arguments");
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert!(e.message.contains("\"add\""), "{}", e.message);
+    }
+
+    #[test]
+    fn reasoning_summaries_stream_apart_from_the_text() {
+        let summary = |item: u32, part: u32, text: &str| {
+            format!(
+                r#"{{"type":"response.reasoning_summary_text.delta","item_id":"rs","output_index":{item},"summary_index":{part},"delta":{}}}"#,
+                Value::String(text.into())
+            )
+        };
+        let (out, c) = run_all(
+            &[
+                REASONING,
+                &summary(0, 0, "First"),
+                &summary(0, 0, " step."),
+                &summary(0, 1, "Second."),
+                r#"{"type":"response.reasoning_text.delta","output_index":1,"content_index":0,"delta":"raw"}"#,
+                &delta("Answer"),
+                r#"{"type":"response.completed","response":{"output":[{"type":"reasoning","summary":[{"type":"summary_text","text":"First step."},{"type":"summary_text","text":"Second."}]},{"type":"message","content":[{"type":"output_text","text":"Answer"}]}]}}"#,
+            ],
+            true,
+        );
+        let c = c.expect("completion");
+        assert_eq!(out.reasoning, "First step.\n\nSecond.\n\nraw");
+        assert_eq!(c.reasoning, out.reasoning);
+        assert_eq!(
+            (out.text.as_str(), c.content.as_str()),
+            ("Answer", "Answer")
+        );
+        // Only in the final object: taken from it, as a whole answer reads it.
+        let (out, c) = run_all(
+            &[
+                r#"{"type":"response.completed","response":{"output":[{"type":"reasoning","summary":[{"type":"summary_text","text":"A"},{"type":"summary_text","text":"B"}]}]}}"#,
+            ],
+            false,
+        );
+        assert_eq!(out.reasoning, "A\n\nB");
+        assert_eq!(c.expect("completion").reasoning, "A\n\nB");
+    }
+
+    #[test]
+    fn a_streamed_refusal_is_text_with_its_own_finish_reason() {
+        let (out, c) = run_all(
+            &[
+                r#"{"type":"response.refusal.delta","output_index":0,"content_index":0,"delta":"I can't"}"#,
+                r#"{"type":"response.refusal.delta","delta":" help."}"#,
+                r#"{"type":"response.refusal.done","refusal":"I can't help."}"#,
+                COMPLETED,
+            ],
+            true,
+        );
+        let c = c.expect("completion");
+        assert_eq!(
+            (out.text.as_str(), c.content.as_str()),
+            ("I can't help.", "I can't help.")
+        );
+        assert_eq!(c.finish_reason.as_deref(), Some("refusal"));
+        assert_eq!(c.finish(), crate::response::Finish::ContentFilter);
+    }
+
+    #[test]
+    fn items_it_cannot_read_fail_the_stream() {
+        for events in [
+            vec![
+                r#"{"type":"response.output_item.added","output_index":0,"item":{"type":"image_generation_call","id":"ig"}}"#,
+            ],
+            vec![r#"{"type":"response.output_item.added","output_index":0,"item":{"id":"x"}}"#],
+            vec![
+                r#"{"type":"response.completed","response":{"output":[{"type":"computer_call"}]}}"#,
+            ],
+            vec![
+                r#"{"type":"response.completed","response":{"output":[{"type":"message","content":[{"type":"output_audio"}]}]}}"#,
+            ],
+        ] {
+            for named in [true, false] {
+                let mut parser = Box::<ResponsesStream>::default();
+                let mut out = Deltas::default();
+                let e = events
+                    .iter()
+                    .try_for_each(|d| {
+                        let name = serde_json::from_str::<Value>(d)
+                            .ok()
+                            .filter(|_| named)
+                            .and_then(|v| v["type"].as_str().map(str::to_owned));
+                        parser.frame(&ev(name.as_deref(), d), &mut out)
+                    })
+                    .expect_err("unreadable");
+                assert_eq!(e.kind, ErrorKind::BadResponse, "{events:?}");
+            }
+        }
+        // Server-side tools' items are records, not answers: skipped.
+        let (_, c) = run_all(
+            &[
+                r#"{"type":"response.output_item.added","output_index":0,"item":{"type":"web_search_call","id":"ws"}}"#,
+                &delta("found"),
+                r#"{"type":"response.completed","response":{"output":[{"type":"web_search_call"},{"type":"message","content":[{"type":"output_text","text":"found"}]}]}}"#,
+            ],
+            true,
+        );
+        assert_eq!(c.expect("completion").content, "found");
+    }
+
     #[test]
     fn a_stream_cut_before_its_terminal_event_is_a_network_error() {
         let (_, parser) = run(&[CREATED, &delta("a")]);
@@ -522,6 +932,10 @@ mod tests {
             assert_eq!(c.usage.input_tokens, usage["input_tokens"].as_u64());
             assert_eq!(c.usage.output_tokens, usage["output_tokens"].as_u64());
             assert_eq!(c.usage.total_tokens, usage["total_tokens"].as_u64());
+            assert_eq!(
+                c.usage.reasoning_tokens,
+                usage["output_tokens_details"]["reasoning_tokens"].as_u64()
+            );
             assert_eq!(c.model.as_deref(), last["response"]["model"].as_str());
         }
         assert!(streamed >= 3, "{streamed} streamed recordings");

@@ -5,7 +5,14 @@
 //! `error_type`, default `server_error`); any other reason (e.g.
 //! `"max_output_tokens"`, `"content_filter"`) makes it `incomplete` with that
 //! reason. Reasoning models (`gpt-5*`, `o1*`, `o3*`, ...) put a reasoning item
-//! before the message, as the real API does, so the message is output 1.
+//! before the message, as the real API does, so the message is output 1; a
+//! scripted `reasoning` is that item's summary (any model), streamed as
+//! `response.reasoning_summary_text.delta` events. Scripted tool calls are
+//! `function_call` items after the message (which is left out when the
+//! step has tool calls and no content, as the API does), streamed as
+//! `output_item.added`, several `function_call_arguments.delta`, `.done` and
+//! `output_item.done`. `usage.reasoning_tokens` is reported in
+//! `output_tokens_details`.
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -126,6 +133,7 @@ struct Empty {}
 enum Item<'a> {
     Reasoning(ReasoningItem<'a>),
     Message(MessageItem<'a>),
+    FunctionCall(FunctionCallItem<'a>),
 }
 
 #[derive(Serialize)]
@@ -133,7 +141,25 @@ struct ReasoningItem<'a> {
     id: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
-    summary: [(); 0],
+    summary: Vec<SummaryText<'a>>,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct SummaryText<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct FunctionCallItem<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    status: &'static str,
+    arguments: &'a str,
+    call_id: &'a str,
+    name: &'a str,
 }
 
 #[derive(Serialize)]
@@ -183,7 +209,7 @@ impl From<Usage> for WireUsage {
             },
             output_tokens: u.output,
             output_tokens_details: OutputDetails {
-                reasoning_tokens: 0,
+                reasoning_tokens: u.thoughts,
             },
             total_tokens: u.input + u.output,
         }
@@ -206,35 +232,91 @@ fn is_reasoning_model(model: &str) -> bool {
         || (chars.next() == Some('o') && chars.next().is_some_and(|c| c.is_ascii_digit()))
 }
 
-/// The ids and fixed parts of one answer.
-struct Ids {
-    response: String,
-    reasoning: Option<String>,
-    message: String,
+/// A scripted tool call with its ids.
+struct Call<'a> {
+    item_id: String,
+    call_id: String,
+    name: &'a str,
+    arguments: &'a str,
 }
 
-impl Ids {
-    fn new(reply: &Reply<'_>) -> Ids {
+/// The ids and fixed parts of one answer, and where its items go: the
+/// reasoning item, the message, then the function calls.
+struct Ids<'a> {
+    response: String,
+    reasoning: Option<String>,
+    summary: Option<&'a str>,
+    /// `None`: no message (tool calls and no content).
+    message: Option<String>,
+    calls: Vec<Call<'a>>,
+}
+
+impl<'a> Ids<'a> {
+    fn new(reply: &Reply<'a>) -> Ids<'a> {
+        let reasoning = is_reasoning_model(reply.model) || reply.reasoning.is_some();
+        let message = !reply.content.is_empty() || reply.tool_calls.is_empty();
         Ids {
             response: format!("resp_mock{:016x}", reply.id),
-            reasoning: is_reasoning_model(reply.model).then(|| format!("rs_mock{:016x}", reply.id)),
-            message: format!("msg_mock{:016x}", reply.id),
+            reasoning: reasoning.then(|| format!("rs_mock{:016x}", reply.id)),
+            summary: reply.reasoning,
+            message: message.then(|| format!("msg_mock{:016x}", reply.id)),
+            calls: reply
+                .tool_calls
+                .iter()
+                .enumerate()
+                .map(|(i, c)| Call {
+                    item_id: format!("fc_mock{:016x}_{i}", reply.id),
+                    call_id: c.id_or(i),
+                    name: &c.name,
+                    arguments: &c.arguments,
+                })
+                .collect(),
         }
     }
 
-    fn reasoning_item(&self) -> Option<Item<'_>> {
+    /// The reasoning item, with its summary once it is done.
+    fn reasoning_item(&self, done: bool) -> Option<Item<'_>> {
         self.reasoning.as_deref().map(|id| {
             Item::Reasoning(ReasoningItem {
                 id,
                 kind: "reasoning",
-                summary: [],
+                summary: self
+                    .summary
+                    .filter(|_| done)
+                    .map(summary_text)
+                    .into_iter()
+                    .collect(),
             })
         })
     }
 
-    /// Output index of the message item.
+    /// Output index of the message item (or of the first call without one).
     fn message_index(&self) -> u32 {
         u32::from(self.reasoning.is_some())
+    }
+
+    /// Output index of the `i`-th function call.
+    fn call_index(&self, i: usize) -> u32 {
+        self.message_index() + u32::from(self.message.is_some()) + i as u32
+    }
+
+    fn call_item(&self, i: usize, status: &'static str, with_arguments: bool) -> Item<'_> {
+        let c = &self.calls[i];
+        Item::FunctionCall(FunctionCallItem {
+            id: &c.item_id,
+            kind: "function_call",
+            status,
+            arguments: if with_arguments { c.arguments } else { "" },
+            call_id: &c.call_id,
+            name: c.name,
+        })
+    }
+}
+
+fn summary_text(text: &str) -> SummaryText<'_> {
+    SummaryText {
+        kind: "summary_text",
+        text,
     }
 }
 
@@ -255,7 +337,7 @@ fn message_item<'a>(
 /// The response object, in progress (`outcome` `None`) or finished.
 fn response<'a>(
     reply: &'a Reply<'_>,
-    ids: &'a Ids,
+    ids: &'a Ids<'_>,
     outcome: Option<Outcome<'a>>,
     error: Option<ResponseError<'a>>,
     output: &'a [Item<'a>],
@@ -324,19 +406,22 @@ fn error_of(code: Option<&str>) -> ResponseError<'_> {
 
 /// The output of a finished response: none when it failed.
 fn final_output<'a>(
-    ids: &'a Ids,
+    ids: &'a Ids<'a>,
     outcome: Outcome<'_>,
     content: &'a [OutputText<'a>],
 ) -> Vec<Item<'a>> {
     if outcome == Outcome::Failed {
         return Vec::new();
     }
-    let mut output: Vec<Item<'a>> = ids.reasoning_item().into_iter().collect();
-    output.push(Item::Message(message_item(
-        &ids.message,
-        outcome.item_status(),
-        content,
-    )));
+    let mut output: Vec<Item<'a>> = ids.reasoning_item(true).into_iter().collect();
+    if let Some(id) = &ids.message {
+        output.push(Item::Message(message_item(
+            id,
+            outcome.item_status(),
+            content,
+        )));
+    }
+    output.extend((0..ids.calls.len()).map(|i| ids.call_item(i, "completed", true)));
     output
 }
 
@@ -432,13 +517,194 @@ impl Seq {
     }
 }
 
+#[derive(Serialize)]
+struct SummaryPartEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    sequence_number: u64,
+    item_id: &'a str,
+    output_index: u32,
+    summary_index: u32,
+    part: SummaryText<'a>,
+}
+
+#[derive(Serialize)]
+struct SummaryDeltaEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    sequence_number: u64,
+    item_id: &'a str,
+    output_index: u32,
+    summary_index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ArgumentsEvent<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    sequence_number: u64,
+    item_id: &'a str,
+    output_index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    delta: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    arguments: Option<&'a str>,
+}
+
+/// `text` in about `n` pieces, split on char boundaries.
+fn pieces(text: &str, n: usize) -> Vec<&str> {
+    let chars = text.chars().count();
+    let size = chars.div_ceil(n.max(1)).max(1);
+    let mut out = Vec::with_capacity(n);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let end = rest.char_indices().nth(size).map_or(rest.len(), |(i, _)| i);
+        let (piece, tail) = rest.split_at(end);
+        out.push(piece);
+        rest = tail;
+    }
+    out
+}
+
+/// The events of the reasoning item: added, its summary streamed in
+/// pieces, done.
+fn reasoning_events(ids: &Ids<'_>, seq: &mut Seq, out: &mut Vec<Bytes>) {
+    let Some(id) = ids.reasoning.as_deref() else {
+        return;
+    };
+    let item_event = |kind: &'static str, seq: &mut Seq, done: bool| {
+        ids.reasoning_item(done).map(|item| {
+            named_event(
+                kind,
+                &OutputItemEvent {
+                    kind,
+                    sequence_number: seq.next(),
+                    output_index: 0,
+                    item,
+                },
+            )
+        })
+    };
+    out.extend(item_event("response.output_item.added", seq, false));
+    if let Some(summary) = ids.summary {
+        let part_event = |kind: &'static str, seq: &mut Seq, text: &'static str| {
+            named_event(
+                kind,
+                &SummaryPartEvent {
+                    kind,
+                    sequence_number: seq.next(),
+                    item_id: id,
+                    output_index: 0,
+                    summary_index: 0,
+                    part: summary_text(text),
+                },
+            )
+        };
+        out.push(part_event("response.reasoning_summary_part.added", seq, ""));
+        for piece in summary.split_inclusive(' ') {
+            let kind = "response.reasoning_summary_text.delta";
+            out.push(named_event(
+                kind,
+                &SummaryDeltaEvent {
+                    kind,
+                    sequence_number: seq.next(),
+                    item_id: id,
+                    output_index: 0,
+                    summary_index: 0,
+                    delta: Some(piece),
+                    text: None,
+                },
+            ));
+        }
+        let kind = "response.reasoning_summary_text.done";
+        out.push(named_event(
+            kind,
+            &SummaryDeltaEvent {
+                kind,
+                sequence_number: seq.next(),
+                item_id: id,
+                output_index: 0,
+                summary_index: 0,
+                delta: None,
+                text: Some(summary),
+            },
+        ));
+        let kind = "response.reasoning_summary_part.done";
+        out.push(named_event(
+            kind,
+            &SummaryPartEvent {
+                kind,
+                sequence_number: seq.next(),
+                item_id: id,
+                output_index: 0,
+                summary_index: 0,
+                part: summary_text(summary),
+            },
+        ));
+    }
+    out.extend(item_event("response.output_item.done", seq, true));
+}
+
+/// The events of the `i`-th function call: added, its arguments in
+/// several pieces, their whole text, done.
+fn call_events(ids: &Ids<'_>, i: usize, seq: &mut Seq, out: &mut Vec<Bytes>) {
+    let index = ids.call_index(i);
+    let call = &ids.calls[i];
+    for (kind, status, with_arguments) in [
+        ("response.output_item.added", "in_progress", false),
+        ("response.output_item.done", "completed", true),
+    ] {
+        if with_arguments {
+            for piece in pieces(call.arguments, 3) {
+                let kind = "response.function_call_arguments.delta";
+                out.push(named_event(
+                    kind,
+                    &ArgumentsEvent {
+                        kind,
+                        sequence_number: seq.next(),
+                        item_id: &call.item_id,
+                        output_index: index,
+                        delta: Some(piece),
+                        arguments: None,
+                    },
+                ));
+            }
+            let kind = "response.function_call_arguments.done";
+            out.push(named_event(
+                kind,
+                &ArgumentsEvent {
+                    kind,
+                    sequence_number: seq.next(),
+                    item_id: &call.item_id,
+                    output_index: index,
+                    delta: None,
+                    arguments: Some(call.arguments),
+                },
+            ));
+        }
+        out.push(named_event(
+            kind,
+            &OutputItemEvent {
+                kind,
+                sequence_number: seq.next(),
+                output_index: index,
+                item: ids.call_item(i, status, with_arguments),
+            },
+        ));
+    }
+}
+
 pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> Stream {
     let ids = Ids::new(reply);
     let outcome = Outcome::of(reply.finish_reason);
     let msg_index = ids.message_index();
     let mut seq = Seq(0);
 
-    let mut head = Vec::with_capacity(6);
+    let mut head = Vec::with_capacity(8);
     for kind in ["response.created", "response.in_progress"] {
         head.push(named_event(
             kind,
@@ -449,94 +715,93 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
             },
         ));
     }
-    // A reasoning model's reasoning item comes and goes before the message.
-    for kind in ["response.output_item.added", "response.output_item.done"] {
-        if let Some(item) = ids.reasoning_item() {
-            head.push(named_event(
-                kind,
-                &OutputItemEvent {
-                    kind,
+    // The reasoning item comes and goes before the message.
+    reasoning_events(&ids, &mut seq, &mut head);
+    let message = ids.message.as_deref();
+    if let Some(message) = message {
+        head.push(named_event(
+            "response.output_item.added",
+            &OutputItemEvent {
+                kind: "response.output_item.added",
+                sequence_number: seq.next(),
+                output_index: msg_index,
+                item: Item::Message(message_item(message, "in_progress", &[])),
+            },
+        ));
+        head.push(named_event(
+            "response.content_part.added",
+            &ContentPartEvent {
+                kind: "response.content_part.added",
+                sequence_number: seq.next(),
+                item_id: message,
+                output_index: msg_index,
+                content_index: 0,
+                part: text_part(""),
+            },
+        ));
+    }
+
+    let deltas: Vec<Bytes> = match message {
+        None => Vec::new(),
+        Some(message) => deltas
+            .iter()
+            .map(|delta| {
+                named_event(
+                    "response.output_text.delta",
+                    &TextDeltaEvent {
+                        kind: "response.output_text.delta",
+                        sequence_number: seq.next(),
+                        item_id: message,
+                        output_index: msg_index,
+                        content_index: 0,
+                        delta,
+                        logprobs: [],
+                    },
+                )
+            })
+            .collect(),
+    };
+
+    let mut tail = Vec::with_capacity(4 + 6 * ids.calls.len());
+    let content = [text_part(reply.content)];
+    if outcome != Outcome::Failed {
+        if let Some(message) = message {
+            tail.push(named_event(
+                "response.output_text.done",
+                &TextDoneEvent {
+                    kind: "response.output_text.done",
                     sequence_number: seq.next(),
-                    output_index: 0,
-                    item,
+                    item_id: message,
+                    output_index: msg_index,
+                    content_index: 0,
+                    text: reply.content,
+                    logprobs: [],
+                },
+            ));
+            tail.push(named_event(
+                "response.content_part.done",
+                &ContentPartEvent {
+                    kind: "response.content_part.done",
+                    sequence_number: seq.next(),
+                    item_id: message,
+                    output_index: msg_index,
+                    content_index: 0,
+                    part: text_part(reply.content),
+                },
+            ));
+            tail.push(named_event(
+                "response.output_item.done",
+                &OutputItemEvent {
+                    kind: "response.output_item.done",
+                    sequence_number: seq.next(),
+                    output_index: msg_index,
+                    item: Item::Message(message_item(message, outcome.item_status(), &content)),
                 },
             ));
         }
-    }
-    head.push(named_event(
-        "response.output_item.added",
-        &OutputItemEvent {
-            kind: "response.output_item.added",
-            sequence_number: seq.next(),
-            output_index: msg_index,
-            item: Item::Message(message_item(&ids.message, "in_progress", &[])),
-        },
-    ));
-    head.push(named_event(
-        "response.content_part.added",
-        &ContentPartEvent {
-            kind: "response.content_part.added",
-            sequence_number: seq.next(),
-            item_id: &ids.message,
-            output_index: msg_index,
-            content_index: 0,
-            part: text_part(""),
-        },
-    ));
-
-    let deltas: Vec<Bytes> = deltas
-        .iter()
-        .map(|delta| {
-            named_event(
-                "response.output_text.delta",
-                &TextDeltaEvent {
-                    kind: "response.output_text.delta",
-                    sequence_number: seq.next(),
-                    item_id: &ids.message,
-                    output_index: msg_index,
-                    content_index: 0,
-                    delta,
-                    logprobs: [],
-                },
-            )
-        })
-        .collect();
-
-    let mut tail = Vec::with_capacity(4);
-    let content = [text_part(reply.content)];
-    if outcome != Outcome::Failed {
-        tail.push(named_event(
-            "response.output_text.done",
-            &TextDoneEvent {
-                kind: "response.output_text.done",
-                sequence_number: seq.next(),
-                item_id: &ids.message,
-                output_index: msg_index,
-                content_index: 0,
-                text: reply.content,
-                logprobs: [],
-            },
-        ));
-        tail.push(named_event(
-            "response.content_part.done",
-            &ContentPartEvent {
-                kind: "response.content_part.done",
-                sequence_number: seq.next(),
-                item_id: &ids.message,
-                output_index: msg_index,
-                content_index: 0,
-                part: text_part(reply.content),
-            },
-        ));
-        tail.push(named_event(
-            "response.output_item.done",
-            &OutputItemEvent {
-                kind: "response.output_item.done",
-                sequence_number: seq.next(),
-                output_index: msg_index,
-                item: Item::Message(message_item(&ids.message, outcome.item_status(), &content)),
-            },
-        ));
+        for i in 0..ids.calls.len() {
+            call_events(&ids, i, &mut seq, &mut tail);
+        }
     }
     let output = final_output(&ids, outcome, &content);
     let kind = outcome.event();
@@ -705,5 +970,147 @@ mod tests {
             err["sequence_number"],
             (s.head.len() + s.deltas.len()) as u64
         );
+    }
+
+    fn calls() -> Vec<crate::step::ToolCallSpec> {
+        vec![
+            crate::step::ToolCallSpec {
+                id: Some("call_A".into()),
+                name: "get_weather".into(),
+                arguments: r#"{"location":"Paris","unit":"celsius"}"#.into(),
+            },
+            crate::step::ToolCallSpec {
+                id: None,
+                name: "get_time".into(),
+                arguments: "{}".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn tool_calls_are_function_call_items_and_replace_an_empty_message() {
+        let calls = calls();
+        let mut r = reply("gpt-4o", "stop");
+        r.content = "";
+        r.tool_calls = &calls;
+        let v = body(&r, None);
+        assert_eq!(
+            v["output"],
+            json!([
+                {"id": "fc_mock0000000000000001_0", "type": "function_call", "status": "completed",
+                 "arguments": "{\"location\":\"Paris\",\"unit\":\"celsius\"}", "call_id": "call_A",
+                 "name": "get_weather"},
+                {"id": "fc_mock0000000000000001_1", "type": "function_call", "status": "completed",
+                 "arguments": "{}", "call_id": "call_mock_1", "name": "get_time"}
+            ])
+        );
+        // With text too, the message comes first.
+        r.content = "Checking.";
+        let v = body(&r, None);
+        let types: Vec<&str> = v["output"]
+            .as_array()
+            .expect("output")
+            .iter()
+            .map(|i| i["type"].as_str().expect("type"))
+            .collect();
+        assert_eq!(types, ["message", "function_call", "function_call"]);
+    }
+
+    #[test]
+    fn streamed_tool_calls_come_in_pieces() {
+        let calls = calls();
+        let mut r = reply("gpt-5", "stop");
+        r.content = "";
+        r.tool_calls = &calls;
+        let s = stream(&r, &[], &Default::default());
+        assert!(s.deltas.is_empty());
+        let ev = events(&s);
+        for (i, e) in ev.iter().enumerate() {
+            assert_eq!(e["sequence_number"], i as u64);
+        }
+        assert!(!ev
+            .iter()
+            .any(|e| e["type"] == "response.output_text.delta" || e["item"]["type"] == "message"));
+        let pieces: String = ev
+            .iter()
+            .filter(|e| e["type"] == "response.function_call_arguments.delta")
+            .filter(|e| e["output_index"] == 1)
+            .map(|e| e["delta"].as_str().expect("delta"))
+            .collect();
+        assert_eq!(pieces, calls[0].arguments);
+        let count = ev
+            .iter()
+            .filter(|e| {
+                e["type"] == "response.function_call_arguments.delta" && e["output_index"] == 1
+            })
+            .count();
+        assert_eq!(count, 3);
+        let added: Vec<&Value> = ev
+            .iter()
+            .filter(|e| {
+                e["type"] == "response.output_item.added" && e["item"]["type"] == "function_call"
+            })
+            .collect();
+        assert_eq!(added.len(), 2);
+        assert_eq!(added[1]["output_index"], 2);
+        assert_eq!(added[1]["item"]["call_id"], "call_mock_1");
+        assert_eq!(added[1]["item"]["arguments"], "");
+        let done = ev
+            .iter()
+            .find(|e| {
+                e["type"] == "response.function_call_arguments.done" && e["output_index"] == 2
+            })
+            .expect("done");
+        assert_eq!(done["arguments"], "{}");
+        let last = ev.last().expect("events");
+        assert_eq!(last["type"], "response.completed");
+        assert_eq!(last["response"]["output"][2]["name"], "get_time");
+    }
+
+    #[test]
+    fn reasoning_is_a_summary_plain_and_streamed() {
+        let mut r = reply("gpt-4o", "stop");
+        r.reasoning = Some("Think it through.");
+        r.usage.thoughts = 5;
+        let v = body(&r, None);
+        assert_eq!(
+            v["output"][0],
+            json!({"id": "rs_mock0000000000000001", "type": "reasoning",
+                   "summary": [{"type": "summary_text", "text": "Think it through."}]})
+        );
+        assert_eq!(v["output"][1]["type"], "message");
+        assert_eq!(v["usage"]["output_tokens_details"]["reasoning_tokens"], 5);
+        let ev = events(&stream(&r, &["a", " b"], &Default::default()));
+        let summary: Vec<&str> = ev
+            .iter()
+            .filter(|e| e["type"] == "response.reasoning_summary_text.delta")
+            .map(|e| e["delta"].as_str().expect("delta"))
+            .collect();
+        assert_eq!(summary, ["Think ", "it ", "through."]);
+        let added = ev
+            .iter()
+            .find(|e| e["type"] == "response.output_item.added")
+            .expect("added");
+        assert_eq!(added["item"]["summary"], json!([]));
+        let text_delta = ev
+            .iter()
+            .position(|e| e["type"] == "response.output_text.delta")
+            .expect("text");
+        let last_summary = ev
+            .iter()
+            .rposition(|e| e["type"] == "response.reasoning_summary_text.delta")
+            .expect("summary");
+        assert!(last_summary < text_delta);
+        assert_eq!(
+            ev.last().expect("events")["response"]["output"][0]["summary"][0]["text"],
+            "Think it through."
+        );
+    }
+
+    #[test]
+    fn pieces_split_on_char_boundaries() {
+        assert_eq!(pieces("{}", 3), ["{", "}"]);
+        assert_eq!(pieces("", 3), Vec::<&str>::new());
+        assert_eq!(pieces("ééééé", 3), ["éé", "éé", "é"]);
     }
 }
