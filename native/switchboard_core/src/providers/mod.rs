@@ -45,6 +45,7 @@ mod openai;
 mod openai_responses;
 mod openai_responses_stream;
 mod openai_stream;
+mod openai_strict;
 pub mod options;
 pub mod spec;
 pub mod stream;

@@ -190,7 +190,10 @@ fn function_tool(tool: &Tool) -> Value {
         t.insert("description".into(), d.clone().into());
     }
     t.insert("parameters".into(), tool.parameters.clone());
-    t.insert("strict".into(), strict_schema(&tool.parameters).into());
+    t.insert(
+        "strict".into(),
+        super::openai_strict::strict_allowed(&tool.parameters).into(),
+    );
     Value::Object(t)
 }
 
@@ -230,86 +233,10 @@ fn set_output_format(body: &mut Map<String, Value>, schema: &Value) -> Result<()
             "type": "json_schema",
             "name": OUTPUT_FORMAT_NAME,
             "schema": schema,
-            "strict": strict_schema(schema),
+            "strict": super::openai_strict::strict_allowed(schema),
         }),
     );
     Ok(())
-}
-
-/// Whether OpenAI's strict mode (function tools, `json_schema` output)
-/// accepts `schema`: an object at the root, every object closed
-/// (`additionalProperties: false`) with all its properties required, and
-/// none of the keywords strict mode rejects. Anything else is sent with
-/// `strict: false`, which the API takes for any schema.
-///
-/// Kept small and self-contained: the OpenAI chat dialect applies the same
-/// rule.
-pub(crate) fn strict_schema(schema: &Value) -> bool {
-    let root_is_object = schema.get("type").and_then(Value::as_str) == Some("object");
-    root_is_object && schema.get("anyOf").is_none() && strict_node(schema)
-}
-
-fn strict_node(node: &Value) -> bool {
-    const REJECTED: &[&str] = &[
-        "allOf",
-        "oneOf",
-        "not",
-        "if",
-        "then",
-        "else",
-        "dependentRequired",
-        "dependentSchemas",
-        "patternProperties",
-    ];
-    let Value::Object(map) = node else {
-        // `true`/`false` schemas and malformed nodes: strict mode wants
-        // every node spelled out.
-        return false;
-    };
-    if REJECTED.iter().any(|k| map.contains_key(*k)) {
-        return false;
-    }
-    let is_object = match map.get("type") {
-        Some(Value::String(t)) => t == "object",
-        Some(Value::Array(ts)) => ts.iter().any(|t| t == "object"),
-        _ => map.contains_key("properties"),
-    };
-    if is_object {
-        if map.get("additionalProperties") != Some(&Value::Bool(false)) {
-            return false;
-        }
-        let required: Vec<&str> = match map.get("required") {
-            Some(Value::Array(r)) => r.iter().filter_map(Value::as_str).collect(),
-            None => Vec::new(),
-            Some(_) => return false,
-        };
-        match map.get("properties") {
-            Some(Value::Object(props)) => {
-                if !props.keys().all(|k| required.contains(&k.as_str())) {
-                    return false;
-                }
-                if !props.values().all(strict_node) {
-                    return false;
-                }
-            }
-            None => {}
-            Some(_) => return false,
-        }
-    }
-    let children = |key: &str| -> bool {
-        match map.get(key) {
-            None => true,
-            Some(Value::Array(list)) if key != "items" => list.iter().all(strict_node),
-            Some(Value::Object(defs)) if matches!(key, "$defs" | "definitions") => {
-                defs.values().all(strict_node)
-            }
-            Some(item) if key == "items" => strict_node(item),
-            Some(_) => false,
-        }
-    };
-    ["items", "anyOf", "prefixItems", "$defs", "definitions"]
-        .iter()
-        .all(|k| children(k))
 }
 
 impl Provider for OpenAiResponses {
@@ -1228,7 +1155,7 @@ mod tests {
             (closed(json!({"a": true}), json!(["a"])), false),
             (closed(json!({"a": leaf}), json!("a")), false),
         ] {
-            assert_eq!(strict_schema(&schema), strict, "{schema}");
+            assert_eq!(crate::providers::openai_strict::strict_allowed(&schema), strict, "{schema}");
         }
     }
 
