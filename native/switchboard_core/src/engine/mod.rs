@@ -64,9 +64,9 @@ pub async fn execute(
             attempts: Vec::new(),
         });
     }
-    // Compiled once for every attempt; an invalid schema fails the call
-    // before anything is sent.
-    let output = match request.output_schema.as_ref().map(OutputSchema::compile) {
+    // Compiled once for every attempt (and shared with later calls); an
+    // invalid schema fails the call before anything is sent.
+    let output = match request.output_schema.as_ref().map(OutputSchema::shared) {
         Some(Err(error)) => {
             return Err(Failure {
                 error,
@@ -115,7 +115,7 @@ pub async fn execute(
         options: &request.overrides,
         tools: &request.tools,
         tool_choice: request.tool_choice.as_ref(),
-        output: output.as_ref(),
+        output: output.as_deref(),
         retry_invalid_output: request.retry_invalid_output,
     };
     let ctx = Ctx {
