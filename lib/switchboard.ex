@@ -73,6 +73,7 @@ defmodule Switchboard do
   | `:timeout`  | yes                            | yes           | yes        |
   | `:metadata` | yes                            | yes           | yes        |
   | `:tools`, `:tool_choice`, `:output_schema` | yes | yes     | yes        |
+  | `:retry_invalid_output` | yes                | yes           | yes        |
   | `:to`       |                                | yes           |            |
   | `:window`   |                                | yes           | yes        |
 
@@ -91,7 +92,11 @@ defmodule Switchboard do
     * `:tool_choice` - `:auto` (the default with tools), `:none`,
       `:required` (some tool) or `{:tool, name}` (that tool)
     * `:output_schema` - a JSON Schema map the answer must match; the
-      decoded answer arrives as `Response.parsed`
+      decoded answer arrives as `Response.parsed` (see "Structured output")
+    * `:retry_invalid_output` - `true` lets the clients' retry policies
+      repeat an attempt whose answer does not match `:output_schema`
+      (default `false`: such an answer is not retried, though a fallback
+      still moves on to its next client)
     * `:to` - the process that receives the call's messages (a local pid;
       default `self()`)
     * `:window` - at most this many chunk messages unacknowledged at once:
@@ -105,12 +110,54 @@ defmodule Switchboard do
   programmer errors: they raise `ArgumentError` naming what is wrong.
 
       Switchboard.async(reg, "Hi", to: pid)
-      ** (ArgumentError) Switchboard.async/3: unknown option :to (accepted: :client, :options, :timeout, :metadata, :tools, :tool_choice, :output_schema); :to and :window are options of stream_to/3
+      ** (ArgumentError) Switchboard.async/3: unknown option :to (accepted: :client, :options, :timeout, :metadata, :tools, :tool_choice, :output_schema, :retry_invalid_output); :to and :window are options of stream_to/3
 
   What can only be judged against the registry (an unknown `client:`) or
   the provider (the prompt's shape, the contents of `options:`) arrives as
   the call's `{:error, %Switchboard.Error{}}` instead, so such a call still
   has exactly one outcome.
+
+  ## Structured output
+
+  With `output_schema:`, the answer is decoded and checked against that
+  JSON Schema (draft 2020-12 unless it names another with `$schema`), and
+  arrives as `Response.parsed`; `Response.content` keeps the text as the
+  model wrote it.
+
+      schema = %{
+        "type" => "object",
+        "required" => ["healthy", "checks"],
+        "properties" => %{
+          "healthy" => %{"type" => "boolean"},
+          "checks" => %{"type" => "array", "items" => %{"type" => "string"}}
+        }
+      }
+
+      {:ok, %Switchboard.Response{parsed: %{"healthy" => true}}} =
+        Switchboard.call(reg, "Is the node healthy?", output_schema: schema)
+
+  On providers without a native JSON mode the answer comes as the
+  arguments of a forced tool call (`"json_output"`); it is read from there
+  and never appears in `Response.tool_calls`. A streamed call streams its
+  text chunks as usual, and `parsed` arrives on the final response.
+
+  Decoding is lenient where models slip: a markdown code fence around the
+  JSON, prose before or after it (the first complete object or array that
+  decodes is taken), trailing commas, and a number or boolean sent as a
+  string where the schema wants a number, integer or boolean (`"42"`
+  becomes `42`, `"true"` becomes `true`; a number is never turned into a
+  string).
+
+  The schema itself is strict: a missing required field, a value of the
+  wrong type or outside an `enum` (or any other failed keyword) fails the
+  attempt with `%Switchboard.Error{kind: :bad_response}` whose message names
+  the failing path, e.g. `/checks/0/status: missing required field`; the
+  answer's text is in the error's `raw_response`. Such an attempt is not
+  retried by the client's retry policy (the model would likely answer the
+  same), but a fallback moves on to its next client; pass
+  `retry_invalid_output: true` to let retry policies repeat it. A schema
+  that is not valid JSON Schema, or that refers to anything outside
+  itself, fails the call with `:invalid_request` before anything is sent.
 
   ## Runtime
 
@@ -164,13 +211,23 @@ defmodule Switchboard do
           | {:tools, [map()]}
           | {:tool_choice, :auto | :none | :required | {:tool, String.t()}}
           | {:output_schema, map()}
+          | {:retry_invalid_output, boolean()}
   @typedoc "An option of `stream_to/3`."
   @type stream_to_option :: option() | {:to, pid()} | {:window, pos_integer() | :infinity}
   @typedoc "An option of `stream/3`."
   @type stream_option :: option() | {:window, pos_integer() | :infinity}
   @type result :: {:ok, Response.t()} | {:error, Error.t()}
 
-  @call_options [:client, :options, :timeout, :metadata, :tools, :tool_choice, :output_schema]
+  @call_options [
+    :client,
+    :options,
+    :timeout,
+    :metadata,
+    :tools,
+    :tool_choice,
+    :output_schema,
+    :retry_invalid_output
+  ]
   @stream_to_options @call_options ++ [:to, :window]
   @stream_options @call_options ++ [:window]
 
@@ -384,7 +441,15 @@ defmodule Switchboard do
     window = if streamed?, do: Keyword.get(opts, :window, @default_window)
 
     request =
-      for key <- [:client, :options, :timeout, :tools, :tool_choice, :output_schema],
+      for key <- [
+            :client,
+            :options,
+            :timeout,
+            :tools,
+            :tool_choice,
+            :output_schema,
+            :retry_invalid_output
+          ],
           Keyword.has_key?(opts, key),
           into: %{} do
         {key, native_option(key, Keyword.get(opts, key))}
@@ -653,6 +718,7 @@ defmodule Switchboard do
 
   defp check_option!(_name, :tool_choice, {:tool, name}) when is_binary(name), do: :ok
   defp check_option!(_name, :output_schema, schema) when is_map(schema), do: :ok
+  defp check_option!(_name, :retry_invalid_output, retry) when is_boolean(retry), do: :ok
   defp check_option!(_name, :to, pid) when is_pid(pid) and node(pid) == node(), do: :ok
   defp check_option!(_name, :window, :infinity), do: :ok
   defp check_option!(_name, :window, n) when is_integer(n) and n > 0, do: :ok
@@ -669,6 +735,7 @@ defmodule Switchboard do
   defp expected(:tools), do: "must be a list of tool maps"
   defp expected(:tool_choice), do: "must be :auto, :none, :required or {:tool, name}"
   defp expected(:output_schema), do: "must be a JSON Schema map"
+  defp expected(:retry_invalid_output), do: "must be a boolean"
   defp expected(:window), do: "must be a positive integer or :infinity"
 
   # Scalars are shown; maps, lists, tuples and strings only by their type,

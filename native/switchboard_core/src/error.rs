@@ -91,6 +91,11 @@ pub struct Error {
     pub retry_after: Option<Duration>,
     /// The provider's response body, with any secret of the client removed.
     pub raw_response: Option<String>,
+    /// Overrides whether a retry policy may repeat the attempt; `None`
+    /// leaves it to the kind ([`ErrorKind::is_retryable`]). An answer that
+    /// does not match the call's `output_schema` is `:bad_response` but
+    /// not retried (unless the call asks), while a fallback moves on.
+    pub retryable: Option<bool>,
 }
 
 impl Error {
@@ -102,7 +107,13 @@ impl Error {
             status: None,
             retry_after: None,
             raw_response: None,
+            retryable: None,
         }
+    }
+
+    /// Whether a retry policy may repeat the attempt that failed so.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable.unwrap_or(self.kind.is_retryable())
     }
 
     pub fn config(message: impl Into<String>) -> Self {

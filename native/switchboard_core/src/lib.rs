@@ -5,7 +5,8 @@
 //!
 //! Modules depend one way only, each on those before it:
 //! `error`, `secret`, `value`, `weak_map` -> `tools` -> `prompt`, `response`, `wire`
-//! -> `framing`, `env` -> `auth` -> `providers` -> `retry`, `config` -> `engine`.
+//! -> `structured`, `framing`, `env` -> `auth` -> `providers` -> `retry`, `config`
+//! -> `engine`.
 
 pub mod auth;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod providers;
 pub mod response;
 pub mod retry;
 pub mod secret;
+pub mod structured;
 pub mod tools;
 pub mod value;
 pub mod weak_map;

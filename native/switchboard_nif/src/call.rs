@@ -297,9 +297,15 @@ fn decode_request(prompt: Term, opts: Term) -> Result<CallRequest, Error> {
                     "opts[:output_schema] must be a JSON Schema map",
                 ))
             }
+            ("retry_invalid_output", Value::Bool(retry)) => request.retry_invalid_output = retry,
+            ("retry_invalid_output", _) => {
+                return Err(Error::invalid_request(
+                    "opts[:retry_invalid_output] must be a boolean",
+                ))
+            }
             (other, _) => {
                 return Err(Error::invalid_request(format!(
-                    "unknown option {other:?} (expected client, options, timeout, tools, tool_choice or output_schema)"
+                    "unknown option {other:?} (expected client, options, timeout, tools, tool_choice, output_schema or retry_invalid_output)"
                 )))
             }
         }

@@ -10,7 +10,8 @@ use crate::config::Leaf;
 use crate::error::Error;
 use crate::prompt::Message;
 use crate::secret::Secrets;
-use crate::tools::{Tool, ToolChoice};
+use crate::structured::OutputSchema;
+use crate::tools::{Tool, ToolCallStart, ToolChoice, OUTPUT_TOOL};
 use crate::wire::{CallInput, Completion, Deltas, ResponseHead};
 
 /// Largest provider body kept on an error, so a huge HTML error page does
@@ -23,7 +24,11 @@ pub(super) struct HttpExchange<'a> {
     pub options: &'a Map<String, Value>,
     pub tools: &'a [Tool],
     pub tool_choice: Option<&'a ToolChoice>,
-    pub output_schema: Option<&'a Value>,
+    /// The call's `output_schema`, compiled once for every attempt.
+    pub output: Option<&'a OutputSchema>,
+    /// Repeat an attempt whose answer does not match the schema under the
+    /// client's retry policy (by default only a fallback moves on).
+    pub retry_invalid_output: bool,
 }
 
 impl Exchange for HttpExchange<'_> {
@@ -40,7 +45,7 @@ impl Exchange for HttpExchange<'_> {
             stream: streaming,
             tools: self.tools,
             tool_choice: self.tool_choice,
-            output_schema: self.output_schema,
+            output_schema: self.output.map(OutputSchema::schema),
         };
         let mut request = leaf.provider.build_request(&input)?;
         let authorized = leaf.provider.authorization().apply(&mut request).await;
@@ -48,28 +53,60 @@ impl Exchange for HttpExchange<'_> {
         let clean = |e: Error| redacted(e, &secrets);
         authorized.map_err(clean)?;
         let client = transport::client(leaf)?;
-        if streaming {
+        let (status, mut completion) = if streaming {
+            // The forced output tool is how the answer arrives, not a call
+            // for the app: its start is not announced.
+            let mut shown = |deltas: &Deltas| match self.output {
+                Some(_) if deltas.tool_calls.iter().any(|c| c.name == OUTPUT_TOOL) => {
+                    let rest = without_output_tool(deltas);
+                    if !rest.is_empty() {
+                        emit(&rest);
+                    }
+                }
+                _ => emit(deltas),
+            };
             // Boxed: a stream's state is large and most calls do not stream,
             // so it should not widen every call's future.
-            return Box::pin(stream::exchange(leaf, client, request, emit))
+            Box::pin(stream::exchange(leaf, client, request, &mut shown))
                 .await
-                .map_err(clean);
+                .map_err(clean)?
+        } else {
+            let answer = transport::send(client, request, &leaf.http)
+                .await
+                .map_err(clean)?;
+            if !answer.head.is_success() {
+                return Err(clean(provider_error(leaf, &answer.head, &answer.body)));
+            }
+            let completion = leaf
+                .provider
+                .parse_response(&answer.head, &answer.body)
+                .map_err(|mut e| {
+                    e.status = Some(answer.head.status);
+                    e.raw_response = Some(raw_text(&answer.body));
+                    clean(e)
+                })?;
+            (answer.head.status, completion)
+        };
+        if let Some(output) = self.output {
+            output
+                .apply(&mut completion, self.retry_invalid_output)
+                .map_err(|e| clean(e.with_status(status)))?;
         }
-        let answer = transport::send(client, request, &leaf.http)
-            .await
-            .map_err(clean)?;
-        if !answer.head.is_success() {
-            return Err(clean(provider_error(leaf, &answer.head, &answer.body)));
-        }
-        let completion = leaf
-            .provider
-            .parse_response(&answer.head, &answer.body)
-            .map_err(|mut e| {
-                e.status = Some(answer.head.status);
-                e.raw_response = Some(raw_text(&answer.body));
-                clean(e)
-            })?;
-        Ok((answer.head.status, completion))
+        Ok((status, completion))
+    }
+}
+
+/// A stream delta less the start of the forced output tool.
+fn without_output_tool(deltas: &Deltas) -> Deltas {
+    Deltas {
+        text: deltas.text.clone(),
+        reasoning: deltas.reasoning.clone(),
+        tool_calls: deltas
+            .tool_calls
+            .iter()
+            .filter(|c| c.name != OUTPUT_TOOL)
+            .map(ToolCallStart::clone)
+            .collect(),
     }
 }
 

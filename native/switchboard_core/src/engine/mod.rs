@@ -19,6 +19,7 @@ use crate::config::Registry;
 use crate::error::Error;
 use crate::prompt::Message;
 use crate::response::{Failure, Response};
+use crate::structured::OutputSchema;
 use crate::tools::{Tool, ToolChoice};
 use attempts::AttemptLog;
 use deadline::Deadline;
@@ -39,8 +40,13 @@ pub struct CallRequest {
     pub timeout: Option<Duration>,
     pub tools: Vec<Tool>,
     pub tool_choice: Option<ToolChoice>,
-    /// A JSON Schema the answer must match; it is decoded into `parsed`.
+    /// A JSON Schema the answer must match; it is decoded into `parsed`
+    /// (see [`crate::structured`]).
     pub output_schema: Option<Value>,
+    /// Let the retry policy repeat an attempt whose answer does not match
+    /// `output_schema` (`retry_invalid_output: true`); by default such an
+    /// answer is not retried, though a fallback moves on.
+    pub retry_invalid_output: bool,
 }
 
 /// Runs `request` to completion, failure or cancellation. With a `sink`,
@@ -58,6 +64,18 @@ pub async fn execute(
             attempts: Vec::new(),
         });
     }
+    // Compiled once for every attempt (and shared with later calls); an
+    // invalid schema fails the call before anything is sent.
+    let output = match request.output_schema.as_ref().map(OutputSchema::shared) {
+        Some(Err(error)) => {
+            return Err(Failure {
+                error,
+                attempts: Vec::new(),
+            })
+        }
+        Some(Ok(output)) => Some(output),
+        None => None,
+    };
     let log = AttemptLog::default();
     // A shorthand client the registry keeps (or built for this call): one
     // pointer in every call's in-flight state.
@@ -97,7 +115,8 @@ pub async fn execute(
         options: &request.overrides,
         tools: &request.tools,
         tool_choice: request.tool_choice.as_ref(),
-        output_schema: request.output_schema.as_ref(),
+        output: output.as_deref(),
+        retry_invalid_output: request.retry_invalid_output,
     };
     let ctx = Ctx {
         registry: &registry,

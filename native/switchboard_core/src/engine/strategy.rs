@@ -76,7 +76,7 @@ pub(super) fn run_client<'a, X: Exchange>(
             let Some(policy) = &node.retry else {
                 return Err(error);
             };
-            if !error.kind.is_retryable() || retries >= policy.max_retries {
+            if !error.is_retryable() || retries >= policy.max_retries {
                 return Err(error);
             }
             retries += 1;
@@ -228,6 +228,8 @@ mod tests {
         after: Duration,
         outcome: Result<&'static str, (ErrorKind, Option<Duration>)>,
         finish_reason: Option<&'static str>,
+        /// The error's retry override (an answer that missed its schema).
+        retryable: Option<bool>,
     }
 
     fn ok(text: &'static str) -> Step {
@@ -235,6 +237,7 @@ mod tests {
             after: Duration::ZERO,
             outcome: Ok(text),
             finish_reason: None,
+            retryable: None,
         }
     }
 
@@ -243,6 +246,7 @@ mod tests {
             after: Duration::ZERO,
             outcome: Err((kind, None)),
             finish_reason: None,
+            retryable: None,
         }
     }
 
@@ -308,6 +312,7 @@ mod tests {
                 )),
                 Err((kind, retry_after)) => Err(Error {
                     retry_after,
+                    retryable: step.retryable,
                     ..Error::new(kind, "scripted failure")
                 }),
             }
@@ -513,5 +518,29 @@ mod tests {
         assert_eq!(result.unwrap(), "B");
         let e = attempts[0].error.as_ref().expect("error");
         assert_eq!(e.kind, ErrorKind::FinishReason);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_marked_not_retryable_falls_back_without_retry() {
+        let mut a = leaf("A");
+        a["retry_policy"] = json!("DefaultRetry");
+        let fb = json!({"name": "F", "provider": "fallback", "options": {"strategy": ["A", "B"]}});
+        let reg = registry(vec![a.clone(), leaf("B"), fb], json!({}));
+        let invalid = Step {
+            retryable: Some(false),
+            ..fail(ErrorKind::BadResponse)
+        };
+        let script = Scripted::new(&[("A", vec![invalid.clone()]), ("B", vec![ok("B")])]);
+        let (result, attempts) = run(&reg, "F", &script, None).await;
+        assert_eq!(result.unwrap(), "B");
+        assert_eq!(attempts.len(), 2);
+        assert_eq!(script.calls()[1], ("B".to_owned(), 0));
+
+        // Without the mark, the kind's own rule retries a bad response.
+        let reg = registry(vec![a], json!({}));
+        let script = Scripted::new(&[("A", vec![fail(ErrorKind::BadResponse), ok("A")])]);
+        let (result, attempts) = run(&reg, "A", &script, None).await;
+        assert_eq!(result.unwrap(), "A");
+        assert_eq!(attempts.len(), 2);
     }
 }
