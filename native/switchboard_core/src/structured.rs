@@ -135,6 +135,9 @@ impl OutputSchema {
             .iter()
             .position(|c| c.name == OUTPUT_TOOL);
         let (mut value, raw) = match from_tool {
+            // A turn of a tool loop: the model wants tools run before it
+            // answers, so there is nothing to check yet.
+            None if !completion.tool_calls.is_empty() => return Ok(()),
             Some(i) => {
                 let call = completion.tool_calls.remove(i);
                 let value = Value::Object(call.arguments);
@@ -628,6 +631,23 @@ mod tests {
         assert!(failed(r#"{"healthy": true, "score": 1, "checks": ["#)
             .message
             .contains("JSON"));
+    }
+
+    #[test]
+    fn a_turn_that_calls_tools_has_nothing_to_check_yet() {
+        let schema = OutputSchema::compile(&health_schema()).unwrap();
+        let call = ToolCall {
+            id: "c1".into(),
+            name: "get_metric".into(),
+            arguments: Default::default(),
+        };
+        let mut c = Completion {
+            content: "Let me look.".into(),
+            tool_calls: vec![call.clone()],
+            ..Completion::default()
+        };
+        schema.apply(&mut c, false).unwrap();
+        assert_eq!((c.parsed, c.tool_calls), (None, vec![call]));
     }
 
     #[test]
