@@ -48,7 +48,7 @@ defmodule AgentExample.Metrics do
   defp read("run_queues") do
     %{
       "total" => :erlang.statistics(:total_run_queue_lengths),
-      "per_scheduler" => Tuple.to_list(:erlang.statistics(:run_queue_lengths))
+      "per_scheduler" => :erlang.statistics(:run_queue_lengths)
     }
   end
 

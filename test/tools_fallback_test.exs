@@ -7,8 +7,6 @@ defmodule Switchboard.ToolsFallbackTest do
   """
   use Switchboard.Case, async: true
 
-  import Switchboard.GoogleHelpers, only: [google_ai: 3]
-
   @tools [
     %{
       name: "beam_metrics",
@@ -36,7 +34,9 @@ defmodule Switchboard.ToolsFallbackTest do
       second = unquote(second)
       sc_a = scripted([%{tool_calls: [%{name: "beam_metrics", arguments: %{metric: "memory"}}]}])
       sc_b = scripted([%{content: "Memory is fine."}])
-      reg = fallback_registry!([leaf("A", first, sc_a), leaf("B", second, sc_b)])
+
+      reg =
+        fallback_registry!([dialect_client("A", first, sc_a), dialect_client("B", second, sc_b)])
 
       question = "How is memory?"
       assert {:ok, turn1} = Switchboard.call(reg, question, tools: @tools)
@@ -68,36 +68,6 @@ defmodule Switchboard.ToolsFallbackTest do
       assert result_for == call_id(second, call.id)
       assert result =~ "41943040"
     end
-  end
-
-  defp leaf(name, "openai", sc), do: openai(name, sc)
-  defp leaf(name, "anthropic", sc), do: anthropic(name, sc)
-  defp leaf(name, "google-ai", sc), do: google_ai(name, sc, %{})
-
-  defp leaf(name, "aws-bedrock", sc) do
-    %{
-      name: name,
-      provider: "aws-bedrock",
-      options: %{
-        model: "anthropic.claude-3-5-haiku-20241022-v1:0",
-        region: "us-east-1",
-        endpoint_url: Switchboard.Mock.base_url(mock(), sc, "aws-bedrock"),
-        access_key_id: "AKIDEXAMPLE",
-        secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-      }
-    }
-  end
-
-  defp leaf(name, "openai-responses", sc) do
-    %{
-      name: name,
-      provider: "openai-responses",
-      options: %{
-        model: "gpt-5",
-        api_key: "sk-test",
-        base_url: Switchboard.Mock.base_url(mock(), sc, "openai-responses")
-      }
-    }
   end
 
   # Gemini's wire has no call ids: calls and results are matched by name.

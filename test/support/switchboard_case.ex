@@ -59,6 +59,32 @@ defmodule Switchboard.Case do
     )
   end
 
+  @doc """
+  A client of `provider` answering from scenario `sc`: one per wire dialect
+  (`openai`, `anthropic`, `google-ai`, `aws-bedrock` with static keys,
+  `openai-responses`), for tests that run the same case on each.
+  """
+  def dialect_client(name, "openai", sc), do: openai(name, sc)
+  def dialect_client(name, "anthropic", sc), do: anthropic(name, sc)
+
+  def dialect_client(name, "google-ai", sc),
+    do: Switchboard.GoogleHelpers.google_ai(name, sc, %{})
+
+  def dialect_client(name, "aws-bedrock", sc) do
+    options = %{
+      model: "anthropic.claude-3-5-haiku-20241022-v1:0",
+      region: "us-east-1",
+      endpoint_url: Switchboard.Mock.base_url(mock(), sc, "aws-bedrock"),
+      access_key_id: "AKIDEXAMPLE",
+      secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+    }
+
+    %{name: name, provider: "aws-bedrock", options: options}
+  end
+
+  def dialect_client(name, "openai-responses", sc),
+    do: client(name, "openai-responses", sc, %{model: "gpt-5", api_key: "sk-test"}, nil)
+
   defp client(name, provider, sc, options, retry_policy) do
     base = Switchboard.Mock.base_url(mock(), sc, provider)
 

@@ -152,9 +152,14 @@ pub struct Completion {
 impl Completion {
     /// The normalised finish: from the provider's reason, and tool calls
     /// when there are any (Gemini says `STOP` when it calls a function).
+    /// A tool-use stop whose only call was the structured-output tool,
+    /// which the engine took out, is a plain stop for the caller.
     pub fn finish(&self) -> Finish {
         match Finish::from_reason(self.finish_reason.as_deref()) {
             Finish::Stop | Finish::Other if !self.tool_calls.is_empty() => Finish::ToolCalls,
+            Finish::ToolCalls if self.tool_calls.is_empty() && self.parsed.is_some() => {
+                Finish::Stop
+            }
             finish => finish,
         }
     }
