@@ -207,6 +207,10 @@ pub fn made_up_id(index: usize) -> String {
     format!("call_sb_{index}")
 }
 
+/// The most argument text a stream's tool calls may hold, as much as the
+/// engine lets a streamed answer's text grow.
+pub const MAX_ARGUMENT_BYTES: usize = 32 * 1024 * 1024;
+
 /// Tool calls streamed in pieces, keyed by the provider's index for the
 /// call (OpenAI `index`, Anthropic and Bedrock content block index,
 /// Responses `output_index`).
@@ -249,14 +253,23 @@ impl ToolCallAssembly {
     }
 
     /// More of a call's arguments text; a piece for a call never started
-    /// starts it without id or name (some servers send those late).
-    pub fn push_arguments(&mut self, key: u64, piece: &str) {
+    /// starts it without id or name (some servers send those late). The
+    /// arguments held are bounded like a streamed answer's text: past
+    /// [`MAX_ARGUMENT_BYTES`] the stream is a `:bad_response`.
+    pub fn push_arguments(&mut self, key: u64, piece: &str) -> Result<(), Error> {
+        if self.len_bytes().saturating_add(piece.len()) > MAX_ARGUMENT_BYTES {
+            return Err(Error::bad_response(format!(
+                "the streamed tool calls are larger than {} MiB",
+                MAX_ARGUMENT_BYTES / (1024 * 1024)
+            )));
+        }
         if !self.calls.iter().any(|c| c.key == key) {
             self.start(key, "", "");
         }
         if let Some(call) = self.calls.iter_mut().find(|c| c.key == key) {
             call.arguments.push_str(piece);
         }
+        Ok(())
     }
 
     /// Replaces a call's arguments with their final text (Responses'
@@ -351,17 +364,17 @@ mod tests {
     fn streamed_calls_assemble_in_order_and_bad_arguments_name_the_tool() {
         let mut a = ToolCallAssembly::default();
         assert!(a.start(1, "id1", "get"));
-        a.push_arguments(1, "{\"k\":");
+        a.push_arguments(1, "{\"k\":").unwrap();
         assert!(!a.start(1, "", ""));
-        a.push_arguments(1, "1}");
-        a.push_arguments(3, "");
+        a.push_arguments(1, "1}").unwrap();
+        a.push_arguments(3, "").unwrap();
         a.start(3, "", "now");
         let calls = a.finish().unwrap();
         assert_eq!(calls[0].arguments["k"], json!(1));
         assert_eq!(calls[1].id, "call_sb_1");
         let mut bad = ToolCallAssembly::default();
         bad.start(0, "i", "get");
-        bad.push_arguments(0, "{\"k\":");
+        bad.push_arguments(0, "{\"k\":").unwrap();
         let e = bad.finish().unwrap_err();
         assert!(e.message.contains("\"get\""), "{}", e.message);
     }

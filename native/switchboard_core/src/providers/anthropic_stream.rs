@@ -121,7 +121,7 @@ impl AnthropicStream {
                     }
                     (Some("input_json_delta"), None | Some(Block::ToolUse)) => {
                         if let Some(piece) = str_at(delta, "partial_json") {
-                            self.tools.push_arguments(index.unwrap_or(0), piece);
+                            self.tools.push_arguments(index.unwrap_or(0), piece)?;
                         }
                     }
                     _ => {}

@@ -27,10 +27,6 @@ use crate::response::Usage;
 use crate::tools::ToolCallAssembly;
 use crate::wire::Deltas;
 
-/// Tool input held while it streams, at most (the engine's limit on a
-/// streamed answer counts only what it forwards).
-const MAX_TOOL_INPUT_BYTES: usize = 32 * 1024 * 1024;
-
 #[derive(Debug, Default)]
 pub(crate) struct BedrockStream {
     text: String,
@@ -180,13 +176,7 @@ impl BedrockStream {
                     out.push_reasoning(&text);
                 }
                 if let Some(input) = delta.tool_use.and_then(|t| t.input) {
-                    self.tools.push_arguments(block.index, &input);
-                    if self.tools.len_bytes() > MAX_TOOL_INPUT_BYTES {
-                        return Err(Error::bad_response(format!(
-                            "the streamed tool calls are larger than {} MiB",
-                            MAX_TOOL_INPUT_BYTES / (1024 * 1024)
-                        )));
-                    }
+                    self.tools.push_arguments(block.index, &input)?;
                 }
             }
             Some("messageStop") => {

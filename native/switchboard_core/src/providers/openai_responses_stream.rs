@@ -178,13 +178,13 @@ impl StreamParser for ResponsesStream {
             (Some(ARGUMENTS_DELTA), Some(wire)) => {
                 if let Some(piece) = wire.delta.as_ref().and_then(|d| d.0.as_deref()) {
                     let key = self.call_key(&wire);
-                    self.calls.push_arguments(key, piece);
+                    self.calls.push_arguments(key, piece)?;
                 }
             }
             (Some(ARGUMENTS_DONE), Some(wire)) => {
                 if let Some(text) = wire.arguments.as_ref().and_then(|a| a.0.as_deref()) {
                     let key = self.call_key(&wire);
-                    self.calls.push_arguments(key, "");
+                    self.calls.push_arguments(key, "")?;
                     self.calls.set_arguments(key, text);
                 }
             }

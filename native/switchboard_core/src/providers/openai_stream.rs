@@ -271,7 +271,7 @@ impl OpenAiStream {
         }
         match arguments {
             None | Some(Value::Null) => {}
-            Some(Value::String(piece)) => self.calls.push_arguments(key, &piece),
+            Some(Value::String(piece)) => self.calls.push_arguments(key, &piece)?,
             Some(whole @ Value::Object(_)) => self.calls.set_arguments(key, &whole.to_string()),
             Some(_) => {
                 return Err(Error::bad_response(format!(
