@@ -122,7 +122,7 @@ defmodule Switchboard do
   With `output_schema:`, the answer is decoded and checked against that
   JSON Schema (draft 2020-12 unless it names another with `$schema`), and
   arrives as `Response.parsed`; `Response.content` keeps the text as the
-  model wrote it.
+  model wrote it (empty on the forced-tool providers below).
 
       schema = %{
         "type" => "object",
@@ -136,10 +136,15 @@ defmodule Switchboard do
       {:ok, %Switchboard.Response{parsed: %{"healthy" => true}}} =
         Switchboard.call(reg, "Is the node healthy?", output_schema: schema)
 
-  On providers without a native JSON mode the answer comes as the
-  arguments of a forced tool call (`"json_output"`); it is read from there
-  and never appears in `Response.tool_calls`. A streamed call streams its
-  text chunks as usual, and `parsed` arrives on the final response.
+  On providers without a native JSON mode (Anthropic, Bedrock) the answer
+  comes as the arguments of a forced tool call (`"json_output"`); it is
+  read from there and never appears in `Response.tool_calls`, and a tool
+  of the call may not have that name. A streamed call streams its text
+  chunks as usual (none on those providers), and `parsed` arrives on the
+  final response. With `tools:` too, an answer that calls tools is a step
+  of the loop: it is not checked and its `parsed` is `nil`; the answer
+  without tool calls is checked. Gemini is then not put in JSON mode (it
+  refuses that beside tools), so only Switchboard's check applies.
 
   Decoding is lenient where models slip: a markdown code fence around the
   JSON, prose before or after it (the first complete object or array that

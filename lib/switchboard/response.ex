@@ -11,7 +11,8 @@ defmodule Switchboard.Response do
     * `tool_calls` - the `Switchboard.ToolCall`s the model asked for, in
       order; `[]` when none
     * `parsed` - with `output_schema:`, the answer decoded and checked
-      against the schema (maps with string keys); `nil` otherwise
+      against the schema (maps with string keys); `nil` otherwise, and on
+      an answer that calls tools (a step of a tool loop)
     * `model` - the model the provider says answered
     * `finish` - why the model stopped, the same on every provider:
       `:stop`, `:length` (the token limit), `:tool_calls`,

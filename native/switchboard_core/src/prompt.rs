@@ -164,7 +164,7 @@ pub fn data_url(url: &str) -> Option<(&str, &str)> {
 /// Parses a prompt: a string (one user message) or a list of
 /// `%{role, content}` maps whose content is a string or a list of parts.
 pub fn parse_prompt(prompt: &Value) -> Result<Vec<Message>, Error> {
-    let messages = match prompt {
+    let mut messages = match prompt {
         Value::String(text) => vec![Message::user(text.clone())],
         Value::Array(items) => items
             .iter()
@@ -186,7 +186,39 @@ pub fn parse_prompt(prompt: &Value) -> Result<Vec<Message>, Error> {
             "prompt has only system messages; add a user message",
         ));
     }
+    distinct_tool_call_ids(&mut messages);
     Ok(messages)
+}
+
+/// Makes every tool call id in a conversation unique, as Anthropic and
+/// Bedrock require: ids made up for providers without them (Gemini's
+/// `call_sb_0`, ...) start over in every answer, so a long loop repeats
+/// them. A repeated id is renamed `<id>_<message index>`, and the tool
+/// results after it follow the newest call of that id.
+fn distinct_tool_call_ids(messages: &mut [Message]) {
+    use std::collections::{HashMap, HashSet};
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut newest: HashMap<String, String> = HashMap::new();
+    for (index, message) in messages.iter_mut().enumerate() {
+        for call in &mut message.tool_calls {
+            let sent = if seen.contains(&call.id) {
+                let mut renamed = format!("{}_{index}", call.id);
+                while seen.contains(&renamed) {
+                    renamed.push('_');
+                }
+                renamed
+            } else {
+                call.id.clone()
+            };
+            seen.insert(sent.clone());
+            newest.insert(std::mem::replace(&mut call.id, sent.clone()), sent);
+        }
+        if let Some(id) = &mut message.tool_call_id {
+            if let Some(sent) = newest.get(id.as_str()) {
+                id.clone_from(sent);
+            }
+        }
+    }
 }
 
 fn parse_message(index: usize, item: &Value) -> Result<Message, Error> {
@@ -408,6 +440,25 @@ mod tests {
         assert_eq!(msgs[1].tool_calls[0].arguments["k"], json!(1));
         assert_eq!(msgs[2].text(), "{\"v\":2}");
         assert_eq!(msgs[2].tool_name(&msgs[..2]), Some("get"));
+    }
+
+    #[test]
+    fn repeated_tool_call_ids_are_made_distinct_and_results_follow_the_newest() {
+        let turn = |name: &str| {
+            json!({"role": "assistant", "content": "", "tool_calls": [
+            {"id": "call_sb_0", "name": name, "arguments": {}}]})
+        };
+        let result = json!({"role": "tool", "tool_call_id": "call_sb_0", "content": "r"});
+        let msgs = parse_prompt(&json!([
+            {"role": "user", "content": "q"},
+            turn("a"), result.clone(), turn("b"), result
+        ]))
+        .unwrap();
+        assert_eq!(msgs[1].tool_calls[0].id, "call_sb_0");
+        assert_eq!(msgs[2].tool_call_id.as_deref(), Some("call_sb_0"));
+        assert_eq!(msgs[3].tool_calls[0].id, "call_sb_0_3");
+        assert_eq!(msgs[4].tool_call_id.as_deref(), Some("call_sb_0_3"));
+        assert_eq!(msgs[4].tool_name(&msgs[..4]), Some("b"));
     }
 
     #[test]

@@ -77,8 +77,7 @@ impl Finish {
     pub fn from_reason(reason: Option<&str>) -> Finish {
         match reason {
             Some(
-                "stop" | "end_turn" | "stop_sequence" | "STOP" | "completed" | "pause_turn"
-                | "FINISH_REASON_STOP",
+                "stop" | "end_turn" | "stop_sequence" | "STOP" | "completed" | "FINISH_REASON_STOP",
             ) => Finish::Stop,
             Some(
                 "length"

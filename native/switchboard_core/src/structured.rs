@@ -41,6 +41,9 @@ const MAX_REPORTED: usize = 3;
 /// does: about 0.5 ms for a 20-field schema, against tens of µs.
 const CACHE_SIZE: usize = 64;
 
+/// Schemas larger than this (as JSON text) are not kept.
+const MAX_CACHED_SCHEMA_BYTES: usize = 64 * 1024;
+
 /// Compiled schemas by their JSON text, oldest evicted first.
 #[derive(Default)]
 struct Cache {
@@ -101,6 +104,11 @@ impl OutputSchema {
     /// one of them used the same schema (the last [`CACHE_SIZE`] are kept).
     pub fn shared(schema: &Value) -> Result<Arc<Self>, Error> {
         let key = schema.to_string();
+        // A large schema is compiled for its call alone: the cache's
+        // memory stays bounded by CACHE_SIZE small entries.
+        if key.len() > MAX_CACHED_SCHEMA_BYTES {
+            return Self::compile(schema).map(Arc::new);
+        }
         if let Some(hit) = cache().entries.get(&key) {
             return Ok(Arc::clone(hit));
         }
@@ -161,8 +169,19 @@ impl OutputSchema {
     }
 }
 
-fn failure(message: String, raw: String, retry: bool) -> Error {
+/// The most of an answer kept on a schema failure, as for a provider's
+/// error body: the error travels to every receiver.
+const RAW_LIMIT: usize = 64 * 1024;
+
+fn failure(message: String, mut raw: String, retry: bool) -> Error {
     let mut e = Error::bad_response(message);
+    if raw.len() > RAW_LIMIT {
+        let mut cut = RAW_LIMIT;
+        while !raw.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        raw.truncate(cut);
+    }
     e.raw_response = Some(raw);
     if !retry {
         e.retryable = Some(false);

@@ -52,7 +52,11 @@ pub struct ToolCallStart {
 /// Tool names travel in every provider's request; this is the set all of
 /// them accept (OpenAI's and Gemini's rule, the strictest).
 fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
+    let first_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let ok = first_ok
         && name.len() <= 64
         && name
             .chars()
@@ -60,7 +64,8 @@ fn check_name(name: &str) -> Result<(), String> {
     match ok {
         true => Ok(()),
         false => Err(format!(
-            "tool name {name:?} must be 1 to 64 letters, digits, '_' or '-'"
+            "tool name {name:?} must be 1 to 64 letters, digits, '_' or '-', \
+             starting with a letter or '_'"
         )),
     }
 }
@@ -129,6 +134,19 @@ pub fn parse_tools(value: &Value) -> Result<Vec<Tool>, Error> {
         });
     }
     Ok(tools)
+}
+
+/// With an output schema, the forced-tool dialects ask for the answer
+/// through [`OUTPUT_TOOL`], and the engine reads a call of it as the
+/// answer on every dialect: a tool of the call may not have that name.
+pub fn check_output_tool(tools: &[Tool], output_schema: bool) -> Result<(), Error> {
+    match output_schema && tools.iter().any(|t| t.name == OUTPUT_TOOL) {
+        true => Err(Error::invalid_request(format!(
+            "a tool named {OUTPUT_TOOL:?} cannot be offered with output_schema: \
+             Switchboard reads a call of it as the structured answer; rename the tool"
+        ))),
+        false => Ok(()),
+    }
 }
 
 /// Parses `tool_choice:`: `"auto"`, `"none"`, `"required"` or
@@ -336,6 +354,7 @@ mod tests {
         for bad in [
             json!({"name": "x"}),
             json!([{"name": "has space"}]),
+            json!([{"name": "1st"}]),
             json!([{"name": "a"}, {"name": "a"}]),
             json!([{"name": "a", "parameters": "x"}]),
             json!([{"name": "a", "params": {}}]),

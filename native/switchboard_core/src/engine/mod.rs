@@ -58,7 +58,10 @@ pub async fn execute(
     sink: Option<&dyn StreamSink>,
 ) -> Result<Response, Failure> {
     let started = Instant::now();
-    if let Err(error) = crate::providers::check_call_options(&request.overrides) {
+    let checked = crate::providers::check_call_options(&request.overrides).and_then(|()| {
+        crate::tools::check_output_tool(&request.tools, request.output_schema.is_some())
+    });
+    if let Err(error) = checked {
         return Err(Failure {
             error,
             attempts: Vec::new(),

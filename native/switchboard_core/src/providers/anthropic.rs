@@ -177,12 +177,6 @@ fn tool_fields(input: &CallInput<'_>, fields: &mut Map<String, Value>) -> Result
         .collect();
     let mut choice = input.tool_choice.map(tool_choice_json);
     if let Some(schema) = input.output_schema {
-        if input.tools.iter().any(|t| t.name == OUTPUT_TOOL) {
-            return Err(Error::invalid_request(format!(
-                "a tool named {OUTPUT_TOOL:?} cannot be offered with output_schema: anthropic \
-                 asks for structured output through a tool of that name"
-            )));
-        }
         if input.tools.is_empty() {
             choice = Some(json!({"type": "tool", "name": OUTPUT_TOOL}));
         }

@@ -425,12 +425,6 @@ fn tool_config(input: &CallInput<'_>, history_has_tools: bool) -> Result<Option<
         Some(ToolChoice::Tool(name)) => Some(json!({"tool": {"name": name}})),
     };
     if let Some(schema) = input.output_schema {
-        if input.tools.iter().any(|t| t.name == OUTPUT_TOOL) {
-            return Err(Error::invalid_request(format!(
-                "aws-bedrock asks for output_schema through a tool named {OUTPUT_TOOL:?}; \
-                 the call has a tool of that name: rename it"
-            )));
-        }
         tools.push(tool_spec(
             OUTPUT_TOOL,
             Some(OUTPUT_TOOL_DESCRIPTION),
@@ -1209,14 +1203,6 @@ mod tests {
             body["toolConfig"],
             json!({"tools": [output], "toolChoice": {"tool": {"name": "json_output"}}})
         );
-        let e = tool_body(
-            json!("Count"),
-            json!([{"name": "json_output"}]),
-            None,
-            Some(schema),
-        )
-        .expect_err("name taken");
-        assert_eq!(e.kind, ErrorKind::InvalidRequest);
     }
 
     #[test]

@@ -18,7 +18,9 @@
 //! - An output schema sets `generationConfig.responseMimeType` to
 //!   `application/json` and `responseJsonSchema` to the schema (full JSON
 //!   Schema, unlike `responseSchema`, which it replaces if the options set
-//!   one), merged with the options' `generationConfig`.
+//!   one), merged with the options' `generationConfig`. Not with tools:
+//!   Gemini 2.x refuses JSON mode beside function declarations, so the
+//!   final answer is then only checked by Switchboard.
 //! - An assistant turn's tool calls are `functionCall` parts `{name, args}`
 //!   after its text, without ids (Vertex refuses them). The first call of
 //!   each turn carries the `thoughtSignature` Google documents for calls
@@ -212,7 +214,10 @@ pub(super) fn request_body(
 ) -> Result<Map<String, Value>, Error> {
     let mut fields = prompt_fields(input.messages)?;
     fields.extend(tool_fields(client, input));
-    Ok(body(client, fields, input.options, input.output_schema))
+    // Gemini 2.x refuses JSON mode beside function declarations; with tools
+    // the schema is left to Switchboard's own check of the final answer.
+    let output_schema = input.output_schema.filter(|_| input.tools.is_empty());
+    Ok(body(client, fields, input.options, output_schema))
 }
 
 fn part_json(part: &Part) -> Value {
@@ -756,9 +761,22 @@ mod tests {
                     "retrievalConfig": {"languageCode": "fr"},
                     "functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}
                 },
-                "generationConfig": {"topK": 2, "responseMimeType": "application/json",
-                                     "responseJsonSchema": schema}
+                // Beside tools, JSON mode is left out (Gemini 2.x refuses both).
+                "generationConfig": {"topK": 2, "responseSchema": {"type": "STRING"}}
             })
+        );
+        let alone = sent_with(
+            "google-ai",
+            json!({"api_key": "k", "generationConfig": {"responseSchema": {"type": "STRING"}}}),
+            json!("How many?"),
+            &[],
+            None,
+            Some(&schema),
+        )
+        .unwrap();
+        assert_eq!(
+            alone["generationConfig"],
+            json!({"responseMimeType": "application/json", "responseJsonSchema": schema})
         );
         for (choice, config) in [
             (ToolChoice::Auto, json!({"mode": "AUTO"})),
