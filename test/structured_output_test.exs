@@ -94,6 +94,16 @@ defmodule Switchboard.StructuredOutputTest do
       end
     end
 
+    test "an answer cut at the token limit says so" do
+      sc = scripted([%{content: ~s({"healthy": true, "sc), finish_reason: "length"}])
+      reg = registry!(%{clients: [openai("A", sc)]})
+
+      assert {:error, %Error{kind: :bad_response} = e} =
+               Switchboard.call(reg, "hi", output_schema: @schema)
+
+      assert e.message =~ "stopped at the output token limit"
+    end
+
     test "text that is no JSON is a :bad_response with the text kept" do
       assert {{:error, %Error{kind: :bad_response} = e}, sc} = call("I cannot help with that.")
       assert e.message =~ "not valid JSON"

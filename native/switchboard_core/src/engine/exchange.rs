@@ -90,7 +90,14 @@ impl Exchange for HttpExchange<'_> {
         if let Some(output) = self.output {
             output
                 .apply(&mut completion, self.retry_invalid_output)
-                .map_err(|e| clean(e.with_status(status)))?;
+                .map_err(|mut e| {
+                    // A cut answer fails the schema for a reason worth naming.
+                    if completion.finish() == crate::response::Finish::Length {
+                        e.message
+                            .push_str(" (the answer stopped at the output token limit)");
+                    }
+                    clean(e.with_status(status))
+                })?;
         }
         Ok((status, completion))
     }
