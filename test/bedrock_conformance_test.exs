@@ -92,27 +92,6 @@ defmodule Switchboard.BedrockConformanceTest do
     value |> String.split(":") |> hd()
   end
 
-  # --- event-stream frames, cut here independently of the client ----------
-
-  defp frames(<<>>), do: []
-
-  defp frames(<<total::32, hlen::32, _prelude_crc::32, rest::binary>>) do
-    payload_len = total - 16 - hlen
-
-    <<headers::binary-size(hlen), payload::binary-size(payload_len), _crc::32, tail::binary>> =
-      rest
-
-    [{string_headers(headers, %{}), payload} | frames(tail)]
-  end
-
-  defp string_headers(<<>>, acc), do: acc
-
-  defp string_headers(
-         <<n::8, name::binary-size(n), 7, len::16, value::binary-size(len), rest::binary>>,
-         acc
-       ),
-       do: string_headers(rest, Map.put(acc, name, value))
-
   # Payloads are JSON; the mock decodes them.
   defp payloads(frames) do
     Mock.decode_json(mock(), ["[", Enum.map_join(frames, ",", &elem(&1, 1)), "]"])
@@ -120,7 +99,7 @@ defmodule Switchboard.BedrockConformanceTest do
 
   defp expect_stream(cassette) do
     body = cassette["chunks"] |> Enum.map(&Base.decode64!(&1["b64"])) |> IO.iodata_to_binary()
-    frames = frames(body)
+    frames = Switchboard.EventStream.frames(body)
     events = Enum.zip(Enum.map(frames, &elem(&1, 0)), payloads(frames))
 
     case Enum.find(events, fn {h, _} -> h[":message-type"] == "exception" end) do

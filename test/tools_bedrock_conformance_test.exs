@@ -113,28 +113,9 @@ defmodule Switchboard.ToolsBedrockConformanceTest do
     }
   end
 
-  defp frames(<<>>), do: []
-
-  defp frames(<<total::32, hlen::32, _prelude_crc::32, rest::binary>>) do
-    payload_len = total - 16 - hlen
-
-    <<headers::binary-size(hlen), payload::binary-size(payload_len), _crc::32, tail::binary>> =
-      rest
-
-    [{string_headers(headers, %{}), payload} | frames(tail)]
-  end
-
-  defp string_headers(<<>>, acc), do: acc
-
-  defp string_headers(
-         <<n::8, name::binary-size(n), 7, len::16, value::binary-size(len), rest::binary>>,
-         acc
-       ),
-       do: string_headers(rest, Map.put(acc, name, value))
-
   defp expect_stream(cassette) do
     body = cassette["chunks"] |> Enum.map(&Base.decode64!(&1["b64"])) |> IO.iodata_to_binary()
-    frames = frames(body)
+    frames = Switchboard.EventStream.frames(body)
     payloads = Mock.decode_json(mock(), ["[", Enum.map_join(frames, ",", &elem(&1, 1)), "]"])
     events = Enum.zip(Enum.map(frames, &elem(&1, 0)), payloads)
     of = fn type -> for {%{":event-type" => ^type}, p} <- events, do: p end
