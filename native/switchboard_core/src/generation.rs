@@ -420,4 +420,130 @@ mod tests {
             json!({"stop_sequences": null})
         );
     }
+
+    /// The body fields the generic options reach, per dialect.
+    mod wire {
+        use serde_json::{json, Value};
+
+        use crate::providers::golden::sent;
+
+        fn body(provider: &str, client: Value, call: Value) -> Value {
+            sent(provider, client, json!("Hi"), call, false).body
+        }
+
+        #[test]
+        fn stop_reaches_each_dialects_field() {
+            let b = body(
+                "openai",
+                json!({"model": "m", "api_key": "k"}),
+                json!({"stop": "END"}),
+            );
+            assert_eq!(b["stop"], json!("END"));
+            let b = body(
+                "anthropic",
+                json!({"model": "m", "api_key": "k", "stop": ["A"]}),
+                json!({"stop": "END", "temperature": 0.5}),
+            );
+            assert_eq!(b["stop_sequences"], json!(["END"]));
+            assert_eq!(b["temperature"], json!(0.5));
+            assert!(b.get("stop").is_none());
+            let b = body(
+                "anthropic",
+                json!({"model": "m", "api_key": "k", "stop": "A"}),
+                json!({}),
+            );
+            assert_eq!(b["stop_sequences"], json!(["A"]));
+            // A `nil` stop in the call removes the client's.
+            let b = body(
+                "anthropic",
+                json!({"model": "m", "api_key": "k", "stop": "A"}),
+                json!({"stop": null}),
+            );
+            assert!(
+                b.get("stop_sequences").is_none() && b.get("stop").is_none(),
+                "{b}"
+            );
+            let b = body(
+                "google-ai",
+                json!({"model": "gemini-2.5-flash", "api_key": "k", "stop": ["A", "B"]}),
+                json!({"temperature": 1.5}),
+            );
+            assert_eq!(
+                b["generationConfig"],
+                json!({"stopSequences": ["A", "B"], "temperature": 1.5})
+            );
+            assert!(b.get("stop").is_none());
+            let b = body(
+                "google-ai",
+                json!({"model": "gemini-2.5-flash", "api_key": "k", "stop": "A", "temperature": 1}),
+                json!({"stop": null}),
+            );
+            assert_eq!(b["generationConfig"], json!({"temperature": 1}));
+            let b = body(
+                "aws-bedrock",
+                json!({"model": "m", "api_key": "k-123456", "region": "us-east-1", "stop": "A"}),
+                json!({"top_p": 0.5}),
+            );
+            assert_eq!(
+                b["inferenceConfig"],
+                json!({"stopSequences": ["A"], "topP": 0.5})
+            );
+            assert!(b.get("stop").is_none());
+            let b = body(
+                "aws-bedrock",
+                json!({"model": "m", "api_key": "k-123456", "region": "us-east-1"}),
+                json!({"stop": "END"}),
+            );
+            assert_eq!(b["inferenceConfig"], json!({"stopSequences": ["END"]}));
+        }
+
+        #[test]
+        fn a_clients_own_values_are_checked_at_registry_build() {
+            use crate::config::Registry;
+            let registry = |provider: &str, options: Value| {
+                Registry::from_value(&json!({"clients": [
+                    {"name": "Main", "provider": provider, "options": options}
+                ]}))
+            };
+            let e = registry(
+                "anthropic",
+                json!({"model": "m", "api_key": "k", "temperature": 1.5}),
+            )
+            .unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::Config);
+            assert!(
+                e.message.contains("\"temperature\"") && e.message.contains("\"Main\""),
+                "{}",
+                e.message
+            );
+            let e =
+                registry("openai", json!({"model": "m", "api_key": "k", "stop": 7})).unwrap_err();
+            assert_eq!(e.kind, crate::error::ErrorKind::Config);
+            assert!(e.message.contains("\"stop\""), "{}", e.message);
+            assert!(registry(
+                "openai-generic",
+                json!({"base_url": "http://h", "temperature": 3})
+            )
+            .is_ok());
+            assert!(registry(
+                "openai",
+                json!({"model": "m", "api_key": "k", "temperature": 2})
+            )
+            .is_ok());
+        }
+
+        #[test]
+        fn vertex_limits_follow_the_model() {
+            let p = crate::providers::golden::provider(
+                "vertex-ai",
+                json!({"model": "gemini-2.5-flash", "location": "us-east5", "project_id": "p",
+                       "headers": {"authorization": "Bearer ya29.test"}}),
+            );
+            let none = serde_json::Map::new();
+            assert_eq!(p.generation_limits(&none).dialect, "Gemini");
+            let claude = json!({"model": "claude-sonnet-4@20250514"});
+            let claude = claude.as_object().expect("map");
+            assert_eq!(p.generation_limits(claude).dialect, "Anthropic Messages");
+        }
+    }
 }

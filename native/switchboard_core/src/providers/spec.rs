@@ -212,6 +212,8 @@ mod tests {
             json!({"secret_access_key": "s"}),
             json!({"system": "x"}),
             json!({"max_tokens": "many"}),
+            json!({"max_tokens": 0}),
+            json!({"stop": 3}),
             json!({"tools": []}),
             json!({"response_format": {"type": "json_object"}}),
         ] {
