@@ -14,6 +14,7 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod framing;
+pub mod generation;
 pub mod prompt;
 pub mod providers;
 pub mod response;

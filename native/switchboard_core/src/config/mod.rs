@@ -41,6 +41,9 @@ pub struct Leaf {
     /// `supports_streaming: false` makes a stream call send one plain
     /// request and deliver the answer as a single chunk.
     pub supports_streaming: bool,
+    /// The client's generation parameters, typed and checked against its
+    /// dialect at build time; a call's own are checked per attempt.
+    pub generation: crate::generation::GenerationParams,
 }
 
 /// The provider is left out: its URL may hold userinfo or a key in the
@@ -276,12 +279,20 @@ fn build_node(
                 credentials: store.credentials.clone(),
                 ..ClientOptions::parse(spec, ctx.clone(), &c.options)?
             };
+            let provider = providers::build(&options)?;
+            // A client's own values out of its dialect's range fail the
+            // registry, as any other invalid option does.
+            provider
+                .generation_limits(&Map::new())
+                .check(&options.generation, &ctx)
+                .map_err(|e| Error::config(e.message))?;
             NodeKind::Leaf(Leaf {
                 http: HttpSettings::parse(&ctx, opts.map("http")?)?,
                 finish_reason_allow_list: opts.string_list("finish_reason_allow_list")?,
                 finish_reason_deny_list: opts.string_list("finish_reason_deny_list")?,
                 supports_streaming: opts.bool("supports_streaming")?.unwrap_or(true),
-                provider: providers::build(&options)?,
+                provider,
+                generation: options.generation.clone(),
                 transport: OnceLock::new(),
             })
         }

@@ -8,6 +8,7 @@ use super::strategy::Exchange;
 use super::{stream, transport};
 use crate::config::Leaf;
 use crate::error::Error;
+use crate::generation::GenerationParams;
 use crate::prompt::Message;
 use crate::secret::Secrets;
 use crate::structured::OutputSchema;
@@ -22,6 +23,8 @@ const RAW_RESPONSE_LIMIT: usize = transport::ERROR_BODY_PREFIX;
 pub(super) struct HttpExchange<'a> {
     pub messages: &'a [Message],
     pub options: &'a Map<String, Value>,
+    /// The call's generation parameters, typed from `options`.
+    pub generation: &'a GenerationParams,
     pub tools: &'a [Tool],
     pub tool_choice: Option<&'a ToolChoice>,
     /// The call's `output_schema`, compiled once for every attempt.
@@ -34,11 +37,17 @@ pub(super) struct HttpExchange<'a> {
 impl Exchange for HttpExchange<'_> {
     async fn exchange(
         &self,
-        _client: &str,
+        client: &str,
         leaf: &Leaf,
         streaming: bool,
         emit: &mut (dyn FnMut(&Deltas) + Send),
     ) -> Result<(u16, Completion), Error> {
+        // Out of the dialect's range: refused before any HTTP, as an attempt
+        // error, so a fallback moves on to a client that takes the value.
+        let params = leaf.generation.with_call(self.generation, self.options);
+        leaf.provider
+            .generation_limits(self.options)
+            .check(&params, &format!("client {}", crate::value::shown(client)))?;
         let input = CallInput {
             messages: self.messages,
             options: self.options,

@@ -58,15 +58,21 @@ pub async fn execute(
     sink: Option<&dyn StreamSink>,
 ) -> Result<Response, Failure> {
     let started = Instant::now();
-    let checked = crate::providers::check_call_options(&request.overrides).and_then(|()| {
+    // The call's generation parameters are typed once here; each attempt
+    // checks them, over its client's, against that client's dialect.
+    let checked = crate::providers::read_call_options(&request.overrides).and_then(|params| {
         crate::tools::check_output_tool(&request.tools, request.output_schema.is_some())
+            .map(|()| params)
     });
-    if let Err(error) = checked {
-        return Err(Failure {
-            error,
-            attempts: Vec::new(),
-        });
-    }
+    let generation = match checked {
+        Ok(params) => params,
+        Err(error) => {
+            return Err(Failure {
+                error,
+                attempts: Vec::new(),
+            })
+        }
+    };
     // Compiled once for every attempt (and shared with later calls); an
     // invalid schema fails the call before anything is sent.
     let output = match request.output_schema.as_ref().map(OutputSchema::shared) {
@@ -116,6 +122,7 @@ pub async fn execute(
     let exchange = HttpExchange {
         messages: &request.messages,
         options: &request.overrides,
+        generation: &generation,
         tools: &request.tools,
         tool_choice: request.tool_choice.as_ref(),
         output: output.as_deref(),

@@ -1,5 +1,7 @@
 //! Anthropic Messages API.
 
+use std::borrow::Cow;
+
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Url;
 use serde_json::{json, Map, Value};
@@ -10,6 +12,7 @@ use super::spec::{ProviderSpec, SpecKind};
 use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
+use crate::generation::{self, Limits};
 use crate::prompt::{split_system, Content, Media, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::Secrets;
@@ -18,6 +21,8 @@ use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
 pub(crate) const DEFAULT_MAX_TOKENS: u64 = 4096;
 const API_VERSION: &str = "2023-06-01";
+/// Where the Messages API takes the generic `stop`, as a list.
+pub(crate) const STOP_SEQUENCES: &str = "stop_sequences";
 
 pub(super) const ANTHROPIC: ProviderSpec = ProviderSpec {
     name: "anthropic",
@@ -42,7 +47,8 @@ impl Anthropic {
     fn build(o: &ClientOptions) -> Result<Box<dyn Provider>, Error> {
         o.options().required_str("model")?;
         let base_url = o.base_url()?;
-        let mut body = o.body.clone();
+        let mut body =
+            generation::renamed_stop(Cow::Borrowed(&o.body), STOP_SEQUENCES).into_owned();
         body.entry("max_tokens")
             .or_insert(json!(DEFAULT_MAX_TOKENS));
         let mut headers = HeaderMap::new();
@@ -213,12 +219,17 @@ pub(crate) fn prompt_fields(input: &CallInput<'_>) -> Result<Map<String, Value>,
 }
 
 impl Provider for Anthropic {
+    fn generation_limits(&self, _options: &Map<String, Value>) -> &'static Limits {
+        &generation::ANTHROPIC
+    }
+
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         let mut fields = prompt_fields(input)?;
         if input.stream {
             fields.insert("stream".into(), Value::Bool(true));
         }
-        let body = merge_body(&self.body, fields, input.options);
+        let call = generation::renamed_stop(Cow::Borrowed(input.options), STOP_SEQUENCES);
+        let body = merge_body(&self.body, fields, &call);
         Ok(HttpRequest::post_json(self.url.clone(), &body)?
             .with_client_headers(&self.headers, &self.secrets))
     }

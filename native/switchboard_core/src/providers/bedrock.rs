@@ -16,6 +16,7 @@
 //! chain, signed with SigV4. An API key together with keys or a profile is
 //! a configuration error.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -34,6 +35,7 @@ use crate::auth::aws::{
 use crate::auth::{Authorization, Authorize};
 use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
+use crate::generation::{self, Limits};
 use crate::prompt::{data_url, split_system, Content, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::{Secret, Secrets};
@@ -78,6 +80,7 @@ const MAPPED_OPTIONS: &[&str] = &[
     "temperature",
     "top_p",
     "stop_sequences",
+    "stop",
 ];
 
 /// `inference_configuration` keys and their Converse names.
@@ -140,8 +143,10 @@ impl Bedrock {
             let ctx = format!("{}: option \"inference_configuration\"", o.ctx);
             inference_fields(&Options::new(&ctx, config), config, &mut inference)?;
         }
-        // The same settings at the top level, as other providers take them.
-        inference_fields(&opts, &o.raw, &mut inference)?;
+        // The same settings at the top level, as other providers take them
+        // (the generic `stop` as `stop_sequences`).
+        let top = generation::renamed_stop(Cow::Borrowed(&o.raw), "stop_sequences");
+        inference_fields(&opts, &top, &mut inference)?;
         let additional = opts
             .map("additional_model_request_fields")?
             .map(|m| Value::Object(m.clone()));
@@ -446,8 +451,12 @@ fn tool_config(input: &CallInput<'_>, history_has_tools: bool) -> Result<Option<
 }
 
 impl Provider for Bedrock {
+    fn generation_limits(&self, _options: &Map<String, Value>) -> &'static Limits {
+        &generation::BEDROCK
+    }
+
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
-        let call = input.options;
+        let call = &*generation::renamed_stop(Cow::Borrowed(input.options), "stop_sequences");
         let model = match call.get("model") {
             Some(Value::String(m)) if !m.trim().is_empty() => m.as_str(),
             _ => self.model.as_deref().unwrap_or_default(),

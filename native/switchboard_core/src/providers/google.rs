@@ -70,6 +70,7 @@ use super::options::merge_body;
 use super::stream::short;
 use super::Completion;
 use crate::error::{Error, ErrorKind};
+use crate::generation;
 use crate::prompt::{split_system, Content, Media, Message, Part, Role};
 use crate::response::Usage;
 use crate::tools::{arguments_from_value, made_up_id, ToolCall, ToolChoice};
@@ -84,6 +85,7 @@ const GENERATION_OPTIONS: &[(&str, &str)] = &[
     ("temperature", "temperature"),
     ("top_p", "topP"),
     ("max_tokens", "maxOutputTokens"),
+    ("stop", "stopSequences"),
 ];
 
 /// The `thoughtSignature` Google documents for function calls it did not
@@ -250,9 +252,9 @@ fn guess_mime_type(url: &str) -> Option<&'static str> {
 }
 
 /// The body: client options, the prompt's fields, then the call's options.
-/// `model` goes in the URL, not here; `temperature`, `top_p` and
-/// `max_tokens` go into `generationConfig` (as `temperature`, `topP`,
-/// `maxOutputTokens`), merged with a `generationConfig` given as an
+/// `model` goes in the URL, not here; `temperature`, `top_p`,
+/// `max_tokens` and `stop` go into `generationConfig` (as `temperature`,
+/// `topP`, `maxOutputTokens`, `stopSequences`, a lone string as a list), merged with a `generationConfig` given as an
 /// option, the call's settings last; an output schema last of all.
 fn body(
     client: &Map<String, Value>,
@@ -266,8 +268,15 @@ fn body(
             config.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         for (generic, name) in GENERATION_OPTIONS {
-            if let Some(v) = options.get(*generic).filter(|v| !v.is_null()) {
-                config.insert((*name).to_owned(), v.clone());
+            match options.get(*generic) {
+                None => {}
+                // `nil` in a call's options removes the client's value.
+                Some(Value::Null) => {
+                    config.remove(*name);
+                }
+                Some(v) => {
+                    config.insert((*name).to_owned(), generation::stop_list(v.clone()));
+                }
             }
         }
     }

@@ -16,6 +16,7 @@ use super::{google, Completion, Provider};
 use crate::auth::{Authorization, KeySource};
 use crate::error::Error;
 use crate::framing::Framing;
+use crate::generation::{self, Limits};
 use crate::secret::Secrets;
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
@@ -65,6 +66,10 @@ impl GoogleAi {
 }
 
 impl Provider for GoogleAi {
+    fn generation_limits(&self, _options: &Map<String, Value>) -> &'static Limits {
+        &generation::GEMINI
+    }
+
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         let model = match input.options.get("model") {
             Some(Value::String(m)) => m.as_str(),

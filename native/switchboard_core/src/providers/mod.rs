@@ -55,12 +55,13 @@ use std::fmt;
 
 pub use crate::wire::Completion;
 pub use options::ClientOptions;
-pub use spec::{check_call_options, ProviderSpec, SpecKind};
+pub use spec::{check_call_options, read_call_options, ProviderSpec, SpecKind};
 pub use stream::StreamParser;
 
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
+use crate::generation::{self, Limits};
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
 /// A wire format: how to build a request and how to read its answer.
@@ -90,6 +91,15 @@ pub trait Provider: Send + Sync + fmt::Debug {
 
     /// A fresh reader for one streamed answer.
     fn stream_parser(&self) -> Box<dyn StreamParser>;
+
+    /// The documented limits of the generation parameters, for a call with
+    /// these `options:` (a per-call `model` may change the dialect).
+    fn generation_limits(
+        &self,
+        _options: &serde_json::Map<String, serde_json::Value>,
+    ) -> &'static Limits {
+        &generation::UNCHECKED
+    }
 }
 
 /// Builds the provider of a leaf client from its checked options.

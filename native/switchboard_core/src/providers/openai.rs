@@ -12,6 +12,7 @@ use super::spec::{ProviderSpec, SpecKind};
 use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
+use crate::generation::{self, Limits};
 use crate::prompt::{Content, Message, Part, Role};
 use crate::response::Usage;
 use crate::tools::{self, Tool, ToolCall, ToolChoice};
@@ -72,6 +73,9 @@ pub struct OpenAiChat {
     headers: reqwest::header::HeaderMap,
     secrets: crate::secret::Secrets,
     body: Map<String, Value>,
+    /// OpenAI's documented limits for `openai` and `azure-openai`; none
+    /// for other OpenAI-compatible servers.
+    limits: &'static Limits,
 }
 
 impl OpenAiChat {
@@ -111,6 +115,10 @@ impl OpenAiChat {
         Ok(Box::new(OpenAiChat {
             url,
             stream_usage: provider != "openai-generic",
+            limits: match provider {
+                "openai" | "azure-openai" => &generation::OPENAI_CHAT,
+                _ => &generation::UNCHECKED,
+            },
             authorization,
             headers: o.headers.clone(),
             secrets: o.secrets.clone(),
@@ -237,6 +245,10 @@ fn response_format_json(schema: &Value) -> Value {
 }
 
 impl Provider for OpenAiChat {
+    fn generation_limits(&self, _options: &Map<String, Value>) -> &'static Limits {
+        self.limits
+    }
+
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         let mut fields = Map::new();
         let messages = input

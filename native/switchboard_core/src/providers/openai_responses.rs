@@ -36,6 +36,7 @@ use super::stream::short;
 use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
+use crate::generation::{self, Limits};
 use crate::prompt::{Content, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::Secrets;
@@ -240,6 +241,10 @@ fn set_output_format(body: &mut Map<String, Value>, schema: &Value) -> Result<()
 }
 
 impl Provider for OpenAiResponses {
+    fn generation_limits(&self, _options: &Map<String, Value>) -> &'static Limits {
+        &generation::OPENAI_RESPONSES
+    }
+
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         let mut fields = Map::new();
         fields.insert("input".into(), Value::Array(input_items(input.messages)?));

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 use super::spec::ProviderSpec;
 use crate::auth::{CredentialCaches, KeySource};
 use crate::error::Error;
+use crate::generation::GenerationParams;
 use crate::secret::{is_credential_header, Secret, Secrets};
 use crate::value::Options;
 
@@ -41,6 +42,8 @@ pub struct ClientOptions {
     pub query_params: Vec<(String, String)>,
     /// Everything that is not read by switchboard, sent as is.
     pub body: Map<String, Value>,
+    /// `temperature`, `top_p`, `max_tokens` and `stop`, typed.
+    pub generation: GenerationParams,
     /// Where credentials that need work are cached, shared with the other
     /// clients of the registry: the registry's own, or a private one.
     pub credentials: Arc<CredentialCaches>,
@@ -68,7 +71,7 @@ impl ClientOptions {
         o.str("api_key")?;
         o.str("base_url")?;
         o.str("default_role")?;
-        check_body_types(&o)?;
+        let generation = check_body_types(&o, &ctx, raw)?;
         if raw.get("stream").is_some_and(|v| !v.is_null()) {
             return Err(Error::config(format!(
                 "{ctx}: option \"stream\" is set by switchboard; use Switchboard.stream/3 instead"
@@ -93,6 +96,7 @@ impl ClientOptions {
             secrets,
             query_params,
             body,
+            generation,
             raw: raw.clone(),
             ctx,
             credentials: Arc::default(),
@@ -156,13 +160,15 @@ pub fn url_with_query(base: &str, path: &str, query: &[(String, String)]) -> Opt
 }
 
 /// The body options whose type every provider agrees on, checked in client
-/// options and in a call's options alike.
-pub fn check_body_types(o: &Options<'_>) -> Result<(), Error> {
+/// options and in a call's options alike: `model`, and the generation
+/// parameters, read once here (`:config` errors naming `ctx`).
+pub fn check_body_types(
+    o: &Options<'_>,
+    ctx: &str,
+    raw: &Map<String, Value>,
+) -> Result<GenerationParams, Error> {
     o.str("model")?;
-    o.f64("temperature")?;
-    o.f64("top_p")?;
-    o.u64("max_tokens")?;
-    Ok(())
+    GenerationParams::read(ctx, raw)
 }
 
 fn parse_headers(ctx: &str, given: Vec<(String, String)>) -> Result<(HeaderMap, Secrets), Error> {

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use super::options::ClientOptions;
 use super::Provider;
 use crate::error::Error;
+use crate::generation::GenerationParams;
 use crate::value::{shown, Options};
 
 /// How a client of this provider is built.
@@ -137,6 +138,11 @@ const TYPED_ELSEWHERE: &[&str] = &[
 /// credentials, routing, client settings or what the prompt fills in; those
 /// are `:invalid_request` errors naming the option.
 pub fn check_call_options(options: &Map<String, Value>) -> Result<(), Error> {
+    read_call_options(options).map(|_| ())
+}
+
+/// [`check_call_options`], and the call's generation parameters, typed.
+pub fn read_call_options(options: &Map<String, Value>) -> Result<GenerationParams, Error> {
     for key in options.keys() {
         if TYPED_ELSEWHERE.contains(&key.as_str()) {
             return Err(Error::invalid_request(format!(
@@ -168,8 +174,9 @@ pub fn check_call_options(options: &Map<String, Value>) -> Result<(), Error> {
             )));
         }
     }
-    let o = Options::new("the call's options", options);
-    super::options::check_body_types(&o).map_err(|e| Error::invalid_request(e.message))
+    let ctx = "the call's options";
+    super::options::check_body_types(&Options::new(ctx, options), ctx, options)
+        .map_err(|e| Error::invalid_request(e.message))
 }
 
 #[cfg(test)]
@@ -205,6 +212,8 @@ mod tests {
             json!({"secret_access_key": "s"}),
             json!({"system": "x"}),
             json!({"max_tokens": "many"}),
+            json!({"max_tokens": 0}),
+            json!({"stop": 3}),
             json!({"tools": []}),
             json!({"response_format": {"type": "json_object"}}),
         ] {

@@ -16,6 +16,7 @@
 //! not set; its tokens are shared by every client of the registry with the
 //! same credential ([`TokenSource`]).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use reqwest::header::HeaderMap;
@@ -30,6 +31,7 @@ use crate::auth::google::{
 use crate::auth::{Authorization, KeySource};
 use crate::error::Error;
 use crate::framing::Framing;
+use crate::generation::{self, Limits};
 use crate::secret::{Secret, Secrets};
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
@@ -222,6 +224,18 @@ impl Vertex {
 }
 
 impl Provider for Vertex {
+    /// Claude's limits for a Claude model, Gemini's for the rest.
+    fn generation_limits(&self, options: &Map<String, Value>) -> &'static Limits {
+        let model = match options.get("model") {
+            Some(Value::String(m)) => m.as_str(),
+            _ => self.model.as_str(),
+        };
+        match google::model_id(model) {
+            Ok(id) if id.starts_with("claude") => &generation::ANTHROPIC,
+            _ => &generation::GEMINI,
+        }
+    }
+
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         let model = match input.options.get("model") {
             Some(Value::String(m)) => m.as_str(),
@@ -241,11 +255,11 @@ impl Provider for Vertex {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect()
             };
-            let mut body = merge_body(
-                &without_model(&self.body),
-                fields,
-                &without_model(input.options),
-            );
+            let stop = |m: &Map<String, Value>| {
+                generation::renamed_stop(Cow::Owned(without_model(m)), anthropic::STOP_SEQUENCES)
+                    .into_owned()
+            };
+            let mut body = merge_body(&stop(&self.body), fields, &stop(input.options));
             body.entry("max_tokens")
                 .or_insert(json!(anthropic::DEFAULT_MAX_TOKENS));
             body
