@@ -288,6 +288,7 @@ impl Provider for OpenAiResponses {
             model,
             usage,
             parsed: None,
+            raw: None,
         })
     }
 
