@@ -37,7 +37,8 @@ defmodule Switchboard do
     * `%{type: "image_url", image_url: %{url: ...}}` (OpenAI's form; a
       `data:` URL is inline data)
     * `%{type: "document", data: base64, media_type: "application/pdf"}`
-      (user messages)
+      (user messages; OpenAI chat, OpenAI Responses and Anthropic take
+      only PDFs, Bedrock other document types too)
 
   A provider that cannot take a part fails the call with `:invalid_request`
   before anything is sent.

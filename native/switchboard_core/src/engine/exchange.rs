@@ -77,8 +77,8 @@ impl Exchange for HttpExchange<'_> {
                 self.raw_response,
                 &mut shown,
             ))
-                .await
-                .map_err(clean)?
+            .await
+            .map_err(clean)?
         } else {
             let answer = transport::send(client, request, &leaf.http)
                 .await

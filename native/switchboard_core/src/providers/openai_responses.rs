@@ -36,7 +36,7 @@ use super::stream::short;
 use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
-use crate::prompt::{Content, Message, Part, Role};
+use crate::prompt::{Content, Inline, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::Secrets;
 use crate::tools::{arguments_from_text, made_up_id, Tool, ToolCall, ToolChoice};
@@ -241,6 +241,8 @@ fn set_output_format(body: &mut Map<String, Value>, schema: &Value) -> Result<()
 
 impl Provider for OpenAiResponses {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
+        // Every document is sent as `document.pdf`.
+        Inline::require_pdf_documents(input.messages, "openai-responses")?;
         let mut fields = Map::new();
         fields.insert("input".into(), Value::Array(input_items(input.messages)?));
         if !input.tools.is_empty() {
