@@ -37,7 +37,8 @@ defmodule Switchboard do
     * `%{type: "image_url", image_url: %{url: ...}}` (OpenAI's form; a
       `data:` URL is inline data)
     * `%{type: "document", data: base64, media_type: "application/pdf"}`
-      (user messages)
+      (user messages; OpenAI chat, OpenAI Responses and Anthropic take
+      only PDFs, Bedrock other document types too)
 
   A provider that cannot take a part fails the call with `:invalid_request`
   before anything is sent.
@@ -74,6 +75,7 @@ defmodule Switchboard do
   | `:metadata` | yes                            | yes           | yes        |
   | `:tools`, `:tool_choice`, `:output_schema` | yes | yes     | yes        |
   | `:retry_invalid_output` | yes                | yes           | yes        |
+  | `:raw_response` | yes                        | yes           | yes        |
   | `:to`       |                                | yes           |            |
   | `:window`   |                                | yes           | yes        |
 
@@ -97,6 +99,16 @@ defmodule Switchboard do
       repeat an attempt whose answer does not match `:output_schema`
       (default `false`: such an answer is not retried, though a fallback
       still moves on to its next client)
+    * `:raw_response` - `true` keeps the provider's answer as received in
+      `Response.raw`, for the fields Switchboard does not map (default
+      `false`: `raw` is `nil` and nothing is copied). A whole answer is its
+      body; a streamed one the stream's text as received (the `data:` lines
+      of a server-sent event stream), or for Bedrock's binary event stream
+      the JSON payloads of its events, one per line. At most 1 MiB is kept:
+      a longer answer is cut there (at a character boundary) and ends
+      with a last line `[switchboard: raw answer cut at 1 MiB]`; the call
+      itself does not fail. Secrets the request carried are redacted from
+      it. With fallbacks, it is the answer of the attempt that answered
     * `:to` - the process that receives the call's messages (a local pid;
       default `self()`)
     * `:window` - at most this many chunk messages unacknowledged at once:
@@ -110,7 +122,7 @@ defmodule Switchboard do
   programmer errors: they raise `ArgumentError` naming what is wrong.
 
       Switchboard.async(reg, "Hi", to: pid)
-      ** (ArgumentError) Switchboard.async/3: unknown option :to (accepted: :client, :options, :timeout, :metadata, :tools, :tool_choice, :output_schema, :retry_invalid_output); :to and :window are options of stream_to/3
+      ** (ArgumentError) Switchboard.async/3: unknown option :to (accepted: :client, :options, :timeout, :metadata, :tools, :tool_choice, :output_schema, :retry_invalid_output, :raw_response); :to and :window are options of stream_to/3
 
   What can only be judged against the registry (an unknown `client:`) or
   the provider (the prompt's shape, the contents of `options:`) arrives as
@@ -217,6 +229,7 @@ defmodule Switchboard do
           | {:tool_choice, :auto | :none | :required | {:tool, String.t()}}
           | {:output_schema, map()}
           | {:retry_invalid_output, boolean()}
+          | {:raw_response, boolean()}
   @typedoc "An option of `stream_to/3`."
   @type stream_to_option :: option() | {:to, pid()} | {:window, pos_integer() | :infinity}
   @typedoc "An option of `stream/3`."
@@ -231,7 +244,8 @@ defmodule Switchboard do
     :tools,
     :tool_choice,
     :output_schema,
-    :retry_invalid_output
+    :retry_invalid_output,
+    :raw_response
   ]
   @stream_to_options @call_options ++ [:to, :window]
   @stream_options @call_options ++ [:window]
@@ -453,7 +467,8 @@ defmodule Switchboard do
             :tools,
             :tool_choice,
             :output_schema,
-            :retry_invalid_output
+            :retry_invalid_output,
+            :raw_response
           ],
           Keyword.has_key?(opts, key),
           into: %{} do
@@ -724,6 +739,7 @@ defmodule Switchboard do
   defp check_option!(_name, :tool_choice, {:tool, name}) when is_binary(name), do: :ok
   defp check_option!(_name, :output_schema, schema) when is_map(schema), do: :ok
   defp check_option!(_name, :retry_invalid_output, retry) when is_boolean(retry), do: :ok
+  defp check_option!(_name, :raw_response, raw) when is_boolean(raw), do: :ok
   defp check_option!(_name, :to, pid) when is_pid(pid) and node(pid) == node(), do: :ok
   defp check_option!(_name, :window, :infinity), do: :ok
   defp check_option!(_name, :window, n) when is_integer(n) and n > 0, do: :ok
@@ -741,6 +757,7 @@ defmodule Switchboard do
   defp expected(:tool_choice), do: "must be :auto, :none, :required or {:tool, name}"
   defp expected(:output_schema), do: "must be a JSON Schema map"
   defp expected(:retry_invalid_output), do: "must be a boolean"
+  defp expected(:raw_response), do: "must be a boolean"
   defp expected(:window), do: "must be a positive integer or :infinity"
 
   # Scalars are shown; maps, lists, tuples and strings only by their type,

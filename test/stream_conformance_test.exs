@@ -26,6 +26,9 @@ defmodule Switchboard.StreamConformanceTest do
 
   # --- what a recording says the answer is ---------------------------------
 
+  defp refusal_reason(reason, true) when reason in [nil, "stop"], do: "refusal"
+  defp refusal_reason(reason, _refused), do: reason
+
   defp expect(:openai, events) do
     chunks = for %{"json" => %{} = j} <- events, do: j
     choices = for j <- chunks, c <- j["choices"] || [], c["index"] == 0, do: c
@@ -43,8 +46,13 @@ defmodule Switchboard.StreamConformanceTest do
           into: "",
           do: t
         ),
+      # A refusal over "stop" (or no reason) reads as "refusal".
       finish_reason:
-        choices |> Enum.map(& &1["finish_reason"]) |> Enum.reject(&is_nil/1) |> List.last(),
+        choices
+        |> Enum.map(& &1["finish_reason"])
+        |> Enum.reject(&is_nil/1)
+        |> List.last()
+        |> refusal_reason(Enum.any?(choices, &(&1["delta"]["refusal"] not in [nil, ""]))),
       usage: usage && recorded_usage(:openai, usage)
     }
   end

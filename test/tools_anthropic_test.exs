@@ -186,6 +186,28 @@ defmodule Switchboard.ToolsAnthropicTest do
     end
   end
 
+  describe "documents" do
+    test "a document that is not a PDF is refused before any HTTP" do
+      {sc, reg} = claude([%{content: "never"}])
+
+      prompt = [
+        %{
+          role: "user",
+          content: [
+            %{type: "text", text: "Summarise."},
+            %{type: "document", data: "aGVsbG8=", media_type: "text/plain"}
+          ]
+        }
+      ]
+
+      assert {:error, %Error{kind: :invalid_request, message: message}} =
+               Switchboard.call(reg, prompt)
+
+      assert message =~ "anthropic" and message =~ "text/plain" and message =~ "application/pdf"
+      assert requests(sc) == []
+    end
+  end
+
   describe "answers" do
     test "tool calls from a plain answer, after its text" do
       {_sc, reg} = claude([%{content: "Let me check.", tool_calls: @calls}])

@@ -150,6 +150,27 @@ defmodule Switchboard.ToolsOpenAITest do
              ]
     end
 
+    test "a document that is not a PDF is refused before any HTTP" do
+      sc = scripted([%{content: "never"}])
+      reg = one_client(sc)
+
+      prompt = [
+        %{
+          role: "user",
+          content: [
+            %{type: "text", text: "Summarise."},
+            %{type: "document", data: "aGVsbG8=", media_type: "text/plain"}
+          ]
+        }
+      ]
+
+      assert {:error, %Error{kind: :invalid_request, message: message}} =
+               Switchboard.call(reg, prompt)
+
+      assert message =~ "OpenAI chat" and message =~ "text/plain" and message =~ "application/pdf"
+      assert requests(sc) == []
+    end
+
     test "an image in a tool result is refused before any HTTP" do
       sc = scripted([%{content: "never"}])
       reg = one_client(sc)
@@ -286,16 +307,38 @@ defmodule Switchboard.ToolsOpenAITest do
       assert streamed.usage.reasoning_tokens == 20
     end
 
-    test "a refusal is the answer's text and the finish reason stays the provider's" do
+    test "a refusal is the answer's text with finish :content_filter, plain and streamed" do
       body =
         ~s({"id":"c","object":"chat.completion","model":"gpt-4o","choices":[{"index":0,) <>
           ~s("message":{"role":"assistant","content":null,"refusal":"I can't help with that."},) <>
           ~s("finish_reason":"stop"}]})
 
-      sc = scripted([%{body: body}])
+      events =
+        [
+          ~s({"choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":""}}]}),
+          ~s({"choices":[{"index":0,"delta":{"refusal":"I can't"}}]}),
+          ~s({"choices":[{"index":0,"delta":{"refusal":" help."}}]}),
+          ~s({"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}),
+          "[DONE]"
+        ]
+        |> Enum.map_join(&"data: #{&1}\n\n")
 
-      assert {:ok, %Response{content: "I can't help with that.", finish_reason: "stop"}} =
-               Switchboard.call(one_client(sc), "Do something bad")
+      sc = scripted([%{body: body}, %{body: events, content_type: "text/event-stream"}])
+
+      assert {:ok,
+              %Response{
+                content: "I can't help with that.",
+                finish_reason: "refusal",
+                finish: :content_filter
+              }} = Switchboard.call(one_client(sc), "Do something bad")
+
+      streamed = List.last(Enum.to_list(Switchboard.stream(one_client(sc), "Do something bad")))
+
+      assert %Response{
+               content: "I can't help.",
+               finish_reason: "refusal",
+               finish: :content_filter
+             } = streamed.response
     end
 
     test "OpenRouter's `reasoning` field is reasoning too" do

@@ -46,6 +46,29 @@ defmodule Switchboard.ToolsResponsesTest do
     %{name: "get_time", arguments: %{}}
   ]
 
+  test "a document that is not a PDF is refused before any HTTP" do
+    sc = scripted([%{content: "never"}])
+    reg = registry(sc)
+
+    prompt = [
+      %{
+        role: "user",
+        content: [
+          %{type: "text", text: "Summarise."},
+          %{type: "document", data: "aGVsbG8=", media_type: "text/plain"}
+        ]
+      }
+    ]
+
+    assert {:error, %Error{kind: :invalid_request, message: message}} =
+             Switchboard.call(reg, prompt)
+
+    assert message =~ "openai-responses" and message =~ "text/plain" and
+             message =~ "application/pdf"
+
+    assert requests(sc) == []
+  end
+
   test "tools, tool_choice, output_schema, an image and a document: the exact request body" do
     sc = scripted([%{content: ~s({"status": "ok", "notes": "fine"})}])
     reg = registry(sc, %{text: %{verbosity: "low"}})

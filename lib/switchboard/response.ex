@@ -23,6 +23,9 @@ defmodule Switchboard.Response do
     * `client` / `provider` - the leaf client that answered
     * `attempts` - every HTTP attempt of the call, failed ones included
     * `latency_ms` - wall time of the whole call
+    * `raw` - with `raw_response: true`, the provider's answer as received
+      (the body, or a stream's text; at most 1 MiB, see the
+      `:raw_response` option of `Switchboard`); `nil` otherwise
 
       iex> %Switchboard.Response{content: "Hi", finish: :stop}.tool_calls
       []
@@ -40,7 +43,8 @@ defmodule Switchboard.Response do
           client: String.t(),
           provider: String.t(),
           attempts: [Switchboard.Attempt.t()],
-          latency_ms: non_neg_integer()
+          latency_ms: non_neg_integer(),
+          raw: String.t() | nil
         }
 
   defstruct [
@@ -52,6 +56,7 @@ defmodule Switchboard.Response do
     :client,
     :provider,
     :latency_ms,
+    :raw,
     finish: :other,
     usage: %Switchboard.Usage{},
     tool_calls: [],

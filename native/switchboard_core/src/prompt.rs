@@ -54,6 +54,36 @@ impl Inline {
     pub fn data_url(&self) -> String {
         format!("data:{};base64,{}", self.media_type, self.data)
     }
+
+    /// For a document on a dialect that sends every document as a PDF:
+    /// any other media type is `:invalid_request`, before anything is sent.
+    pub fn require_pdf(&self, provider: &str) -> Result<(), Error> {
+        if self
+            .media_type
+            .trim()
+            .eq_ignore_ascii_case("application/pdf")
+        {
+            return Ok(());
+        }
+        Err(Error::invalid_request(format!(
+            "{provider} cannot take a document of type {:?} (it takes application/pdf only)",
+            self.media_type
+        )))
+    }
+
+    /// [`Inline::require_pdf`] for every document part of `messages`.
+    pub fn require_pdf_documents(messages: &[Message], provider: &str) -> Result<(), Error> {
+        for message in messages {
+            if let Content::Parts(parts) = &message.content {
+                for part in parts {
+                    if let Part::Document(d) = part {
+                        d.require_pdf(provider)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Media {

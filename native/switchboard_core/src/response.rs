@@ -141,6 +141,9 @@ pub struct Response {
     pub provider: String,
     pub attempts: Vec<Attempt>,
     pub latency: Duration,
+    /// With `raw_response`, the answering attempt's answer as received
+    /// (bounded); `None` otherwise.
+    pub raw: Option<String>,
 }
 
 /// A call that ended without an answer, with every attempt it made.

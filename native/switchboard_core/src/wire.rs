@@ -147,6 +147,9 @@ pub struct Completion {
     pub model: Option<String>,
     pub finish_reason: Option<String>,
     pub usage: Usage,
+    /// Set by the engine when the call asked for it (`raw_response`): the
+    /// answer as received, bounded (see [`crate::engine`]'s `RawAnswer`).
+    pub raw: Option<String>,
 }
 
 impl Completion {

@@ -303,9 +303,15 @@ fn decode_request(prompt: Term, opts: Term) -> Result<CallRequest, Error> {
                     "opts[:retry_invalid_output] must be a boolean",
                 ))
             }
+            ("raw_response", Value::Bool(raw)) => request.raw_response = raw,
+            ("raw_response", _) => {
+                return Err(Error::invalid_request(
+                    "opts[:raw_response] must be a boolean",
+                ))
+            }
             (other, _) => {
                 return Err(Error::invalid_request(format!(
-                    "unknown option {other:?} (expected client, options, timeout, tools, tool_choice, output_schema or retry_invalid_output)"
+                    "unknown option {other:?} (expected client, options, timeout, tools, tool_choice, output_schema, retry_invalid_output or raw_response)"
                 )))
             }
         }

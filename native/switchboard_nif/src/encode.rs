@@ -163,6 +163,7 @@ pub struct ExResponse {
     provider: String,
     attempts: Vec<ExAttempt>,
     latency_ms: u64,
+    raw: Option<String>,
 }
 
 #[derive(NifException)]
@@ -244,6 +245,7 @@ impl From<Response> for ExResponse {
             provider: r.provider,
             attempts: r.attempts.into_iter().map(ExAttempt::from).collect(),
             latency_ms: millis(r.latency),
+            raw: r.raw,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use super::raw::RawAnswer;
 use super::strategy::Exchange;
 use super::{stream, transport};
 use crate::config::Leaf;
@@ -32,6 +33,8 @@ pub(super) struct HttpExchange<'a> {
     /// Repeat an attempt whose answer does not match the schema under the
     /// client's retry policy (by default only a fallback moves on).
     pub retry_invalid_output: bool,
+    /// Keep the answer as received in `Completion::raw`.
+    pub raw_response: bool,
 }
 
 impl Exchange for HttpExchange<'_> {
@@ -76,9 +79,15 @@ impl Exchange for HttpExchange<'_> {
             };
             // Boxed: a stream's state is large and most calls do not stream,
             // so it should not widen every call's future.
-            Box::pin(stream::exchange(leaf, client, request, &mut shown))
-                .await
-                .map_err(clean)?
+            Box::pin(stream::exchange(
+                leaf,
+                client,
+                request,
+                self.raw_response,
+                &mut shown,
+            ))
+            .await
+            .map_err(clean)?
         } else {
             let answer = transport::send(client, request, &leaf.http)
                 .await
@@ -86,7 +95,7 @@ impl Exchange for HttpExchange<'_> {
             if !answer.head.is_success() {
                 return Err(clean(provider_error(leaf, &answer.head, &answer.body)));
             }
-            let completion = leaf
+            let mut completion = leaf
                 .provider
                 .parse_response(&answer.head, &answer.body)
                 .map_err(|mut e| {
@@ -94,6 +103,9 @@ impl Exchange for HttpExchange<'_> {
                     e.raw_response = Some(raw_text(&answer.body));
                     clean(e)
                 })?;
+            if self.raw_response {
+                completion.raw = Some(RawAnswer::whole(&answer.body));
+            }
             (answer.head.status, completion)
         };
         if let Some(output) = self.output {
@@ -107,6 +119,11 @@ impl Exchange for HttpExchange<'_> {
                     }
                     clean(e.with_status(status))
                 })?;
+        }
+        if !secrets.is_empty() {
+            if let Some(raw) = completion.raw.as_mut() {
+                *raw = secrets.redact(raw);
+            }
         }
         Ok((status, completion))
     }

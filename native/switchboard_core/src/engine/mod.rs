@@ -4,6 +4,7 @@
 mod attempts;
 mod deadline;
 mod exchange;
+pub mod raw;
 mod strategy;
 mod stream;
 pub mod transport;
@@ -47,6 +48,9 @@ pub struct CallRequest {
     /// `output_schema` (`retry_invalid_output: true`); by default such an
     /// answer is not retried, though a fallback moves on.
     pub retry_invalid_output: bool,
+    /// Keep the answering attempt's answer as received in
+    /// [`Response::raw`] (bounded to [`raw::RAW_ANSWER_LIMIT`] bytes).
+    pub raw_response: bool,
 }
 
 /// Runs `request` to completion, failure or cancellation. With a `sink`,
@@ -127,6 +131,7 @@ pub async fn execute(
         tool_choice: request.tool_choice.as_ref(),
         output: output.as_deref(),
         retry_invalid_output: request.retry_invalid_output,
+        raw_response: request.raw_response,
     };
     let ctx = Ctx {
         registry: &registry,
@@ -155,6 +160,7 @@ pub async fn execute(
             provider: answer.provider.to_owned(),
             attempts,
             latency: started.elapsed(),
+            raw: answer.completion.raw,
         }),
         Err(error) => Err(Failure { error, attempts }),
     }

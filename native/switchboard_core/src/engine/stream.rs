@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::raw::RawAnswer;
 use super::transport;
 use crate::config::{HttpSettings, Leaf};
 use crate::error::{Error, ErrorKind};
@@ -92,10 +93,13 @@ async fn watched<T>(
 
 /// Sends `request` and streams its answer into `emit`; returns the status
 /// and the whole completion once the provider ended the stream properly.
+/// With `keep_raw`, the completion's `raw` is the stream as received: its
+/// text for SSE, its events' payloads one per line for an AWS event stream.
 pub(super) async fn exchange(
     leaf: &Leaf,
     client: &reqwest::Client,
     request: HttpRequest,
+    keep_raw: bool,
     emit: &mut (dyn FnMut(&Deltas) + Send),
 ) -> Result<(u16, Completion), Error> {
     let mut watch = Watch::new(&leaf.http);
@@ -116,6 +120,8 @@ pub(super) async fn exchange(
     let mut frames: Vec<Frame> = Vec::new();
     let mut deltas = Deltas::default();
     let mut forwarded = 0usize;
+    let mut raw = keep_raw.then(RawAnswer::default);
+    let raw_bytes = matches!(decoder, FrameDecoder::Sse(_));
     loop {
         let read = watched(&watch, async {
             response
@@ -131,10 +137,18 @@ pub(super) async fn exchange(
         // Frames completed before a corrupt one are read first: an
         // exception frame followed by garbage keeps its own kind.
         let decoded = match read {
-            Some(bytes) => decoder.feed(&bytes, &mut frames),
+            Some(bytes) => {
+                if let Some(raw) = raw.as_mut().filter(|_| raw_bytes) {
+                    raw.push(&bytes);
+                }
+                decoder.feed(&bytes, &mut frames)
+            }
             None => decoder.finish(&mut frames),
         };
         for frame in frames.drain(..) {
+            if let (Some(raw), Frame::AwsEvent(message)) = (raw.as_mut(), &frame) {
+                raw.push_line(message.payload());
+            }
             parser
                 .frame(&frame, &mut deltas)
                 .map_err(|e| e.with_status(status))?;
@@ -166,6 +180,7 @@ pub(super) async fn exchange(
             break;
         }
     }
-    let completion = parser.finish().map_err(|e| e.with_status(status))?;
+    let mut completion = parser.finish().map_err(|e| e.with_status(status))?;
+    completion.raw = raw.map(RawAnswer::finish);
     Ok((status, completion))
 }

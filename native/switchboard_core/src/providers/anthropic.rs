@@ -13,7 +13,7 @@ use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
-use crate::prompt::{split_system, Content, Media, Message, Part, Role};
+use crate::prompt::{split_system, Content, Inline, Media, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::Secrets;
 use crate::tools::{arguments_from_value, made_up_id, ToolCall, ToolChoice, OUTPUT_TOOL};
@@ -207,6 +207,8 @@ fn tool_fields(input: &CallInput<'_>, fields: &mut Map<String, Value>) -> Result
 /// turns, as Anthropic requires, the turns, and the call's tools. Shared
 /// with Claude on other platforms.
 pub(crate) fn prompt_fields(input: &CallInput<'_>) -> Result<Map<String, Value>, Error> {
+    // Documents go as base64 `document` sources, which take only PDFs.
+    Inline::require_pdf_documents(input.messages, "anthropic")?;
     let (system, turns) = split_system(input.messages, "anthropic")?;
     let mut fields = Map::new();
     if !system.is_empty() {

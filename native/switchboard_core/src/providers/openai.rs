@@ -13,7 +13,7 @@ use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
-use crate::prompt::{Content, Message, Part, Role};
+use crate::prompt::{Content, Inline, Message, Part, Role};
 use crate::response::Usage;
 use crate::tools::{self, Tool, ToolCall, ToolChoice};
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
@@ -250,6 +250,8 @@ impl Provider for OpenAiChat {
     }
 
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
+        // Every document is sent as `document.pdf`.
+        Inline::require_pdf_documents(input.messages, "the OpenAI chat dialect")?;
         let mut fields = Map::new();
         let messages = input
             .messages
@@ -287,8 +289,9 @@ impl Provider for OpenAiChat {
     ///
     /// A `refusal` (the model declined, typically under a JSON schema) is
     /// answer text: OpenAI sends it instead of `content`, so it is appended
-    /// to the content rather than lost or turned into an error, and
-    /// `finish_reason` stays the provider's own (`"stop"`). A refused
+    /// to the content rather than lost or turned into an error, and the
+    /// finish reason reads `"refusal"` (finish `:content_filter`) where the
+    /// provider said `"stop"` or nothing (see [`refusal_reason`]). A refused
     /// structured answer then fails the schema check like any other text.
     fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
         let v = common::parse_json(body)?;
@@ -317,20 +320,26 @@ impl Provider for OpenAiChat {
                 .collect(),
             Some(_) => return Err(Error::bad_response("message.content is not text")),
         };
-        match message.get("refusal") {
-            Some(Value::String(refusal)) => content.push_str(refusal),
-            Some(Value::Null) | None => {}
+        let refused = match message.get("refusal") {
+            Some(Value::String(refusal)) => {
+                content.push_str(refusal);
+                !refusal.is_empty()
+            }
+            Some(Value::Null) | None => false,
             Some(_) => return Err(Error::bad_response("message.refusal is not text")),
-        }
+        };
         Ok(Completion {
             content,
             reasoning: reasoning_text(message)?.to_owned(),
             tool_calls: tool_calls(message)?,
             model: v.get("model").and_then(Value::as_str).map(str::to_owned),
-            finish_reason: choice
-                .get("finish_reason")
-                .and_then(Value::as_str)
-                .map(str::to_owned),
+            finish_reason: refusal_reason(
+                choice
+                    .get("finish_reason")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                refused,
+            ),
             usage: v.get("usage").map(usage).unwrap_or_default(),
             ..Completion::default()
         })
@@ -338,6 +347,18 @@ impl Provider for OpenAiChat {
 
     fn stream_parser(&self) -> Box<dyn super::StreamParser> {
         Box::<super::openai_stream::OpenAiStream>::default()
+    }
+}
+
+/// Chat completions have no finish reason for a refusal (OpenAI says
+/// `"stop"`): an answer that refused reads as `"refusal"` (finish
+/// `:content_filter`, as on the Responses dialect) when the provider said
+/// `"stop"` or nothing; any other reason (`"length"`, ...) is kept.
+pub(super) fn refusal_reason(finish_reason: Option<String>, refused: bool) -> Option<String> {
+    if refused && matches!(finish_reason.as_deref(), None | Some("stop")) {
+        Some("refusal".to_owned())
+    } else {
+        finish_reason
     }
 }
 
@@ -713,7 +734,25 @@ mod tests {
         .unwrap();
         assert_eq!(c.content, "I can't help with that.");
         assert_eq!(c.reasoning, "r");
-        assert_eq!(c.finish_reason.as_deref(), Some("stop"));
+        assert_eq!(c.finish_reason.as_deref(), Some("refusal"));
+        assert_eq!(c.finish(), crate::response::Finish::ContentFilter);
+    }
+
+    #[test]
+    fn a_refusal_finishes_as_content_filter_only_over_stop_or_nothing() {
+        let answer = |reason: serde_json::Value, refusal: serde_json::Value| {
+            parse(json!({"choices": [{"finish_reason": reason,
+                                      "message": {"content": null, "refusal": refusal}}]}))
+            .unwrap()
+            .finish_reason
+        };
+        assert_eq!(answer(json!(null), json!("no")).as_deref(), Some("refusal"));
+        assert_eq!(
+            answer(json!("length"), json!("no")).as_deref(),
+            Some("length")
+        );
+        assert_eq!(answer(json!("stop"), json!(null)).as_deref(), Some("stop"));
+        assert_eq!(answer(json!("stop"), json!("")).as_deref(), Some("stop"));
     }
 
     #[test]

@@ -37,7 +37,7 @@ use super::{Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
-use crate::prompt::{Content, Message, Part, Role};
+use crate::prompt::{Content, Inline, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::Secrets;
 use crate::tools::{arguments_from_text, made_up_id, Tool, ToolCall, ToolChoice};
@@ -246,6 +246,8 @@ impl Provider for OpenAiResponses {
     }
 
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
+        // Every document is sent as `document.pdf`.
+        Inline::require_pdf_documents(input.messages, "openai-responses")?;
         let mut fields = Map::new();
         fields.insert("input".into(), Value::Array(input_items(input.messages)?));
         if !input.tools.is_empty() {
@@ -293,6 +295,7 @@ impl Provider for OpenAiResponses {
             model,
             usage,
             parsed: None,
+            raw: None,
         })
     }
 

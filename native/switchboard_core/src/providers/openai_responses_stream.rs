@@ -231,6 +231,7 @@ impl StreamParser for ResponsesStream {
             finish_reason: refusal_reason(self.finish_reason, self.refused),
             usage: self.usage,
             parsed: None,
+            raw: None,
         })
     }
 }

@@ -2,7 +2,8 @@
 //! ended by `data: [DONE]`.
 //!
 //! What is read from the first choice: text (`delta.content`, and
-//! `delta.refusal`, which is answer text as in the non-streaming reader),
+//! `delta.refusal`, which is answer text as in the non-streaming reader,
+//! with finish reason `"refusal"` over `"stop"`),
 //! reasoning (`delta.reasoning_content` from DeepSeek and vLLM, else
 //! `delta.reasoning` from OpenRouter and Ollama), and tool calls: pieces
 //! keyed by `delta.tool_calls[].index`, the id and name in the first piece
@@ -130,6 +131,8 @@ pub(crate) struct OpenAiStream {
     model: Option<String>,
     finish_reason: Option<String>,
     usage: Option<Usage>,
+    /// Some `delta.refusal` text arrived.
+    refused: bool,
     done: bool,
 }
 
@@ -218,6 +221,7 @@ impl OpenAiStream {
                 .collect(),
             Some(_) => return Err(Error::bad_response("delta.content is not text")),
         };
+        self.refused |= delta.refusal.as_deref().is_some_and(|r| !r.is_empty());
         for piece in [Some(text.as_str()), delta.refusal.as_deref()]
             .into_iter()
             .flatten()
@@ -314,7 +318,7 @@ impl OpenAiStream {
             reasoning: self.reasoning,
             tool_calls: self.calls.finish()?,
             model: self.model,
-            finish_reason: self.finish_reason,
+            finish_reason: super::openai::refusal_reason(self.finish_reason, self.refused),
             usage: self.usage.unwrap_or_default(),
             ..Completion::default()
         })
@@ -459,6 +463,27 @@ mod tests {
         assert_eq!(c.reasoning, "hmm more");
         assert_eq!(c.tool_calls.len(), 1);
         assert_eq!(c.finish_reason.as_deref(), Some("tool_calls"));
+    }
+
+    #[test]
+    fn a_streamed_refusal_over_stop_finishes_as_content_filter() {
+        let (_, parser) = feed(&[
+            r#"{"choices":[{"index":0,"delta":{"role":"assistant","content":null,"refusal":""}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"refusal":"I can't"}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{"refusal":" help."}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+        ]);
+        let c = parser.completion().expect("completion");
+        assert_eq!(c.content, "I can't help.");
+        assert_eq!(c.finish_reason.as_deref(), Some("refusal"));
+        assert_eq!(c.finish(), crate::response::Finish::ContentFilter);
+
+        let (_, parser) = feed(&[
+            r#"{"choices":[{"index":0,"delta":{"content":"Hi","refusal":""}}]}"#,
+            r#"{"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}"#,
+        ]);
+        let c = parser.completion().expect("completion");
+        assert_eq!(c.finish_reason.as_deref(), Some("stop"));
     }
 
     #[test]
