@@ -141,6 +141,7 @@ fn expected_openai(body: &[u8]) -> Completion {
     let mut expected = Completion::default();
     // Tool calls by index: id, name and arguments text, in order of start.
     let mut calls: Vec<(u64, String, String, String)> = Vec::new();
+    let mut refused = false;
     for chunk in data_lines(body) {
         if let Some(model) = chunk["model"].as_str().filter(|m| !m.is_empty()) {
             expected.model = Some(model.to_owned());
@@ -164,6 +165,7 @@ fn expected_openai(body: &[u8]) -> Completion {
             for field in ["content", "refusal"] {
                 if let Some(text) = choice["delta"][field].as_str() {
                     expected.content.push_str(text);
+                    refused |= field == "refusal" && !text.is_empty();
                 }
             }
             let reasoning = ["reasoning_content", "reasoning"]
@@ -193,6 +195,11 @@ fn expected_openai(body: &[u8]) -> Completion {
                 expected.finish_reason = Some(reason.to_owned());
             }
         }
+    }
+    // A refused answer that OpenAI ends with "stop" (or not at all) is
+    // reported as a refusal, so `finish` says :content_filter.
+    if refused && matches!(expected.finish_reason.as_deref(), None | Some("stop")) {
+        expected.finish_reason = Some("refusal".to_owned());
     }
     expected.tool_calls = calls
         .into_iter()
