@@ -102,6 +102,16 @@ pub enum Content {
     Parts(Vec<Part>),
 }
 
+impl Content {
+    /// No text and no parts.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Content::Text(t) => t.is_empty(),
+            Content::Parts(parts) => parts.is_empty(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub role: Role,

@@ -229,6 +229,13 @@ pub fn made_up_id(index: usize) -> String {
 /// engine lets a streamed answer's text grow.
 pub const MAX_ARGUMENT_BYTES: usize = 32 * 1024 * 1024;
 
+/// The provider's id for a call when it sent a non-empty one, else one
+/// made up from the call's index in its answer.
+pub fn id_or_made_up(id: Option<&str>, index: usize) -> String {
+    id.filter(|id| !id.is_empty())
+        .map_or_else(|| made_up_id(index), str::to_owned)
+}
+
 /// Tool calls streamed in pieces, keyed by the provider's index for the
 /// call (OpenAI `index`, Anthropic and Bedrock content block index,
 /// Responses `output_index`).

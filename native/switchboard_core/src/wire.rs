@@ -168,6 +168,18 @@ impl Completion {
     }
 }
 
+/// Between two parts of an answer's reasoning (thinking blocks, summary
+/// parts): they are paragraphs.
+pub const REASONING_SEPARATOR: &str = "\n\n";
+
+/// Appends one part of reasoning, a blank line apart from the one before.
+pub fn push_reasoning_part(reasoning: &mut String, text: &str) {
+    if !reasoning.is_empty() && !text.is_empty() {
+        reasoning.push_str(REASONING_SEPARATOR);
+    }
+    reasoning.push_str(text);
+}
+
 /// What one read of a stream yields for the caller. Parsers append to it;
 /// the engine forwards it and clears it.
 #[derive(Debug, Default)]

@@ -16,8 +16,8 @@ use crate::generation::{self, Limits};
 use crate::prompt::{split_system, Content, Inline, Media, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::Secrets;
-use crate::tools::{arguments_from_value, made_up_id, ToolCall, ToolChoice, OUTPUT_TOOL};
-use crate::wire::{CallInput, HttpRequest, ResponseHead};
+use crate::tools::{arguments_from_value, id_or_made_up, ToolCall, ToolChoice, OUTPUT_TOOL};
+use crate::wire::{push_reasoning_part, CallInput, HttpRequest, ResponseHead};
 
 pub(crate) const DEFAULT_MAX_TOKENS: u64 = 4096;
 const API_VERSION: &str = "2023-06-01";
@@ -276,7 +276,7 @@ pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
             }
             Some("thinking") => {
                 if let Some(text) = block.get("thinking").and_then(Value::as_str) {
-                    push_thinking(&mut reasoning, text);
+                    push_reasoning_part(&mut reasoning, text);
                 }
             }
             Some("tool_use") => tool_calls.push(tool_use(block, tool_calls.len())?),
@@ -299,14 +299,6 @@ pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
     })
 }
 
-/// Appends one thinking block's text; blocks are kept a paragraph apart.
-pub(crate) fn push_thinking(reasoning: &mut String, text: &str) {
-    if !reasoning.is_empty() && !text.is_empty() {
-        reasoning.push_str("\n\n");
-    }
-    reasoning.push_str(text);
-}
-
 /// A `tool_use` block: `{id, name, input}`, the input an object.
 fn tool_use(block: &Value, index: usize) -> Result<ToolCall, Error> {
     let name = block
@@ -314,12 +306,8 @@ fn tool_use(block: &Value, index: usize) -> Result<ToolCall, Error> {
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::bad_response("a tool_use block has no name"))?;
-    let id = match block.get("id").and_then(Value::as_str) {
-        Some(id) if !id.is_empty() => id.to_owned(),
-        _ => made_up_id(index),
-    };
     Ok(ToolCall {
-        id,
+        id: id_or_made_up(block.get("id").and_then(Value::as_str), index),
         name: name.to_owned(),
         arguments: arguments_from_value(name, block.get("input"))?,
     })

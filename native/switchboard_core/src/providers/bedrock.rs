@@ -312,20 +312,12 @@ fn content_blocks(content: &Content, documents: &mut usize) -> Result<Vec<Value>
     }
 }
 
-/// Whether a content has anything in it (Converse refuses blank text).
-fn is_blank(content: &Content) -> bool {
-    match content {
-        Content::Text(t) => t.is_empty(),
-        Content::Parts(parts) => parts.is_empty(),
-    }
-}
-
 /// The blocks of one message: an assistant's text and `toolUse` blocks, a
 /// tool's `toolResult`, a user's parts.
 fn message_blocks(m: &Message, documents: &mut usize) -> Result<Vec<Value>, Error> {
     match m.role {
         Role::Assistant => {
-            let mut blocks = if m.tool_calls.is_empty() || !is_blank(&m.content) {
+            let mut blocks = if m.tool_calls.is_empty() || !m.content.is_empty() {
                 content_blocks(&m.content, documents)?
             } else {
                 Vec::new()
@@ -630,13 +622,9 @@ fn read_block(
             .and_then(Value::as_str)
             .filter(|n| !n.is_empty())
             .ok_or_else(|| Error::bad_response("a toolUse block of the answer has no name"))?;
-        let id = call
-            .get("toolUseId")
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty())
-            .map_or_else(|| crate::tools::made_up_id(tool_calls.len()), str::to_owned);
+        let id = call.get("toolUseId").and_then(Value::as_str);
         tool_calls.push(ToolCall {
-            id,
+            id: crate::tools::id_or_made_up(id, tool_calls.len()),
             name: name.to_owned(),
             arguments: arguments_from_value(name, call.get("input"))?,
         });

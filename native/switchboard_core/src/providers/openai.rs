@@ -413,12 +413,8 @@ fn tool_calls(message: &Value) -> Result<Vec<ToolCall>, Error> {
                 Some(Value::String(text)) => tools::arguments_from_text(name, text)?,
                 other => tools::arguments_from_value(name, other)?,
             };
-            let id = match call.get("id").and_then(Value::as_str) {
-                Some(id) if !id.is_empty() => id.to_owned(),
-                _ => tools::made_up_id(i),
-            };
             Ok(ToolCall {
-                id,
+                id: tools::id_or_made_up(call.get("id").and_then(Value::as_str), i),
                 name: name.to_owned(),
                 arguments,
             })

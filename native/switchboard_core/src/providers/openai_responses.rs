@@ -40,8 +40,8 @@ use crate::generation::{self, Limits};
 use crate::prompt::{Content, Inline, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::Secrets;
-use crate::tools::{arguments_from_text, made_up_id, Tool, ToolCall, ToolChoice};
-use crate::wire::{CallInput, HttpRequest, ResponseHead};
+use crate::tools::{arguments_from_text, id_or_made_up, Tool, ToolCall, ToolChoice};
+use crate::wire::{push_reasoning_part, CallInput, HttpRequest, ResponseHead};
 
 pub(super) const OPENAI_RESPONSES: ProviderSpec = ProviderSpec {
     name: "openai-responses",
@@ -110,7 +110,7 @@ fn input_items(messages: &[Message]) -> Result<Vec<Value>, Error> {
         match m.role {
             Role::Tool => items.push(function_call_output(m)?),
             Role::Assistant if !m.tool_calls.is_empty() => {
-                if !is_empty(&m.content) {
+                if !m.content.is_empty() {
                     items.push(input_item(m));
                 }
                 items.extend(m.tool_calls.iter().map(|call| {
@@ -126,13 +126,6 @@ fn input_items(messages: &[Message]) -> Result<Vec<Value>, Error> {
         }
     }
     Ok(items)
-}
-
-fn is_empty(content: &Content) -> bool {
-    match content {
-        Content::Text(t) => t.is_empty(),
-        Content::Parts(parts) => parts.is_empty(),
-    }
 }
 
 /// One input content part. Assistant turns are the model's earlier output,
@@ -639,17 +632,6 @@ fn read_reasoning(item: &ItemWire<'_>, reasoning: &mut String) -> Result<(), Err
     Ok(())
 }
 
-/// Appends one part of reasoning, a blank line apart from the one before.
-pub(super) fn push_reasoning_part(reasoning: &mut String, text: &str) {
-    if !reasoning.is_empty() && !text.is_empty() {
-        reasoning.push_str(REASONING_SEPARATOR);
-    }
-    reasoning.push_str(text);
-}
-
-/// Between two parts of reasoning (summary parts are paragraphs).
-pub(super) const REASONING_SEPARATOR: &str = "\n\n";
-
 fn text_of<'p>(part: &'p PartWire<'_>, field: &'p Option<Lenient<'_>>) -> Result<&'p str, Error> {
     field.as_ref().and_then(Lenient::as_str).ok_or_else(|| {
         Error::bad_response(format!(
@@ -674,14 +656,12 @@ fn function_call(item: &ItemWire<'_>, index: usize) -> Result<ToolCall, Error> {
         .and_then(Lenient::as_str)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::bad_response("a function_call of the answer has no name"))?;
-    let id = [&item.call_id, &item.id]
-        .into_iter()
-        .find_map(|f| {
-            f.as_ref()
-                .and_then(Lenient::as_str)
-                .filter(|s| !s.is_empty())
-        })
-        .map_or_else(|| made_up_id(index), str::to_owned);
+    let id = [&item.call_id, &item.id].into_iter().find_map(|f| {
+        f.as_ref()
+            .and_then(Lenient::as_str)
+            .filter(|s| !s.is_empty())
+    });
+    let id = id_or_made_up(id, index);
     let arguments = match &item.arguments {
         None => Map::new(),
         Some(Lenient(Some(text))) => arguments_from_text(name, text)?,

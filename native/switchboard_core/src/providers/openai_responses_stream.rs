@@ -25,7 +25,7 @@ use serde_json::Value;
 
 use super::openai_responses::{
     check_item_kind, outcome, read_output, refusal_reason, response_error, ItemWire, Lenient,
-    Loose, ResponseWire, REASONING_SEPARATOR,
+    Loose, ResponseWire,
 };
 use super::stream::{parse_data, payload, short, unreadable, StreamParser};
 use super::Completion;
@@ -33,7 +33,7 @@ use crate::error::{Error, ErrorKind};
 use crate::framing::Frame;
 use crate::response::Usage;
 use crate::tools::{made_up_id, ToolCall, ToolCallAssembly};
-use crate::wire::Deltas;
+use crate::wire::{Deltas, REASONING_SEPARATOR};
 
 const TEXT_DELTA: &str = "response.output_text.delta";
 const REFUSAL_DELTA: &str = "response.refusal.delta";
