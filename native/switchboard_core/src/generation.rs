@@ -183,12 +183,19 @@ pub const BEDROCK: Limits = Limits {
 impl Limits {
     /// Checks `params` for `client` (`client "Primary"`); a violation is
     /// `:invalid_request` naming the option, the client and the limit.
-    pub fn check(&self, params: &GenerationParams, client: &str) -> Result<(), Error> {
+    /// `client` names the client in an error; it is only called on one, so
+    /// an attempt that passes formats nothing.
+    pub fn check(
+        &self,
+        params: &GenerationParams,
+        client: &dyn Fn() -> String,
+    ) -> Result<(), Error> {
         let range = |key: &str, value: Option<f64>, range: &Option<RangeInclusive<f64>>| match (
             value, range,
         ) {
             (Some(v), Some(r)) if !r.contains(&v) => Err(Error::invalid_request(format!(
-                "option {key:?} is {v} but {client} ({}) takes {} to {}",
+                "option {key:?} is {v} but {} ({}) takes {} to {}",
+                client(),
                 self.dialect,
                 r.start(),
                 r.end()
@@ -202,17 +209,20 @@ impl Limits {
         };
         match self.stop {
             Stop::Unsupported => Err(Error::invalid_request(format!(
-                "option \"stop\" is not supported by {client} ({}): the API has no stop sequences",
+                "option \"stop\" is not supported by {} ({}): the API has no stop sequences",
+                client(),
                 self.dialect
             ))),
             Stop::Max(Some(max)) if stop.len() > max => Err(Error::invalid_request(format!(
-                "option \"stop\" has {} sequences but {client} ({}) takes at most {max}",
+                "option \"stop\" has {} sequences but {} ({}) takes at most {max}",
                 stop.len(),
+                client(),
                 self.dialect
             ))),
             _ if self.nonempty_stop && stop.iter().any(String::is_empty) => {
                 Err(Error::invalid_request(format!(
-                    "option \"stop\" has an empty sequence; {client} ({}) needs text to stop at",
+                    "option \"stop\" has an empty sequence; {} ({}) needs text to stop at",
+                    client(),
                     self.dialect
                 )))
             }
@@ -313,7 +323,7 @@ mod tests {
     }
 
     fn check(limits: &Limits, v: Value) -> Result<(), Error> {
-        limits.check(&read(v).expect("typed"), "client \"C\"")
+        limits.check(&read(v).expect("typed"), &|| "client \"C\"".to_owned())
     }
 
     #[test]

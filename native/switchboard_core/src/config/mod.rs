@@ -284,7 +284,7 @@ fn build_node(
             // registry, as any other invalid option does.
             provider
                 .generation_limits(&Map::new())
-                .check(&options.generation, &ctx)
+                .check(&options.generation, &|| ctx.clone())
                 .map_err(|e| Error::config(e.message))?;
             NodeKind::Leaf(Leaf {
                 http: HttpSettings::parse(&ctx, opts.map("http")?)?,

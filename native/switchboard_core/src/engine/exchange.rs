@@ -50,7 +50,9 @@ impl Exchange for HttpExchange<'_> {
         let params = leaf.generation.with_call(self.generation, self.options);
         leaf.provider
             .generation_limits(self.options)
-            .check(&params, &format!("client {}", crate::value::shown(client)))?;
+            .check(&params, &|| {
+                format!("client {}", crate::value::shown(client))
+            })?;
         let input = CallInput {
             messages: self.messages,
             options: self.options,
