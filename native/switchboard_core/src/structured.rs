@@ -175,13 +175,7 @@ const RAW_LIMIT: usize = 64 * 1024;
 
 fn failure(message: String, mut raw: String, retry: bool) -> Error {
     let mut e = Error::bad_response(message);
-    if raw.len() > RAW_LIMIT {
-        let mut cut = RAW_LIMIT;
-        while !raw.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        raw.truncate(cut);
-    }
+    crate::value::truncate_chars(&mut raw, RAW_LIMIT);
     e.raw_response = Some(raw);
     if !retry {
         e.retryable = Some(false);

@@ -8,6 +8,20 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 
+/// Cuts `s` to at most `max_bytes`, at a character boundary; says whether
+/// anything was cut.
+pub fn truncate_chars(s: &mut String, max_bytes: usize) -> bool {
+    if s.len() <= max_bytes {
+        return false;
+    }
+    let mut cut = max_bytes;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s.truncate(cut);
+    true
+}
+
 /// A view over one options map; `ctx` names its owner in errors,
 /// e.g. `client "Primary"`.
 pub struct Options<'a> {

@@ -6,19 +6,10 @@ use tokio::time::Instant;
 
 use crate::error::Error;
 use crate::response::Attempt;
+use crate::value::truncate_chars;
 
 /// The most of a provider's body kept on each attempt's error.
 pub const ATTEMPT_RAW_RESPONSE_LIMIT: usize = 1024;
-
-fn truncate_chars(s: &mut String, max_bytes: usize) {
-    if s.len() > max_bytes {
-        let mut cut = max_bytes;
-        while !s.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        s.truncate(cut);
-    }
-}
 
 #[derive(Default)]
 pub struct AttemptLog {

@@ -56,14 +56,7 @@ impl RawAnswer {
             Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
         };
         // Replacement characters are wider than the bytes they replace.
-        if text.len() > RAW_ANSWER_LIMIT {
-            let mut end = RAW_ANSWER_LIMIT;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            text.truncate(end);
-            cut = true;
-        }
+        cut |= crate::value::truncate_chars(&mut text, RAW_ANSWER_LIMIT);
         if cut {
             text.push_str(RAW_CUT_MARKER);
         }
