@@ -5,7 +5,7 @@
 //! does: RS256 signature against the key registered for its `iss`, audience
 //! `https://oauth2.googleapis.com/token` (what google-auth signs, whatever
 //! the `token_uri`), a short-lived `iat`/`exp` window and the cloud-platform
-//! scope. Rendering the answers is `provider::google_token`'s job.
+//! scope. Rendering the answers is `google_token`'s job.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -218,7 +218,7 @@ pub fn check_metadata_request(path: &str, headers: &HeaderMap) -> Verdict {
         ));
     }
     let item = path
-        .strip_prefix(crate::provider::METADATA_PREFIX)
+        .strip_prefix(crate::google_token::METADATA_PREFIX)
         .unwrap_or_default()
         .trim_end_matches('/');
     match item {

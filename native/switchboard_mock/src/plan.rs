@@ -8,8 +8,10 @@ use hyper::header::{HeaderMap, HeaderName, HeaderValue, ALLOW, CONTENT_LENGTH, C
 use hyper::{Response, StatusCode};
 
 use crate::body::{Ending, Gap, MockBody, Piece};
-use crate::google_auth::{AuthRequest, Rejection};
-use crate::provider::{self, Provider, Reply, RequestInfo, StreamOptions, Usage, SSE};
+use crate::dialect::{bedrock, Dialect, ErrorReply, Failure, Platform, Reply, RequestInfo};
+use crate::dialect::{StreamOptions, Usage, JSON, SSE};
+use crate::google_auth::AuthRequest;
+use crate::google_token::{self, GoogleEndpoint};
 use crate::replay::Replay;
 use crate::route::{self, Miss};
 use crate::state::OutcomeGuard;
@@ -18,9 +20,6 @@ use crate::step::Step;
 /// Pause between `split_bytes` pieces: long enough that a client on loopback
 /// reads each piece separately, short enough for byte-by-byte tests.
 const SPLIT_GAP: Duration = Duration::from_millis(1);
-
-const JSON: &str = "application/json";
-const GEMINI_JSON: &str = "application/json; charset=UTF-8";
 
 #[derive(Debug)]
 pub struct Plan {
@@ -81,8 +80,7 @@ impl ResponsePlan {
     fn is_event_stream(&self) -> bool {
         self.headers.get(CONTENT_TYPE).is_some_and(|v| {
             let v = v.as_bytes();
-            v.starts_with(b"text/event-stream")
-                || v.starts_with(provider::bedrock::CONTENT_TYPE.as_bytes())
+            v.starts_with(b"text/event-stream") || v.starts_with(bedrock::CONTENT_TYPE.as_bytes())
         })
     }
 
@@ -107,16 +105,24 @@ impl ResponsePlan {
     }
 }
 
+/// What answers a request that takes steps.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint<'a> {
+    /// A model API: its dialect and who hosts it.
+    Model(&'static dyn Dialect, Platform),
+    /// Google's token endpoint or metadata server, and the verdict on the
+    /// request.
+    Google(GoogleEndpoint, &'a AuthRequest),
+}
+
 /// What the planner needs to know about the request.
 #[derive(Debug)]
 pub struct RequestCtx<'a> {
-    pub provider: Provider,
+    pub endpoint: Endpoint<'a>,
     pub info: &'a RequestInfo,
     pub path: &'a str,
     /// Unique number for ids in the response.
     pub id: u64,
-    /// Token endpoint and metadata server requests: the verdict on them.
-    pub auth: Option<&'a AuthRequest>,
 }
 
 pub fn build(step: Option<&Step>, ctx: &RequestCtx<'_>) -> Plan {
@@ -143,8 +149,8 @@ pub fn build(step: Option<&Step>, ctx: &RequestCtx<'_>) -> Plan {
 }
 
 /// An error answer that uses no step (a rejected signature), with the
-/// provider's request id.
-pub fn error_reply(status: u16, error: provider::ErrorReply, ctx: &RequestCtx<'_>) -> Plan {
+/// dialect's request id.
+pub fn error_reply(status: u16, error: ErrorReply, ctx: &RequestCtx<'_>) -> Plan {
     let mut plan = ResponsePlan::single(status, JSON, error.body).with_headers(error.headers);
     decorate(&mut plan, &Step::default(), ctx);
     Plan {
@@ -171,32 +177,48 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
     if let Some(body) = &step.body {
         return ResponsePlan::single(step.status.unwrap_or(200), JSON, body.clone());
     }
-    let provider = ctx.provider;
-    if let Some(auth) = ctx.auth {
-        return auth_plan(provider, step, auth);
+    match ctx.endpoint {
+        Endpoint::Model(dialect, platform) => model_plan(dialect, platform, step, ctx),
+        Endpoint::Google(endpoint, auth) => auth_plan(endpoint, step, auth),
     }
+}
+
+/// A model's answer: an error, a malformed body, or the scripted answer
+/// whole or streamed, in the dialect's words.
+fn model_plan(
+    dialect: &dyn Dialect,
+    platform: Platform,
+    step: &Step,
+    ctx: &RequestCtx<'_>,
+) -> ResponsePlan {
+    let error_type = step.error_type.as_deref();
     let in_stream = ctx.info.stream && step.error_after.is_some();
     let status = step
         .status
-        .or_else(|| provider.implied_status(step.error_type.as_deref(), in_stream))
+        .or_else(|| {
+            let implied = error_type.filter(|_| !in_stream)?;
+            dialect.status_of_error_type(implied)
+        })
         .unwrap_or(200);
-    let model = ctx
-        .info
-        .model
-        .as_deref()
-        .unwrap_or(provider.default_model());
+    let model = ctx.info.model.as_deref().unwrap_or(dialect.default_model());
     if !(200..300).contains(&status) {
-        let error = provider.error(status, model, ctx.path, step.error_type.as_deref());
-        return ResponsePlan::single(status, provider.json_content_type(), error.body)
+        let error = dialect.error(&Failure {
+            platform,
+            status,
+            model,
+            path: ctx.path,
+            error_type,
+        });
+        return ResponsePlan::single(status, dialect.json_content_type(), error.body)
             .with_headers(error.headers);
     }
     if step.malformed {
         let content_type = if ctx.info.stream {
-            provider.stream_content_type()
+            dialect.stream_content_type()
         } else {
             JSON
         };
-        return ResponsePlan::single(status, content_type, provider.malformed(ctx.info.stream));
+        return ResponsePlan::single(status, content_type, dialect.malformed(ctx.info.stream));
     }
 
     let content: Cow<'_, str> = match (&step.content, step.chunks) {
@@ -206,6 +228,7 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
         (None, None) => Cow::Borrowed("Hello from switchboard_mock."),
     };
     let reply = Reply {
+        platform,
         id: ctx.id,
         created: unix_now(),
         model,
@@ -215,19 +238,16 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
         finish_reason: step
             .finish_reason
             .as_deref()
-            .unwrap_or(provider.default_finish_reason()),
+            .unwrap_or(dialect.default_finish_reason()),
         usage: Usage::from_spec(&step.usage),
         thoughts: step.thoughts.as_deref(),
         block_reason: step.block_reason.as_deref(),
+        error_type,
     };
     if ctx.info.stream {
-        stream_plan(provider, status, &reply, step, ctx.info)
+        stream_plan(dialect, status, &reply, step, ctx.info)
     } else {
-        ResponsePlan::single(
-            status,
-            provider.json_content_type(),
-            provider.success_body(&reply, step.error_type.as_deref()),
-        )
+        ResponsePlan::single(status, dialect.json_content_type(), dialect.answer(&reply))
     }
 }
 
@@ -235,19 +255,11 @@ fn respond(step: &Step, ctx: &RequestCtx<'_>) -> ResponsePlan {
 /// verdict on the request: its refusal, or a token (`access_token`,
 /// default `ya29.mock-<n>` for the scenario's n-th auth request, and
 /// `expires_in`) or metadata value.
-fn auth_plan(provider: Provider, step: &Step, auth: &AuthRequest) -> ResponsePlan {
-    let metadata = provider == Provider::GceMetadata;
-    // The metadata server answers errors in HTML, the token endpoint in JSON.
-    let error_content_type = if metadata {
-        provider::METADATA_HTML
-    } else {
-        provider.json_content_type()
-    };
+fn auth_plan(endpoint: GoogleEndpoint, step: &Step, auth: &AuthRequest) -> ResponsePlan {
+    let error_content_type = endpoint.error_content_type();
     let status = step.status.unwrap_or(200);
     let mut plan = if !(200..300).contains(&status) {
-        let body = provider
-            .error(status, "", "", step.error_type.as_deref())
-            .body;
+        let body = endpoint.error(status, step.error_type.as_deref());
         ResponsePlan::single(status, error_content_type, body)
     } else if step.malformed {
         ResponsePlan::single(
@@ -260,7 +272,7 @@ fn auth_plan(provider: Provider, step: &Step, auth: &AuthRequest) -> ResponsePla
             Err(rejection) => ResponsePlan::single(
                 rejection.status,
                 error_content_type,
-                rejected(provider, rejection),
+                endpoint.rejection(rejection),
             ),
             Ok(answer) => {
                 let default_token;
@@ -271,13 +283,13 @@ fn auth_plan(provider: Provider, step: &Step, auth: &AuthRequest) -> ResponsePla
                         &default_token
                     }
                 };
-                let expires_in = step.expires_in.unwrap_or(provider::DEFAULT_EXPIRES_IN);
-                let (content_type, body) = provider::token(answer, access_token, expires_in);
+                let expires_in = step.expires_in.unwrap_or(google_token::DEFAULT_EXPIRES_IN);
+                let (content_type, body) = google_token::token(answer, access_token, expires_in);
                 ResponsePlan::single(status, content_type, body)
             }
         }
     };
-    if metadata {
+    if endpoint == GoogleEndpoint::Metadata {
         plan.headers
             .insert("metadata-flavor", HeaderValue::from_static("Google"));
         plan.headers
@@ -286,16 +298,8 @@ fn auth_plan(provider: Provider, step: &Step, auth: &AuthRequest) -> ResponsePla
     plan
 }
 
-fn rejected(provider: Provider, rejection: &Rejection) -> Bytes {
-    if provider == Provider::GceMetadata {
-        provider::metadata_rejection(rejection)
-    } else {
-        provider::oauth_rejection(rejection)
-    }
-}
-
 fn stream_plan(
-    provider: Provider,
+    dialect: &dyn Dialect,
     status: u16,
     reply: &Reply<'_>,
     step: &Step,
@@ -307,17 +311,16 @@ fn stream_plan(
     };
     let opts = StreamOptions {
         include_usage: info.include_usage(),
-        error_type: step.error_type.as_deref(),
         json_array: info.json_array,
     };
-    let stream = provider.stream(reply, &texts, &opts);
+    let stream = dialect.stream(reply, &texts, &opts);
 
     let cut = |n: usize| n.min(stream.deltas.len());
     let (sent, ending, trailer) = if let Some(n) = step.error_after {
-        let error = provider.stream_error(&stream, cut(n), &opts);
+        let error = dialect.stream_error(reply, &stream, cut(n), &opts);
         (cut(n), Ending::Complete, vec![error])
     } else if let Some(n) = step.truncate_after {
-        let partial = provider.cut_trailer(&stream, cut(n));
+        let partial = dialect.cut_trailer(&stream, cut(n));
         (cut(n), Ending::Abort, partial.into_iter().collect())
     } else if let Some(n) = step.stall_after {
         (cut(n), Ending::Stall, Vec::new())
@@ -331,10 +334,12 @@ fn stream_plan(
         .iter()
         .chain(&stream.deltas[..sent])
         .chain(&trailer);
+    // A stream that is one JSON array (Gemini without `alt=sse`) is typed
+    // as the dialect's JSON.
     let content_type = if info.json_array {
-        GEMINI_JSON
+        dialect.json_content_type()
     } else {
-        provider.stream_content_type()
+        dialect.stream_content_type()
     };
     let mut plan = ResponsePlan::new(status, content_type, gapped(events.cloned(), between));
     plan.ending = ending;
@@ -381,11 +386,12 @@ fn replay_plan(replay: &Replay, step: &Step) -> ResponsePlan {
 /// Applies what every kind of response honours: ids, extra headers, content
 /// type, byte splitting and truncation.
 fn decorate(plan: &mut ResponsePlan, step: &Step, ctx: &RequestCtx<'_>) {
-    let provider = ctx.provider;
-    if let Some(id_header) = provider.request_id_header() {
-        if !plan.headers.contains_key(&id_header) {
-            if let Ok(v) = HeaderValue::from_str(&provider.request_id(ctx.id)) {
-                plan.headers.insert(id_header, v);
+    if let Endpoint::Model(dialect, platform) = ctx.endpoint {
+        if let Some((name, id)) = dialect.request_id(platform, ctx.id) {
+            if !plan.headers.contains_key(&name) {
+                if let Ok(v) = HeaderValue::from_str(&id) {
+                    plan.headers.insert(name, v);
+                }
             }
         }
     }

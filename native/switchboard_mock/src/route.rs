@@ -9,11 +9,18 @@ use hyper::Method;
 use serde_json::json;
 
 use crate::aws::credentials::Route as CredentialRoute;
-use crate::provider::{GoogleCall, Provider};
+use crate::dialect::{Anthropic, Bedrock, Dialect, Gemini, GoogleCall, OpenAiChat};
+use crate::dialect::{OpenAiResponses, Platform};
+use crate::google_token::GoogleEndpoint;
 
+/// What a request is for.
 #[derive(Debug)]
-pub enum Target {
-    Provider(Provider),
+pub enum Route {
+    /// A model API: the dialect it speaks and who hosts it.
+    Llm(&'static dyn Dialect, Platform),
+    /// Google's token endpoint or the GCE metadata server.
+    Google(GoogleEndpoint),
+    /// The AWS credential endpoints.
     Credentials(CredentialRoute),
 }
 
@@ -25,26 +32,31 @@ pub enum Miss {
     WrongMethod(Method),
 }
 
-pub fn route(method: &Method, path: &str, query: &str, body: &[u8]) -> Result<Target, Miss> {
+pub fn route(method: &Method, path: &str, query: &str, body: &[u8]) -> Result<Route, Miss> {
     if let Some(route) = CredentialRoute::detect(method, path, query, body) {
-        return Ok(Target::Credentials(route));
+        return Ok(Route::Credentials(route));
     }
-    let provider = provider_at(path).ok_or(Miss::NotFound)?;
-    let allowed = match provider {
-        Provider::GceMetadata => Method::GET,
+    let route = served_at(path).ok_or(Miss::NotFound)?;
+    let allowed = match route {
+        Route::Google(GoogleEndpoint::Metadata) => Method::GET,
         _ => Method::POST,
     };
     if *method == allowed {
-        Ok(Target::Provider(provider))
+        Ok(route)
     } else {
         Err(Miss::WrongMethod(allowed))
     }
 }
 
-/// The wire format served at `path`, whatever the method. Where each comes
-/// from: the URLs `switchboard_core` builds (`providers/*.rs`) and the
-/// providers' API references.
-fn provider_at(path: &str) -> Option<Provider> {
+/// A model API on its own host (or one that copies it).
+fn native(dialect: &'static dyn Dialect) -> Option<Route> {
+    Some(Route::Llm(dialect, Platform::Native))
+}
+
+/// What is served at `path`, whatever the method: the route table. Where
+/// each path comes from: the URLs `switchboard_core` builds
+/// (`providers/*.rs`) and the providers' API references.
+fn served_at(path: &str) -> Option<Route> {
     let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
     let named = |s: &str| !s.is_empty();
     match segments.as_slice() {
@@ -52,13 +64,13 @@ fn provider_at(path: &str) -> Option<Provider> {
         // OpenAI's v1 API.
         ["v1", "chat", "completions"]
         | ["api", "v1", "chat", "completions"]
-        | ["openai", "v1", "chat", "completions"] => Some(Provider::OpenAi),
+        | ["openai", "v1", "chat", "completions"] => native(&OpenAiChat),
         // Azure OpenAI's deployment URLs (dated API versions).
         ["openai", "deployments", deployment, "chat", "completions"] if named(deployment) => {
-            Some(Provider::OpenAi)
+            native(&OpenAiChat)
         }
-        ["v1", "responses"] | ["openai", "v1", "responses"] => Some(Provider::OpenAiResponses),
-        ["v1", "messages"] => Some(Provider::Anthropic),
+        ["v1", "responses"] | ["openai", "v1", "responses"] => native(&OpenAiResponses),
+        ["v1", "messages"] => native(&Anthropic),
         ["v1" | "v1beta", "models", call] => google(None, call),
         ["v1" | "v1beta1", "projects", project, "locations", location, "publishers", publisher, "models", call]
             if named(project) && named(location) =>
@@ -67,30 +79,31 @@ fn provider_at(path: &str) -> Option<Provider> {
         }
         // Vertex AI express mode (an API key, no project in the URL).
         ["v1" | "v1beta1", "publishers", "google", "models", call] => google(Some("google"), call),
-        ["model", model, "converse" | "converse-stream"] if named(model) => Some(Provider::Bedrock),
+        ["model", model, "converse" | "converse-stream"] if named(model) => native(&Bedrock),
         // oauth2.googleapis.com, and the older names of the same endpoint.
         ["token"] | ["o", "oauth2", "token"] | ["oauth2", "v4", "token"] => {
-            Some(Provider::GoogleToken)
+            Some(Route::Google(GoogleEndpoint::Token))
         }
-        ["computeMetadata", "v1", ..] => Some(Provider::GceMetadata),
+        ["computeMetadata", "v1", ..] => Some(Route::Google(GoogleEndpoint::Metadata)),
         _ => None,
     }
 }
 
 /// `…/models/{model}:{method}`: Gemini's methods on the Gemini API and on
 /// Vertex (publisher `google`), Claude's on Vertex (publisher `anthropic`).
-fn google(publisher: Option<&str>, call: &str) -> Option<Provider> {
+fn google(publisher: Option<&str>, call: &str) -> Option<Route> {
     let call = GoogleCall::parse(call)?;
-    match (publisher, call.method) {
-        (None, GoogleCall::GENERATE | GoogleCall::STREAM_GENERATE) => Some(Provider::Gemini),
+    let (dialect, platform): (&'static dyn Dialect, _) = match (publisher, call.method) {
+        (None, GoogleCall::GENERATE | GoogleCall::STREAM_GENERATE) => (&Gemini, Platform::Native),
         (Some("google"), GoogleCall::GENERATE | GoogleCall::STREAM_GENERATE) => {
-            Some(Provider::VertexGemini)
+            (&Gemini, Platform::Vertex)
         }
         (Some("anthropic"), GoogleCall::RAW_PREDICT | GoogleCall::STREAM_RAW_PREDICT) => {
-            Some(Provider::VertexAnthropic)
+            (&Anthropic, Platform::Vertex)
         }
-        _ => None,
-    }
+        _ => return None,
+    };
+    Some(Route::Llm(dialect, platform))
 }
 
 /// What the mock serves, for the 404's message.
@@ -106,7 +119,7 @@ const SERVED: &[(&str, &str)] = &[
     ),
     (
         "POST /v1/responses, /openai/v1/responses",
-        "openai-responses",
+        "OpenAiResponses",
     ),
     ("POST /v1/messages", "anthropic"),
     (
@@ -182,7 +195,7 @@ fn hint(path: &str) -> Option<String> {
     let mut rest = path;
     while let Some(i) = rest.get(1..).and_then(|r| r.find('/')) {
         rest = &rest[i + 1..];
-        if provider_at(rest).is_some() {
+        if served_at(rest).is_some() {
             let extra = &path[..path.len() - rest.len()];
             return Some(format!(
                 " ({rest} is served: does the client's base_url end in {extra} too many?)"
@@ -190,7 +203,7 @@ fn hint(path: &str) -> Option<String> {
         }
     }
     ["/v1", "/v1beta", "/api/v1"].iter().find_map(|prefix| {
-        provider_at(&format!("{prefix}{path}")).map(|_| {
+        served_at(&format!("{prefix}{path}")).map(|_| {
             format!(" ({prefix}{path} is served: does the client's base_url lack {prefix}?)")
         })
     })
@@ -200,56 +213,59 @@ fn hint(path: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn at(method: Method, path: &str) -> Result<Provider, Miss> {
+    /// The route as `Dialect` or `Dialect@vertex`, or the Google endpoint.
+    fn at(method: Method, path: &str) -> Result<String, Miss> {
         match route(&method, path, "", b"")? {
-            Target::Provider(p) => Ok(p),
-            Target::Credentials(_) => panic!("{path} is a credential route"),
+            Route::Llm(dialect, Platform::Native) => Ok(format!("{dialect:?}")),
+            Route::Llm(dialect, Platform::Vertex) => Ok(format!("{dialect:?}@vertex")),
+            Route::Google(endpoint) => Ok(format!("{endpoint:?}")),
+            Route::Credentials(_) => panic!("{path} is a credential route"),
         }
     }
 
     #[test]
     fn serves_each_providers_real_paths() {
-        for (path, provider) in [
-            ("/v1/chat/completions", Provider::OpenAi),
-            ("/api/v1/chat/completions", Provider::OpenAi),
-            ("/openai/deployments/d1/chat/completions", Provider::OpenAi),
-            ("/openai/v1/chat/completions", Provider::OpenAi),
-            ("/v1/responses", Provider::OpenAiResponses),
-            ("/openai/v1/responses", Provider::OpenAiResponses),
-            ("/v1/messages", Provider::Anthropic),
-            ("/v1beta/models/gemini-2.5-flash:generateContent", Provider::Gemini),
-            ("/v1beta/models/gemini-2.5-flash%3AstreamGenerateContent", Provider::Gemini),
-            ("/v1/models/gemini-2.5-flash:generateContent", Provider::Gemini),
+        for (path, served) in [
+            ("/v1/chat/completions", "OpenAiChat"),
+            ("/api/v1/chat/completions", "OpenAiChat"),
+            ("/openai/deployments/d1/chat/completions", "OpenAiChat"),
+            ("/openai/v1/chat/completions", "OpenAiChat"),
+            ("/v1/responses", "OpenAiResponses"),
+            ("/openai/v1/responses", "OpenAiResponses"),
+            ("/v1/messages", "Anthropic"),
+            ("/v1beta/models/gemini-2.5-flash:generateContent", "Gemini"),
+            ("/v1beta/models/gemini-2.5-flash%3AstreamGenerateContent", "Gemini"),
+            ("/v1/models/gemini-2.5-flash:generateContent", "Gemini"),
             (
                 "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-pro:streamGenerateContent",
-                Provider::VertexGemini,
+                "Gemini@vertex",
             ),
             (
                 "/v1beta1/projects/p/locations/global/publishers/google/models/g:generateContent",
-                Provider::VertexGemini,
+                "Gemini@vertex",
             ),
-            ("/v1/publishers/google/models/gemini-2.5-pro:generateContent", Provider::VertexGemini),
+            ("/v1/publishers/google/models/gemini-2.5-pro:generateContent", "Gemini@vertex"),
             (
                 "/v1/projects/p/locations/global/publishers/anthropic/models/claude-haiku-4-5@20251001:rawPredict",
-                Provider::VertexAnthropic,
+                "Anthropic@vertex",
             ),
             (
                 "/v1/projects/p/locations/global/publishers/anthropic/models/claude-x:streamRawPredict",
-                Provider::VertexAnthropic,
+                "Anthropic@vertex",
             ),
-            ("/model/us.anthropic.claude-v1%3A0/converse", Provider::Bedrock),
-            ("/model/m/converse-stream", Provider::Bedrock),
-            ("/token", Provider::GoogleToken),
-            ("/o/oauth2/token", Provider::GoogleToken),
+            ("/model/us.anthropic.claude-v1%3A0/converse", "Bedrock"),
+            ("/model/m/converse-stream", "Bedrock"),
+            ("/token", "Token"),
+            ("/o/oauth2/token", "Token"),
         ] {
-            assert_eq!(at(Method::POST, path), Ok(provider), "{path}");
+            assert_eq!(at(Method::POST, path), Ok(served.to_owned()), "{path}");
         }
         assert_eq!(
             at(
                 Method::GET,
                 "/computeMetadata/v1/instance/service-accounts/default/token"
             ),
-            Ok(Provider::GceMetadata)
+            Ok("Metadata".to_owned())
         );
     }
 
@@ -288,7 +304,7 @@ mod tests {
     fn credential_routes_come_first() {
         assert!(matches!(
             route(&Method::PUT, "/latest/api/token", "", b""),
-            Ok(Target::Credentials(_))
+            Ok(Route::Credentials(_))
         ));
     }
 

@@ -22,10 +22,11 @@ use tokio::task::JoinHandle;
 use crate::aws::{self, sigv4::Received};
 use crate::body::MockBody;
 use crate::control;
+use crate::dialect::Request as ModelRequest;
 use crate::google_auth::{self, AuthRequest};
-use crate::plan::{self, Action, RequestCtx};
-use crate::provider::Provider;
-use crate::route::{self, Target};
+use crate::google_token::GoogleEndpoint;
+use crate::plan::{self, Action, Endpoint, RequestCtx};
+use crate::route::{self, Route};
 use crate::state::{valid_scenario_id, Config, Outcome, OutcomeGuard, Record, State};
 use crate::step::Step;
 
@@ -166,30 +167,24 @@ async fn provider_request(
     };
     let query = parts.uri.query().unwrap_or_default();
     let scenario = state.scenario(scenario_id);
-    let target = route::route(&parts.method, path, query, &body);
-    let provider = match &target {
-        Ok(Target::Provider(p)) => Some(*p),
+    let route = route::route(&parts.method, path, query, &body);
+    let info = match &route {
+        Ok(Route::Llm(dialect, platform)) => dialect.request_info(&ModelRequest {
+            platform: *platform,
+            path,
+            query,
+            body: &body,
+        }),
+        _ => Default::default(),
+    };
+    // Only requests to AWS services, and only in scenarios configured to
+    // check them.
+    let aws_service = match &route {
+        Ok(Route::Llm(dialect, _)) => dialect.aws_service(),
         _ => None,
     };
-    let info = provider
-        .map(|p| p.request_info(path, query, &body))
-        .unwrap_or_default();
-    let google_verdict = match provider {
-        Some(Provider::GoogleToken) => Some(google_auth::check_token_request(
-            &state.config.google_keys,
-            &body,
-        )),
-        Some(Provider::GceMetadata) => {
-            Some(google_auth::check_metadata_request(path, &parts.headers))
-        }
-        _ => None,
-    };
-    // Only Bedrock requests, and only in scenarios configured to check them.
-    let aws_config = match provider {
-        Some(Provider::Bedrock) => scenario.aws.config().filter(|c| c.verify),
-        _ => None,
-    };
-    let verdict = aws_config.map(|cfg| {
+    let aws_config = aws_service.and_then(|_| scenario.aws.config().filter(|c| c.verify));
+    let verdict = aws_config.zip(aws_service).map(|(cfg, service)| {
         let received = Received {
             method: parts.method.as_str(),
             raw_path: parts.uri.path(),
@@ -198,13 +193,8 @@ async fn provider_request(
             headers: &parts.headers,
             body: &body,
         };
-        let verdict = aws::sigv4::verify(
-            &cfg,
-            &state.keyring,
-            &received,
-            "bedrock",
-            SystemTime::now(),
-        );
+        let verdict =
+            aws::sigv4::verify(&cfg, &state.keyring, &received, service, SystemTime::now());
         scenario.aws.verdict(verdict.is_ok());
         verdict
     });
@@ -236,31 +226,26 @@ async fn provider_request(
     let max_records = state.config.max_records;
     // Misses, credential fetches and rejected requests are logged but use no
     // step: the script is for the model's answers.
-    let plan = match target {
+    let plan = match route {
         Err(miss) => {
             scenario.admit(Arc::clone(&record), max_records, false);
             plan::miss(&miss, &record.method, &record.path)
         }
-        Ok(Target::Credentials(route)) => {
+        Ok(Route::Credentials(route)) => {
             scenario.admit(Arc::clone(&record), max_records, false);
-            let request_id = crate::provider::bedrock::request_id(state.next_id());
+            let request_id = aws::request_id(state.next_id());
             let request = aws::credentials::Request {
                 headers: &parts.headers,
                 request_id: &request_id,
             };
             aws::credentials::respond(&route, &request, &scenario.aws, &state.keyring)
         }
-        Ok(Target::Provider(provider)) => {
-            let auth = google_verdict.map(|verdict| AuthRequest {
-                verdict,
-                serial: scenario.next_auth_serial(),
-            });
+        Ok(Route::Llm(dialect, platform)) => {
             let ctx = RequestCtx {
-                provider,
+                endpoint: Endpoint::Model(dialect, platform),
                 info: &info,
                 path: &record.path,
                 id: state.next_id(),
-                auth: auth.as_ref(),
             };
             if let Some(Err(rejected)) = &verdict {
                 scenario.admit(Arc::clone(&record), max_records, false);
@@ -270,6 +255,28 @@ async fn provider_request(
                 let step = scenario.admit(Arc::clone(&record), max_records, true);
                 plan::build(step.as_deref(), &ctx)
             }
+        }
+        Ok(Route::Google(endpoint)) => {
+            let verdict = match endpoint {
+                GoogleEndpoint::Token => {
+                    google_auth::check_token_request(&state.config.google_keys, &record.body)
+                }
+                GoogleEndpoint::Metadata => {
+                    google_auth::check_metadata_request(path, &parts.headers)
+                }
+            };
+            let auth = AuthRequest {
+                verdict,
+                serial: scenario.next_auth_serial(),
+            };
+            let ctx = RequestCtx {
+                endpoint: Endpoint::Google(endpoint, &auth),
+                info: &info,
+                path: &record.path,
+                id: state.next_id(),
+            };
+            let step = scenario.admit(Arc::clone(&record), max_records, true);
+            plan::build(step.as_deref(), &ctx)
         }
     };
 

@@ -23,6 +23,19 @@ pub const DEFAULT_ROLE_NAME: &str = "switchboard-mock-role";
 pub const DEFAULT_REGION: &str = "us-east-1";
 pub const ACCOUNT_ID: &str = "123456789012";
 
+/// A UUID-shaped request id, as `x-amzn-requestid` carries on every AWS
+/// answer (Bedrock's and the credential endpoints').
+pub fn request_id(n: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        (n >> 32) as u32 ^ 0x5b0c_4d1e,
+        (n >> 16) & 0xffff,
+        n & 0xfff,
+        (n >> 12) & 0xfff,
+        n & 0xffff_ffff_ffff
+    )
+}
+
 /// One set of AWS credentials the mock accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credential {

@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use hyper::header::{HeaderMap, AUTHORIZATION, HOST};
 
 use super::{AwsConfig, Credential, Keyring};
-use crate::provider::{bedrock, ErrorReply};
+use crate::dialect::{bedrock, ErrorReply};
 
 /// How far the request's clock may be from ours (AWS allows five minutes).
 const MAX_SKEW: Duration = Duration::from_secs(5 * 60);

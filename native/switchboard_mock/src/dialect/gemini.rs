@@ -7,19 +7,77 @@
 //! `usageMetadata`, and no end sentinel; without `alt=sse` the same objects
 //! arrive as one JSON array.
 
+//!
+//! The two hosts differ in details: Vertex reports `trafficType` and no
+//! counts before the last chunk, and words its errors differently
+//! (`google_error`).
+
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{json_bytes, write_json, Reply, Stream, StreamOptions, Usage};
+use super::wire::{arguments_json, json_bytes};
+use super::{
+    google_error, Dialect, ErrorReply, Failure, GoogleCall, Platform, Reply, Request, RequestInfo,
+    Stream, StreamOptions, Usage,
+};
 
 pub const JSON: &str = "application/json; charset=UTF-8";
 
-/// The two hosts differ in details: Vertex reports `trafficType` and no
-/// counts before the last chunk, and words its errors differently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    GeminiApi,
-    Vertex,
+/// Gemini's `generateContent`, on the Gemini API ([`Platform::Native`]) and
+/// on Vertex AI.
+#[derive(Debug)]
+pub struct Gemini;
+
+impl Dialect for Gemini {
+    /// Google APIs name the model and the streaming mode in the URL.
+    fn request_info(&self, request: &Request<'_>) -> RequestInfo {
+        let call = request.google_call();
+        let stream = call
+            .as_ref()
+            .is_some_and(|c| c.method == GoogleCall::STREAM_GENERATE);
+        RequestInfo {
+            model: call.map(|c| c.model),
+            stream,
+            // Without `alt=sse` Google streams one JSON array.
+            json_array: stream && !request.has_param("alt", "sse"),
+            ..RequestInfo::default()
+        }
+    }
+
+    fn default_model(&self) -> &'static str {
+        "gemini-mock"
+    }
+
+    fn default_finish_reason(&self) -> &'static str {
+        "STOP"
+    }
+
+    fn json_content_type(&self) -> &'static str {
+        JSON
+    }
+
+    fn answer(&self, reply: &Reply<'_>) -> Bytes {
+        response(reply)
+    }
+
+    fn stream(&self, reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions) -> Stream {
+        stream(reply, deltas, opts)
+    }
+
+    /// In a JSON array it needs a comma unless it comes first.
+    fn stream_error(
+        &self,
+        reply: &Reply<'_>,
+        stream: &Stream,
+        sent: usize,
+        opts: &StreamOptions,
+    ) -> Bytes {
+        error_event(stream.head.len() + sent, reply.error_type, opts)
+    }
+
+    fn error(&self, failure: &Failure<'_>) -> ErrorReply {
+        ErrorReply::body(google_error::body(failure))
+    }
 }
 
 #[derive(Serialize)]
@@ -156,13 +214,13 @@ impl UsageMetadata {
     /// Everything counted: the non-streaming answer and the last chunk.
     /// `promptTokenCount` includes the cached tokens; the total adds the
     /// thoughts, which are not part of `candidatesTokenCount`.
-    fn complete(u: Usage, flavor: Flavor) -> UsageMetadata {
+    fn complete(u: Usage, platform: Platform) -> UsageMetadata {
         UsageMetadata {
             prompt_token_count: Some(u.input),
             candidates_token_count: nonzero(u.output),
             total_token_count: Some(u.input + u.output + u.thoughts),
             cached_content_token_count: nonzero(u.cached),
-            traffic_type: (flavor == Flavor::Vertex).then_some("ON_DEMAND"),
+            traffic_type: (platform == Platform::Vertex).then_some("ON_DEMAND"),
             prompt_tokens_details: Some([ModalityCount {
                 modality: "TEXT",
                 token_count: u.input,
@@ -173,10 +231,10 @@ impl UsageMetadata {
 
     /// Before the last chunk: the Gemini API repeats the prompt count, Vertex
     /// only says `trafficType`.
-    fn partial(u: Usage, flavor: Flavor) -> UsageMetadata {
-        match flavor {
-            Flavor::GeminiApi => UsageMetadata::prompt_only(u, flavor),
-            Flavor::Vertex => UsageMetadata {
+    fn partial(u: Usage, platform: Platform) -> UsageMetadata {
+        match platform {
+            Platform::Native => UsageMetadata::prompt_only(u, platform),
+            Platform::Vertex => UsageMetadata {
                 prompt_token_count: None,
                 candidates_token_count: None,
                 total_token_count: None,
@@ -189,13 +247,13 @@ impl UsageMetadata {
     }
 
     /// Nothing generated: a blocked prompt.
-    fn prompt_only(u: Usage, flavor: Flavor) -> UsageMetadata {
+    fn prompt_only(u: Usage, platform: Platform) -> UsageMetadata {
         UsageMetadata {
             prompt_token_count: Some(u.input),
             candidates_token_count: None,
             total_token_count: Some(u.input),
             cached_content_token_count: nonzero(u.cached),
-            traffic_type: (flavor == Flavor::Vertex).then_some("ON_DEMAND"),
+            traffic_type: (platform == Platform::Vertex).then_some("ON_DEMAND"),
             prompt_tokens_details: Some([ModalityCount {
                 modality: "TEXT",
                 token_count: u.input,
@@ -239,8 +297,7 @@ fn call_parts<'a>(reply: &'a Reply<'a>) -> Vec<Part<'a>> {
             function_call: Some(FunctionCall {
                 id: call.id.as_deref(),
                 name: &call.name,
-                args: serde_json::from_str(&call.arguments)
-                    .unwrap_or_else(|_| serde_json::Value::String(call.arguments.clone())),
+                args: arguments_json(&call.arguments),
             }),
             thought_signature: (i == 0).then_some(THOUGHT_SIGNATURE),
         })
@@ -256,15 +313,13 @@ fn thoughts<'a>(reply: &Reply<'a>) -> Option<&'a str> {
 struct Builder<'a> {
     reply: &'a Reply<'a>,
     id: String,
-    flavor: Flavor,
 }
 
 impl<'a> Builder<'a> {
-    fn new(reply: &'a Reply<'a>, flavor: Flavor) -> Builder<'a> {
+    fn new(reply: &'a Reply<'a>) -> Builder<'a> {
         Builder {
             reply,
             id: response_id(reply.id),
-            flavor,
         }
     }
 
@@ -286,9 +341,9 @@ impl<'a> Builder<'a> {
             }]),
             prompt_feedback: None,
             usage_metadata: if last {
-                UsageMetadata::complete(reply.usage, self.flavor)
+                UsageMetadata::complete(reply.usage, self.reply.platform)
             } else {
-                UsageMetadata::partial(reply.usage, self.flavor)
+                UsageMetadata::partial(reply.usage, self.reply.platform)
             },
             model_version: reply.model,
             response_id: &self.id,
@@ -303,7 +358,7 @@ impl<'a> Builder<'a> {
                 block_reason: reason,
                 safety_ratings: safety_ratings(flagged),
             }),
-            usage_metadata: UsageMetadata::prompt_only(self.reply.usage, self.flavor),
+            usage_metadata: UsageMetadata::prompt_only(self.reply.usage, self.reply.platform),
             model_version: self.reply.model,
             response_id: &self.id,
         })
@@ -311,8 +366,8 @@ impl<'a> Builder<'a> {
 }
 
 /// The non-streaming `generateContent` answer.
-pub fn response(reply: &Reply<'_>, flavor: Flavor) -> Bytes {
-    let b = Builder::new(reply, flavor);
+fn response(reply: &Reply<'_>) -> Bytes {
+    let b = Builder::new(reply);
     if let Some(reason) = reply.block_reason {
         return b.blocked(reason);
     }
@@ -329,13 +384,8 @@ pub fn response(reply: &Reply<'_>, flavor: Flavor) -> Bytes {
 /// delta, the last delta's chunk finishing the answer. Tool calls come
 /// whole, all in one final chunk after the text, as Gemini streams them.
 /// With no delta and no call a final chunk without content finishes it.
-pub fn stream(
-    reply: &Reply<'_>,
-    deltas: &[&str],
-    opts: &StreamOptions<'_>,
-    flavor: Flavor,
-) -> Stream {
-    let b = Builder::new(reply, flavor);
+fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions) -> Stream {
+    let b = Builder::new(reply);
     let mut objects_head = Vec::new();
     let mut objects_deltas = Vec::new();
     let mut objects_tail = Vec::new();
@@ -377,7 +427,7 @@ pub fn stream(
     if opts.json_array {
         tail.push(Bytes::from_static(b"]"));
     }
-    let error = error_event(before_tail, opts);
+    let error = error_event(before_tail, reply.error_type, opts);
     Stream {
         head,
         deltas,
@@ -407,151 +457,20 @@ impl Framer {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: ErrorDetail<'a>,
-}
-
-#[derive(Serialize)]
-struct ErrorDetail<'a> {
-    code: u16,
-    message: &'a str,
-    status: &'a str,
-}
-
 /// The error object sent inside a stream after `sent` objects, then the
 /// body ends: `data: {"error": …}` (or the array's last element). The
 /// status comes from `error_type` (default `INTERNAL`), the code from it.
-pub fn error_event(sent: usize, opts: &StreamOptions<'_>) -> Bytes {
-    let status = opts.error_type.unwrap_or("INTERNAL");
-    let code = code_of(status).unwrap_or(500);
-    let message = message_of(status, "", "", Flavor::GeminiApi);
-    let mut json = Vec::with_capacity(160);
-    write_json(
-        &mut json,
-        &ErrorBody {
-            error: ErrorDetail {
-                code,
-                message: &message,
-                status,
-            },
-        },
-    );
+fn error_event(sent: usize, error_type: Option<&str>, opts: &StreamOptions) -> Bytes {
+    let json = google_error::in_stream(error_type.unwrap_or("INTERNAL"));
     let mut event = Framer {
         json_array: opts.json_array,
     }
-    .element(sent, &Bytes::from(json))
+    .element(sent, &json)
     .to_vec();
     if opts.json_array {
         event.push(b']');
     }
     Bytes::from(event)
-}
-
-/// An HTTP error: `{"error": {"code", "message", "status"}}`, the status
-/// string chosen from the HTTP status unless `error_type` names one.
-pub fn error(
-    status: u16,
-    error_type: Option<&str>,
-    model: &str,
-    path: &str,
-    flavor: Flavor,
-) -> Bytes {
-    let name = error_type.unwrap_or_else(|| status_of(status));
-    let message = message_of(name, model, path, flavor);
-    json_bytes(&ErrorBody {
-        error: ErrorDetail {
-            code: status,
-            message: &message,
-            status: name,
-        },
-    })
-}
-
-/// Google's canonical status for an HTTP status.
-fn status_of(http: u16) -> &'static str {
-    match http {
-        400 => "INVALID_ARGUMENT",
-        401 => "UNAUTHENTICATED",
-        403 => "PERMISSION_DENIED",
-        404 => "NOT_FOUND",
-        409 => "ABORTED",
-        429 => "RESOURCE_EXHAUSTED",
-        499 => "CANCELLED",
-        501 => "UNIMPLEMENTED",
-        503 => "UNAVAILABLE",
-        504 => "DEADLINE_EXCEEDED",
-        s if s >= 500 => "INTERNAL",
-        _ => "INVALID_ARGUMENT",
-    }
-}
-
-/// The HTTP status Google sends with a canonical status.
-fn code_of(status: &str) -> Option<u16> {
-    Some(match status {
-        "INVALID_ARGUMENT" | "FAILED_PRECONDITION" | "OUT_OF_RANGE" => 400,
-        "UNAUTHENTICATED" => 401,
-        "PERMISSION_DENIED" => 403,
-        "NOT_FOUND" => 404,
-        "ABORTED" | "ALREADY_EXISTS" => 409,
-        "RESOURCE_EXHAUSTED" => 429,
-        "CANCELLED" => 499,
-        "INTERNAL" | "UNKNOWN" | "DATA_LOSS" => 500,
-        "UNIMPLEMENTED" => 501,
-        "UNAVAILABLE" => 503,
-        "DEADLINE_EXCEEDED" => 504,
-        _ => return None,
-    })
-}
-
-/// What Google says with each status (messages taken from real answers).
-fn message_of(status: &str, model: &str, path: &str, flavor: Flavor) -> String {
-    let text = match (status, flavor) {
-        ("INVALID_ARGUMENT", _) => "Request contains an invalid argument.",
-        ("FAILED_PRECONDITION", _) => "User location is not supported for the API use.",
-        ("UNAUTHENTICATED", _) => {
-            "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project."
-        }
-        ("PERMISSION_DENIED", _) => "The caller does not have permission",
-        ("NOT_FOUND", Flavor::GeminiApi) => {
-            return format!(
-                "models/{model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods."
-            )
-        }
-        ("NOT_FOUND", Flavor::Vertex) => {
-            return format!(
-                "Publisher Model `{}` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions",
-                vertex_resource(path, model)
-            )
-        }
-        ("ABORTED", _) => "The operation was aborted.",
-        ("RESOURCE_EXHAUSTED", Flavor::GeminiApi) => {
-            "You exceeded your current quota, please check your plan and billing details. For more information on this error, head to: https://ai.google.dev/gemini-api/docs/rate-limits."
-        }
-        ("RESOURCE_EXHAUSTED", Flavor::Vertex) => {
-            "Resource exhausted. Please try again later. Please refer to https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details."
-        }
-        ("CANCELLED", _) => "The operation was cancelled.",
-        ("INTERNAL", _) => {
-            "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting"
-        }
-        ("UNIMPLEMENTED", _) => "Operation is not implemented, or supported, or enabled.",
-        ("UNAVAILABLE", _) => "The model is overloaded. Please try again later.",
-        ("DEADLINE_EXCEEDED", _) => "Deadline expired before operation could complete.",
-        _ => "The mock was scripted to fail this request.",
-    };
-    text.to_owned()
-}
-
-/// `projects/…/models/{model}` out of a Vertex path.
-fn vertex_resource(path: &str, model: &str) -> String {
-    match path.find("projects/") {
-        Some(i) => {
-            let rest = &path[i..];
-            rest.split(':').next().unwrap_or(rest).to_owned()
-        }
-        None => format!("publishers/google/models/{model}"),
-    }
 }
 
 #[cfg(test)]
@@ -561,6 +480,7 @@ mod tests {
 
     fn reply(content: &'static str, finish_reason: &'static str) -> Reply<'static> {
         Reply {
+            platform: Platform::Native,
             id: 1,
             created: 2,
             model: "gemini-2.5-flash",
@@ -577,7 +497,21 @@ mod tests {
             },
             thoughts: None,
             block_reason: None,
+            error_type: None,
         }
+    }
+
+    fn response_on(reply: &Reply<'_>, platform: Platform) -> Bytes {
+        response(&Reply { platform, ..*reply })
+    }
+
+    fn stream_on(
+        reply: &Reply<'_>,
+        deltas: &[&str],
+        opts: &StreamOptions,
+        platform: Platform,
+    ) -> Stream {
+        stream(&Reply { platform, ..*reply }, deltas, opts)
     }
 
     fn data(event: &Bytes) -> Value {
@@ -590,9 +524,28 @@ mod tests {
     }
 
     #[test]
+    fn the_url_names_the_model_and_the_streaming_mode() {
+        let request = |path, query, body| Request {
+            platform: Platform::Native,
+            path,
+            query,
+            body,
+        };
+        let p = "/v1beta/models/gemini-2.5-flash:streamGenerateContent";
+        let info = Gemini.request_info(&request(p, "alt=sse", b"{\"stream\":false}"));
+        assert_eq!(info.model.as_deref(), Some("gemini-2.5-flash"));
+        assert!(info.stream && !info.json_array);
+        let info = Gemini.request_info(&request(p, "", b""));
+        assert!(info.stream && info.json_array);
+        let info = Gemini.request_info(&request("/v1beta/models/m:generateContent", "", b""));
+        assert!(!info.stream);
+    }
+
+    #[test]
     fn plain_answer_shape() {
-        let v: Value = serde_json::from_slice(&response(&reply("a b", "STOP"), Flavor::GeminiApi))
-            .expect("json");
+        let v: Value =
+            serde_json::from_slice(&response_on(&reply("a b", "STOP"), Platform::Native))
+                .expect("json");
         assert_eq!(
             v["candidates"][0]["content"],
             json!({"parts": [{"text": "a b"}], "role": "model"})
@@ -619,7 +572,7 @@ mod tests {
         r.thoughts = Some("pondering");
         r.usage.cached = 5;
         r.usage.thoughts = 30;
-        let v: Value = serde_json::from_slice(&response(&r, Flavor::Vertex)).expect("json");
+        let v: Value = serde_json::from_slice(&response_on(&r, Platform::Vertex)).expect("json");
         assert_eq!(
             v["candidates"][0]["content"]["parts"],
             json!([{"text": "pondering", "thought": true}, {"text": "answer"}])
@@ -653,7 +606,7 @@ mod tests {
         let mut r = reply("Checking.", "STOP");
         r.tool_calls = &calls;
         r.reasoning = Some("Two lookups.");
-        let v: Value = serde_json::from_slice(&response(&r, Flavor::GeminiApi)).expect("json");
+        let v: Value = serde_json::from_slice(&response_on(&r, Platform::Native)).expect("json");
         assert_eq!(
             v["candidates"][0]["content"]["parts"],
             json!([
@@ -667,7 +620,7 @@ mod tests {
         assert_eq!(v["candidates"][0]["finishReason"], "STOP");
         // `thoughts` wins over `reasoning`: one thought part, never two.
         r.thoughts = Some("Gemini's own.");
-        let v: Value = serde_json::from_slice(&response(&r, Flavor::Vertex)).expect("json");
+        let v: Value = serde_json::from_slice(&response_on(&r, Platform::Vertex)).expect("json");
         assert_eq!(
             v["candidates"][0]["content"]["parts"][0],
             json!({"text": "Gemini's own.", "thought": true})
@@ -680,11 +633,11 @@ mod tests {
         let mut r = reply("a b", "STOP");
         r.tool_calls = &calls;
         r.reasoning = Some("hmm");
-        let s = stream(
+        let s = stream_on(
             &r,
             &["a", " b"],
             &StreamOptions::default(),
-            Flavor::GeminiApi,
+            Platform::Native,
         );
         assert_eq!(
             data(&s.head[0])["candidates"][0]["content"]["parts"],
@@ -700,7 +653,7 @@ mod tests {
             "get_weather"
         );
         assert_eq!(last["usageMetadata"]["totalTokenCount"], 20);
-        let only_calls = stream(&r, &[], &StreamOptions::default(), Flavor::Vertex);
+        let only_calls = stream_on(&r, &[], &StreamOptions::default(), Platform::Vertex);
         assert!(only_calls.deltas.is_empty());
         assert_eq!(only_calls.tail.len(), 1);
     }
@@ -709,12 +662,12 @@ mod tests {
     fn blocked_prompt_and_empty_candidate() {
         let mut r = reply("x", "STOP");
         r.block_reason = Some("SAFETY");
-        let v: Value = serde_json::from_slice(&response(&r, Flavor::GeminiApi)).expect("json");
+        let v: Value = serde_json::from_slice(&response_on(&r, Platform::Native)).expect("json");
         assert!(v.get("candidates").is_none());
         assert_eq!(v["promptFeedback"]["blockReason"], "SAFETY");
         assert_eq!(v["usageMetadata"]["totalTokenCount"], 12);
         let v: Value =
-            serde_json::from_slice(&response(&reply("", "RECITATION"), Flavor::GeminiApi))
+            serde_json::from_slice(&response_on(&reply("", "RECITATION"), Platform::Native))
                 .expect("json");
         assert!(v["candidates"][0].get("content").is_none());
         assert_eq!(v["candidates"][0]["finishReason"], "RECITATION");
@@ -722,11 +675,11 @@ mod tests {
 
     #[test]
     fn stream_chunks_finish_on_the_last_delta() {
-        let s = stream(
+        let s = stream_on(
             &reply("a b", "STOP"),
             &["a", " b"],
             &StreamOptions::default(),
-            Flavor::GeminiApi,
+            Platform::Native,
         );
         assert!(s.head.is_empty() && s.tail.is_empty());
         let first = data(&s.deltas[0]);
@@ -749,12 +702,12 @@ mod tests {
     fn json_array_stream() {
         let opts = StreamOptions {
             json_array: true,
-            error_type: Some("UNAVAILABLE"),
             ..StreamOptions::default()
         };
         let mut r = reply("a b", "STOP");
         r.thoughts = Some("t");
-        let s = stream(&r, &["a", " b"], &opts, Flavor::Vertex);
+        r.error_type = Some("UNAVAILABLE");
+        let s = stream_on(&r, &["a", " b"], &opts, Platform::Vertex);
         let body: Vec<u8> = s
             .head
             .iter()
@@ -769,56 +722,11 @@ mod tests {
             .head
             .iter()
             .flat_map(|b| b.to_vec())
-            .chain(error_event(1, &opts).to_vec())
+            .chain(error_event(1, r.error_type, &opts).to_vec())
             .collect();
         let v: Value = serde_json::from_slice(&cut).expect("array ending in the error");
         assert_eq!(v[1]["error"]["code"], 503);
-        let v: Value = serde_json::from_slice(&error_event(0, &opts)).expect("alone");
+        let v: Value = serde_json::from_slice(&error_event(0, r.error_type, &opts)).expect("alone");
         assert_eq!(v[0]["error"]["status"], "UNAVAILABLE");
-    }
-
-    #[test]
-    fn error_statuses() {
-        for (http, status) in [
-            (400, "INVALID_ARGUMENT"),
-            (401, "UNAUTHENTICATED"),
-            (403, "PERMISSION_DENIED"),
-            (404, "NOT_FOUND"),
-            (429, "RESOURCE_EXHAUSTED"),
-            (500, "INTERNAL"),
-            (503, "UNAVAILABLE"),
-            (504, "DEADLINE_EXCEEDED"),
-            (502, "INTERNAL"),
-        ] {
-            let v: Value = serde_json::from_slice(&error(
-                http,
-                None,
-                "m",
-                "/v1beta/models/m:generateContent",
-                Flavor::GeminiApi,
-            ))
-            .expect("json");
-            assert_eq!(v["error"]["code"], http);
-            assert_eq!(v["error"]["status"], status, "{http}");
-        }
-        let v: Value = serde_json::from_slice(&error(
-            400,
-            Some("FAILED_PRECONDITION"),
-            "m",
-            "",
-            Flavor::GeminiApi,
-        ))
-        .expect("json");
-        assert_eq!(v["error"]["status"], "FAILED_PRECONDITION");
-        let v: Value = serde_json::from_slice(&error(
-            404,
-            None,
-            "g",
-            "/v1/projects/p/locations/l/publishers/google/models/g:generateContent",
-            Flavor::Vertex,
-        ))
-        .expect("json");
-        assert!(v["error"]["message"].as_str().is_some_and(|m| m
-            .starts_with("Publisher Model `projects/p/locations/l/publishers/google/models/g`")));
     }
 }

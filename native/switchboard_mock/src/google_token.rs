@@ -1,10 +1,12 @@
 //! Google's OAuth 2.0 token endpoint and the GCE metadata server: access
-//! tokens, OAuth error bodies and metadata values.
+//! tokens, OAuth error bodies and metadata values. They are not model APIs,
+//! so not dialects: `route` names them apart and `plan` answers them with
+//! what this module renders (`google_auth` checks the requests).
 
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::json_bytes;
+use crate::dialect::json_bytes;
 use crate::google_auth::{Answer, Rejection};
 
 pub const JSON: &str = "application/json; charset=utf-8";
@@ -18,6 +20,42 @@ pub const NUMERIC_PROJECT_ID: &str = "123456789012";
 pub const DEFAULT_SERVICE_ACCOUNT: &str = "123456789012-compute@developer.gserviceaccount.com";
 /// A token's lifetime unless the step says otherwise, as Google answers.
 pub const DEFAULT_EXPIRES_IN: u64 = 3599;
+
+/// Which of Google's credential endpoints a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoogleEndpoint {
+    /// The OAuth 2.0 token endpoint: `POST …/token`.
+    Token,
+    /// The GCE metadata server: `GET /computeMetadata/v1/…`.
+    Metadata,
+}
+
+impl GoogleEndpoint {
+    /// The token endpoint answers errors in JSON, the metadata server in HTML.
+    pub fn error_content_type(self) -> &'static str {
+        match self {
+            GoogleEndpoint::Token => JSON,
+            GoogleEndpoint::Metadata => HTML,
+        }
+    }
+
+    /// A scripted failure; `error_type` replaces the token endpoint's `error`
+    /// code.
+    pub fn error(self, status: u16, error_type: Option<&str>) -> Bytes {
+        match self {
+            GoogleEndpoint::Token => oauth_error(status, error_type),
+            GoogleEndpoint::Metadata => metadata_error(status),
+        }
+    }
+
+    /// The refusal of a request the endpoint checked.
+    pub fn rejection(self, rejection: &Rejection) -> Bytes {
+        match self {
+            GoogleEndpoint::Token => oauth_rejection(rejection),
+            GoogleEndpoint::Metadata => metadata_rejection(rejection),
+        }
+    }
+}
 
 #[derive(Serialize)]
 struct Token<'a> {
@@ -53,7 +91,7 @@ struct OAuthError<'a> {
 }
 
 /// The token endpoint refusing a request it checked.
-pub fn oauth_rejection(r: &Rejection) -> Bytes {
+fn oauth_rejection(r: &Rejection) -> Bytes {
     json_bytes(&OAuthError {
         error: r.error,
         error_description: &r.description,
@@ -61,7 +99,7 @@ pub fn oauth_rejection(r: &Rejection) -> Bytes {
 }
 
 /// A scripted token-endpoint failure; `error_type` replaces the `error` code.
-pub fn oauth_error(status: u16, error_type: Option<&str>) -> Bytes {
+fn oauth_error(status: u16, error_type: Option<&str>) -> Bytes {
     let (error, description) = match status {
         400 => ("invalid_grant", "Bad Request"),
         401 => ("invalid_client", "The OAuth client was not found."),
@@ -77,12 +115,12 @@ pub fn oauth_error(status: u16, error_type: Option<&str>) -> Bytes {
 }
 
 /// The metadata server refusing a request it checked (HTML, as it answers).
-pub fn metadata_rejection(r: &Rejection) -> Bytes {
+fn metadata_rejection(r: &Rejection) -> Bytes {
     html_error(r.status, &r.description)
 }
 
 /// A scripted metadata-server failure.
-pub fn metadata_error(status: u16) -> Bytes {
+fn metadata_error(status: u16) -> Bytes {
     html_error(status, "The mock was scripted to fail this request.")
 }
 

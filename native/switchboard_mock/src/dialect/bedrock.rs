@@ -21,9 +21,81 @@ use bytes::Bytes;
 use hyper::header::{HeaderName, HeaderValue};
 use serde::Serialize;
 
-use super::{json_bytes, ErrorReply, Reply, Stream, StreamOptions, Usage};
+use super::wire::{arguments_json, json_bytes};
+use super::{Dialect, ErrorReply, Failure, Platform, Reply, Request, RequestInfo, Stream};
+use super::{StreamOptions, Usage};
 
 pub const CONTENT_TYPE: &str = "application/vnd.amazon.eventstream";
+
+/// Bedrock Runtime's Converse API.
+#[derive(Debug)]
+pub struct Bedrock;
+
+/// The stop reason of an answer whose step scripts none.
+const END_TURN: &str = "end_turn";
+
+impl Dialect for Bedrock {
+    /// The URL names the model and the streaming mode.
+    fn request_info(&self, request: &Request<'_>) -> RequestInfo {
+        RequestInfo {
+            model: model_from_path(request.path),
+            stream: request.path.ends_with("/converse-stream"),
+            ..RequestInfo::default()
+        }
+    }
+
+    fn default_model(&self) -> &'static str {
+        "anthropic.claude-mock-v1:0"
+    }
+
+    fn default_finish_reason(&self) -> &'static str {
+        END_TURN
+    }
+
+    fn request_id(&self, _platform: Platform, n: u64) -> Option<(HeaderName, String)> {
+        Some((
+            HeaderName::from_static("x-amzn-requestid"),
+            crate::aws::request_id(n),
+        ))
+    }
+
+    fn stream_content_type(&self) -> &'static str {
+        CONTENT_TYPE
+    }
+
+    fn answer(&self, reply: &Reply<'_>) -> Bytes {
+        converse(reply)
+    }
+
+    fn stream(&self, reply: &Reply<'_>, deltas: &[&str], _opts: &StreamOptions) -> Stream {
+        stream(reply, deltas)
+    }
+
+    /// An event stream cut short ends inside the next frame.
+    fn cut_trailer(&self, stream: &Stream, sent: usize) -> Option<Bytes> {
+        partial_frame(stream, sent)
+    }
+
+    fn status_of_error_type(&self, error_type: &str) -> Option<u16> {
+        Some(status_for_type(error_type))
+    }
+
+    fn error(&self, failure: &Failure<'_>) -> ErrorReply {
+        error(failure.status, failure.model, failure.error_type)
+    }
+
+    fn malformed(&self, stream: bool) -> Bytes {
+        if stream {
+            malformed_stream()
+        } else {
+            Bytes::from_static(super::MALFORMED_JSON)
+        }
+    }
+
+    fn aws_service(&self) -> Option<&'static str> {
+        Some("bedrock")
+    }
+}
 
 /// `x-amzn-errortype` namespace of the errors Bedrock itself models.
 const BEDROCK_NS: &str = "http://internal.amazon.com/coral/com.amazon.bedrock/";
@@ -47,22 +119,6 @@ pub fn model_from_path(path: &str) -> Option<String> {
         percent_encoding::percent_decode_str(raw)
             .decode_utf8_lossy()
             .into_owned(),
-    )
-}
-
-pub fn is_stream(path: &str) -> bool {
-    path.ends_with("/converse-stream")
-}
-
-/// A UUID-shaped request id, as `x-amzn-requestid` carries.
-pub fn request_id(n: u64) -> String {
-    format!(
-        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
-        (n >> 32) as u32 ^ 0x5b0c_4d1e,
-        (n >> 16) & 0xffff,
-        n & 0xfff,
-        (n >> 12) & 0xfff,
-        n & 0xffff_ffff_ffff
     )
 }
 
@@ -118,24 +174,19 @@ struct ToolUse<'a> {
     tool_use_id: String,
 }
 
-/// Scripted arguments as a `toolUse` input: their JSON, or the text as a
-/// JSON string when it is not JSON (so clients see a bad input).
+/// Scripted arguments as a `toolUse` input (`arguments_json`); no
+/// arguments at all are an empty object.
 fn tool_input(arguments: &str) -> serde_json::Value {
     if arguments.trim().is_empty() {
         return serde_json::json!({});
     }
-    serde_json::from_str(arguments)
-        .unwrap_or_else(|_| serde_json::Value::String(arguments.to_owned()))
+    arguments_json(arguments)
 }
 
 /// The stop reason: `tool_use` for a reply with tool calls unless another
 /// reason than the default was scripted.
 fn stop_reason<'a>(reply: &Reply<'a>) -> &'a str {
-    if !reply.tool_calls.is_empty() && reply.finish_reason == "end_turn" {
-        "tool_use"
-    } else {
-        reply.finish_reason
-    }
+    reply.finish_reason_with_tools(END_TURN, "tool_use")
 }
 
 #[derive(Serialize)]
@@ -195,7 +246,7 @@ impl From<Usage> for WireUsage {
     }
 }
 
-pub fn converse(reply: &Reply<'_>) -> Bytes {
+fn converse(reply: &Reply<'_>) -> Bytes {
     let mut content = Vec::with_capacity(2);
     if let Some(text) = reply.reasoning {
         content.push(Block::Reasoning {
@@ -207,7 +258,7 @@ pub fn converse(reply: &Reply<'_>) -> Bytes {
             },
         });
     }
-    if reply.tool_calls.is_empty() || !reply.content.is_empty() {
+    if reply.has_text() {
         content.push(Block::Text {
             text: reply.content,
         });
@@ -423,7 +474,7 @@ fn frame(headers: Vec<Header>, payload: Bytes) -> Bytes {
     Bytes::from(out)
 }
 
-pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> Stream {
+fn stream(reply: &Reply<'_>, deltas: &[&str]) -> Stream {
     let mut n = 0;
     let mut pad = || {
         n += 1;
@@ -546,7 +597,7 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
             },
         ),
     ]);
-    let error = exception_frame(opts.error_type.unwrap_or("modelStreamErrorException"));
+    let error = exception_frame(reply.error_type.unwrap_or("modelStreamErrorException"));
     Stream {
         head,
         deltas,
@@ -557,13 +608,13 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
 
 /// The first half of the frame that would follow `sent` deltas, so a cut
 /// stream ends inside a frame rather than between two.
-pub fn partial_frame(stream: &Stream, sent: usize) -> Option<Bytes> {
+fn partial_frame(stream: &Stream, sent: usize) -> Option<Bytes> {
     let next = stream.deltas.get(sent).or_else(|| stream.tail.first())?;
     Some(next.slice(..next.len() / 2))
 }
 
 /// A well-formed `messageStart` followed by a frame whose message CRC is wrong.
-pub fn malformed_stream() -> Bytes {
+fn malformed_stream() -> Bytes {
     let mut out = event_frame(
         "messageStart",
         &MessageStart {
@@ -737,6 +788,7 @@ mod tests {
 
     fn reply(reasoning: Option<&'static str>) -> Reply<'static> {
         Reply {
+            platform: Platform::Native,
             id: 1,
             created: 2,
             model: "m",
@@ -745,6 +797,7 @@ mod tests {
             tool_calls: &[],
             thoughts: None,
             block_reason: None,
+            error_type: None,
             finish_reason: "end_turn",
             usage: Usage {
                 input: 10,
@@ -792,7 +845,7 @@ mod tests {
 
     #[test]
     fn frames_decode_with_the_sdk_decoder() {
-        let s = stream(&reply(None), &["a", " b"], &StreamOptions::default());
+        let s = stream(&reply(None), &["a", " b"]);
         let m = read_message_from(&mut s.deltas[1].clone()).expect("valid frame");
         assert_eq!(
             m.headers()[0].value().as_string().expect("string").as_str(),
@@ -899,7 +952,7 @@ mod tests {
         let calls = calls();
         let mut r = reply(None);
         r.tool_calls = &calls;
-        let s = stream(&r, &["a", " b"], &StreamOptions::default());
+        let s = stream(&r, &["a", " b"]);
         let tail = events(&s.tail);
         let kinds: Vec<&str> = tail.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
@@ -940,7 +993,7 @@ mod tests {
         let mut r = reply(Some("hmm"));
         r.content = "";
         r.tool_calls = &calls;
-        let s = stream(&r, &[], &StreamOptions::default());
+        let s = stream(&r, &[]);
         let tail = events(&s.tail);
         assert_eq!(tail[0].0, "contentBlockStart");
         assert_eq!(tail[0].1["contentBlockIndex"], 1);

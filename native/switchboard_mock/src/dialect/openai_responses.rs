@@ -17,7 +17,52 @@
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::{json_bytes, named_event, Reply, Stream, StreamOptions, Usage};
+use hyper::header::HeaderName;
+
+use super::wire::{json_bytes, pieces, typed_event};
+use super::{openai, Dialect, ErrorReply, Failure, Platform, Reply, Stream, StreamOptions, Usage};
+
+/// The OpenAI Responses API.
+#[derive(Debug)]
+pub struct OpenAiResponses;
+
+impl Dialect for OpenAiResponses {
+    fn default_model(&self) -> &'static str {
+        "gpt-mock"
+    }
+
+    fn default_finish_reason(&self) -> &'static str {
+        "completed"
+    }
+
+    fn request_id(&self, _platform: Platform, n: u64) -> Option<(HeaderName, String)> {
+        Some(openai::request_id(n))
+    }
+
+    fn answer(&self, reply: &Reply<'_>) -> Bytes {
+        response_body(reply)
+    }
+
+    fn stream(&self, reply: &Reply<'_>, deltas: &[&str], _opts: &StreamOptions) -> Stream {
+        stream(reply, deltas)
+    }
+
+    /// Its sequence number counts the events before it.
+    fn stream_error(
+        &self,
+        reply: &Reply<'_>,
+        stream: &Stream,
+        sent: usize,
+        _opts: &StreamOptions,
+    ) -> Bytes {
+        error_event(stream.head.len() + sent, reply.error_type)
+    }
+
+    /// Errors outside a response are Chat Completions' bodies.
+    fn error(&self, failure: &Failure<'_>) -> ErrorReply {
+        openai::OpenAiChat.error(failure)
+    }
+}
 
 /// How the response ends, decided by the scripted finish reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,7 +299,7 @@ struct Ids<'a> {
 impl<'a> Ids<'a> {
     fn new(reply: &Reply<'a>) -> Ids<'a> {
         let reasoning = is_reasoning_model(reply.model) || reply.reasoning.is_some();
-        let message = !reply.content.is_empty() || reply.tool_calls.is_empty();
+        let message = reply.has_text();
         Ids {
             response: format!("resp_mock{:016x}", reply.id),
             reasoning: reasoning.then(|| format!("rs_mock{:016x}", reply.id)),
@@ -429,8 +474,9 @@ fn final_error<'a>(outcome: Outcome<'_>, error_type: Option<&'a str>) -> Option<
     (outcome == Outcome::Failed).then(|| error_of(error_type))
 }
 
-/// The non-streaming answer. `error_type` sets the code of a failed response.
-pub fn response_body(reply: &Reply<'_>, error_type: Option<&str>) -> Bytes {
+/// The non-streaming answer. The step's `error_type` sets the code of a
+/// failed response.
+fn response_body(reply: &Reply<'_>) -> Bytes {
     let ids = Ids::new(reply);
     let outcome = Outcome::of(reply.finish_reason);
     let content = [text_part(reply.content)];
@@ -439,23 +485,19 @@ pub fn response_body(reply: &Reply<'_>, error_type: Option<&str>) -> Bytes {
         reply,
         &ids,
         Some(outcome),
-        final_error(outcome, error_type),
+        final_error(outcome, reply.error_type),
         &output,
     ))
 }
 
 #[derive(Serialize)]
 struct Lifecycle<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     sequence_number: u64,
     response: Response<'a>,
 }
 
 #[derive(Serialize)]
 struct OutputItemEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     sequence_number: u64,
     output_index: u32,
     item: Item<'a>,
@@ -463,8 +505,6 @@ struct OutputItemEvent<'a> {
 
 #[derive(Serialize)]
 struct ContentPartEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     sequence_number: u64,
     item_id: &'a str,
     output_index: u32,
@@ -474,8 +514,6 @@ struct ContentPartEvent<'a> {
 
 #[derive(Serialize)]
 struct TextDeltaEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     sequence_number: u64,
     item_id: &'a str,
     output_index: u32,
@@ -486,8 +524,6 @@ struct TextDeltaEvent<'a> {
 
 #[derive(Serialize)]
 struct TextDoneEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     sequence_number: u64,
     item_id: &'a str,
     output_index: u32,
@@ -498,8 +534,6 @@ struct TextDoneEvent<'a> {
 
 #[derive(Serialize)]
 struct ErrorEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     code: &'a str,
     message: &'a str,
     param: Option<()>,
@@ -519,8 +553,6 @@ impl Seq {
 
 #[derive(Serialize)]
 struct SummaryPartEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     sequence_number: u64,
     item_id: &'a str,
     output_index: u32,
@@ -530,8 +562,6 @@ struct SummaryPartEvent<'a> {
 
 #[derive(Serialize)]
 struct SummaryDeltaEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     sequence_number: u64,
     item_id: &'a str,
     output_index: u32,
@@ -544,8 +574,6 @@ struct SummaryDeltaEvent<'a> {
 
 #[derive(Serialize)]
 struct ArgumentsEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     sequence_number: u64,
     item_id: &'a str,
     output_index: u32,
@@ -553,21 +581,6 @@ struct ArgumentsEvent<'a> {
     delta: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     arguments: Option<&'a str>,
-}
-
-/// `text` in about `n` pieces, split on char boundaries.
-fn pieces(text: &str, n: usize) -> Vec<&str> {
-    let chars = text.chars().count();
-    let size = chars.div_ceil(n.max(1)).max(1);
-    let mut out = Vec::with_capacity(n);
-    let mut rest = text;
-    while !rest.is_empty() {
-        let end = rest.char_indices().nth(size).map_or(rest.len(), |(i, _)| i);
-        let (piece, tail) = rest.split_at(end);
-        out.push(piece);
-        rest = tail;
-    }
-    out
 }
 
 /// The events of the reasoning item: added, its summary streamed in
@@ -578,10 +591,9 @@ fn reasoning_events(ids: &Ids<'_>, seq: &mut Seq, out: &mut Vec<Bytes>) {
     };
     let item_event = |kind: &'static str, seq: &mut Seq, done: bool| {
         ids.reasoning_item(done).map(|item| {
-            named_event(
+            typed_event(
                 kind,
                 &OutputItemEvent {
-                    kind,
                     sequence_number: seq.next(),
                     output_index: 0,
                     item,
@@ -592,10 +604,9 @@ fn reasoning_events(ids: &Ids<'_>, seq: &mut Seq, out: &mut Vec<Bytes>) {
     out.extend(item_event("response.output_item.added", seq, false));
     if let Some(summary) = ids.summary {
         let part_event = |kind: &'static str, seq: &mut Seq, text: &'static str| {
-            named_event(
+            typed_event(
                 kind,
                 &SummaryPartEvent {
-                    kind,
                     sequence_number: seq.next(),
                     item_id: id,
                     output_index: 0,
@@ -607,10 +618,9 @@ fn reasoning_events(ids: &Ids<'_>, seq: &mut Seq, out: &mut Vec<Bytes>) {
         out.push(part_event("response.reasoning_summary_part.added", seq, ""));
         for piece in summary.split_inclusive(' ') {
             let kind = "response.reasoning_summary_text.delta";
-            out.push(named_event(
+            out.push(typed_event(
                 kind,
                 &SummaryDeltaEvent {
-                    kind,
                     sequence_number: seq.next(),
                     item_id: id,
                     output_index: 0,
@@ -621,10 +631,9 @@ fn reasoning_events(ids: &Ids<'_>, seq: &mut Seq, out: &mut Vec<Bytes>) {
             ));
         }
         let kind = "response.reasoning_summary_text.done";
-        out.push(named_event(
+        out.push(typed_event(
             kind,
             &SummaryDeltaEvent {
-                kind,
                 sequence_number: seq.next(),
                 item_id: id,
                 output_index: 0,
@@ -634,10 +643,9 @@ fn reasoning_events(ids: &Ids<'_>, seq: &mut Seq, out: &mut Vec<Bytes>) {
             },
         ));
         let kind = "response.reasoning_summary_part.done";
-        out.push(named_event(
+        out.push(typed_event(
             kind,
             &SummaryPartEvent {
-                kind,
                 sequence_number: seq.next(),
                 item_id: id,
                 output_index: 0,
@@ -661,10 +669,9 @@ fn call_events(ids: &Ids<'_>, i: usize, seq: &mut Seq, out: &mut Vec<Bytes>) {
         if with_arguments {
             for piece in pieces(call.arguments, 3) {
                 let kind = "response.function_call_arguments.delta";
-                out.push(named_event(
+                out.push(typed_event(
                     kind,
                     &ArgumentsEvent {
-                        kind,
                         sequence_number: seq.next(),
                         item_id: &call.item_id,
                         output_index: index,
@@ -674,10 +681,9 @@ fn call_events(ids: &Ids<'_>, i: usize, seq: &mut Seq, out: &mut Vec<Bytes>) {
                 ));
             }
             let kind = "response.function_call_arguments.done";
-            out.push(named_event(
+            out.push(typed_event(
                 kind,
                 &ArgumentsEvent {
-                    kind,
                     sequence_number: seq.next(),
                     item_id: &call.item_id,
                     output_index: index,
@@ -686,10 +692,9 @@ fn call_events(ids: &Ids<'_>, i: usize, seq: &mut Seq, out: &mut Vec<Bytes>) {
                 },
             ));
         }
-        out.push(named_event(
+        out.push(typed_event(
             kind,
             &OutputItemEvent {
-                kind,
                 sequence_number: seq.next(),
                 output_index: index,
                 item: ids.call_item(i, status, with_arguments),
@@ -698,7 +703,7 @@ fn call_events(ids: &Ids<'_>, i: usize, seq: &mut Seq, out: &mut Vec<Bytes>) {
     }
 }
 
-pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> Stream {
+fn stream(reply: &Reply<'_>, deltas: &[&str]) -> Stream {
     let ids = Ids::new(reply);
     let outcome = Outcome::of(reply.finish_reason);
     let msg_index = ids.message_index();
@@ -706,10 +711,9 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
 
     let mut head = Vec::with_capacity(8);
     for kind in ["response.created", "response.in_progress"] {
-        head.push(named_event(
+        head.push(typed_event(
             kind,
             &Lifecycle {
-                kind,
                 sequence_number: seq.next(),
                 response: response(reply, &ids, None, None, &[]),
             },
@@ -719,19 +723,17 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
     reasoning_events(&ids, &mut seq, &mut head);
     let message = ids.message.as_deref();
     if let Some(message) = message {
-        head.push(named_event(
+        head.push(typed_event(
             "response.output_item.added",
             &OutputItemEvent {
-                kind: "response.output_item.added",
                 sequence_number: seq.next(),
                 output_index: msg_index,
                 item: Item::Message(message_item(message, "in_progress", &[])),
             },
         ));
-        head.push(named_event(
+        head.push(typed_event(
             "response.content_part.added",
             &ContentPartEvent {
-                kind: "response.content_part.added",
                 sequence_number: seq.next(),
                 item_id: message,
                 output_index: msg_index,
@@ -746,10 +748,9 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
         Some(message) => deltas
             .iter()
             .map(|delta| {
-                named_event(
+                typed_event(
                     "response.output_text.delta",
                     &TextDeltaEvent {
-                        kind: "response.output_text.delta",
                         sequence_number: seq.next(),
                         item_id: message,
                         output_index: msg_index,
@@ -766,10 +767,9 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
     let content = [text_part(reply.content)];
     if outcome != Outcome::Failed {
         if let Some(message) = message {
-            tail.push(named_event(
+            tail.push(typed_event(
                 "response.output_text.done",
                 &TextDoneEvent {
-                    kind: "response.output_text.done",
                     sequence_number: seq.next(),
                     item_id: message,
                     output_index: msg_index,
@@ -778,10 +778,9 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
                     logprobs: [],
                 },
             ));
-            tail.push(named_event(
+            tail.push(typed_event(
                 "response.content_part.done",
                 &ContentPartEvent {
-                    kind: "response.content_part.done",
                     sequence_number: seq.next(),
                     item_id: message,
                     output_index: msg_index,
@@ -789,10 +788,9 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
                     part: text_part(reply.content),
                 },
             ));
-            tail.push(named_event(
+            tail.push(typed_event(
                 "response.output_item.done",
                 &OutputItemEvent {
-                    kind: "response.output_item.done",
                     sequence_number: seq.next(),
                     output_index: msg_index,
                     item: Item::Message(message_item(message, outcome.item_status(), &content)),
@@ -805,22 +803,21 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
     }
     let output = final_output(&ids, outcome, &content);
     let kind = outcome.event();
-    tail.push(named_event(
+    tail.push(typed_event(
         kind,
         &Lifecycle {
-            kind,
             sequence_number: seq.next(),
             response: response(
                 reply,
                 &ids,
                 Some(outcome),
-                final_error(outcome, opts.error_type),
+                final_error(outcome, reply.error_type),
                 &output,
             ),
         },
     ));
 
-    let error = error_event(head.len() + deltas.len(), opts);
+    let error = error_event(head.len() + deltas.len(), reply.error_type);
     Stream {
         head,
         deltas,
@@ -831,12 +828,11 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
 
 /// The `error` event sent after `sent` events of the stream (its sequence
 /// number). `error_type` sets its code, default `server_error`.
-pub fn error_event(sent: usize, opts: &StreamOptions<'_>) -> Bytes {
-    let e = error_of(opts.error_type);
-    named_event(
+fn error_event(sent: usize, error_type: Option<&str>) -> Bytes {
+    let e = error_of(error_type);
+    typed_event(
         "error",
         &ErrorEvent {
-            kind: "error",
             code: e.code,
             message: e.message,
             param: None,
@@ -852,6 +848,7 @@ mod tests {
 
     fn reply(model: &'static str, finish_reason: &'static str) -> Reply<'static> {
         Reply {
+            platform: Platform::Native,
             id: 1,
             created: 2,
             model,
@@ -868,11 +865,16 @@ mod tests {
             },
             thoughts: None,
             block_reason: None,
+            error_type: None,
         }
     }
 
     fn body(reply: &Reply<'_>, error_type: Option<&str>) -> Value {
-        serde_json::from_slice(&response_body(reply, error_type)).expect("json")
+        let reply = Reply {
+            error_type,
+            ..*reply
+        };
+        serde_json::from_slice(&response_body(&reply)).expect("json")
     }
 
     fn events(s: &Stream) -> Vec<Value> {
@@ -922,11 +924,7 @@ mod tests {
         let v = body(&reply("gpt-5", "stop"), None);
         assert_eq!(v["output"][0]["type"], "reasoning");
         assert_eq!(v["output"][1]["type"], "message");
-        let ev = events(&stream(
-            &reply("gpt-5", "stop"),
-            &["a", " b"],
-            &Default::default(),
-        ));
+        let ev = events(&stream(&reply("gpt-5", "stop"), &["a", " b"]));
         let delta = ev
             .iter()
             .find(|e| e["type"] == "response.output_text.delta")
@@ -952,11 +950,7 @@ mod tests {
 
     #[test]
     fn sequence_numbers_count_every_event() {
-        let s = stream(
-            &reply("gpt-5", "completed"),
-            &["a", " b"],
-            &Default::default(),
-        );
+        let s = stream(&reply("gpt-5", "completed"), &["a", " b"]);
         let ev = events(&s);
         for (i, e) in ev.iter().enumerate() {
             assert_eq!(e["sequence_number"], i as u64);
@@ -1022,7 +1016,7 @@ mod tests {
         let mut r = reply("gpt-5", "stop");
         r.content = "";
         r.tool_calls = &calls;
-        let s = stream(&r, &[], &Default::default());
+        let s = stream(&r, &[]);
         assert!(s.deltas.is_empty());
         let ev = events(&s);
         for (i, e) in ev.iter().enumerate() {
@@ -1080,7 +1074,7 @@ mod tests {
         );
         assert_eq!(v["output"][1]["type"], "message");
         assert_eq!(v["usage"]["output_tokens_details"]["reasoning_tokens"], 5);
-        let ev = events(&stream(&r, &["a", " b"], &Default::default()));
+        let ev = events(&stream(&r, &["a", " b"]));
         let summary: Vec<&str> = ev
             .iter()
             .filter(|e| e["type"] == "response.reasoning_summary_text.delta")
@@ -1105,12 +1099,5 @@ mod tests {
             ev.last().expect("events")["response"]["output"][0]["summary"][0]["text"],
             "Think it through."
         );
-    }
-
-    #[test]
-    fn pieces_split_on_char_boundaries() {
-        assert_eq!(pieces("{}", 3), ["{", "}"]);
-        assert_eq!(pieces("", 3), Vec::<&str>::new());
-        assert_eq!(pieces("ééééé", 3), ["éé", "éé", "é"]);
     }
 }

@@ -8,10 +8,54 @@
 //! DeepSeek and vLLM send it, before the text.
 
 use bytes::Bytes;
+use hyper::header::HeaderName;
 use serde::Serialize;
 
-use super::{data_event, json_bytes, Reply, Stream, StreamOptions, Usage};
+use super::wire::{data_event, json_bytes, pieces};
+use super::{Dialect, ErrorReply, Failure, Platform, Reply, Stream, StreamOptions, Usage};
 use crate::step::ToolCallSpec;
+
+/// OpenAI Chat Completions, also as OpenRouter, Azure OpenAI and Ollama
+/// serve it.
+#[derive(Debug)]
+pub struct OpenAiChat;
+
+/// The finish reason of an answer whose step scripts none.
+const STOP: &str = "stop";
+
+impl Dialect for OpenAiChat {
+    fn default_model(&self) -> &'static str {
+        "gpt-mock"
+    }
+
+    fn default_finish_reason(&self) -> &'static str {
+        STOP
+    }
+
+    fn request_id(&self, _platform: Platform, n: u64) -> Option<(HeaderName, String)> {
+        Some(request_id(n))
+    }
+
+    fn answer(&self, reply: &Reply<'_>) -> Bytes {
+        completion(reply)
+    }
+
+    fn stream(&self, reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions) -> Stream {
+        stream(reply, deltas, opts)
+    }
+
+    fn error(&self, failure: &Failure<'_>) -> ErrorReply {
+        ErrorReply::body(error(failure.status, failure.model))
+    }
+}
+
+/// `x-request-id`, as OpenAI (and the Responses API) send it.
+pub fn request_id(n: u64) -> (HeaderName, String) {
+    (
+        HeaderName::from_static("x-request-id"),
+        format!("req_mock{n:016x}"),
+    )
+}
 
 #[derive(Serialize)]
 struct Completion<'a> {
@@ -62,15 +106,12 @@ struct WireFunction<'a> {
 /// The scripted finish reason; the default `"stop"` becomes `"tool_calls"`
 /// when the answer calls tools, as OpenAI says then.
 fn finish_reason<'a>(reply: &Reply<'a>) -> &'a str {
-    match reply.finish_reason {
-        "stop" if !reply.tool_calls.is_empty() => "tool_calls",
-        reason => reason,
-    }
+    reply.finish_reason_with_tools(STOP, "tool_calls")
 }
 
 /// `null` for an answer that only calls tools, as OpenAI sends it.
 fn content<'a>(reply: &Reply<'a>) -> Option<&'a str> {
-    (!reply.content.is_empty() || reply.tool_calls.is_empty()).then_some(reply.content)
+    reply.has_text().then_some(reply.content)
 }
 
 #[derive(Serialize)]
@@ -120,7 +161,7 @@ fn completion_id(n: u64) -> String {
     format!("chatcmpl-mock{n:016x}")
 }
 
-pub fn completion(reply: &Reply<'_>) -> Bytes {
+fn completion(reply: &Reply<'_>) -> Bytes {
     let id = completion_id(reply.id);
     json_bytes(&Completion {
         id: &id,
@@ -212,20 +253,6 @@ struct FunctionDelta<'a> {
     arguments: &'a str,
 }
 
-/// Splits `text` into up to `n` pieces on character boundaries.
-fn pieces(text: &str, n: usize) -> Vec<&str> {
-    let size = text.chars().count().div_ceil(n.max(1)).max(1);
-    let mut out = Vec::with_capacity(n);
-    let mut rest = text;
-    while !rest.is_empty() {
-        let cut = rest.char_indices().nth(size).map_or(rest.len(), |(i, _)| i);
-        let (piece, tail) = rest.split_at(cut);
-        out.push(piece);
-        rest = tail;
-    }
-    out
-}
-
 /// A call's deltas: its id, type and name with empty arguments, then its
 /// arguments in three pieces.
 fn tool_call_deltas(index: usize, call: &ToolCallSpec) -> Vec<Delta<'_>> {
@@ -259,7 +286,7 @@ fn tool_call_deltas(index: usize, call: &ToolCallSpec) -> Vec<Delta<'_>> {
         .collect()
 }
 
-pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> Stream {
+fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions) -> Stream {
     let id = completion_id(reply.id);
     let null_usage = || opts.include_usage.then_some(None);
     let chunk = |delta: Delta<'_>, finish_reason: Option<&str>| {
@@ -363,7 +390,7 @@ struct ErrorDetail<'a> {
 }
 
 /// The body the real API sends for `status`.
-pub fn error(status: u16, model: &str) -> Bytes {
+fn error(status: u16, model: &str) -> Bytes {
     let model_msg;
     let (message, kind, code) = match status {
         401 => (
@@ -424,6 +451,7 @@ mod tests {
 
     fn reply() -> Reply<'static> {
         Reply {
+            platform: Platform::Native,
             id: 1,
             created: 2,
             model: "gpt-x",
@@ -440,6 +468,7 @@ mod tests {
             },
             thoughts: None,
             block_reason: None,
+            error_type: None,
         }
     }
 
@@ -577,12 +606,5 @@ mod tests {
         r.content = "";
         let s = stream(&r, &[], &StreamOptions::default());
         assert_eq!(events(&s)[0]["choices"][0]["delta"]["content"], Value::Null);
-    }
-
-    #[test]
-    fn pieces_split_on_character_boundaries() {
-        assert_eq!(pieces("abcdefg", 3), vec!["abc", "def", "g"]);
-        assert_eq!(pieces("éé", 3), vec!["é", "é"]);
-        assert!(pieces("", 3).is_empty());
     }
 }

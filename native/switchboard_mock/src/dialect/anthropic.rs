@@ -6,11 +6,90 @@
 //! `tool_use` unless the step scripts another reason than the default.
 
 use bytes::Bytes;
+use hyper::header::HeaderName;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{json_bytes, named_event, Reply, Stream, StreamOptions, Usage};
-use crate::step::ToolCallSpec;
+use super::wire::{arguments_json, json_bytes, named_event, pieces, typed_event};
+use super::{
+    google_error, Dialect, ErrorReply, Failure, GoogleCall, Platform, Reply, Request, RequestInfo,
+    Stream, StreamOptions, Usage,
+};
+
+/// Anthropic Messages, from Anthropic ([`Platform::Native`]) and as Claude
+/// on Vertex AI (`…/publishers/anthropic/models/{model}:rawPredict` and
+/// `:streamRawPredict`).
+#[derive(Debug)]
+pub struct Anthropic;
+
+/// The stop reason of an answer whose step scripts none.
+const END_TURN: &str = "end_turn";
+
+impl Dialect for Anthropic {
+    /// On Vertex the URL names the model and the streaming method.
+    fn request_info(&self, request: &Request<'_>) -> RequestInfo {
+        let mut info = RequestInfo::parse(request.body);
+        if request.platform == Platform::Vertex {
+            if let Some(call) = request.google_call() {
+                info.stream |= call.method == GoogleCall::STREAM_RAW_PREDICT;
+                // `claude-haiku-4-5@20251001` answers as `claude-haiku-4-5-20251001`.
+                info.model = Some(call.model.replace('@', "-"));
+            }
+        }
+        info
+    }
+
+    fn default_model(&self) -> &'static str {
+        "claude-mock"
+    }
+
+    fn default_finish_reason(&self) -> &'static str {
+        END_TURN
+    }
+
+    fn request_id(&self, platform: Platform, n: u64) -> Option<(HeaderName, String)> {
+        let id = match platform {
+            Platform::Native => format!("req_mock{n:020}"),
+            Platform::Vertex => format!("req_vrtx_mock{n:016}"),
+        };
+        Some((HeaderName::from_static("request-id"), id))
+    }
+
+    fn answer(&self, reply: &Reply<'_>) -> Bytes {
+        message(reply)
+    }
+
+    fn stream(&self, reply: &Reply<'_>, deltas: &[&str], _opts: &StreamOptions) -> Stream {
+        stream(reply, deltas)
+    }
+
+    fn error(&self, failure: &Failure<'_>) -> ErrorReply {
+        ErrorReply::body(match failure.platform {
+            Platform::Native => error(failure.status),
+            Platform::Vertex => vertex_error(failure),
+        })
+    }
+}
+
+/// Claude on Vertex: Google's front end answers for credentials, access,
+/// unknown models and quota (Google's error shape); everything else comes
+/// from Anthropic's API (Anthropic's shape). An `error_type` in capitals is
+/// a Google status (`"RESOURCE_EXHAUSTED"`), otherwise an Anthropic type
+/// (`"overloaded_error"`).
+fn vertex_error(failure: &Failure<'_>) -> Bytes {
+    let google = match failure.error_type {
+        Some(t) => t.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
+        None => matches!(failure.status, 401 | 403 | 404 | 429),
+    };
+    if google {
+        google_error::body(failure)
+    } else {
+        match failure.error_type {
+            Some(kind) => error_of_type(kind),
+            None => error(failure.status),
+        }
+    }
+}
 
 /// The signature the mock puts on thinking blocks (real ones are opaque).
 const SIGNATURE: &str = "bW9jay1zaWduYXR1cmU=";
@@ -73,26 +152,11 @@ fn message_id(n: u64) -> String {
     format!("msg_mock{n:016x}")
 }
 
-/// A tool call's scripted arguments as a whole `input`: their JSON, or
-/// the text itself (a string input) when it is not JSON, so a malformed
-/// script still reaches the client.
-fn input(call: &ToolCallSpec) -> Value {
-    serde_json::from_str(&call.arguments).unwrap_or_else(|_| Value::String(call.arguments.clone()))
-}
-
 fn stop_reason<'a>(reply: &Reply<'a>) -> &'a str {
-    match reply.finish_reason {
-        "end_turn" if !reply.tool_calls.is_empty() => "tool_use",
-        reason => reason,
-    }
+    reply.finish_reason_with_tools(END_TURN, "tool_use")
 }
 
-/// Whether the answer has a text block: always, unless it only calls tools.
-fn has_text(reply: &Reply<'_>) -> bool {
-    !reply.content.is_empty() || reply.tool_calls.is_empty()
-}
-
-pub fn message(reply: &Reply<'_>) -> Bytes {
+fn message(reply: &Reply<'_>) -> Bytes {
     let id = message_id(reply.id);
     let mut content = Vec::new();
     if let Some(thinking) = reply.reasoning {
@@ -101,7 +165,7 @@ pub fn message(reply: &Reply<'_>) -> Bytes {
             signature: SIGNATURE,
         });
     }
-    if has_text(reply) {
+    if reply.has_text() {
         content.push(Block::Text {
             text: reply.content,
         });
@@ -114,7 +178,7 @@ pub fn message(reply: &Reply<'_>) -> Bytes {
             .map(|(i, call)| Block::ToolUse {
                 id: call.id_or(i),
                 name: &call.name,
-                input: input(call),
+                input: arguments_json(&call.arguments),
             }),
     );
     json_bytes(&Message {
@@ -131,23 +195,17 @@ pub fn message(reply: &Reply<'_>) -> Bytes {
 
 #[derive(Serialize)]
 struct MessageStart<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     message: Message<'a>,
 }
 
 #[derive(Serialize)]
 struct BlockStart<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     index: usize,
     content_block: Block<'a>,
 }
 
 #[derive(Serialize)]
 struct BlockDelta<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     index: usize,
     delta: Delta<'a>,
 }
@@ -167,15 +225,11 @@ enum Delta<'a> {
 
 #[derive(Serialize)]
 struct BlockStop {
-    #[serde(rename = "type")]
-    kind: &'static str,
     index: usize,
 }
 
 #[derive(Serialize)]
 struct MessageDelta<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
     delta: StopDelta<'a>,
     usage: WireUsage,
 }
@@ -186,17 +240,14 @@ struct StopDelta<'a> {
     stop_sequence: Option<()>,
 }
 
+/// An event that says nothing but its type.
 #[derive(Serialize)]
-struct TypeOnly {
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
+struct NoFields {}
 
 fn start(index: usize, content_block: Block<'_>) -> Bytes {
-    named_event(
+    typed_event(
         "content_block_start",
         &BlockStart {
-            kind: "content_block_start",
             index,
             content_block,
         },
@@ -204,41 +255,17 @@ fn start(index: usize, content_block: Block<'_>) -> Bytes {
 }
 
 fn delta(index: usize, delta: Delta<'_>) -> Bytes {
-    named_event(
-        "content_block_delta",
-        &BlockDelta {
-            kind: "content_block_delta",
-            index,
-            delta,
-        },
-    )
+    typed_event("content_block_delta", &BlockDelta { index, delta })
 }
 
 fn stop(index: usize) -> Bytes {
-    named_event(
-        "content_block_stop",
-        &BlockStop {
-            kind: "content_block_stop",
-            index,
-        },
-    )
+    typed_event("content_block_stop", &BlockStop { index })
 }
 
-/// `text` in about `n` pieces, split on character boundaries; an empty
-/// text is one empty piece.
-fn pieces(text: &str, n: usize) -> Vec<&str> {
-    let size = text.len().div_ceil(n.max(1)).max(1);
-    let mut out = Vec::new();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let mut cut = size.min(rest.len());
-        while !rest.is_char_boundary(cut) {
-            cut += 1;
-        }
-        let (piece, tail) = rest.split_at(cut);
-        out.push(piece);
-        rest = tail;
-    }
+/// `text` in about `n` pieces; an empty text is one empty piece, as a
+/// block's deltas are never none.
+fn deltas_of(text: &str, n: usize) -> Vec<&str> {
+    let mut out = pieces(text, n);
     if out.is_empty() {
         out.push("");
     }
@@ -248,12 +275,11 @@ fn pieces(text: &str, n: usize) -> Vec<&str> {
 /// The events of a stream: thinking in the head; the text deltas; then
 /// (still among the deltas, so faults can cut them) each tool call's
 /// `tool_use` start, its input in several `input_json_delta`s and its stop.
-pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> Stream {
+fn stream(reply: &Reply<'_>, deltas: &[&str]) -> Stream {
     let id = message_id(reply.id);
     // message_start reports input usage and a token-so-far output count; the
     // final count arrives in message_delta, as with the real API.
     let message_start = MessageStart {
-        kind: "message_start",
         message: Message {
             id: &id,
             kind: "message",
@@ -265,7 +291,7 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
             usage: WireUsage::new(reply.usage, 1),
         },
     };
-    let mut head = vec![named_event("message_start", &message_start)];
+    let mut head = vec![typed_event("message_start", &message_start)];
     let mut index = 0;
     if let Some(thinking) = reply.reasoning {
         head.push(start(
@@ -276,7 +302,7 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
             },
         ));
         head.extend(
-            pieces(thinking, 2)
+            deltas_of(thinking, 2)
                 .into_iter()
                 .map(|thinking| delta(index, Delta::Thinking { thinking })),
         );
@@ -289,12 +315,12 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
         head.push(stop(index));
         index += 1;
     }
-    let text_index = has_text(reply).then_some(index);
+    let text_index = reply.has_text().then_some(index);
     if let Some(i) = text_index {
         head.push(start(i, Block::Text { text: "" }));
         index += 1;
     }
-    head.push(named_event("ping", &TypeOnly { kind: "ping" }));
+    head.push(typed_event("ping", &NoFields {}));
     let mut events: Vec<Bytes> = deltas
         .iter()
         .map(|text| delta(text_index.unwrap_or(0), Delta::Text { text }))
@@ -315,7 +341,7 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
             },
         ));
         events.extend(
-            pieces(&call.arguments, 3)
+            deltas_of(&call.arguments, 3)
                 .into_iter()
                 .map(|partial_json| delta(index, Delta::InputJson { partial_json })),
         );
@@ -324,10 +350,9 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
     }
     let mut final_usage = WireUsage::new(reply.usage, reply.usage.output);
     final_usage.service_tier = None;
-    tail.push(named_event(
+    tail.push(typed_event(
         "message_delta",
         &MessageDelta {
-            kind: "message_delta",
             delta: StopDelta {
                 stop_reason: stop_reason(reply),
                 stop_sequence: None,
@@ -335,13 +360,8 @@ pub fn stream(reply: &Reply<'_>, deltas: &[&str], opts: &StreamOptions<'_>) -> S
             usage: final_usage,
         },
     ));
-    tail.push(named_event(
-        "message_stop",
-        &TypeOnly {
-            kind: "message_stop",
-        },
-    ));
-    let error_type = opts.error_type.unwrap_or("overloaded_error");
+    tail.push(typed_event("message_stop", &NoFields {}));
+    let error_type = reply.error_type.unwrap_or("overloaded_error");
     let error = named_event("error", &error_body_of(error_type, message_for(error_type)));
     Stream {
         head,
@@ -404,18 +424,19 @@ fn message_for(kind: &str) -> &'static str {
 }
 
 /// The body the real API sends for `status`.
-pub fn error(status: u16) -> Bytes {
+fn error(status: u16) -> Bytes {
     error_of_type(type_for(status))
 }
 
 /// The body of an error of type `kind` (e.g. `overloaded_error`).
-pub fn error_of_type(kind: &str) -> Bytes {
+fn error_of_type(kind: &str) -> Bytes {
     json_bytes(&error_body_of(kind, message_for(kind)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::step::ToolCallSpec;
     use serde_json::{json, Value};
 
     fn calls() -> Vec<ToolCallSpec> {
@@ -435,6 +456,7 @@ mod tests {
 
     fn reply<'a>(content: &'a str, calls: &'a [ToolCallSpec]) -> Reply<'a> {
         Reply {
+            platform: Platform::Native,
             id: 1,
             created: 2,
             model: "claude-x",
@@ -451,6 +473,7 @@ mod tests {
             },
             thoughts: None,
             block_reason: None,
+            error_type: None,
         }
     }
 
@@ -508,11 +531,7 @@ mod tests {
     #[test]
     fn a_stream_sends_thinking_deltas_text_deltas_and_tool_input_in_pieces() {
         let calls = calls();
-        let s = stream(
-            &reply("Checking.", &calls),
-            &["Check", "ing."],
-            &StreamOptions::default(),
-        );
+        let s = stream(&reply("Checking.", &calls), &["Check", "ing."]);
         let all = events(&s);
         let of = |index: u64, kind: &str| -> String {
             all.iter()
@@ -560,6 +579,25 @@ mod tests {
         assert_eq!((starts.len(), stops), (4, 4));
         assert_eq!(s.tail.len(), 2);
         assert_eq!(all[all.len() - 2]["delta"]["stop_reason"], "tool_use");
+    }
+
+    #[test]
+    fn on_vertex_the_url_names_the_model_and_the_streaming_mode() {
+        let path = "/v1/projects/p/locations/l/publishers/anthropic/models/claude-haiku-4-5@20251001:streamRawPredict";
+        let on = |platform| {
+            Anthropic.request_info(&Request {
+                platform,
+                path,
+                query: "",
+                body: br#"{"anthropic_version":"v","model":"in-body"}"#,
+            })
+        };
+        let info = on(Platform::Vertex);
+        assert_eq!(info.model.as_deref(), Some("claude-haiku-4-5-20251001"));
+        assert!(info.stream);
+        let info = on(Platform::Native);
+        assert_eq!(info.model.as_deref(), Some("in-body"));
+        assert!(!info.stream);
     }
 
     #[test]
