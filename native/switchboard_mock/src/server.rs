@@ -179,12 +179,13 @@ async fn provider_request(
     };
     // Only requests to AWS services, and only in scenarios configured to
     // check them.
-    let aws_service = match &route {
-        Ok(Route::Llm(dialect, _)) => dialect.aws_service(),
+    let aws_check = match &route {
+        Ok(Route::Llm(dialect, _)) => dialect
+            .aws_service()
+            .and_then(|service| Some((service, scenario.aws.config().filter(|c| c.verify)?))),
         _ => None,
     };
-    let aws_config = aws_service.and_then(|_| scenario.aws.config().filter(|c| c.verify));
-    let verdict = aws_config.zip(aws_service).map(|(cfg, service)| {
+    let verdict = aws_check.map(|(service, cfg)| {
         let received = Received {
             method: parts.method.as_str(),
             raw_path: parts.uri.path(),

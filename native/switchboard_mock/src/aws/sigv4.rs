@@ -16,7 +16,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use hyper::header::{HeaderMap, AUTHORIZATION, HOST};
 
 use super::{AwsConfig, Credential, Keyring};
-use crate::dialect::{bedrock, ErrorReply};
+use crate::dialect::{bedrock_error, ErrorReply};
 
 /// How far the request's clock may be from ours (AWS allows five minutes).
 const MAX_SKEW: Duration = Duration::from_secs(5 * 60);
@@ -51,11 +51,11 @@ impl Rejected {
     /// Status and body the service answers with.
     pub fn reply(&self) -> (u16, ErrorReply) {
         let reply = if self.api_key {
-            bedrock::api_key_error()
+            bedrock_error::api_key_error()
         } else {
-            bedrock::error_with_message(self.error_type, &self.message)
+            bedrock_error::error_with_message(self.error_type, &self.message)
         };
-        (bedrock::status_for_type(self.error_type), reply)
+        (bedrock_error::status_for_type(self.error_type), reply)
     }
 }
 
@@ -274,7 +274,7 @@ pub fn verify(
     } else {
         Err(reject(
             "InvalidSignatureException",
-            bedrock::SIGNATURE_MISMATCH,
+            bedrock_error::SIGNATURE_MISMATCH,
         ))
     }
 }
@@ -287,7 +287,12 @@ fn signature_of(
     credential: &Credential,
     time: SystemTime,
 ) -> Result<String, Rejected> {
-    let mismatch = || reject("InvalidSignatureException", bedrock::SIGNATURE_MISMATCH);
+    let mismatch = || {
+        reject(
+            "InvalidSignatureException",
+            bedrock_error::SIGNATURE_MISMATCH,
+        )
+    };
     let signs = |name: &str| auth.signed_headers.contains(&name);
     let host = header(req.headers, HOST.as_str())
         .or(req.authority)

@@ -20,7 +20,8 @@
 //!    named, how a cut stream ends). Shared shapes are in `wire`: SSE
 //!    events, text split in pieces, tool-call arguments as JSON.
 //! 2. Its paths in `route::served_at` (one arm naming the dialect and its
-//!    platform), and a line in `route::SERVED` for the 404's list.
+//!    platform), listed in `route::SERVED` (the 404's list) and in the
+//!    crate docs' *Paths*.
 //!
 //! Nothing else matches on dialects.
 //!
@@ -29,6 +30,7 @@
 
 mod anthropic;
 pub mod bedrock;
+pub mod bedrock_error;
 mod gemini;
 mod google_error;
 mod openai;

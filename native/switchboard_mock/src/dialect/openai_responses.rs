@@ -617,9 +617,8 @@ fn reasoning_events(ids: &Ids<'_>, seq: &mut Seq, out: &mut Vec<Bytes>) {
         };
         out.push(part_event("response.reasoning_summary_part.added", seq, ""));
         for piece in summary.split_inclusive(' ') {
-            let kind = "response.reasoning_summary_text.delta";
             out.push(typed_event(
-                kind,
+                "response.reasoning_summary_text.delta",
                 &SummaryDeltaEvent {
                     sequence_number: seq.next(),
                     item_id: id,
@@ -630,9 +629,8 @@ fn reasoning_events(ids: &Ids<'_>, seq: &mut Seq, out: &mut Vec<Bytes>) {
                 },
             ));
         }
-        let kind = "response.reasoning_summary_text.done";
         out.push(typed_event(
-            kind,
+            "response.reasoning_summary_text.done",
             &SummaryDeltaEvent {
                 sequence_number: seq.next(),
                 item_id: id,
@@ -642,9 +640,8 @@ fn reasoning_events(ids: &Ids<'_>, seq: &mut Seq, out: &mut Vec<Bytes>) {
                 text: Some(summary),
             },
         ));
-        let kind = "response.reasoning_summary_part.done";
         out.push(typed_event(
-            kind,
+            "response.reasoning_summary_part.done",
             &SummaryPartEvent {
                 sequence_number: seq.next(),
                 item_id: id,
@@ -668,9 +665,8 @@ fn call_events(ids: &Ids<'_>, i: usize, seq: &mut Seq, out: &mut Vec<Bytes>) {
     ] {
         if with_arguments {
             for piece in pieces(call.arguments, 3) {
-                let kind = "response.function_call_arguments.delta";
                 out.push(typed_event(
-                    kind,
+                    "response.function_call_arguments.delta",
                     &ArgumentsEvent {
                         sequence_number: seq.next(),
                         item_id: &call.item_id,
@@ -680,9 +676,8 @@ fn call_events(ids: &Ids<'_>, i: usize, seq: &mut Seq, out: &mut Vec<Bytes>) {
                     },
                 ));
             }
-            let kind = "response.function_call_arguments.done";
             out.push(typed_event(
-                kind,
+                "response.function_call_arguments.done",
                 &ArgumentsEvent {
                     sequence_number: seq.next(),
                     item_id: &call.item_id,
