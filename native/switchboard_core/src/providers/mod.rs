@@ -126,6 +126,9 @@ pub struct Attempt<'a> {
 
 /// An attempt's request: built, or built once the part of its target only
 /// I/O can tell is resolved.
+// Not boxed: the plain path (`Ready`) should allocate nothing more, and the
+// value lives only until the engine awaits it.
+#[allow(clippy::large_enum_variant)]
 pub enum AttemptRequest<'a> {
     Ready(HttpRequest),
     Resolving(Pin<Box<dyn Future<Output = Result<HttpRequest, Error>> + Send + 'a>>),

@@ -655,4 +655,160 @@ mod tests {
             assert!(e.message.contains(says), "{options}: {}", e.message);
         }
     }
+
+    /// Runs `read` on the reader an attempt with the call's options `call`
+    /// picks, on a Gemini client.
+    fn with_reader<T>(
+        call: serde_json::Value,
+        read: impl FnOnce(&dyn crate::providers::AnswerReader, &str) -> T,
+    ) -> T {
+        let p = crate::providers::golden::provider(
+            "vertex-ai",
+            with_token(json!({"model": "gemini-2.5-flash", "location": "us-east5",
+                              "project_id": "p"})),
+        );
+        let messages = [crate::prompt::Message::user("hi")];
+        let call = call.as_object().cloned().unwrap_or_default();
+        let input = crate::wire::CallInput::plain(&messages, &call, false);
+        let attempt = p.prepare(&input).expect("prepared");
+        let url = match &attempt.request {
+            crate::providers::AttemptRequest::Ready(r) => r.url.to_string(),
+            crate::providers::AttemptRequest::Resolving(_) => panic!("project is known"),
+        };
+        read(attempt.reader, &url)
+    }
+
+    fn head(status: u16) -> crate::wire::ResponseHead {
+        crate::wire::ResponseHead {
+            status,
+            headers: reqwest::header::HeaderMap::new(),
+        }
+    }
+
+    const CLAUDE: &str = "claude-sonnet-4@20250514";
+    const CLAUDE_ANSWER: &str = r#"{"type":"message","model":"claude-x","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#;
+    const GEMINI_ANSWER: &str =
+        r#"{"candidates":[{"content":{"parts":[{"text":"Yo"}]},"finishReason":"STOP"}]}"#;
+
+    #[test]
+    fn a_per_call_model_picks_its_family_reader_and_limits() {
+        let gemini = with_reader(json!({}), |r, url| {
+            assert!(url.contains("/publishers/google/"), "{url}");
+            (
+                r.limits().dialect,
+                r.parse_response(&head(200), GEMINI_ANSWER.as_bytes()),
+            )
+        });
+        assert_eq!(gemini.0, "Gemini");
+        assert_eq!(gemini.1.expect("a Gemini answer").content, "Yo");
+        let claude = with_reader(json!({"model": CLAUDE}), |r, url| {
+            assert!(url.contains("/publishers/anthropic/"), "{url}");
+            (
+                r.limits().dialect,
+                r.parse_response(&head(200), CLAUDE_ANSWER.as_bytes()),
+            )
+        });
+        assert_eq!(claude.0, "Anthropic Messages");
+        assert_eq!(claude.1.expect("a Claude answer").content, "Hi");
+    }
+
+    /// The reader comes from the request, never from the answer's shape:
+    /// an answer in the other family's format is not read as that family.
+    #[test]
+    fn an_answer_is_read_in_the_dialect_of_its_request() {
+        let e = with_reader(json!({"model": CLAUDE}), |r, _| {
+            r.parse_response(&head(200), GEMINI_ANSWER.as_bytes())
+                .expect_err("a Gemini answer to a Claude request")
+        });
+        assert_eq!(e.kind, crate::error::ErrorKind::BadResponse);
+        let e = with_reader(json!({}), |r, _| {
+            r.parse_response(&head(200), CLAUDE_ANSWER.as_bytes())
+                .expect_err("a Claude answer to a Gemini request")
+        });
+        assert_eq!(e.kind, crate::error::ErrorKind::BadResponse);
+        // Streams too: Claude's events feed the Anthropic reader.
+        let text = with_reader(json!({"model": CLAUDE}), |r, _| {
+            let mut parser = r.stream_parser();
+            let mut out = crate::wire::Deltas::default();
+            let event = |data: &str| {
+                crate::framing::Frame::Sse(crate::framing::sse::SseEvent {
+                    data: data.to_owned(),
+                    ..Default::default()
+                })
+            };
+            for data in [
+                r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":2}}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+                r#"{"type":"message_stop"}"#,
+            ] {
+                parser
+                    .frame(&event(data), &mut out)
+                    .expect("an Anthropic event");
+            }
+            assert!(parser.is_done());
+            out.text
+        });
+        assert_eq!(text, "Hi");
+    }
+
+    /// Vertex's front end answers Claude requests in Google's error shape
+    /// (quota, permissions, unknown model); Claude itself in Anthropic's.
+    /// The Claude reader reads both; the Gemini reader reads Google's.
+    #[test]
+    fn claude_on_vertex_reads_the_front_ends_errors_and_claudes() {
+        let google =
+            r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","message":"Quota exceeded"}}"#;
+        let anthropic =
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let (front_end, model) = with_reader(json!({"model": CLAUDE}), |r, _| {
+            (
+                r.parse_error(&head(429), google.as_bytes()),
+                r.parse_error(&head(529), anthropic.as_bytes()),
+            )
+        });
+        assert_eq!(front_end.kind, crate::error::ErrorKind::RateLimited);
+        assert_eq!(front_end.message, "RESOURCE_EXHAUSTED: Quota exceeded");
+        assert_eq!(model.kind, crate::error::ErrorKind::Overloaded);
+        assert_eq!(model.message, "Overloaded");
+        let gemini = with_reader(json!({}), |r, _| {
+            r.parse_error(&head(429), google.as_bytes())
+        });
+        assert_eq!(gemini.kind, crate::error::ErrorKind::RateLimited);
+        assert_eq!(gemini.message, "RESOURCE_EXHAUSTED: Quota exceeded");
+    }
+
+    #[test]
+    fn a_token_header_without_a_project_id_is_an_auth_attempt_error() {
+        let p = crate::providers::golden::provider(
+            "vertex-ai",
+            with_token(json!({"model": "gemini-2.5-flash", "location": "us-east5"})),
+        );
+        let messages = [crate::prompt::Message::user("hi")];
+        let call = serde_json::Map::new();
+        let input = crate::wire::CallInput::plain(&messages, &call, false);
+        let e = p.prepare(&input).err().expect("no project");
+        assert_eq!(e.kind, crate::error::ErrorKind::Auth);
+        assert!(e.message.contains("project_id"), "{}", e.message);
+    }
+
+    /// A project only the credential found at the call can name is
+    /// resolved before the request is built: no placeholder URL.
+    #[test]
+    fn a_project_no_option_names_is_resolved_before_the_request_is_built() {
+        let p = crate::providers::golden::provider(
+            "vertex-ai",
+            json!({"model": "gemini-2.5-flash", "location": "us-east5",
+                   "credentials": {"type": "authorized_user", "client_id": "c",
+                                   "client_secret": "s", "refresh_token": "r"}}),
+        );
+        let messages = [crate::prompt::Message::user("hi")];
+        let call = serde_json::Map::new();
+        let input = crate::wire::CallInput::plain(&messages, &call, false);
+        let attempt = p.prepare(&input).expect("prepared");
+        assert_eq!(attempt.reader.limits().dialect, "Gemini");
+        assert!(matches!(
+            attempt.request,
+            crate::providers::AttemptRequest::Resolving(_)
+        ));
+    }
 }
