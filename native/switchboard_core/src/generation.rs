@@ -549,11 +549,19 @@ mod tests {
                 json!({"model": "gemini-2.5-flash", "location": "us-east5", "project_id": "p",
                        "headers": {"authorization": "Bearer ya29.test"}}),
             );
-            let none = serde_json::Map::new();
-            assert_eq!(p.generation_limits(&none).dialect, "Gemini");
-            let claude = json!({"model": "claude-sonnet-4@20250514"});
-            let claude = claude.as_object().expect("map");
-            assert_eq!(p.generation_limits(claude).dialect, "Anthropic Messages");
+            let dialect = |call: serde_json::Value| {
+                let messages = [crate::prompt::Message::user("hi")];
+                let call = call.as_object().cloned().unwrap_or_default();
+                let input = crate::wire::CallInput::plain(&messages, &call, false);
+                let attempt = p.prepare(&input).expect("prepared");
+                attempt.reader.limits().dialect
+            };
+            assert_eq!(p.default_reader().limits().dialect, "Gemini");
+            assert_eq!(dialect(json!({})), "Gemini");
+            assert_eq!(
+                dialect(json!({"model": "claude-sonnet-4@20250514"})),
+                "Anthropic Messages"
+            );
         }
     }
 }

@@ -280,10 +280,11 @@ fn build_node(
                 ..ClientOptions::parse(spec, ctx.clone(), &c.options)?
             };
             let provider = providers::build(&options)?;
-            // A client's own values out of its dialect's range fail the
-            // registry, as any other invalid option does.
+            // A client's own values out of its own model's dialect's range
+            // fail the registry, as any other invalid option does.
             provider
-                .generation_limits(&Map::new())
+                .default_reader()
+                .limits()
                 .check(&options.generation, &|| ctx.clone())
                 .map_err(|e| Error::config(e.message))?;
             NodeKind::Leaf(Leaf {

@@ -1,5 +1,7 @@
-//! One HTTP exchange of a leaf: build the request, authorize it, send it,
-//! read the answer (whole or streamed), and redact every secret the
+//! One HTTP exchange of a leaf: prepare the attempt (its target, its
+//! request and the reader of its answer), check the call's generation
+//! parameters against that reader's dialect, authorize the request, send
+//! it, read the answer (whole or streamed) with that reader, and redact every secret the
 //! request carried from whatever comes back.
 
 use serde_json::{Map, Value};
@@ -11,6 +13,7 @@ use crate::config::Leaf;
 use crate::error::Error;
 use crate::generation::GenerationParams;
 use crate::prompt::Message;
+use crate::providers::{AnswerReader, Attempt};
 use crate::secret::Secrets;
 use crate::structured::OutputSchema;
 use crate::tools::{Tool, ToolCallStart, ToolChoice, OUTPUT_TOOL};
@@ -45,14 +48,6 @@ impl Exchange for HttpExchange<'_> {
         streaming: bool,
         emit: &mut (dyn FnMut(&Deltas) + Send),
     ) -> Result<(u16, Completion), Error> {
-        // Out of the dialect's range: refused before any HTTP, as an attempt
-        // error, so a fallback moves on to a client that takes the value.
-        let params = leaf.generation.with_call(self.generation, self.options);
-        leaf.provider
-            .generation_limits(self.options)
-            .check(&params, &|| {
-                format!("client {}", crate::value::shown(client))
-            })?;
         let input = CallInput {
             messages: self.messages,
             options: self.options,
@@ -61,7 +56,17 @@ impl Exchange for HttpExchange<'_> {
             tool_choice: self.tool_choice,
             output_schema: self.output.map(OutputSchema::schema),
         };
-        let mut request = leaf.provider.build_request(&input)?;
+        // The target is resolved first (on Vertex a call's `model` may pick
+        // another family), and with it the reader of this attempt's answer.
+        let Attempt { reader, request } = leaf.provider.prepare(&input)?;
+        // Out of the reader's dialect's range: refused before any request
+        // is sent, as an attempt error, so a fallback moves on to a client
+        // that takes the value.
+        let params = leaf.generation.with_call(self.generation, self.options);
+        reader.limits().check(&params, &|| {
+            format!("client {}", crate::value::shown(client))
+        })?;
+        let mut request = request.built().await?;
         let authorized = leaf.provider.authorization().apply(&mut request).await;
         let secrets = std::mem::take(&mut request.secrets);
         let clean = |e: Error| redacted(e, &secrets);
@@ -83,6 +88,7 @@ impl Exchange for HttpExchange<'_> {
             // so it should not widen every call's future.
             Box::pin(stream::exchange(
                 leaf,
+                reader,
                 client,
                 request,
                 self.raw_response,
@@ -95,16 +101,16 @@ impl Exchange for HttpExchange<'_> {
                 .await
                 .map_err(clean)?;
             if !answer.head.is_success() {
-                return Err(clean(provider_error(leaf, &answer.head, &answer.body)));
+                return Err(clean(provider_error(reader, &answer.head, &answer.body)));
             }
-            let mut completion = leaf
-                .provider
-                .parse_response(&answer.head, &answer.body)
-                .map_err(|mut e| {
-                    e.status = Some(answer.head.status);
-                    e.raw_response = Some(raw_text(&answer.body));
-                    clean(e)
-                })?;
+            let mut completion =
+                reader
+                    .parse_response(&answer.head, &answer.body)
+                    .map_err(|mut e| {
+                        e.status = Some(answer.head.status);
+                        e.raw_response = Some(raw_text(&answer.body));
+                        clean(e)
+                    })?;
             if self.raw_response {
                 completion.raw = Some(RawAnswer::whole(&answer.body));
             }
@@ -158,8 +164,8 @@ fn redacted(e: Error, secrets: &Secrets) -> Error {
 
 /// The error for a non-2xx answer, as the provider describes it; the
 /// `Retry-After` headers count only when the provider gave no delay itself.
-pub(super) fn provider_error(leaf: &Leaf, head: &ResponseHead, body: &[u8]) -> Error {
-    let mut e = leaf.provider.parse_error(head, body);
+pub(super) fn provider_error(reader: &dyn AnswerReader, head: &ResponseHead, body: &[u8]) -> Error {
+    let mut e = reader.parse_error(head, body);
     e.status = Some(head.status);
     if e.retry_after.is_none() {
         e.retry_after = crate::retry::parse_retry_after(&head.headers);

@@ -10,6 +10,7 @@ use super::transport;
 use crate::config::{HttpSettings, Leaf};
 use crate::error::{Error, ErrorKind};
 use crate::framing::{Frame, FrameDecoder};
+use crate::providers::AnswerReader;
 use crate::response::Attempt;
 use crate::wire::{Completion, Deltas, HttpRequest};
 
@@ -91,12 +92,14 @@ async fn watched<T>(
     }
 }
 
-/// Sends `request` and streams its answer into `emit`; returns the status
+/// Sends `request` and streams its answer, read by `reader` (the one
+/// chosen with the request), into `emit`; returns the status
 /// and the whole completion once the provider ended the stream properly.
 /// With `keep_raw`, the completion's `raw` is the stream as received: its
 /// text for SSE, its events' payloads one per line for an AWS event stream.
 pub(super) async fn exchange(
     leaf: &Leaf,
+    reader: &dyn AnswerReader,
     client: &reqwest::Client,
     request: HttpRequest,
     keep_raw: bool,
@@ -112,11 +115,11 @@ pub(super) async fn exchange(
             transport::read_body(&mut response, &head, &leaf.http),
         )
         .await?;
-        return Err(super::exchange::provider_error(leaf, &head, &body));
+        return Err(super::exchange::provider_error(reader, &head, &body));
     }
 
-    let mut decoder = FrameDecoder::new(leaf.provider.framing());
-    let mut parser = leaf.provider.stream_parser();
+    let mut decoder = FrameDecoder::new(reader.framing());
+    let mut parser = reader.stream_parser();
     let mut frames: Vec<Frame> = Vec::new();
     let mut deltas = Deltas::default();
     let mut forwarded = 0usize;

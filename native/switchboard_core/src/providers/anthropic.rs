@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::common;
 use super::options::{merge_body, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
-use super::{Completion, Provider};
+use super::{AnswerReader, Attempt, AttemptRequest, Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
@@ -221,10 +221,23 @@ pub(crate) fn prompt_fields(input: &CallInput<'_>) -> Result<Map<String, Value>,
 }
 
 impl Provider for Anthropic {
-    fn generation_limits(&self, _options: &Map<String, Value>) -> &'static Limits {
-        &generation::ANTHROPIC
+    fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
+        Ok(Attempt {
+            reader: self,
+            request: AttemptRequest::Ready(self.build_request(input)?),
+        })
     }
 
+    fn authorization(&self) -> &Authorization {
+        &self.authorization
+    }
+
+    fn default_reader(&self) -> &dyn AnswerReader {
+        self
+    }
+}
+
+impl Anthropic {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         let mut fields = prompt_fields(input)?;
         if input.stream {
@@ -235,9 +248,11 @@ impl Provider for Anthropic {
         Ok(HttpRequest::post_json(self.url.clone(), &body)?
             .with_client_headers(&self.headers, &self.secrets))
     }
+}
 
-    fn authorization(&self) -> &Authorization {
-        &self.authorization
+impl AnswerReader for Anthropic {
+    fn limits(&self) -> &'static Limits {
+        &generation::ANTHROPIC
     }
 
     fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {

@@ -28,7 +28,7 @@ use serde_json::{json, Map, Value};
 use super::common;
 use super::options::{http_url, merge_body, url_with_query, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
-use super::{Completion, Provider};
+use super::{AnswerReader, Attempt, AttemptRequest, Completion, Provider};
 use crate::auth::aws::{
     configured_endpoint, sign_request, AwsAuth, AwsCredentials, CredentialSource,
 };
@@ -443,10 +443,23 @@ fn tool_config(input: &CallInput<'_>, history_has_tools: bool) -> Result<Option<
 }
 
 impl Provider for Bedrock {
-    fn generation_limits(&self, _options: &Map<String, Value>) -> &'static Limits {
-        &generation::BEDROCK
+    fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
+        Ok(Attempt {
+            reader: self,
+            request: AttemptRequest::Ready(self.build_request(input)?),
+        })
     }
 
+    fn authorization(&self) -> &Authorization {
+        &self.authorization
+    }
+
+    fn default_reader(&self) -> &dyn AnswerReader {
+        self
+    }
+}
+
+impl Bedrock {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         let call = &*generation::renamed_stop(Cow::Borrowed(input.options), "stop_sequences");
         let model = match call.get("model") {
@@ -522,9 +535,11 @@ impl Provider for Bedrock {
         }
         Ok(request.with_client_headers(&self.headers, &self.secrets))
     }
+}
 
-    fn authorization(&self) -> &Authorization {
-        &self.authorization
+impl AnswerReader for Bedrock {
+    fn limits(&self) -> &'static Limits {
+        &generation::BEDROCK
     }
 
     fn framing(&self) -> Framing {

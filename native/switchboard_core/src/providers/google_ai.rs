@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::options::{url_with_query, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
-use super::{google, Completion, Provider};
+use super::{google, AnswerReader, Attempt, AttemptRequest, Completion, Provider};
 use crate::auth::{Authorization, KeySource};
 use crate::error::Error;
 use crate::framing::Framing;
@@ -66,10 +66,23 @@ impl GoogleAi {
 }
 
 impl Provider for GoogleAi {
-    fn generation_limits(&self, _options: &Map<String, Value>) -> &'static Limits {
-        &generation::GEMINI
+    fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
+        Ok(Attempt {
+            reader: self,
+            request: AttemptRequest::Ready(self.build_request(input)?),
+        })
     }
 
+    fn authorization(&self) -> &Authorization {
+        &self.authorization
+    }
+
+    fn default_reader(&self) -> &dyn AnswerReader {
+        self
+    }
+}
+
+impl GoogleAi {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         let model = match input.options.get("model") {
             Some(Value::String(m)) => m.as_str(),
@@ -90,9 +103,11 @@ impl Provider for GoogleAi {
         let body = google::request_body(&self.body, input)?;
         Ok(HttpRequest::post_json(url, &body)?.with_client_headers(&self.headers, &self.secrets))
     }
+}
 
-    fn authorization(&self) -> &Authorization {
-        &self.authorization
+impl AnswerReader for GoogleAi {
+    fn limits(&self) -> &'static Limits {
+        &generation::GEMINI
     }
 
     fn framing(&self) -> Framing {

@@ -13,10 +13,6 @@
 //! for blocked prompts and empty candidates are those of [`super::google`].
 //! A stream requested without `alt=sse` (one JSON array of the same
 //! objects, as req_llm recorded Vertex's) is read too, when it has ended.
-//!
-//! Vertex AI streams either format on one URL scheme (Gemini, or Claude's
-//! Anthropic events), and a call's `model` may switch between them, so
-//! [`VertexStream`] reads the first event to tell which it is.
 
 use serde_json::Value;
 
@@ -117,55 +113,6 @@ impl StreamParser for GeminiStream {
             usage: self.usage.unwrap_or_default(),
             ..Completion::default()
         })
-    }
-}
-
-/// A Vertex AI stream, Gemini or Anthropic, decided by its first event:
-/// Anthropic events name their `type`, Gemini chunks never do.
-#[derive(Default)]
-pub(crate) struct VertexStream {
-    inner: Option<Box<dyn StreamParser>>,
-}
-
-impl StreamParser for VertexStream {
-    fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
-        let inner = match &mut self.inner {
-            Some(inner) => inner,
-            None => {
-                let event = frame.sse()?;
-                let Some(data) = payload(false, event) else {
-                    return Ok(());
-                };
-                let anthropic = serde_json::from_str::<Value>(data)
-                    .ok()
-                    .is_some_and(|v| v.get("type").is_some_and(Value::is_string));
-                self.inner.insert(if anthropic {
-                    super::stream::anthropic_parser()
-                } else {
-                    Box::<GeminiStream>::default()
-                })
-            }
-        };
-        inner.frame(frame, out)
-    }
-
-    fn is_done(&self) -> bool {
-        self.inner.as_ref().is_some_and(|p| p.is_done())
-    }
-
-    fn end_of_body(&mut self) -> Result<(), Error> {
-        match &mut self.inner {
-            Some(inner) => inner.end_of_body(),
-            None => Err(Error::new(
-                ErrorKind::Network,
-                "the stream ended before the provider sent any event",
-            )),
-        }
-    }
-
-    fn finish(self: Box<Self>) -> Result<Completion, Error> {
-        self.inner
-            .map_or_else(|| Ok(Completion::default()), |p| p.finish())
     }
 }
 
@@ -324,32 +271,5 @@ mod tests {
         assert_eq!(failed.unwrap_err().kind, ErrorKind::Overloaded);
         let garbage = run(&mut GeminiStream::default(), &["{not json"]);
         assert_eq!(garbage.unwrap_err().kind, ErrorKind::BadResponse);
-    }
-
-    #[test]
-    fn vertex_streams_pick_their_format_from_the_first_event() {
-        let mut claude = VertexStream::default();
-        let forwarded = run(
-            &mut claude,
-            &[
-                r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":2}}}"#,
-                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
-                r#"{"type":"message_stop"}"#,
-            ],
-        )
-        .unwrap();
-        assert_eq!(forwarded, ["Hi"]);
-        assert!(claude.is_done());
-        let mut gemini = VertexStream::default();
-        let forwarded = run(
-            &mut gemini,
-            &[r#"{"candidates":[{"content":{"parts":[{"text":"Yo"}]},"finishReason":"STOP"}]}"#],
-        )
-        .unwrap();
-        assert_eq!(forwarded, ["Yo"]);
-        assert_eq!(
-            run(&mut VertexStream::default(), &[]).unwrap_err().kind,
-            ErrorKind::Network
-        );
     }
 }

@@ -5,33 +5,55 @@
 //! # The seam
 //!
 //! A provider is declared once in [`spec`] and built from its client's
-//! [`ClientOptions`]. For each attempt the engine asks it to
-//! [`build_request`](Provider::build_request) from the call's input (so a
-//! per-call `model` can change the URL), then runs its
-//! [`authorization`](Provider::authorization) last, right before sending,
-//! then reads the answer with the status and headers in view: a whole body
-//! through [`parse_response`](Provider::parse_response) /
-//! [`parse_error`](Provider::parse_error), or a stream cut into frames by the
-//! provider's [`framing`](Provider::framing) and read by its
-//! [`stream_parser`](Provider::stream_parser).
+//! [`ClientOptions`]. Providers group by wire dialect (OpenAI chat,
+//! Anthropic messages, Gemini, Bedrock Converse, Responses); a platform
+//! (Azure, OpenRouter, Ollama, Vertex, Bedrock) is data beside its spec
+//! plus an endpoint and auth resolver, so no dialect asks which provider
+//! name it serves.
 //!
-//! How the providers still to come plug in:
+//! For each attempt the engine asks the provider to
+//! [`prepare`](Provider::prepare) it from the call's input. The provider
+//! first resolves what the request is for — the model (a per-call `model`
+//! may change it, and on Vertex its family: Claude or Gemini), the
+//! endpoint, region and project — and then builds the request *and* picks
+//! the [`AnswerReader`] for it: an [`Attempt`]. The reader is borrowed from
+//! the provider (nothing is allocated for it) and knows which request it
+//! answers, so nothing is told from the answer's shape. The engine checks
+//! the call's generation parameters against the reader's
+//! [`limits`](AnswerReader::limits) before sending, runs the provider's
+//! [`authorization`](Provider::authorization) last, and reads the answer
+//! with the status and headers in view: a whole body through
+//! [`parse_response`](AnswerReader::parse_response) /
+//! [`parse_error`](AnswerReader::parse_error), or a stream cut into frames
+//! by the reader's [`framing`](AnswerReader::framing) and read by its
+//! [`stream_parser`](AnswerReader::stream_parser). When the registry is
+//! built, a client's own values are checked against its
+//! [`default_reader`](Provider::default_reader) (its own model's dialect).
 //!
-//! - **OAuth** (Vertex service accounts): `authorization()` returns
-//!   `Authorization::Custom` holding a token source that caches the access
-//!   token in the client (so in the registry handle), refreshes it once for
-//!   all concurrent calls, and sets `authorization: Bearer` on the request.
-//!   Its token fetch runs inside the attempt: cancelled with the call,
-//!   bounded by its timeouts, an `:auth` attempt when it fails.
+//! Most of a target is known from the client's options, and the attempt's
+//! request is then [`AttemptRequest::Ready`]: no I/O, no allocation. Only
+//! what I/O must tell is resolved asynchronously, after the reader is
+//! chosen (so limits are checked first) and before the request is built
+//! ([`AttemptRequest::Resolving`]): Vertex's project when neither its
+//! `project_id` option nor its configured credential names one (the
+//! credential found at the first call, or the metadata server, says). That
+//! step runs inside the attempt, like authorization: cancelled with the
+//! call, bounded by its timeouts, an `:auth` attempt when it fails. No URL
+//! carries a placeholder to be patched later.
+//!
+//! Credentials that need work plug in through `authorization()`:
+//!
+//! - **OAuth** (Vertex): `Authorization::Custom` holding a token source
+//!   that caches the access token, refreshes it once for all concurrent
+//!   calls, and sets `authorization: Bearer` on the request.
 //! - **Request signing** (Bedrock SigV4, [`bedrock`]): also
 //!   `Authorization::Custom`; it runs after the body is final, resolves
 //!   credentials from a cached chain, and signs method, URL, headers and
 //!   body bytes.
-//! - **A binary stream** (Bedrock's event stream): `framing()` returns
-//!   [`Framing::AwsEventStream`], whose decoder yields event-stream messages
-//!   as frames; the provider's parser reads those frames. A stream that ends
-//!   with its body (Gemini) keeps SSE framing and implements
-//!   [`StreamParser::end_of_body`].
+//! - **A binary stream** (Bedrock's event stream): the reader's `framing()`
+//!   is [`Framing::AwsEventStream`], whose decoder yields event-stream
+//!   messages as frames. A stream that ends with its body (Gemini) keeps
+//!   SSE framing and implements [`StreamParser::end_of_body`].
 
 mod anthropic;
 mod anthropic_stream;
@@ -52,6 +74,8 @@ pub mod stream;
 mod vertex;
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 
 pub use crate::wire::Completion;
 pub use options::ClientOptions;
@@ -64,14 +88,9 @@ use crate::framing::Framing;
 use crate::generation::{self, Limits};
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
-/// A wire format: how to build a request and how to read its answer.
-pub trait Provider: Send + Sync + fmt::Debug {
-    /// The request for one attempt of a call, before authorization.
-    fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error>;
-
-    /// How requests are authorized; run last, right before sending.
-    fn authorization(&self) -> &Authorization;
-
+/// How one attempt's answer is read: the dialect (and platform quirks) of
+/// the request it answers, chosen when that request was built.
+pub trait AnswerReader: Send + Sync + fmt::Debug {
     /// How streamed answers are cut into frames.
     fn framing(&self) -> Framing {
         Framing::Sse
@@ -82,7 +101,7 @@ pub trait Provider: Send + Sync + fmt::Debug {
 
     /// Reads a non-2xx answer (at most a prefix of its body) into an error.
     /// The engine sets `status`, and `retry_after` from the headers when
-    /// the provider did not.
+    /// the reader did not.
     fn parse_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
         let message = common::error_message(body)
             .unwrap_or_else(|| format!("HTTP {} from the provider", head.status));
@@ -92,13 +111,81 @@ pub trait Provider: Send + Sync + fmt::Debug {
     /// A fresh reader for one streamed answer.
     fn stream_parser(&self) -> Box<dyn StreamParser>;
 
-    /// The documented limits of the generation parameters, for a call with
-    /// these `options:` (a per-call `model` may change the dialect).
-    fn generation_limits(
-        &self,
-        _options: &serde_json::Map<String, serde_json::Value>,
-    ) -> &'static Limits {
+    /// The documented limits of the generation parameters in this dialect.
+    fn limits(&self) -> &'static Limits {
         &generation::UNCHECKED
+    }
+}
+
+/// One attempt, prepared: the reader of its answer, chosen from its
+/// resolved target, and its request (before authorization).
+pub struct Attempt<'a> {
+    pub reader: &'a dyn AnswerReader,
+    pub request: AttemptRequest<'a>,
+}
+
+/// An attempt's request: built, or built once the part of its target only
+/// I/O can tell is resolved.
+// Not boxed: the plain path (`Ready`) should allocate nothing more, and the
+// value lives only until the engine awaits it.
+#[allow(clippy::large_enum_variant)]
+pub enum AttemptRequest<'a> {
+    Ready(HttpRequest),
+    Resolving(Pin<Box<dyn Future<Output = Result<HttpRequest, Error>> + Send + 'a>>),
+}
+
+impl AttemptRequest<'_> {
+    /// The request, once its target is resolved.
+    pub async fn built(self) -> Result<HttpRequest, Error> {
+        match self {
+            AttemptRequest::Ready(request) => Ok(request),
+            AttemptRequest::Resolving(resolving) => resolving.await,
+        }
+    }
+}
+
+/// A client of one provider: resolves each attempt's target, builds its
+/// request and names the reader of its answer.
+pub trait Provider: Send + Sync + fmt::Debug {
+    /// The attempt for one call: its target resolved from the client and
+    /// the call's `input`, then its request (before authorization) and the
+    /// reader that request's answer needs.
+    fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error>;
+
+    /// How requests are authorized; run last, right before sending.
+    fn authorization(&self) -> &Authorization;
+
+    /// The reader of a call that changes nothing: the client's own model.
+    /// Its limits check the client's values when the registry is built.
+    fn default_reader(&self) -> &dyn AnswerReader;
+}
+
+/// Shortcuts for tests: the request alone, and the client's default
+/// reader's methods, as the provider modules' tests use them.
+#[cfg(test)]
+impl dyn Provider + '_ {
+    /// The request of a call whose target needs no I/O.
+    pub(crate) fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
+        match self.prepare(input)?.request {
+            AttemptRequest::Ready(request) => Ok(request),
+            AttemptRequest::Resolving(_) => panic!("this test's target needs I/O to resolve"),
+        }
+    }
+
+    pub(crate) fn parse_response(
+        &self,
+        head: &ResponseHead,
+        body: &[u8],
+    ) -> Result<Completion, Error> {
+        self.default_reader().parse_response(head, body)
+    }
+
+    pub(crate) fn parse_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
+        self.default_reader().parse_error(head, body)
+    }
+
+    pub(crate) fn stream_parser(&self) -> Box<dyn StreamParser> {
+        self.default_reader().stream_parser()
     }
 }
 

@@ -1,6 +1,8 @@
 //! OpenAI chat completions, as spoken by `openai`, `openai-generic`,
-//! `azure-openai`, `ollama` and `openrouter`: the same wire format with
-//! different defaults for the URL and the key.
+//! `azure-openai`, `ollama` and `openrouter`: one wire format, and each
+//! platform's differences (where the endpoint is, where the key goes,
+//! defaults, limits) as a [`ChatPlatform`] beside its spec, so the dialect
+//! never asks which provider name it serves.
 
 use reqwest::header::HeaderName;
 use reqwest::Url;
@@ -9,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::common;
 use super::options::{merge_body, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
-use super::{Completion, Provider};
+use super::{AnswerReader, Attempt, AttemptRequest, Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
@@ -20,10 +22,54 @@ use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
 const PROMPT_FIELDS: &[&str] = &["messages"];
 
+/// How one platform of the OpenAI chat dialect differs from the others.
+pub(super) struct ChatPlatform {
+    endpoint: Endpoint,
+    key: KeyPlacement,
+    /// Whether a client must name its `model` (Azure's deployment names it,
+    /// and a generic server may serve one model).
+    model_required: bool,
+    /// `max_tokens` sent unless the client sets `max_tokens` or
+    /// `max_completion_tokens` (an explicit `nil` opts out).
+    default_max_tokens: Option<u64>,
+    /// Whether to ask for a usage chunk at the end of a stream; not every
+    /// OpenAI-compatible server accepts `stream_options`.
+    stream_usage: bool,
+    /// OpenAI's documented limits where OpenAI serves the model; none for
+    /// other OpenAI-compatible servers, which each have their own.
+    limits: &'static Limits,
+}
+
+/// Where a platform's requests go.
+enum Endpoint {
+    /// `{base_url}/chat/completions`, `base_url` defaulting to the spec's.
+    BaseUrl,
+    /// `https://{resource_name}.openai.azure.com/openai/deployments/{deployment_id}`
+    /// (or `base_url`), with `api_version` as the `api-version` query.
+    Azure,
+}
+
+/// Where a platform takes its key.
+enum KeyPlacement {
+    /// `authorization: Bearer <key>`.
+    Bearer,
+    /// `<name>: <key>`, e.g. Azure's `api-key`.
+    Header(&'static str),
+}
+
+const OPENAI_PLATFORM: ChatPlatform = ChatPlatform {
+    endpoint: Endpoint::BaseUrl,
+    key: KeyPlacement::Bearer,
+    model_required: true,
+    default_max_tokens: None,
+    stream_usage: true,
+    limits: &generation::OPENAI_CHAT,
+};
+
 pub(super) const OPENAI: ProviderSpec = ProviderSpec {
     name: "openai",
     aliases: &["baml-openai-chat"],
-    kind: SpecKind::Leaf(OpenAiChat::build),
+    kind: SpecKind::Leaf(|o| OpenAiChat::build(o, &OPENAI_PLATFORM)),
     default_base_url: Some("https://api.openai.com/v1"),
     api_key_env: Some("OPENAI_API_KEY"),
     routing_options: &[],
@@ -33,6 +79,17 @@ pub(super) const OPENAI: ProviderSpec = ProviderSpec {
 pub(super) const OPENAI_GENERIC: ProviderSpec = ProviderSpec {
     name: "openai-generic",
     aliases: &[],
+    kind: SpecKind::Leaf(|o| {
+        OpenAiChat::build(
+            o,
+            &ChatPlatform {
+                model_required: false,
+                stream_usage: false,
+                limits: &generation::UNCHECKED,
+                ..OPENAI_PLATFORM
+            },
+        )
+    }),
     default_base_url: None,
     api_key_env: None,
     ..OPENAI
@@ -41,15 +98,36 @@ pub(super) const OPENAI_GENERIC: ProviderSpec = ProviderSpec {
 pub(super) const AZURE_OPENAI: ProviderSpec = ProviderSpec {
     name: "azure-openai",
     aliases: &["baml-azure-chat"],
+    kind: SpecKind::Leaf(|o| {
+        OpenAiChat::build(
+            o,
+            &ChatPlatform {
+                endpoint: Endpoint::Azure,
+                key: KeyPlacement::Header("api-key"),
+                model_required: false,
+                // BAML's Azure default.
+                default_max_tokens: Some(4096),
+                ..OPENAI_PLATFORM
+            },
+        )
+    }),
     default_base_url: None,
     api_key_env: Some("AZURE_OPENAI_API_KEY"),
     routing_options: &["resource_name", "deployment_id", "api_version"],
     ..OPENAI
 };
 
+/// Ollama and OpenRouter: a model is named, and their servers set their
+/// own ranges.
+const COMPATIBLE_PLATFORM: ChatPlatform = ChatPlatform {
+    limits: &generation::UNCHECKED,
+    ..OPENAI_PLATFORM
+};
+
 pub(super) const OLLAMA: ProviderSpec = ProviderSpec {
     name: "ollama",
     aliases: &["baml-ollama-chat"],
+    kind: SpecKind::Leaf(|o| OpenAiChat::build(o, &COMPATIBLE_PLATFORM)),
     default_base_url: Some("http://localhost:11434/v1"),
     api_key_env: None,
     ..OPENAI
@@ -58,6 +136,7 @@ pub(super) const OLLAMA: ProviderSpec = ProviderSpec {
 pub(super) const OPENROUTER: ProviderSpec = ProviderSpec {
     name: "openrouter",
     aliases: &[],
+    kind: SpecKind::Leaf(|o| OpenAiChat::build(o, &COMPATIBLE_PLATFORM)),
     default_base_url: Some("https://openrouter.ai/api/v1"),
     api_key_env: Some("OPENROUTER_API_KEY"),
     ..OPENAI
@@ -66,59 +145,50 @@ pub(super) const OPENROUTER: ProviderSpec = ProviderSpec {
 #[derive(Debug)]
 pub struct OpenAiChat {
     url: Url,
-    /// Whether to ask for a usage chunk at the end of a stream; not every
-    /// OpenAI-compatible server accepts `stream_options`.
+    /// The platform's [`ChatPlatform::stream_usage`].
     stream_usage: bool,
     authorization: Authorization,
     headers: reqwest::header::HeaderMap,
     secrets: crate::secret::Secrets,
     body: Map<String, Value>,
-    /// OpenAI's documented limits for `openai` and `azure-openai`; none
-    /// for other OpenAI-compatible servers.
     limits: &'static Limits,
 }
 
 impl OpenAiChat {
-    fn build(o: &ClientOptions) -> Result<Box<dyn Provider>, Error> {
-        let provider = o.spec.name;
+    fn build(o: &ClientOptions, platform: &ChatPlatform) -> Result<Box<dyn Provider>, Error> {
         let opts = o.options();
-        if matches!(provider, "openai" | "openrouter" | "ollama") {
+        if platform.model_required {
             opts.required_str("model")?;
         }
-        let base_url = match provider {
-            "azure-openai" => azure_base_url(o)?,
-            _ => o.base_url()?,
+        let url = match platform.endpoint {
+            Endpoint::BaseUrl => o.url(&o.base_url()?, "/chat/completions")?,
+            Endpoint::Azure => {
+                let mut url = o.url(&azure_base_url(o)?, "/chat/completions")?;
+                if let Some(version) = opts.str("api_version")? {
+                    url.query_pairs_mut().append_pair("api-version", version);
+                }
+                url
+            }
         };
-        let mut url = o.url(&base_url, "/chat/completions")?;
-        if provider == "azure-openai" {
-            if let Some(version) = opts.str("api_version")? {
-                url.query_pairs_mut().append_pair("api-version", version);
+        let mut body = o.body.clone();
+        if let Some(max_tokens) = platform.default_max_tokens {
+            if !o.raw.contains_key("max_tokens") && !o.raw.contains_key("max_completion_tokens") {
+                body.insert("max_tokens".into(), Value::from(max_tokens));
             }
         }
-        let mut body = o.body.clone();
-        // BAML's Azure default; an explicit `max_tokens: nil` opts out.
-        if provider == "azure-openai"
-            && !o.raw.contains_key("max_tokens")
-            && !o.raw.contains_key("max_completion_tokens")
-        {
-            body.insert("max_tokens".into(), Value::from(4096));
-        }
-        let authorization = match (o.api_key()?, provider) {
+        let authorization = match (o.api_key()?, &platform.key) {
             (None, _) => Authorization::None,
-            (Some(key), "azure-openai") => Authorization::Header {
-                name: HeaderName::from_static("api-key"),
+            (Some(key), KeyPlacement::Header(name)) => Authorization::Header {
+                name: HeaderName::from_static(name),
                 prefix: "",
                 key,
             },
-            (Some(key), _) => Authorization::bearer(key),
+            (Some(key), KeyPlacement::Bearer) => Authorization::bearer(key),
         };
         Ok(Box::new(OpenAiChat {
             url,
-            stream_usage: provider != "openai-generic",
-            limits: match provider {
-                "openai" | "azure-openai" => &generation::OPENAI_CHAT,
-                _ => &generation::UNCHECKED,
-            },
+            stream_usage: platform.stream_usage,
+            limits: platform.limits,
             authorization,
             headers: o.headers.clone(),
             secrets: o.secrets.clone(),
@@ -127,6 +197,8 @@ impl OpenAiChat {
     }
 }
 
+/// Azure's endpoint: `base_url` when given, else the one its resource and
+/// deployment name.
 fn azure_base_url(o: &ClientOptions) -> Result<String, Error> {
     let opts = o.options();
     if opts.str("base_url")?.is_some() {
@@ -245,10 +317,23 @@ fn response_format_json(schema: &Value) -> Value {
 }
 
 impl Provider for OpenAiChat {
-    fn generation_limits(&self, _options: &Map<String, Value>) -> &'static Limits {
-        self.limits
+    fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
+        Ok(Attempt {
+            reader: self,
+            request: AttemptRequest::Ready(self.build_request(input)?),
+        })
     }
 
+    fn authorization(&self) -> &Authorization {
+        &self.authorization
+    }
+
+    fn default_reader(&self) -> &dyn AnswerReader {
+        self
+    }
+}
+
+impl OpenAiChat {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         // Every document is sent as `document.pdf`.
         Inline::require_pdf_documents(input.messages, "the OpenAI chat dialect")?;
@@ -280,9 +365,11 @@ impl Provider for OpenAiChat {
         Ok(HttpRequest::post_json(self.url.clone(), &body)?
             .with_client_headers(&self.headers, &self.secrets))
     }
+}
 
-    fn authorization(&self) -> &Authorization {
-        &self.authorization
+impl AnswerReader for OpenAiChat {
+    fn limits(&self) -> &'static Limits {
+        self.limits
     }
 
     /// Reads `choices[0].message`: its text, tool calls and reasoning.

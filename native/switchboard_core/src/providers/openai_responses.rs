@@ -33,7 +33,7 @@ use super::common;
 use super::options::{merge_body, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
 use super::stream::short;
-use super::{Completion, Provider};
+use super::{AnswerReader, Attempt, AttemptRequest, Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
@@ -234,10 +234,23 @@ fn set_output_format(body: &mut Map<String, Value>, schema: &Value) -> Result<()
 }
 
 impl Provider for OpenAiResponses {
-    fn generation_limits(&self, _options: &Map<String, Value>) -> &'static Limits {
-        &generation::OPENAI_RESPONSES
+    fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
+        Ok(Attempt {
+            reader: self,
+            request: AttemptRequest::Ready(self.build_request(input)?),
+        })
     }
 
+    fn authorization(&self) -> &Authorization {
+        &self.authorization
+    }
+
+    fn default_reader(&self) -> &dyn AnswerReader {
+        self
+    }
+}
+
+impl OpenAiResponses {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         // Every document is sent as `document.pdf`.
         Inline::require_pdf_documents(input.messages, "openai-responses")?;
@@ -264,9 +277,11 @@ impl Provider for OpenAiResponses {
         Ok(HttpRequest::post_json(self.url.clone(), &body)?
             .with_client_headers(&self.headers, &self.secrets))
     }
+}
 
-    fn authorization(&self) -> &Authorization {
-        &self.authorization
+impl AnswerReader for OpenAiResponses {
+    fn limits(&self) -> &'static Limits {
+        &generation::OPENAI_RESPONSES
     }
 
     fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {

@@ -15,21 +15,36 @@
 //! `credentials` option first) and gives the project when `project_id` is
 //! not set; its tokens are shared by every client of the registry with the
 //! same credential ([`TokenSource`]).
+//!
+//! # Target first, then request and reader
+//!
+//! Each attempt resolves its target before anything is built: the model
+//! (the call's `model`, else the client's) and from its name the family,
+//! Claude or Gemini, which picks the URL, the body and the reader of the
+//! answer ([`ClaudeOnVertex`] or [`GeminiOnVertex`]); nothing is told
+//! from the answer's shape. The project is resolved first too. When the
+//! `project_id` option or the configured credential names it, that needs
+//! no I/O. Otherwise only the credential found at the first call (or the
+//! metadata server, or `GOOGLE_CLOUD_PROJECT`) can say, which is I/O, so
+//! the attempt's request is built after an asynchronous step
+//! ([`GoogleAuth::resolve_project`]) that runs inside the attempt like
+//! authorization does: cancelled with the call, bounded by its timeouts,
+//! an `:auth` attempt when it fails. No URL is built with a placeholder.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{json, Map, Value};
 
 use super::options::{merge_body, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
-use super::{anthropic, google, Completion, Provider};
-use crate::auth::google::{
-    check_project, credentials, Credential, GoogleAuth, TokenSource, PROJECT_PENDING,
+use super::{
+    anthropic, google, AnswerReader, Attempt, AttemptRequest, Completion, Provider, StreamParser,
 };
+use crate::auth::google::{check_project, credentials, Credential, GoogleAuth, TokenSource};
 use crate::auth::{Authorization, KeySource};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
 use crate::generation::{self, Limits};
 use crate::secret::{Secret, Secrets};
@@ -68,14 +83,18 @@ pub struct Vertex {
     /// `None` until the credentials say.
     project: Option<String>,
     model: String,
+    /// The client's own model's family: its default reader.
+    family: Family,
     anthropic_version: String,
     query_params: Vec<(String, String)>,
     authorization: Authorization,
-    /// The OAuth authorizer, to drop its token when the API rejects it.
+    /// The OAuth authorizer: it resolves a project no option names.
     oauth: Option<Arc<GoogleAuth>>,
     headers: HeaderMap,
     secrets: Secrets,
     body: Map<String, Value>,
+    claude: ClaudeOnVertex,
+    gemini: GeminiOnVertex,
 }
 
 impl Vertex {
@@ -83,7 +102,7 @@ impl Vertex {
         let opts = o.options();
         let config = |e: String| Error::config(format!("{}: {e}", o.ctx));
         let model = opts.required_str("model")?;
-        google::model_id(model).map_err(config)?;
+        let family = Family::of(google::model_id(model).map_err(config)?);
         let location = opts.required_str("location")?;
         if !location
             .chars()
@@ -141,12 +160,19 @@ impl Vertex {
             location: location.to_owned(),
             project,
             model: model.to_owned(),
+            family,
             anthropic_version: opts
                 .str("anthropic_version")?
                 .unwrap_or(DEFAULT_ANTHROPIC_VERSION)
                 .to_owned(),
             query_params,
             authorization,
+            claude: ClaudeOnVertex {
+                oauth: oauth.clone(),
+            },
+            gemini: GeminiOnVertex {
+                oauth: oauth.clone(),
+            },
             oauth,
             headers: o.headers.clone(),
             secrets: o.secrets.clone(),
@@ -191,23 +217,65 @@ fn configured_credential(o: &ClientOptions) -> Result<Option<Credential>, Error>
     }
 }
 
+/// The model family a request is for, told by the model's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Claude,
+    Gemini,
+}
+
+impl Family {
+    fn of(model_id: &str) -> Self {
+        match model_id.starts_with("claude") {
+            true => Family::Claude,
+            false => Family::Gemini,
+        }
+    }
+}
+
+/// What one attempt is for, resolved before its request is built.
+struct Target<'a> {
+    /// The model ID, checked for use in a URL path.
+    model: &'a str,
+    family: Family,
+}
+
 impl Vertex {
-    fn url(&self, model: &str, claude: bool, stream: bool) -> Result<reqwest::Url, Error> {
-        let project = self.project.as_deref().unwrap_or(PROJECT_PENDING);
-        let (publisher, method) = match (claude, stream) {
-            (false, false) => ("google", "generateContent"),
-            (false, true) => ("google", "streamGenerateContent"),
-            (true, false) => ("anthropic", "rawPredict"),
-            (true, true) => ("anthropic", "streamRawPredict"),
+    /// The call's `model`, else the client's, and its family.
+    fn target<'a>(&'a self, options: &'a Map<String, Value>) -> Result<Target<'a>, Error> {
+        let model = match options.get("model") {
+            Some(Value::String(m)) => m.as_str(),
+            _ => self.model.as_str(),
+        };
+        let model = google::model_id(model).map_err(Error::invalid_request)?;
+        Ok(Target {
+            model,
+            family: Family::of(model),
+        })
+    }
+
+    fn reader(&self, family: Family) -> &dyn AnswerReader {
+        match family {
+            Family::Claude => &self.claude,
+            Family::Gemini => &self.gemini,
+        }
+    }
+
+    fn url(&self, target: &Target<'_>, project: &str, stream: bool) -> Result<reqwest::Url, Error> {
+        let (publisher, method) = match (target.family, stream) {
+            (Family::Gemini, false) => ("google", "generateContent"),
+            (Family::Gemini, true) => ("google", "streamGenerateContent"),
+            (Family::Claude, false) => ("anthropic", "rawPredict"),
+            (Family::Claude, true) => ("anthropic", "streamRawPredict"),
         };
         let mut url = reqwest::Url::parse(&format!(
-            "{}/projects/{project}/locations/{}/publishers/{publisher}/models/{model}:{method}",
-            self.base_url, self.location
+            "{}/projects/{project}/locations/{}/publishers/{publisher}/models/{}:{method}",
+            self.base_url, self.location, target.model
         ))
         .map_err(|_| Error::config("cannot build a URL from base_url"))?;
         {
             let mut query = url.query_pairs_mut();
-            if stream && !claude {
+            if stream && target.family == Family::Gemini {
                 query.append_pair("alt", "sse");
             }
             query.extend_pairs(
@@ -221,84 +289,125 @@ impl Vertex {
         }
         Ok(url)
     }
+
+    fn build_request(
+        &self,
+        target: &Target<'_>,
+        project: &str,
+        input: &CallInput<'_>,
+    ) -> Result<HttpRequest, Error> {
+        let body = match target.family {
+            Family::Claude => self.claude_body(input)?,
+            Family::Gemini => google::request_body(&self.body, input)?,
+        };
+        Ok(
+            HttpRequest::post_json(self.url(target, project, input.stream)?, &body)?
+                .with_client_headers(&self.headers, &self.secrets),
+        )
+    }
+
+    /// An Anthropic Messages body without `model` (the URL names it) and
+    /// with `anthropic_version`.
+    fn claude_body(&self, input: &CallInput<'_>) -> Result<Map<String, Value>, Error> {
+        let mut fields = anthropic::prompt_fields(input)?;
+        fields.insert("anthropic_version".into(), json!(self.anthropic_version));
+        if input.stream {
+            fields.insert("stream".into(), Value::Bool(true));
+        }
+        let without_model = |m: &Map<String, Value>| -> Map<String, Value> {
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "model")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let stop = |m: &Map<String, Value>| {
+            generation::renamed_stop(Cow::Owned(without_model(m)), anthropic::STOP_SEQUENCES)
+                .into_owned()
+        };
+        let mut body = merge_body(&stop(&self.body), fields, &stop(input.options));
+        body.entry("max_tokens")
+            .or_insert(json!(anthropic::DEFAULT_MAX_TOKENS));
+        Ok(body)
+    }
 }
 
 impl Provider for Vertex {
-    /// Claude's limits for a Claude model, Gemini's for the rest.
-    fn generation_limits(&self, options: &Map<String, Value>) -> &'static Limits {
-        let model = match options.get("model") {
-            Some(Value::String(m)) => m.as_str(),
-            _ => self.model.as_str(),
-        };
-        match google::model_id(model) {
-            Ok(id) if id.starts_with("claude") => &generation::ANTHROPIC,
-            _ => &generation::GEMINI,
-        }
-    }
-
-    fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
-        let model = match input.options.get("model") {
-            Some(Value::String(m)) => m.as_str(),
-            _ => self.model.as_str(),
-        };
-        let model = google::model_id(model).map_err(Error::invalid_request)?;
-        let claude = model.starts_with("claude");
-        let body = if claude {
-            let mut fields = anthropic::prompt_fields(input)?;
-            fields.insert("anthropic_version".into(), json!(self.anthropic_version));
-            if input.stream {
-                fields.insert("stream".into(), Value::Bool(true));
+    fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
+        let target = self.target(input.options)?;
+        let reader = self.reader(target.family);
+        let request = match (&self.project, &self.oauth) {
+            (Some(project), _) => {
+                AttemptRequest::Ready(self.build_request(&target, project, input)?)
             }
-            let without_model = |m: &Map<String, Value>| -> Map<String, Value> {
-                m.iter()
-                    .filter(|(k, _)| k.as_str() != "model")
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            };
-            let stop = |m: &Map<String, Value>| {
-                generation::renamed_stop(Cow::Owned(without_model(m)), anthropic::STOP_SEQUENCES)
-                    .into_owned()
-            };
-            let mut body = merge_body(&stop(&self.body), fields, &stop(input.options));
-            body.entry("max_tokens")
-                .or_insert(json!(anthropic::DEFAULT_MAX_TOKENS));
-            body
-        } else {
-            google::request_body(&self.body, input)?
+            // A token set in `headers:` wins over OAuth: no credential to
+            // ask for the project.
+            (None, _) if self.headers.contains_key(AUTHORIZATION) => {
+                return Err(Error::new(
+                    ErrorKind::Auth,
+                    "vertex-ai with an authorization header needs the project_id option",
+                ))
+            }
+            (None, Some(oauth)) => AttemptRequest::Resolving(Box::pin(async move {
+                let project = oauth.resolve_project().await?;
+                self.build_request(&target, &project, input)
+            })),
+            // Express mode requires `project_id` when the client is built.
+            (None, None) => return Err(Error::config("vertex-ai needs the project_id option")),
         };
-        Ok(
-            HttpRequest::post_json(self.url(model, claude, input.stream)?, &body)?
-                .with_client_headers(&self.headers, &self.secrets),
-        )
+        Ok(Attempt { reader, request })
     }
 
     fn authorization(&self) -> &Authorization {
         &self.authorization
     }
 
+    fn default_reader(&self) -> &dyn AnswerReader {
+        self.reader(self.family)
+    }
+}
+
+/// The reader of Claude's answers on Vertex: Anthropic's Messages answers
+/// and events, framed as Vertex frames its streams.
+#[derive(Debug)]
+pub struct ClaudeOnVertex {
+    oauth: Option<Arc<GoogleAuth>>,
+}
+
+/// The reader of Gemini's answers on Vertex.
+#[derive(Debug)]
+pub struct GeminiOnVertex {
+    oauth: Option<Arc<GoogleAuth>>,
+}
+
+/// A rejected OAuth token is forgotten, whichever model rejected it, so the
+/// next attempt of every client sharing it fetches a new one.
+fn forget_rejected_token(oauth: &Option<Arc<GoogleAuth>>, head: &ResponseHead) {
+    if head.status == 401 {
+        if let Some(oauth) = oauth {
+            oauth.invalidate();
+        }
+    }
+}
+
+impl AnswerReader for ClaudeOnVertex {
+    fn limits(&self) -> &'static Limits {
+        &generation::ANTHROPIC
+    }
+
     fn framing(&self) -> Framing {
         Framing::SseBareLines
     }
 
-    /// Claude answers name their `type`; Gemini answers never do.
     fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
-        let claude = serde_json::from_slice::<Value>(body)
-            .ok()
-            .is_some_and(|v| v.get("type").is_some_and(Value::is_string));
-        match claude {
-            true => anthropic::parse_message(body),
-            false => google::parse_response(body),
-        }
+        anthropic::parse_message(body)
     }
 
-    /// Google's error object, else Anthropic's (Claude on Vertex answers
-    /// either), else the status. A rejected token is forgotten.
+    /// Vertex's front end answers in Google's error shape for every model
+    /// (quota, permissions, an unknown model); what gets past it to Claude
+    /// fails in Anthropic's. Both are Claude-on-Vertex errors, read here;
+    /// anything else is told by its status.
     fn parse_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
-        if head.status == 401 {
-            if let Some(oauth) = &self.oauth {
-                oauth.invalidate();
-            }
-        }
+        forget_rejected_token(&self.oauth, head);
         let parsed: Option<Value> = serde_json::from_slice(body).ok();
         match parsed.as_ref().filter(|v| google_shaped(v)) {
             Some(_) => google::parse_error(head, body),
@@ -306,8 +415,31 @@ impl Provider for Vertex {
         }
     }
 
-    fn stream_parser(&self) -> Box<dyn super::StreamParser> {
-        Box::<super::google_stream::VertexStream>::default()
+    fn stream_parser(&self) -> Box<dyn StreamParser> {
+        super::stream::anthropic_parser()
+    }
+}
+
+impl AnswerReader for GeminiOnVertex {
+    fn limits(&self) -> &'static Limits {
+        &generation::GEMINI
+    }
+
+    fn framing(&self) -> Framing {
+        Framing::SseBareLines
+    }
+
+    fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
+        google::parse_response(body)
+    }
+
+    fn parse_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
+        forget_rejected_token(&self.oauth, head);
+        google::parse_error(head, body)
+    }
+
+    fn stream_parser(&self) -> Box<dyn StreamParser> {
+        super::stream::gemini_parser()
     }
 }
 
@@ -522,5 +654,161 @@ mod tests {
             assert_eq!(e.kind, crate::error::ErrorKind::Config, "{options}");
             assert!(e.message.contains(says), "{options}: {}", e.message);
         }
+    }
+
+    /// Runs `read` on the reader an attempt with the call's options `call`
+    /// picks, on a Gemini client.
+    fn with_reader<T>(
+        call: serde_json::Value,
+        read: impl FnOnce(&dyn crate::providers::AnswerReader, &str) -> T,
+    ) -> T {
+        let p = crate::providers::golden::provider(
+            "vertex-ai",
+            with_token(json!({"model": "gemini-2.5-flash", "location": "us-east5",
+                              "project_id": "p"})),
+        );
+        let messages = [crate::prompt::Message::user("hi")];
+        let call = call.as_object().cloned().unwrap_or_default();
+        let input = crate::wire::CallInput::plain(&messages, &call, false);
+        let attempt = p.prepare(&input).expect("prepared");
+        let url = match &attempt.request {
+            crate::providers::AttemptRequest::Ready(r) => r.url.to_string(),
+            crate::providers::AttemptRequest::Resolving(_) => panic!("project is known"),
+        };
+        read(attempt.reader, &url)
+    }
+
+    fn head(status: u16) -> crate::wire::ResponseHead {
+        crate::wire::ResponseHead {
+            status,
+            headers: reqwest::header::HeaderMap::new(),
+        }
+    }
+
+    const CLAUDE: &str = "claude-sonnet-4@20250514";
+    const CLAUDE_ANSWER: &str = r#"{"type":"message","model":"claude-x","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":1}}"#;
+    const GEMINI_ANSWER: &str =
+        r#"{"candidates":[{"content":{"parts":[{"text":"Yo"}]},"finishReason":"STOP"}]}"#;
+
+    #[test]
+    fn a_per_call_model_picks_its_family_reader_and_limits() {
+        let gemini = with_reader(json!({}), |r, url| {
+            assert!(url.contains("/publishers/google/"), "{url}");
+            (
+                r.limits().dialect,
+                r.parse_response(&head(200), GEMINI_ANSWER.as_bytes()),
+            )
+        });
+        assert_eq!(gemini.0, "Gemini");
+        assert_eq!(gemini.1.expect("a Gemini answer").content, "Yo");
+        let claude = with_reader(json!({"model": CLAUDE}), |r, url| {
+            assert!(url.contains("/publishers/anthropic/"), "{url}");
+            (
+                r.limits().dialect,
+                r.parse_response(&head(200), CLAUDE_ANSWER.as_bytes()),
+            )
+        });
+        assert_eq!(claude.0, "Anthropic Messages");
+        assert_eq!(claude.1.expect("a Claude answer").content, "Hi");
+    }
+
+    /// The reader comes from the request, never from the answer's shape:
+    /// an answer in the other family's format is not read as that family.
+    #[test]
+    fn an_answer_is_read_in_the_dialect_of_its_request() {
+        let e = with_reader(json!({"model": CLAUDE}), |r, _| {
+            r.parse_response(&head(200), GEMINI_ANSWER.as_bytes())
+                .expect_err("a Gemini answer to a Claude request")
+        });
+        assert_eq!(e.kind, crate::error::ErrorKind::BadResponse);
+        let e = with_reader(json!({}), |r, _| {
+            r.parse_response(&head(200), CLAUDE_ANSWER.as_bytes())
+                .expect_err("a Claude answer to a Gemini request")
+        });
+        assert_eq!(e.kind, crate::error::ErrorKind::BadResponse);
+        // Streams too: Claude's events feed the Anthropic reader.
+        let text = with_reader(json!({"model": CLAUDE}), |r, _| {
+            let mut parser = r.stream_parser();
+            let mut out = crate::wire::Deltas::default();
+            let event = |data: &str| {
+                crate::framing::Frame::Sse(crate::framing::sse::SseEvent {
+                    data: data.to_owned(),
+                    ..Default::default()
+                })
+            };
+            for data in [
+                r#"{"type":"message_start","message":{"model":"claude-x","usage":{"input_tokens":2}}}"#,
+                r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}"#,
+                r#"{"type":"message_stop"}"#,
+            ] {
+                parser
+                    .frame(&event(data), &mut out)
+                    .expect("an Anthropic event");
+            }
+            assert!(parser.is_done());
+            out.text
+        });
+        assert_eq!(text, "Hi");
+    }
+
+    /// Vertex's front end answers Claude requests in Google's error shape
+    /// (quota, permissions, unknown model); Claude itself in Anthropic's.
+    /// The Claude reader reads both; the Gemini reader reads Google's.
+    #[test]
+    fn claude_on_vertex_reads_the_front_ends_errors_and_claudes() {
+        let google =
+            r#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","message":"Quota exceeded"}}"#;
+        let anthropic =
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
+        let (front_end, model) = with_reader(json!({"model": CLAUDE}), |r, _| {
+            (
+                r.parse_error(&head(429), google.as_bytes()),
+                r.parse_error(&head(529), anthropic.as_bytes()),
+            )
+        });
+        assert_eq!(front_end.kind, crate::error::ErrorKind::RateLimited);
+        assert_eq!(front_end.message, "RESOURCE_EXHAUSTED: Quota exceeded");
+        assert_eq!(model.kind, crate::error::ErrorKind::Overloaded);
+        assert_eq!(model.message, "Overloaded");
+        let gemini = with_reader(json!({}), |r, _| {
+            r.parse_error(&head(429), google.as_bytes())
+        });
+        assert_eq!(gemini.kind, crate::error::ErrorKind::RateLimited);
+        assert_eq!(gemini.message, "RESOURCE_EXHAUSTED: Quota exceeded");
+    }
+
+    #[test]
+    fn a_token_header_without_a_project_id_is_an_auth_attempt_error() {
+        let p = crate::providers::golden::provider(
+            "vertex-ai",
+            with_token(json!({"model": "gemini-2.5-flash", "location": "us-east5"})),
+        );
+        let messages = [crate::prompt::Message::user("hi")];
+        let call = serde_json::Map::new();
+        let input = crate::wire::CallInput::plain(&messages, &call, false);
+        let e = p.prepare(&input).err().expect("no project");
+        assert_eq!(e.kind, crate::error::ErrorKind::Auth);
+        assert!(e.message.contains("project_id"), "{}", e.message);
+    }
+
+    /// A project only the credential found at the call can name is
+    /// resolved before the request is built: no placeholder URL.
+    #[test]
+    fn a_project_no_option_names_is_resolved_before_the_request_is_built() {
+        let p = crate::providers::golden::provider(
+            "vertex-ai",
+            json!({"model": "gemini-2.5-flash", "location": "us-east5",
+                   "credentials": {"type": "authorized_user", "client_id": "c",
+                                   "client_secret": "s", "refresh_token": "r"}}),
+        );
+        let messages = [crate::prompt::Message::user("hi")];
+        let call = serde_json::Map::new();
+        let input = crate::wire::CallInput::plain(&messages, &call, false);
+        let attempt = p.prepare(&input).expect("prepared");
+        assert_eq!(attempt.reader.limits().dialect, "Gemini");
+        assert!(matches!(
+            attempt.request,
+            crate::providers::AttemptRequest::Resolving(_)
+        ));
     }
 }

@@ -45,11 +45,6 @@ use crate::secret::Secret;
 use crate::wire::HttpRequest;
 pub use credentials::{Credential, Fingerprint};
 
-/// A request path's project segment before the project is known: it comes
-/// from the credentials, found at the first call. Not a valid project ID,
-/// so it can never be confused with one.
-pub const PROJECT_PENDING: &str = "_pending_";
-
 /// How long before expiry a token is refreshed (google-auth's threshold).
 const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(225);
 
@@ -201,6 +196,20 @@ impl GoogleAuth {
         self.tokens.token.invalidate();
     }
 
+    /// The project of a client whose options and configured credential
+    /// name none: the credential found (its own, or the metadata server's),
+    /// else `GOOGLE_CLOUD_PROJECT`. Asked before the request is built, and
+    /// before any token is fetched; a failure is an `:auth` error, after
+    /// which the next call looks for credentials again.
+    pub async fn resolve_project(&self) -> Result<String, Error> {
+        let found = self.tokens.found().await?;
+        let project = self.project(&found).await;
+        if project.is_err() {
+            self.tokens.found.invalidate();
+        }
+        project
+    }
+
     /// The project requests go to, known before any token is fetched.
     async fn project(&self, found: &Found) -> Result<String, Error> {
         if let Some(project) = &self.project {
@@ -340,32 +349,11 @@ async fn fetch(source: &Source) -> Result<token::AccessToken, Error> {
 
 impl GoogleAuth {
     async fn apply(&self, request: &mut HttpRequest) -> Result<(), Error> {
-        let pending = format!("/projects/{PROJECT_PENDING}/");
         // A token the user set in `headers:` wins, as keys do elsewhere.
         if request.headers.contains_key(AUTHORIZATION) {
-            if request.url.path().contains(&pending) {
-                return Err(Error::new(
-                    ErrorKind::Auth,
-                    "vertex-ai with an authorization header needs the project_id option",
-                ));
-            }
             return Ok(());
         }
         let found = self.tokens.found().await?;
-        if request.url.path().contains(&pending) {
-            let project = match self.project(&found).await {
-                Ok(project) => project,
-                Err(e) => {
-                    self.tokens.found.invalidate();
-                    return Err(e);
-                }
-            };
-            let path = request
-                .url
-                .path()
-                .replacen(&pending, &format!("/projects/{project}/"), 1);
-            request.url.set_path(&path);
-        }
         let token = self.tokens.token(&found).await?;
         // A configured credential's quota project is this client's own; a
         // discovered one's is the same for every client.
