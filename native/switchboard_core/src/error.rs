@@ -96,6 +96,24 @@ pub struct Error {
     /// does not match the call's `output_schema` is `:bad_response` but
     /// not retried (unless the call asks), while a fallback moves on.
     pub retryable: Option<bool>,
+    /// The provider's own error code, as it sent it (OpenAI's `error.code`,
+    /// Google's `ErrorInfo` reason); bounded, see [`PROVIDER_FIELD_LIMIT`].
+    pub provider_code: Option<String>,
+    /// The provider's own error type (OpenAI's and Anthropic's
+    /// `error.type`, Google's `error.status`, Bedrock's exception name).
+    pub provider_type: Option<String>,
+}
+
+/// The most characters kept of a provider's error code or type: they are
+/// short names, and a program matches on them, so a long one is not one.
+pub const PROVIDER_FIELD_LIMIT: usize = 128;
+
+/// A provider's code or type, bounded; `None` for an empty one.
+fn provider_field(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.chars().take(PROVIDER_FIELD_LIMIT).collect())
 }
 
 impl Error {
@@ -108,7 +126,16 @@ impl Error {
             retry_after: None,
             raw_response: None,
             retryable: None,
+            provider_code: None,
+            provider_type: None,
         }
+    }
+
+    /// Sets the provider's own error code and type (see the fields).
+    pub fn with_provider_detail(mut self, code: Option<&str>, kind: Option<&str>) -> Self {
+        self.provider_code = provider_field(code);
+        self.provider_type = provider_field(kind);
+        self
     }
 
     /// Whether a retry policy may repeat the attempt that failed so.
@@ -176,5 +203,13 @@ mod tests {
         for s in [400, 401, 403, 404, 422] {
             assert!(!ErrorKind::from_status(s).is_retryable(), "{s}");
         }
+    }
+
+    #[test]
+    fn provider_detail_is_bounded_and_empty_is_none() {
+        let long = "x".repeat(PROVIDER_FIELD_LIMIT + 50);
+        let e = Error::new(ErrorKind::Server, "m").with_provider_detail(Some(&long), Some(" "));
+        assert_eq!(e.provider_code.unwrap().len(), PROVIDER_FIELD_LIMIT);
+        assert_eq!(e.provider_type, None);
     }
 }

@@ -272,8 +272,7 @@ impl AnswerReader for Anthropic {
 pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
     let v = common::parse_json(body)?;
     if v.get("type").and_then(Value::as_str) == Some("error") {
-        let (kind, message) = error_type(&v);
-        return Err(Error::new(kind.unwrap_or(ErrorKind::Server), message));
+        return Err(error_of(&v, ErrorKind::Server));
     }
     let blocks = v
         .get("content")
@@ -330,12 +329,24 @@ fn tool_use(block: &Value, index: usize) -> Result<ToolCall, Error> {
 
 /// A failed request's error, from Anthropic's error body or the status.
 pub(crate) fn parse_error_body(status: u16, body: &[u8]) -> Error {
-    let parsed: Option<Value> = serde_json::from_slice(body).ok();
-    let (kind, message) = parsed
-        .as_ref()
-        .map(error_type)
-        .unwrap_or((None, format!("HTTP {status} from the provider")));
-    Error::new(kind.unwrap_or(ErrorKind::from_status(status)), message)
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => error_of(&v, ErrorKind::from_status(status)),
+        Err(_) => Error::new(
+            ErrorKind::from_status(status),
+            format!("HTTP {status} from the provider"),
+        ),
+    }
+}
+
+/// The error an Anthropic error object describes, its `error.type` kept
+/// as the provider's type; `fallback` is the kind of a type not known.
+pub fn error_of(v: &Value, fallback: ErrorKind) -> Error {
+    let (kind, message) = error_type(v);
+    let provider_type = v
+        .get("error")
+        .and_then(|e| e.get("type"))
+        .and_then(Value::as_str);
+    Error::new(kind.unwrap_or(fallback), message).with_provider_detail(None, provider_type)
 }
 
 /// Anthropic's `{"type": "error", "error": {"type": ..., "message": ...}}`.

@@ -135,8 +135,7 @@ impl AnthropicStream {
             }
             Some("message_stop") => self.done = true,
             Some("error") => {
-                let (kind, message) = anthropic::error_type(&v);
-                return Err(Error::new(kind.unwrap_or(ErrorKind::Server), message));
+                return Err(anthropic::error_of(&v, ErrorKind::Server));
             }
             _ => {}
         }

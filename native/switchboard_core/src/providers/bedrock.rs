@@ -603,7 +603,7 @@ impl AnswerReader for Bedrock {
             (None, Some(message)) => message,
             (None, None) => format!("HTTP {} from the provider", head.status),
         };
-        Error::new(kind, message)
+        Error::new(kind, message).with_provider_detail(None, name)
     }
 
     fn stream_parser(&self) -> Box<dyn super::StreamParser> {

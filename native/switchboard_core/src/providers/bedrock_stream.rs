@@ -136,12 +136,14 @@ impl BedrockStream {
             Some("event") => self.event(message, out),
             Some("exception") => Err(exception(message)),
             Some("error") => {
-                let code = string_header(message, ":error-code").unwrap_or("error");
+                let named = string_header(message, ":error-code");
+                let code = named.unwrap_or("error");
                 let text = string_header(message, ":error-message").unwrap_or("");
                 Err(Error::new(
                     exception_kind(code).unwrap_or(ErrorKind::Server),
                     super::stream::short(&format!("{code}: {text}")),
-                ))
+                )
+                .with_provider_detail(None, named))
             }
             _ => Ok(()),
         }
@@ -201,16 +203,18 @@ impl BedrockStream {
 
 /// The error an exception message stands for.
 fn exception(message: &Message) -> Error {
-    let name = string_header(message, ":exception-type").unwrap_or("exception");
+    let named = string_header(message, ":exception-type");
+    let name = named.unwrap_or("exception");
     let text = serde_json::from_slice::<Value>(message.payload())
         .ok()
         .as_ref()
         .and_then(message_of);
     let kind = exception_kind(name).unwrap_or(ErrorKind::Server);
-    match text {
+    let error = match text {
         Some(text) => Error::new(kind, format!("{name}: {text}")),
         None => Error::new(kind, name.to_owned()),
-    }
+    };
+    error.with_provider_detail(None, named)
 }
 
 #[cfg(test)]

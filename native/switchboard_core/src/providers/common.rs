@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 pub fn parse_json(body: &[u8]) -> Result<Value, Error> {
     parse_answer(body)
@@ -24,6 +24,29 @@ pub fn error_message(body: &[u8]) -> Option<String> {
         _ => v.get("message").and_then(Value::as_str),
     }?;
     Some(msg.chars().take(2000).collect())
+}
+
+/// The error of an OpenAI-shaped body (`{"error": {"message", "code",
+/// "type"}}`, also Azure's, OpenRouter's and compatible servers'): its
+/// message and the provider's own code and type, when it has them.
+pub fn openai_error(body: &[u8], status: u16) -> Error {
+    let v: Option<Value> = serde_json::from_slice(body).ok();
+    let message = error_message(body).unwrap_or_else(|| format!("HTTP {status} from the provider"));
+    let detail = v.as_ref().and_then(|v| v.get("error")).filter(|e| e.is_object());
+    Error::new(ErrorKind::from_status(status), message).with_provider_detail(
+        detail.and_then(|e| code_text(e.get("code"))).as_deref(),
+        detail.and_then(|e| e.get("type")).and_then(Value::as_str),
+    )
+}
+
+/// An error code as text: a name (`"rate_limit_exceeded"`), or a number
+/// (OpenRouter sends the HTTP status as `code`).
+pub fn code_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 pub fn u64_at(v: &Value, path: &[&str]) -> Option<u64> {

@@ -551,7 +551,21 @@ pub(super) fn error_object(v: &Value) -> Option<Error> {
         },
     );
     error.retry_after = retry_delay(e.get("details"));
-    Some(error)
+    Some(error.with_provider_detail(error_reason(e.get("details")), status))
+}
+
+/// The `reason` of a `google.rpc.ErrorInfo` detail (`API_KEY_INVALID`,
+/// `RATE_LIMIT_EXCEEDED`): the most specific name Google gives an error.
+fn error_reason(details: Option<&Value>) -> Option<&str> {
+    details?
+        .as_array()?
+        .iter()
+        .filter(|d| {
+            d.get("@type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.ends_with("google.rpc.ErrorInfo"))
+        })
+        .find_map(|d| d.get("reason")?.as_str())
 }
 
 /// `retryDelay` of a `google.rpc.RetryInfo` detail (`"24s"`, `"1.5s"`).

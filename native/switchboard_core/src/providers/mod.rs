@@ -60,6 +60,8 @@ mod anthropic_stream;
 mod bedrock;
 mod bedrock_stream;
 mod common;
+#[cfg(test)]
+mod error_detail_tests;
 mod google;
 mod google_ai;
 mod google_stream;
@@ -83,7 +85,7 @@ pub use spec::{check_call_options, read_call_options, ProviderSpec, SpecKind};
 pub use stream::StreamParser;
 
 use crate::auth::Authorization;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::framing::Framing;
 use crate::generation::{self, Limits};
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
@@ -99,13 +101,12 @@ pub trait AnswerReader: Send + Sync + fmt::Debug {
     /// Reads a 2xx body.
     fn parse_response(&self, head: &ResponseHead, body: &[u8]) -> Result<Completion, Error>;
 
-    /// Reads a non-2xx answer (at most a prefix of its body) into an error.
+    /// Reads a non-2xx answer (at most a prefix of its body) into an error,
+    /// with the provider's own code and type when the body names them.
     /// The engine sets `status`, and `retry_after` from the headers when
     /// the reader did not.
     fn parse_error(&self, head: &ResponseHead, body: &[u8]) -> Error {
-        let message = common::error_message(body)
-            .unwrap_or_else(|| format!("HTTP {} from the provider", head.status));
-        Error::new(ErrorKind::from_status(head.status), message)
+        common::openai_error(body, head.status)
     }
 
     /// A fresh reader for one streamed answer.

@@ -786,7 +786,10 @@ pub(super) fn response_error(err: &Value) -> Error {
         .get("message")
         .and_then(Value::as_str)
         .unwrap_or("the provider reported an error");
-    Error::new(kind, short(message))
+    Error::new(kind, short(message)).with_provider_detail(
+        common::code_text(err.get("code")).as_deref(),
+        err.get("type").and_then(Value::as_str),
+    )
 }
 
 /// The kind of an error code of the Responses API (a failed response's

@@ -353,7 +353,11 @@ fn error_event(v: &Value) -> Error {
     match v.get("error") {
         Some(nested @ Value::Object(_)) => response_error(nested),
         Some(Value::String(message)) => Error::new(ErrorKind::Server, short(message)),
-        _ => response_error(v),
+        _ => Error {
+            // The flat shape's `type` is the event's own ("error").
+            provider_type: None,
+            ..response_error(v)
+        },
     }
 }
 

@@ -340,7 +340,10 @@ fn stream_error(err: &Value) -> Error {
         .get("message")
         .and_then(Value::as_str)
         .unwrap_or("the provider reported an error in the middle of the stream");
-    Error::new(kind, short(message))
+    Error::new(kind, short(message)).with_provider_detail(
+        super::common::code_text(err.get("code")).as_deref(),
+        err.get("type").and_then(Value::as_str),
+    )
 }
 
 fn error_kind(v: &Value) -> Option<ErrorKind> {
