@@ -5,7 +5,7 @@
 //!
 //! Modules depend one way only, each on those before it:
 //! `error`, `secret`, `value`, `weak_map` -> `tools` -> `prompt`, `response`, `wire`
-//! -> `structured`, `framing`, `env` -> `auth` -> `providers` -> `retry`, `config`
+//! -> `pricing`, `structured`, `framing`, `env` -> `auth` -> `providers` -> `retry`, `config`
 //! -> `engine`.
 
 pub mod auth;
@@ -15,6 +15,7 @@ pub mod env;
 pub mod error;
 pub mod framing;
 pub mod generation;
+pub mod pricing;
 pub mod prompt;
 pub mod providers;
 pub mod response;

@@ -122,6 +122,13 @@ pub struct Attempt {
     pub status: Option<u16>,
     pub error: Option<Error>,
     pub duration: Duration,
+    /// The tokens of the answer this attempt read, `None` when none was
+    /// read (an HTTP error, a timeout). An answer read and then rejected
+    /// (schema mismatch, finish reason, a stream cut after its usage) was
+    /// billed, so it has usage too.
+    pub usage: Option<Usage>,
+    /// What `usage` cost under the client's `pricing`.
+    pub cost: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +143,9 @@ pub struct Response {
     pub finish_reason: Option<String>,
     pub finish: Finish,
     pub usage: Usage,
+    /// The whole call's cost: every attempt's that has one
+    /// ([`Attempt::cost`]), not only the answer's.
+    pub cost: Option<f64>,
     /// The leaf client that answered.
     pub client: String,
     pub provider: String,

@@ -20,11 +20,53 @@ pub enum Backoff {
     },
 }
 
+/// Randomness added to each backoff delay, so clients that failed together
+/// do not retry together. Off unless a policy asks.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Jitter {
+    #[default]
+    None,
+    /// `jitter: f` (0 < f <= 1): each delay `d` becomes uniform in
+    /// `[d * (1 - f), d * (1 + f)]`.
+    Proportional(f64),
+    /// `jitter: "full"`: each delay `d` becomes uniform in `[0, d]`.
+    Full,
+}
+
+impl Jitter {
+    /// `delay` jittered by `unit`, a number in `[0, 1)`.
+    pub fn apply(self, delay: Duration, unit: f64) -> Duration {
+        let ms = delay.as_secs_f64() * 1000.0;
+        let jittered = match self {
+            Jitter::None => return delay,
+            Jitter::Proportional(f) => ms * (1.0 - f + 2.0 * f * unit),
+            Jitter::Full => ms * unit,
+        };
+        Duration::from_millis(jittered.max(0.0).round() as u64)
+    }
+
+    fn parse(ctx: &str, value: Option<&Value>) -> Result<Jitter, Error> {
+        match value {
+            None | Some(Value::Null) => Ok(Jitter::None),
+            Some(Value::String(s)) if s == "full" => Ok(Jitter::Full),
+            Some(v) => match v.as_f64() {
+                Some(f) if f == 0.0 => Ok(Jitter::None),
+                Some(f) if f > 0.0 && f <= 1.0 => Ok(Jitter::Proportional(f)),
+                _ => Err(Error::config(format!(
+                    "{ctx}: jitter must be a number from 0 to 1 (a fraction of each delay) \
+                     or \"full\""
+                ))),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetryPolicy {
     pub name: String,
     pub max_retries: u32,
     pub backoff: Backoff,
+    pub jitter: Jitter,
 }
 
 /// A Retry-After longer than this makes a constant-delay policy give up,
@@ -42,6 +84,7 @@ impl RetryPolicy {
                 multiplier: 1.5,
                 max_delay: Duration::from_millis(10_000),
             },
+            jitter: Jitter::None,
         }
     }
 
@@ -58,6 +101,15 @@ impl RetryPolicy {
                 let ms = (delay.as_millis() as f64 * factor).min(max_delay.as_millis() as f64);
                 Duration::from_millis(ms.round() as u64)
             }
+        }
+    }
+
+    /// How long to actually sleep before retry `k`: [`delay`](Self::delay)
+    /// with the policy's jitter.
+    pub fn sleep_before(&self, k: u32) -> Duration {
+        match self.jitter {
+            Jitter::None => self.delay(k),
+            jitter => jitter.apply(self.delay(k), fastrand::f64()),
         }
     }
 
@@ -97,13 +149,19 @@ impl RetryPolicy {
         };
         let backoff = match s.str("type")?.unwrap_or("constant_delay") {
             "constant_delay" => {
-                s.reject_unknown(&["type", "delay_ms"])?;
+                s.reject_unknown(&["type", "delay_ms", "jitter"])?;
                 Backoff::Constant {
                     delay: ms("delay_ms", 200)?,
                 }
             }
             "exponential_backoff" => {
-                s.reject_unknown(&["type", "delay_ms", "multiplier", "max_delay_ms"])?;
+                s.reject_unknown(&[
+                    "type",
+                    "delay_ms",
+                    "multiplier",
+                    "max_delay_ms",
+                    "jitter",
+                ])?;
                 let multiplier = s.f64("multiplier")?.unwrap_or(1.5);
                 if !(multiplier.is_finite() && multiplier >= 1.0) {
                     return Err(Error::config(format!(
@@ -126,6 +184,7 @@ impl RetryPolicy {
             name: name.to_owned(),
             max_retries,
             backoff,
+            jitter: Jitter::parse(&sctx, strategy.get("jitter"))?,
         })
     }
 }
@@ -191,9 +250,32 @@ mod tests {
             json!({"max_retries": 1, "strategy": {"type": "exponential_backoff", "multiplier": 0.5}}),
             json!({"max_retries": 1, "strategy": 7}),
             json!({"max_retries": 1, "bogus": 7}),
+            json!({"max_retries": 1, "strategy": {"jitter": 1.5}}),
+            json!({"max_retries": 1, "strategy": {"jitter": -0.1}}),
+            json!({"max_retries": 1, "strategy": {"jitter": "half"}}),
         ] {
             assert!(RetryPolicy::parse("P", &bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn jitter_stays_within_its_bounds() {
+        let d = Duration::from_millis(1000);
+        let ms = |j: Jitter, u: f64| j.apply(d, u).as_millis();
+        assert_eq!(ms(Jitter::None, 0.9), 1000);
+        assert_eq!(ms(Jitter::Proportional(0.2), 0.0), 800);
+        assert_eq!(ms(Jitter::Proportional(0.2), 0.5), 1000);
+        assert_eq!(ms(Jitter::Proportional(0.2), 0.999_999), 1200);
+        assert_eq!(ms(Jitter::Full, 0.0), 0);
+        assert_eq!(ms(Jitter::Full, 0.5), 500);
+        let p = |j| {
+            RetryPolicy::parse("P", &json!({"max_retries": 1, "strategy": {"jitter": j}}))
+                .unwrap()
+                .jitter
+        };
+        assert_eq!(p(json!(0.25)), Jitter::Proportional(0.25));
+        assert_eq!(p(json!("full")), Jitter::Full);
+        assert_eq!(p(json!(0)), Jitter::None);
     }
 
     #[test]

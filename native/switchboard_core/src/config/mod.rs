@@ -20,6 +20,7 @@ pub use source::{ClientSource, RegistrySource};
 pub use state::{ClientState, ClientStore};
 
 use crate::error::Error;
+use crate::pricing::Pricing;
 use crate::providers::{self, spec, ClientOptions, Provider, ProviderSpec, SpecKind};
 use crate::retry::RetryPolicy;
 use crate::value::{shown, Options};
@@ -44,6 +45,8 @@ pub struct Leaf {
     /// The client's generation parameters, typed and checked against its
     /// dialect at build time; a call's own are checked per attempt.
     pub generation: crate::generation::GenerationParams,
+    /// `pricing`: what its tokens cost; `None`: attempts carry no cost.
+    pub pricing: Option<Pricing>,
 }
 
 /// The provider is left out: its URL may hold userinfo or a key in the
@@ -55,6 +58,7 @@ impl std::fmt::Debug for Leaf {
             .field("supports_streaming", &self.supports_streaming)
             .field("finish_reason_allow_list", &self.finish_reason_allow_list)
             .field("finish_reason_deny_list", &self.finish_reason_deny_list)
+            .field("pricing", &self.pricing)
             .finish_non_exhaustive()
     }
 }
@@ -295,6 +299,10 @@ fn build_node(
                 provider,
                 generation: options.generation.clone(),
                 transport: OnceLock::new(),
+                pricing: match c.options.get("pricing") {
+                    Some(v) if !v.is_null() => Some(Pricing::parse(&ctx, v)?),
+                    _ => None,
+                },
             })
         }
     };

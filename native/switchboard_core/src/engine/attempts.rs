@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::error::Error;
-use crate::response::Attempt;
+use crate::response::{Attempt, Usage};
 use crate::value::truncate_chars;
 
 /// The most of a provider's body kept on each attempt's error.
@@ -58,12 +58,25 @@ pub struct PendingAttempt<'a> {
 }
 
 impl PendingAttempt<'_> {
-    /// Records the attempt and returns a copy of the record.
-    pub fn finish(mut self, status: Option<u16>, error: Option<Error>) -> Attempt {
-        self.record(status, error)
+    /// Records the attempt and returns a copy of the record; `usage` is
+    /// that of the answer it read, if any, and `cost` what that cost.
+    pub fn finish(
+        mut self,
+        status: Option<u16>,
+        error: Option<Error>,
+        usage: Option<Usage>,
+        cost: Option<f64>,
+    ) -> Attempt {
+        self.record(status, error, usage, cost)
     }
 
-    fn record(&mut self, status: Option<u16>, mut error: Option<Error>) -> Attempt {
+    fn record(
+        &mut self,
+        status: Option<u16>,
+        mut error: Option<Error>,
+        usage: Option<Usage>,
+        cost: Option<f64>,
+    ) -> Attempt {
         self.finished = true;
         // The call's final error keeps the body; each attempt keeps a
         // prefix, so a call of many failed attempts stays small.
@@ -76,6 +89,8 @@ impl PendingAttempt<'_> {
             status,
             error,
             duration: self.started.elapsed(),
+            usage,
+            cost,
         };
         self.log.push(attempt.clone());
         attempt
@@ -86,7 +101,7 @@ impl Drop for PendingAttempt<'_> {
     fn drop(&mut self) {
         if !self.finished {
             let error = Error::cancelled().with_client(self.client);
-            self.record(None, Some(error));
+            self.record(None, Some(error), None, None);
         }
     }
 }

@@ -7,7 +7,7 @@
 use serde_json::{Map, Value};
 
 use super::raw::RawAnswer;
-use super::strategy::Exchange;
+use super::strategy::{Exchange, Failed};
 use super::{stream, transport};
 use crate::config::Leaf;
 use crate::error::Error;
@@ -47,7 +47,7 @@ impl Exchange for HttpExchange<'_> {
         leaf: &Leaf,
         streaming: bool,
         emit: &mut (dyn FnMut(&Deltas) + Send),
-    ) -> Result<(u16, Completion), Error> {
+    ) -> Result<(u16, Completion), Failed> {
         let input = CallInput {
             messages: self.messages,
             options: self.options,
@@ -95,13 +95,13 @@ impl Exchange for HttpExchange<'_> {
                 &mut shown,
             ))
             .await
-            .map_err(clean)?
+            .map_err(|failed| failed.map_error(clean))?
         } else {
             let answer = transport::send(client, request, &leaf.http)
                 .await
                 .map_err(clean)?;
             if !answer.head.is_success() {
-                return Err(clean(provider_error(reader, &answer.head, &answer.body)));
+                return Err(clean(provider_error(reader, &answer.head, &answer.body)).into());
             }
             let mut completion =
                 reader
@@ -125,7 +125,11 @@ impl Exchange for HttpExchange<'_> {
                         e.message
                             .push_str(" (the answer stopped at the output token limit)");
                     }
-                    clean(e.with_status(status))
+                    // The answer was read, so it was billed.
+                    Failed {
+                        error: clean(e.with_status(status)),
+                        billed: Some(completion.usage),
+                    }
                 })?;
         }
         if !secrets.is_empty() {
@@ -158,6 +162,8 @@ fn redacted(e: Error, secrets: &Secrets) -> Error {
     Error {
         message: secrets.redact(&e.message),
         raw_response: e.raw_response.map(|r| secrets.redact(&r)),
+        provider_code: e.provider_code.map(|c| secrets.redact(&c)),
+        provider_type: e.provider_type.map(|t| secrets.redact(&t)),
         ..e
     }
 }

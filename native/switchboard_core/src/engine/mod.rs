@@ -156,6 +156,7 @@ pub async fn execute(
             model: answer.completion.model,
             finish_reason: answer.completion.finish_reason,
             usage: answer.completion.usage,
+            cost: crate::pricing::total(attempts.iter().map(|a| a.cost)),
             client: answer.client,
             provider: answer.provider.to_owned(),
             attempts,

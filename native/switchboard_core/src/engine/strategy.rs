@@ -12,6 +12,7 @@ use super::deadline::Deadline;
 use super::stream::StreamSink;
 use crate::config::{ClientNode, Leaf, NodeKind, Registry};
 use crate::error::{Error, ErrorKind};
+use crate::response::Usage;
 use crate::wire::{Completion, Deltas};
 
 /// One exchange with a leaf's provider: the HTTP one in production, a
@@ -23,7 +24,35 @@ pub(super) trait Exchange: Sync {
         leaf: &Leaf,
         streaming: bool,
         emit: &mut (dyn FnMut(&Deltas) + Send),
-    ) -> impl Future<Output = Result<(u16, Completion), Error>> + Send;
+    ) -> impl Future<Output = Result<(u16, Completion), Failed>> + Send;
+}
+
+/// A failed exchange, and the usage of the answer it read before that
+/// answer was rejected (a schema mismatch, a stream cut after its usage):
+/// the provider billed it, so the attempt counts it.
+#[derive(Debug)]
+pub(super) struct Failed {
+    pub error: Error,
+    pub billed: Option<Usage>,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Failed {
+            error,
+            billed: None,
+        }
+    }
+}
+
+impl Failed {
+    /// The same failure with its error changed.
+    pub fn map_error(self, f: impl FnOnce(Error) -> Error) -> Self {
+        Failed {
+            error: f(self.error),
+            ..self
+        }
+    }
 }
 
 pub(super) struct Ctx<'a, X> {
@@ -80,7 +109,7 @@ pub(super) fn run_client<'a, X: Exchange>(
                 return Err(error);
             }
             retries += 1;
-            let mut delay = policy.delay(retries);
+            let mut delay = policy.sleep_before(retries);
             if let Some(asked) = error.retry_after {
                 if asked > policy.max_delay() {
                     // Waiting that long would stall a fallback that could answer now.
@@ -148,7 +177,7 @@ async fn run_leaf<'a, X: Exchange>(
                 .exchange(&node.name, leaf, streaming, &mut emit),
         )
         .await
-        .unwrap_or_else(|_| Err(deadline.error())),
+        .unwrap_or_else(|_| Err(deadline.error().into())),
         None => {
             ctx.exchange
                 .exchange(&node.name, leaf, streaming, &mut emit)
@@ -156,7 +185,10 @@ async fn run_leaf<'a, X: Exchange>(
         }
     };
     let result = result.and_then(|(status, completion)| {
-        check_finish_reason(leaf, &completion).map_err(|e| e.with_status(status))?;
+        check_finish_reason(leaf, &completion).map_err(|e| Failed {
+            error: e.with_status(status),
+            billed: Some(completion.usage),
+        })?;
         if !streaming {
             // A client without streaming still answers a stream in one chunk.
             let whole = Deltas::whole(&completion);
@@ -166,19 +198,24 @@ async fn run_leaf<'a, X: Exchange>(
         }
         Ok((status, completion))
     });
-    let result = result.map_err(|e| e.with_client(&node.name));
     let number = attempt.number;
-    match &result {
-        Ok((status, _)) => {
-            attempt.finish(Some(*status), None);
+    let cost = |usage: &Usage| leaf.pricing.as_ref().and_then(|p| p.cost(usage));
+    let result = match result {
+        Ok((status, completion)) => {
+            let usage = completion.usage;
+            attempt.finish(Some(status), None, Some(usage), cost(&usage));
+            Ok((status, completion))
         }
-        Err(e) => {
-            let record = attempt.finish(e.status, Some(e.clone()));
+        Err(Failed { error, billed }) => {
+            let e = error.with_client(&node.name);
+            let billed_cost = billed.as_ref().and_then(cost);
+            let record = attempt.finish(e.status, Some(e.clone()), billed, billed_cost);
             if let (true, Some(sink)) = (delivered, ctx.sink) {
                 sink.reset(number, &record);
             }
+            Err(e)
         }
-    }
+    };
     result.map(|(_, completion)| Answer {
         completion,
         client: node.name.clone(),
@@ -288,7 +325,7 @@ mod tests {
             _leaf: &Leaf,
             _streaming: bool,
             _emit: &mut (dyn FnMut(&Deltas) + Send),
-        ) -> Result<(u16, Completion), Error> {
+        ) -> Result<(u16, Completion), Failed> {
             self.calls
                 .lock()
                 .unwrap()
@@ -314,7 +351,8 @@ mod tests {
                     retry_after,
                     retryable: step.retryable,
                     ..Error::new(kind, "scripted failure")
-                }),
+                }
+                .into()),
             }
         }
     }
@@ -385,6 +423,29 @@ mod tests {
         let at: Vec<u64> = script.calls().into_iter().map(|(_, t)| t).collect();
         // Sleeps 100, 400, then min(1600, 1000).
         assert_eq!(at, vec![0, 100, 500, 1500]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn jittered_backoff_sleeps_within_its_bounds_and_varies() {
+        let mut a = leaf("A");
+        a["retry_policy"] = json!("Jittery");
+        let reg = registry(
+            vec![a],
+            json!({"Jittery": {"max_retries": 8, "strategy":
+                {"type": "constant_delay", "delay_ms": 1000, "jitter": 0.5}}}),
+        );
+        let script = Scripted::new(&[("A", vec![fail(ErrorKind::Server); 9])]);
+        let (result, attempts) = run(&reg, "A", &script, None).await;
+        assert_eq!(result.unwrap_err().kind, ErrorKind::Server);
+        assert_eq!(attempts.len(), 9);
+        let at: Vec<u64> = script.calls().into_iter().map(|(_, t)| t).collect();
+        let sleeps: Vec<u64> = at.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(
+            sleeps.iter().all(|s| (500..=1500).contains(s)),
+            "{sleeps:?}"
+        );
+        // Eight uniform draws from 1001 values: all equal only if jitter is off.
+        assert!(sleeps.iter().any(|s| *s != sleeps[0]), "{sleeps:?}");
     }
 
     #[tokio::test(start_paused = true)]

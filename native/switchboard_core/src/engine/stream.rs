@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::raw::RawAnswer;
+use super::strategy::Failed;
 use super::transport;
 use crate::config::{HttpSettings, Leaf};
 use crate::error::{Error, ErrorKind};
@@ -104,7 +105,7 @@ pub(super) async fn exchange(
     request: HttpRequest,
     keep_raw: bool,
     emit: &mut (dyn FnMut(&Deltas) + Send),
-) -> Result<(u16, Completion), Error> {
+) -> Result<(u16, Completion), Failed> {
     let mut watch = Watch::new(&leaf.http);
     let mut response = watched(&watch, transport::open(client, request, &leaf.http)).await?;
     let head = transport::head_of(&response);
@@ -115,7 +116,7 @@ pub(super) async fn exchange(
             transport::read_body(&mut response, &head, &leaf.http),
         )
         .await?;
-        return Err(super::exchange::provider_error(reader, &head, &body));
+        return Err(super::exchange::provider_error(reader, &head, &body).into());
     }
 
     let mut decoder = FrameDecoder::new(reader.framing());
@@ -125,7 +126,8 @@ pub(super) async fn exchange(
     let mut forwarded = 0usize;
     let mut raw = keep_raw.then(RawAnswer::default);
     let raw_bytes = matches!(decoder, FrameDecoder::Sse(_));
-    loop {
+    let read = async {
+        loop {
         let read = watched(&watch, async {
             response
                 .chunk()
@@ -182,6 +184,16 @@ pub(super) async fn exchange(
             parser.end_of_body().map_err(|e| e.with_status(status))?;
             break;
         }
+        }
+        Ok::<(), Error>(())
+    }
+    .await;
+    if let Err(error) = read {
+        // Usage that arrived before the stream failed was billed.
+        return Err(Failed {
+            error,
+            billed: parser.usage(),
+        });
     }
     let mut completion = parser.finish().map_err(|e| e.with_status(status))?;
     completion.raw = raw.map(RawAnswer::finish);

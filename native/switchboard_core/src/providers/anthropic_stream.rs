@@ -17,6 +17,7 @@ use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::sse::SseEvent;
 use crate::framing::Frame;
+use crate::response::Usage;
 use crate::tools::ToolCallAssembly;
 use crate::wire::Deltas;
 
@@ -48,6 +49,12 @@ pub(crate) struct AnthropicStream {
 }
 
 impl StreamParser for AnthropicStream {
+    /// Input tokens from `message_start`, output tokens as
+    /// `message_delta`s count them.
+    fn usage(&self) -> Option<Usage> {
+        (!self.usage.is_empty()).then(|| anthropic::usage(&Value::Object(self.usage.clone())))
+    }
+
     fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
         self.event(frame.sse()?, out)
     }

@@ -92,6 +92,10 @@ struct ToolUseStart {
 }
 
 impl StreamParser for BedrockStream {
+    fn usage(&self) -> Option<Usage> {
+        self.metadata.then_some(self.usage)
+    }
+
     fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
         self.message(frame.aws_event()?, out)
     }

@@ -67,6 +67,10 @@ impl GeminiStream {
 }
 
 impl StreamParser for GeminiStream {
+    fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+
     fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
         let event = frame.sse()?;
         let Some(data) = payload(false, event) else {

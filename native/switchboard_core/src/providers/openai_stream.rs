@@ -137,6 +137,10 @@ pub(crate) struct OpenAiStream {
 }
 
 impl StreamParser for OpenAiStream {
+    fn usage(&self) -> Option<Usage> {
+        self.usage
+    }
+
     fn frame(&mut self, frame: &Frame, out: &mut Deltas) -> Result<(), Error> {
         self.event(frame.sse()?, out)
     }

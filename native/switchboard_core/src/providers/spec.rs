@@ -72,6 +72,8 @@ pub const COMMON_NON_BODY_OPTIONS: &[&str] = &[
     "remap_roles",
     "client_response_type",
     "media_url_handler",
+    // What the client's tokens cost (pricing.rs).
+    "pricing",
 ];
 
 /// Every provider switchboard knows, in the order errors list them.

@@ -8,6 +8,7 @@ use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::sse::SseEvent;
 use crate::framing::Frame;
+use crate::response::Usage;
 use crate::wire::Deltas;
 
 /// Reads one provider's stream, frame by frame. After an `Err` the stream
@@ -38,6 +39,12 @@ pub trait StreamParser: Send {
     /// reasoning, the assembled tool calls, finish_reason, usage and model.
     /// Tool calls whose arguments are not a JSON object fail here.
     fn finish(self: Box<Self>) -> Result<Completion, Error>;
+
+    /// The usage the provider reported so far, if any: a stream that fails
+    /// after it was billed, and the attempt counts it.
+    fn usage(&self) -> Option<Usage> {
+        None
+    }
 }
 
 /// OpenAI chat completions chunks (also Azure, OpenRouter, Ollama, ...).
