@@ -198,10 +198,12 @@ defmodule Switchboard.BedrockConformanceTest do
       reg = registry!(%{clients: [bedrock(sc)]})
       {:error, kind, status, message} = expect_whole(cassette["response"])
 
-      assert {:error, %Error{kind: ^kind, status: ^status, message: got, raw_response: raw}} =
+      assert {:error, %Error{kind: ^kind, status: ^status, message: got, raw_response: raw} = e} =
                Switchboard.call(reg, "Hello world!")
 
       assert got =~ message and raw =~ message
+      # The exception's name, as a program can match on it.
+      assert e.provider_type == error_type(cassette["response"]["headers"])
     end
   end
 end

@@ -5,7 +5,10 @@ defmodule Switchboard.Attempt do
   `status` is the HTTP status (`nil` when no response arrived, e.g. a
   connection error, a timeout, or a client whose API key was missing),
   `error` the `Switchboard.Error` of a failed attempt (its own `attempts`
-  list is empty), and `duration_ms` the attempt's wall time.
+  list is empty), `duration_ms` the attempt's wall time, and `usage` the
+  `Switchboard.Usage` of the answer it read, with its `cost` under the
+  client's `pricing` (`nil` when no answer was read; an answer read and
+  then rejected was billed and has it, see `Switchboard.Usage`).
 
       {:ok, response} = Switchboard.call(MyApp.LLM, "Hi")
       for %Switchboard.Attempt{client: client, status: status, error: error} <- response.attempts do
@@ -19,8 +22,9 @@ defmodule Switchboard.Attempt do
           provider: String.t(),
           status: non_neg_integer() | nil,
           error: Switchboard.Error.t() | nil,
-          duration_ms: non_neg_integer()
+          duration_ms: non_neg_integer(),
+          usage: Switchboard.Usage.t() | nil
         }
 
-  defstruct [:client, :provider, :status, :error, :duration_ms]
+  defstruct [:client, :provider, :status, :error, :duration_ms, :usage]
 end

@@ -20,6 +20,22 @@ defmodule Switchboard.Error do
   provider's body (at most 64 KiB, with the client's key removed) and
   `attempts` every HTTP attempt of the call.
 
+  `provider_code` and `provider_type` are the provider's own names for the
+  error, as strings (never atoms; at most 128 characters), `nil` when it
+  gave none, so a program can tell errors of one kind apart without
+  parsing `message`:
+
+  | Provider | `provider_code` | `provider_type` |
+  |---|---|---|
+  | OpenAI, Azure, OpenRouter, compatible servers | `error.code` (`"rate_limit_exceeded"`, `"DeploymentNotFound"`; a number as text) | `error.type` (`"invalid_request_error"`) |
+  | OpenAI Responses | `error.code` of a failed response or `error` event | `error.type` |
+  | Anthropic (and Claude on Vertex) | - | `error.type` (`"overloaded_error"`) |
+  | Gemini, Vertex AI | `reason` of the `google.rpc.ErrorInfo` detail (`"API_KEY_INVALID"`) | `error.status` (`"RESOURCE_EXHAUSTED"`) |
+  | Bedrock | - | the exception (`x-amzn-errortype`, `__type`, a stream's `:exception-type`): `"ThrottlingException"` |
+
+  Errors inside a 200 answer or a stream carry them too. Each attempt's
+  `error` (see `Switchboard.Attempt`) has its own.
+
   Internal failures of Switchboard itself (a bug) are reported as `:server`
   errors whose message starts with "internal error in switchboard".
 
@@ -68,10 +84,22 @@ defmodule Switchboard.Error do
           status: non_neg_integer() | nil,
           retry_after_ms: non_neg_integer() | nil,
           attempts: [Switchboard.Attempt.t()],
-          raw_response: String.t() | nil
+          raw_response: String.t() | nil,
+          provider_code: String.t() | nil,
+          provider_type: String.t() | nil
         }
 
-  defexception [:kind, :message, :client, :status, :retry_after_ms, :raw_response, attempts: []]
+  defexception [
+    :kind,
+    :message,
+    :client,
+    :status,
+    :retry_after_ms,
+    :raw_response,
+    :provider_code,
+    :provider_type,
+    attempts: []
+  ]
 
   @doc """
   Every error kind, for exhaustive matching in callers' code.

@@ -136,6 +136,7 @@ pub struct ExUsage {
     cached_input_tokens: Option<u64>,
     cache_creation_input_tokens: Option<u64>,
     reasoning_tokens: Option<u64>,
+    cost: Option<f64>,
 }
 
 #[derive(NifStruct)]
@@ -146,6 +147,7 @@ pub struct ExAttempt {
     status: Option<u16>,
     error: Option<ExError>,
     duration_ms: u64,
+    usage: Option<ExUsage>,
 }
 
 #[derive(NifStruct)]
@@ -176,6 +178,8 @@ pub struct ExError {
     retry_after_ms: Option<u64>,
     attempts: Vec<ExAttempt>,
     raw_response: Option<String>,
+    provider_code: Option<String>,
+    provider_type: Option<String>,
 }
 
 fn millis(d: std::time::Duration) -> u64 {
@@ -184,6 +188,13 @@ fn millis(d: std::time::Duration) -> u64 {
 
 impl From<Usage> for ExUsage {
     fn from(u: Usage) -> Self {
+        ExUsage::priced(u, None)
+    }
+}
+
+impl ExUsage {
+    /// Token counts and what they cost (`nil` without `pricing`).
+    pub fn priced(u: Usage, cost: Option<f64>) -> Self {
         ExUsage {
             input_tokens: u.input_tokens,
             output_tokens: u.output_tokens,
@@ -191,6 +202,7 @@ impl From<Usage> for ExUsage {
             cached_input_tokens: u.cached_input_tokens,
             cache_creation_input_tokens: u.cache_creation_input_tokens,
             reasoning_tokens: u.reasoning_tokens,
+            cost,
         }
     }
 }
@@ -203,6 +215,7 @@ impl From<Attempt> for ExAttempt {
             status: a.status,
             error: a.error.map(ExError::from),
             duration_ms: millis(a.duration),
+            usage: a.usage.map(|u| ExUsage::priced(u, a.cost)),
         }
     }
 }
@@ -217,6 +230,8 @@ impl From<Error> for ExError {
             retry_after_ms: e.retry_after.map(millis),
             attempts: Vec::new(),
             raw_response: e.raw_response,
+            provider_code: e.provider_code,
+            provider_type: e.provider_type,
         }
     }
 }
@@ -240,7 +255,7 @@ impl From<Response> for ExResponse {
             model: r.model,
             finish_reason: r.finish_reason,
             finish: finish_atom(r.finish),
-            usage: r.usage.into(),
+            usage: ExUsage::priced(r.usage, r.cost),
             client: r.client,
             provider: r.provider,
             attempts: r.attempts.into_iter().map(ExAttempt::from).collect(),
