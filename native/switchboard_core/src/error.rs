@@ -85,8 +85,10 @@ impl fmt::Display for ErrorKind {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
-    /// The client the failure belongs to (leaf for HTTP failures).
-    pub client: Option<String>,
+    /// The client the failure belongs to (leaf for HTTP failures). A
+    /// `Box<str>`, never grown, so the error stays small enough for every
+    /// `Result` to carry.
+    pub client: Option<Box<str>>,
     pub status: Option<u16>,
     pub retry_after: Option<Duration>,
     /// The provider's response body, with any secret of the client removed.
@@ -96,12 +98,21 @@ pub struct Error {
     /// does not match the call's `output_schema` is `:bad_response` but
     /// not retried (unless the call asks), while a fallback moves on.
     pub retryable: Option<bool>,
-    /// The provider's own error code, as it sent it (OpenAI's `error.code`,
-    /// Google's `ErrorInfo` reason); bounded, see [`PROVIDER_FIELD_LIMIT`].
-    pub provider_code: Option<String>,
-    /// The provider's own error type (OpenAI's and Anthropic's
-    /// `error.type`, Google's `error.status`, Bedrock's exception name).
-    pub provider_type: Option<String>,
+    /// The provider's own names for the error, when it gave any. Boxed:
+    /// most errors have none, and every `Result` carries an `Error`'s size.
+    pub provider: Option<Box<ProviderDetail>>,
+}
+
+/// The provider's own code and type of an error, each bounded to
+/// [`PROVIDER_FIELD_LIMIT`] characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderDetail {
+    /// Its error code, as sent (OpenAI's `error.code`, Google's
+    /// `ErrorInfo` reason).
+    pub code: Option<String>,
+    /// Its error type (OpenAI's and Anthropic's `error.type`, Google's
+    /// `error.status`, Bedrock's exception name).
+    pub kind: Option<String>,
 }
 
 /// The most characters kept of a provider's error code or type: they are
@@ -126,16 +137,28 @@ impl Error {
             retry_after: None,
             raw_response: None,
             retryable: None,
-            provider_code: None,
-            provider_type: None,
+            provider: None,
         }
     }
 
-    /// Sets the provider's own error code and type (see the fields).
+    /// Sets the provider's own error code and type (see [`ProviderDetail`]).
     pub fn with_provider_detail(mut self, code: Option<&str>, kind: Option<&str>) -> Self {
-        self.provider_code = provider_field(code);
-        self.provider_type = provider_field(kind);
+        let detail = ProviderDetail {
+            code: provider_field(code),
+            kind: provider_field(kind),
+        };
+        self.provider = (detail.code.is_some() || detail.kind.is_some()).then(|| Box::new(detail));
         self
+    }
+
+    /// The provider's own error code, if it gave one.
+    pub fn provider_code(&self) -> Option<&str> {
+        self.provider.as_ref()?.code.as_deref()
+    }
+
+    /// The provider's own error type, if it gave one.
+    pub fn provider_type(&self) -> Option<&str> {
+        self.provider.as_ref()?.kind.as_deref()
     }
 
     /// Whether a retry policy may repeat the attempt that failed so.
@@ -161,7 +184,7 @@ impl Error {
 
     pub fn with_client(mut self, client: &str) -> Self {
         if self.client.is_none() {
-            self.client = Some(client.to_owned());
+            self.client = Some(client.into());
         }
         self
     }
@@ -209,7 +232,9 @@ mod tests {
     fn provider_detail_is_bounded_and_empty_is_none() {
         let long = "x".repeat(PROVIDER_FIELD_LIMIT + 50);
         let e = Error::new(ErrorKind::Server, "m").with_provider_detail(Some(&long), Some(" "));
-        assert_eq!(e.provider_code.unwrap().len(), PROVIDER_FIELD_LIMIT);
-        assert_eq!(e.provider_type, None);
+        assert_eq!(e.provider_code().unwrap().len(), PROVIDER_FIELD_LIMIT);
+        assert_eq!(e.provider_type(), None);
+        let none = Error::new(ErrorKind::Server, "m").with_provider_detail(None, Some(""));
+        assert_eq!(none.provider, None);
     }
 }

@@ -136,7 +136,10 @@ mod tests {
     fn bad_pricing_names_the_client_and_the_key() {
         for (bad, says) in [
             (json!(3), "must be a map"),
-            (json!({"input_per_million": 1}), "missing \"output_per_million\""),
+            (
+                json!({"input_per_million": 1}),
+                "missing \"output_per_million\"",
+            ),
             (
                 json!({"input_per_million": -1, "output_per_million": 1}),
                 "\"input_per_million\" must be a number >= 0",
@@ -151,7 +154,11 @@ mod tests {
             ),
         ] {
             let e = pricing(bad.clone()).unwrap_err();
-            assert!(e.message.starts_with("client \"A\" option \"pricing\""), "{}", e.message);
+            assert!(
+                e.message.starts_with("client \"A\" option \"pricing\""),
+                "{}",
+                e.message
+            );
             assert!(e.message.contains(says), "{bad}: {}", e.message);
         }
     }

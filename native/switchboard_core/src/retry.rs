@@ -50,7 +50,7 @@ impl Jitter {
             None | Some(Value::Null) => Ok(Jitter::None),
             Some(Value::String(s)) if s == "full" => Ok(Jitter::Full),
             Some(v) => match v.as_f64() {
-                Some(f) if f == 0.0 => Ok(Jitter::None),
+                Some(0.0) => Ok(Jitter::None),
                 Some(f) if f > 0.0 && f <= 1.0 => Ok(Jitter::Proportional(f)),
                 _ => Err(Error::config(format!(
                     "{ctx}: jitter must be a number from 0 to 1 (a fraction of each delay) \

@@ -222,16 +222,18 @@ impl From<Attempt> for ExAttempt {
 
 impl From<Error> for ExError {
     fn from(e: Error) -> Self {
+        let provider = e.provider.map(|p| *p);
+        let (provider_code, provider_type) = provider.map_or((None, None), |p| (p.code, p.kind));
         ExError {
             kind: kind_atom(e.kind),
             message: e.message,
-            client: e.client,
+            client: e.client.map(String::from),
             status: e.status,
             retry_after_ms: e.retry_after.map(millis),
             attempts: Vec::new(),
             raw_response: e.raw_response,
-            provider_code: e.provider_code,
-            provider_type: e.provider_type,
+            provider_code,
+            provider_type,
         }
     }
 }

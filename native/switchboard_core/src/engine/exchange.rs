@@ -10,7 +10,7 @@ use super::raw::RawAnswer;
 use super::strategy::{Exchange, Failed};
 use super::{stream, transport};
 use crate::config::Leaf;
-use crate::error::Error;
+use crate::error::{Error, ProviderDetail};
 use crate::generation::GenerationParams;
 use crate::prompt::Message;
 use crate::providers::{AnswerReader, Attempt};
@@ -128,7 +128,7 @@ impl Exchange for HttpExchange<'_> {
                     // The answer was read, so it was billed.
                     Failed {
                         error: clean(e.with_status(status)),
-                        billed: Some(completion.usage),
+                        billed: Some(Box::new(completion.usage)),
                     }
                 })?;
         }
@@ -162,8 +162,12 @@ fn redacted(e: Error, secrets: &Secrets) -> Error {
     Error {
         message: secrets.redact(&e.message),
         raw_response: e.raw_response.map(|r| secrets.redact(&r)),
-        provider_code: e.provider_code.map(|c| secrets.redact(&c)),
-        provider_type: e.provider_type.map(|t| secrets.redact(&t)),
+        provider: e.provider.map(|p| {
+            Box::new(ProviderDetail {
+                code: p.code.map(|c| secrets.redact(&c)),
+                kind: p.kind.map(|t| secrets.redact(&t)),
+            })
+        }),
         ..e
     }
 }

@@ -33,7 +33,8 @@ pub(super) trait Exchange: Sync {
 #[derive(Debug)]
 pub(super) struct Failed {
     pub error: Error,
-    pub billed: Option<Usage>,
+    /// Boxed: rare, and every attempt's `Result` carries this size.
+    pub billed: Option<Box<Usage>>,
 }
 
 impl From<Error> for Failed {
@@ -187,7 +188,7 @@ async fn run_leaf<'a, X: Exchange>(
     let result = result.and_then(|(status, completion)| {
         check_finish_reason(leaf, &completion).map_err(|e| Failed {
             error: e.with_status(status),
-            billed: Some(completion.usage),
+            billed: Some(Box::new(completion.usage)),
         })?;
         if !streaming {
             // A client without streaming still answers a stream in one chunk.
@@ -208,6 +209,7 @@ async fn run_leaf<'a, X: Exchange>(
         }
         Err(Failed { error, billed }) => {
             let e = error.with_client(&node.name);
+            let billed = billed.map(|u| *u);
             let billed_cost = billed.as_ref().and_then(cost);
             let record = attempt.finish(e.status, Some(e.clone()), billed, billed_cost);
             if let (true, Some(sink)) = (delivered, ctx.sink) {

@@ -128,62 +128,62 @@ pub(super) async fn exchange(
     let raw_bytes = matches!(decoder, FrameDecoder::Sse(_));
     let read = async {
         loop {
-        let read = watched(&watch, async {
-            response
-                .chunk()
-                .await
-                .map_err(|e| transport::transport_error(e, &leaf.http))
-        })
-        .await
-        .map_err(|e| e.with_status(status))?;
-        // Any bytes are a sign of life, comments and keep-alives included.
-        watch.last_event = Instant::now();
-        let ended = read.is_none();
-        // Frames completed before a corrupt one are read first: an
-        // exception frame followed by garbage keeps its own kind.
-        let decoded = match read {
-            Some(bytes) => {
-                if let Some(raw) = raw.as_mut().filter(|_| raw_bytes) {
-                    raw.push(&bytes);
+            let read = watched(&watch, async {
+                response
+                    .chunk()
+                    .await
+                    .map_err(|e| transport::transport_error(e, &leaf.http))
+            })
+            .await
+            .map_err(|e| e.with_status(status))?;
+            // Any bytes are a sign of life, comments and keep-alives included.
+            watch.last_event = Instant::now();
+            let ended = read.is_none();
+            // Frames completed before a corrupt one are read first: an
+            // exception frame followed by garbage keeps its own kind.
+            let decoded = match read {
+                Some(bytes) => {
+                    if let Some(raw) = raw.as_mut().filter(|_| raw_bytes) {
+                        raw.push(&bytes);
+                    }
+                    decoder.feed(&bytes, &mut frames)
                 }
-                decoder.feed(&bytes, &mut frames)
+                None => decoder.finish(&mut frames),
+            };
+            for frame in frames.drain(..) {
+                if let (Some(raw), Frame::AwsEvent(message)) = (raw.as_mut(), &frame) {
+                    raw.push_line(message.payload());
+                }
+                parser
+                    .frame(&frame, &mut deltas)
+                    .map_err(|e| e.with_status(status))?;
+                if parser.is_done() {
+                    break;
+                }
             }
-            None => decoder.finish(&mut frames),
-        };
-        for frame in frames.drain(..) {
-            if let (Some(raw), Frame::AwsEvent(message)) = (raw.as_mut(), &frame) {
-                raw.push_line(message.payload());
+            // Text that arrived in one read is passed on as one piece: it came
+            // together, so merging costs no latency and saves a message per delta.
+            if !deltas.is_empty() {
+                forwarded += deltas.len_bytes();
+                if forwarded > transport::MAX_ANSWER_BYTES {
+                    return Err(Error::bad_response(format!(
+                        "the streamed answer is larger than {} MiB",
+                        transport::MAX_ANSWER_BYTES / (1024 * 1024)
+                    ))
+                    .with_status(status));
+                }
+                watch.got_text = true;
+                emit(&deltas);
+                deltas.clear();
             }
-            parser
-                .frame(&frame, &mut deltas)
-                .map_err(|e| e.with_status(status))?;
             if parser.is_done() {
                 break;
             }
-        }
-        // Text that arrived in one read is passed on as one piece: it came
-        // together, so merging costs no latency and saves a message per delta.
-        if !deltas.is_empty() {
-            forwarded += deltas.len_bytes();
-            if forwarded > transport::MAX_ANSWER_BYTES {
-                return Err(Error::bad_response(format!(
-                    "the streamed answer is larger than {} MiB",
-                    transport::MAX_ANSWER_BYTES / (1024 * 1024)
-                ))
-                .with_status(status));
+            decoded?;
+            if ended {
+                parser.end_of_body().map_err(|e| e.with_status(status))?;
+                break;
             }
-            watch.got_text = true;
-            emit(&deltas);
-            deltas.clear();
-        }
-        if parser.is_done() {
-            break;
-        }
-        decoded?;
-        if ended {
-            parser.end_of_body().map_err(|e| e.with_status(status))?;
-            break;
-        }
         }
         Ok::<(), Error>(())
     }
@@ -192,7 +192,7 @@ pub(super) async fn exchange(
         // Usage that arrived before the stream failed was billed.
         return Err(Failed {
             error,
-            billed: parser.usage(),
+            billed: parser.usage().map(Box::new),
         });
     }
     let mut completion = parser.finish().map_err(|e| e.with_status(status))?;

@@ -32,7 +32,10 @@ pub fn error_message(body: &[u8]) -> Option<String> {
 pub fn openai_error(body: &[u8], status: u16) -> Error {
     let v: Option<Value> = serde_json::from_slice(body).ok();
     let message = error_message(body).unwrap_or_else(|| format!("HTTP {status} from the provider"));
-    let detail = v.as_ref().and_then(|v| v.get("error")).filter(|e| e.is_object());
+    let detail = v
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .filter(|e| e.is_object());
     Error::new(ErrorKind::from_status(status), message).with_provider_detail(
         detail.and_then(|e| code_text(e.get("code"))).as_deref(),
         detail.and_then(|e| e.get("type")).and_then(Value::as_str),

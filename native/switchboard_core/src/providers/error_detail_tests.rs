@@ -19,7 +19,7 @@ fn head(status: u16) -> ResponseHead {
 }
 
 fn detail(e: &Error) -> (Option<&str>, Option<&str>) {
-    (e.provider_code.as_deref(), e.provider_type.as_deref())
+    (e.provider_code(), e.provider_type())
 }
 
 fn openai() -> Box<dyn super::Provider> {
@@ -42,7 +42,10 @@ fn openai_shaped_bodies_give_code_and_type() {
         br#"{"error": {"message": "m", "type": "server_error", "code": null}}"#,
     );
     assert_eq!(detail(&e), (None, Some("server_error")));
-    assert_eq!(detail(&openai().parse_error(&head(502), b"<html>")), (None, None));
+    assert_eq!(
+        detail(&openai().parse_error(&head(502), b"<html>")),
+        (None, None)
+    );
 
     // Azure names its errors in `code` alone.
     let azure = provider(
@@ -117,7 +120,10 @@ fn google_status_is_the_type_and_the_error_info_reason_the_code() {
              "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
                           "reason": "API_KEY_INVALID", "domain": "googleapis.com"}]}}"#,
     );
-    assert_eq!(detail(&e), (Some("API_KEY_INVALID"), Some("INVALID_ARGUMENT")));
+    assert_eq!(
+        detail(&e),
+        (Some("API_KEY_INVALID"), Some("INVALID_ARGUMENT"))
+    );
     let e = p.parse_error(
         &head(503),
         br#"{"error": {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}}"#,
@@ -127,16 +133,21 @@ fn google_status_is_the_type_and_the_error_info_reason_the_code() {
 
 #[test]
 fn bedrock_exception_name_is_the_type() {
-    let p = provider(
-        "aws-bedrock",
-        json!({"model": "m", "region": "us-east-1"}),
-    );
+    let p = provider("aws-bedrock", json!({"model": "m", "region": "us-east-1"}));
     let mut headers = HeaderMap::new();
     headers.insert(
         "x-amzn-errortype",
-        HeaderValue::from_static("ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"),
+        HeaderValue::from_static(
+            "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/",
+        ),
     );
-    let e = p.parse_error(&ResponseHead { status: 429, headers }, br#"{"message":"slow"}"#);
+    let e = p.parse_error(
+        &ResponseHead {
+            status: 429,
+            headers,
+        },
+        br#"{"message":"slow"}"#,
+    );
     assert_eq!(detail(&e), (None, Some("ThrottlingException")));
     let e = p.parse_error(
         &head(400),

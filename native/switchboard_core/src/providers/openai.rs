@@ -387,10 +387,12 @@ impl AnswerReader for OpenAiChat {
                 .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or("the provider returned an error object");
-            return Err(Error::new(ErrorKind::Server, msg.to_owned()).with_provider_detail(
-                common::code_text(err.get("code")).as_deref(),
-                err.get("type").and_then(Value::as_str),
-            ));
+            return Err(
+                Error::new(ErrorKind::Server, msg.to_owned()).with_provider_detail(
+                    common::code_text(err.get("code")).as_deref(),
+                    err.get("type").and_then(Value::as_str),
+                ),
+            );
         }
         let choice = v
             .get("choices")

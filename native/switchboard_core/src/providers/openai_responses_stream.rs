@@ -353,11 +353,12 @@ fn error_event(v: &Value) -> Error {
     match v.get("error") {
         Some(nested @ Value::Object(_)) => response_error(nested),
         Some(Value::String(message)) => Error::new(ErrorKind::Server, short(message)),
-        _ => Error {
+        _ => {
             // The flat shape's `type` is the event's own ("error").
-            provider_type: None,
-            ..response_error(v)
-        },
+            let e = response_error(v);
+            let code = e.provider_code().map(str::to_owned);
+            e.with_provider_detail(code.as_deref(), None)
+        }
     }
 }
 
