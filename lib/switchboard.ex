@@ -215,7 +215,7 @@ defmodule Switchboard do
   request aborted.
   """
 
-  alias Switchboard.{Call, Chunk, Error, Native, Registry, Response}
+  alias Switchboard.{Call, Chunk, Error, Native, Registry, Response, Telemetry}
 
   @type prompt :: String.t() | [message()]
   @type message :: %{required(:role) => String.t(), required(:content) => String.t() | [map()]}
@@ -455,7 +455,7 @@ defmodule Switchboard do
   # `call_start/5` turns larger ones away untouched and they go to a dirty
   # scheduler.
   defp start(fun, reg, prompt, opts, streamed?) do
-    %Registry{handle: registry} = Registry.fetch!(reg, "Switchboard.#{fun}/3")
+    %Registry{handle: registry} = named = Registry.fetch!(reg, "Switchboard.#{fun}/3")
     receiver = Keyword.get(opts, :to, self())
     window = if streamed?, do: Keyword.get(opts, :window, @default_window)
 
@@ -475,11 +475,18 @@ defmodule Switchboard do
         {key, native_option(key, Keyword.get(opts, key))}
       end
 
+    observe = Telemetry.observe(named, opts)
+
     handle =
-      case Native.call_start(registry, prompt, request, receiver, window) do
-        :too_large -> Native.call_start_dirty(registry, prompt, request, receiver, window)
-        handle -> handle
+      case Native.call_start(registry, prompt, request, receiver, window, observe) do
+        :too_large ->
+          Native.call_start_dirty(registry, prompt, request, receiver, window, observe)
+
+        handle ->
+          handle
       end
+
+    Telemetry.call_started(handle, observe, opts)
 
     # The handle is a reference, unique to the call, and the NIF tags every
     # message with it: keeping it costs the call nothing.

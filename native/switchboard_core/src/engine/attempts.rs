@@ -1,9 +1,12 @@
-//! The ordered record of a call's attempts.
+//! The ordered record of a call's attempts, told to the call's observer
+//! (if any) as each starts and ends.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+use super::observe::Observer;
 use crate::error::Error;
 use crate::response::Attempt;
 use crate::value::truncate_chars;
@@ -14,18 +17,31 @@ pub const ATTEMPT_RAW_RESPONSE_LIMIT: usize = 1024;
 #[derive(Default)]
 pub struct AttemptLog {
     attempts: Mutex<Vec<Attempt>>,
+    observer: Option<Arc<dyn Observer>>,
 }
 
 impl AttemptLog {
+    pub fn observed(observer: Option<Arc<dyn Observer>>) -> Self {
+        AttemptLog {
+            attempts: Mutex::default(),
+            observer,
+        }
+    }
+
     pub fn begin<'a>(&'a self, client: &'a str, provider: &'static str) -> PendingAttempt<'a> {
         // Attempts run one at a time, so the next index is the count so far.
         let number = self.lock().len() + 1;
+        if let Some(observer) = &self.observer {
+            observer.attempt_started(number, client, provider);
+        }
         PendingAttempt {
             number,
             log: self,
             client,
             provider,
             started: Instant::now(),
+            started_at: SystemTime::now(),
+            first_token: OnceLock::new(),
             finished: false,
         }
     }
@@ -40,7 +56,10 @@ impl AttemptLog {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn push(&self, attempt: Attempt) {
+    fn push(&self, number: usize, attempt: Attempt) {
+        if let Some(observer) = &self.observer {
+            observer.attempt_finished(number, &attempt);
+        }
         self.lock().push(attempt);
     }
 }
@@ -54,10 +73,27 @@ pub struct PendingAttempt<'a> {
     client: &'a str,
     provider: &'static str,
     started: Instant,
+    /// Wall clock, for the record: dashboards line attempts up with logs.
+    started_at: SystemTime,
+    /// Set by the first streamed delta.
+    first_token: OnceLock<Duration>,
     finished: bool,
 }
 
 impl PendingAttempt<'_> {
+    /// A streamed delta arrived; the first one is timed and reported.
+    pub fn delta_arrived(&self) {
+        if self.first_token.get().is_some() {
+            return;
+        }
+        let since_start = self.started.elapsed();
+        if self.first_token.set(since_start).is_ok() {
+            if let Some(observer) = &self.log.observer {
+                observer.first_token(self.number, self.client, self.provider, since_start);
+            }
+        }
+    }
+
     /// Records the attempt and returns a copy of the record.
     pub fn finish(mut self, status: Option<u16>, error: Option<Error>) -> Attempt {
         self.record(status, error)
@@ -76,8 +112,10 @@ impl PendingAttempt<'_> {
             status,
             error,
             duration: self.started.elapsed(),
+            started_at: self.started_at,
+            time_to_first_token: self.first_token.get().copied(),
         };
-        self.log.push(attempt.clone());
+        self.log.push(self.number, attempt.clone());
         attempt
     }
 }
