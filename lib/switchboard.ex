@@ -86,7 +86,8 @@ defmodule Switchboard do
     * `:timeout` - total milliseconds for the whole call, retries and
       fallbacks included: a positive integer or `:infinity` (the default;
       each client's own timeouts still apply)
-    * `:metadata` - any term; kept on the caller's side, never sent
+    * `:metadata` - any term; never sent to a provider, given to `:telemetry`
+      handlers as the events' `metadata` (see `Switchboard.Telemetry`)
     * `:tools` - functions the model may call: a list of
       `%{name: String.t(), description: String.t(), parameters: json_schema}`
       (`parameters` is a JSON Schema map; it defaults to an object with no

@@ -362,6 +362,14 @@ defmodule Switchboard.TelemetryTest do
     assert Enum.sort(received) == [:attempt_stop, :exception]
   end
 
+  test "the README's event table is the one in Switchboard.Telemetry's docs" do
+    {:docs_v1, _, _, _, %{"en" => moduledoc}, _, _} = Code.fetch_docs(Switchboard.Telemetry)
+    readme = File.read!(Path.expand("../README.md", __DIR__))
+    rows = fn text -> for "| `[:switchboard" <> _ = row <- String.split(text, "\n"), do: row end
+    assert length(rows.(moduledoc)) == 6
+    assert rows.(readme) == rows.(moduledoc)
+  end
+
   defp drain_traces(acc) do
     receive do
       {:trace, _, :receive, _} = trace -> drain_traces([trace | acc])

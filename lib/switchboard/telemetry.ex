@@ -155,15 +155,27 @@ defmodule Switchboard.Telemetry do
     :erlang.module_loaded(:telemetry) and :telemetry.list_handlers([:switchboard]) != []
   end
 
+  # Called on every call: reads the config without building anything.
   defp logging? do
-    case log_levels() do
-      %{attempt: false, call: false} -> false
-      %{attempt: attempt, call: call} -> allowed?(attempt) or allowed?(call)
+    case Application.get_env(:switchboard, :log) do
+      nil ->
+        allowed?(@default_log[:attempt]) or allowed?(@default_log[:call])
+
+      false ->
+        false
+
+      config when is_list(config) ->
+        allowed?(Keyword.get(config, :attempt, @default_log[:attempt])) or
+          allowed?(Keyword.get(config, :call, @default_log[:call]))
+
+      _ ->
+        false
     end
   end
 
   defp allowed?(false), do: false
-  defp allowed?(level), do: :logger.allow(level, __MODULE__)
+  defp allowed?(level) when level in @levels, do: :logger.allow(level, __MODULE__)
+  defp allowed?(_not_a_level), do: false
 
   # The dispatcher of this caller's scheduler: calls from one process go to
   # one dispatcher, and calls from many are spread over all of them.

@@ -46,8 +46,10 @@ defmodule :telemetry do
     if :ets.whereis(@table) == :undefined do
       []
     else
-      for {event, id, function, config} <- :ets.tab2list(@table),
-          List.starts_with?(event, prefix),
+      # As the real one: one match over the table, the prefix bound.
+      pattern = {prefix_pattern(prefix), :_, :_, :_}
+
+      for {event, id, function, config} <- :ets.match_object(@table, pattern),
           do: %{id: id, event_name: event, function: function, config: config}
     end
   end
@@ -72,6 +74,9 @@ defmodule :telemetry do
 
     :ok
   end
+
+  defp prefix_pattern([]), do: :_
+  defp prefix_pattern([segment | rest]), do: [segment | prefix_pattern(rest)]
 
   defp table do
     case :ets.whereis(@table) do
