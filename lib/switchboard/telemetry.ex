@@ -73,8 +73,9 @@ defmodule Switchboard.Telemetry do
   an error at `:error`, through `Logger`, with the metadata `registry`,
   `client`, `provider`, `status`, `kind` (the error's kind) and
   `attempt` (the attempt's index; the number of attempts for a call).
-  The message is the `Switchboard.Error`'s message, which never holds a
-  key or the prompt (it may quote the provider's own error message).
+  The message is the `Switchboard.Error`'s message, with keys removed:
+  Switchboard's own messages never quote the prompt, though a provider's
+  error text, passed on as it came, could quote what it refused.
   Cancelled attempts and calls are not logged: the caller asked for that.
 
   The levels are set in one place, read at each call:

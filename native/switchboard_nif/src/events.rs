@@ -131,7 +131,7 @@ impl Events {
                     response.client.clone(),
                     response.provider.clone(),
                     response.model.clone(),
-                    ExUsage::from(response.usage.clone()),
+                    ExUsage::from(response.usage),
                     response.attempts.len(),
                 );
                 self.send(|env| (stop(), summary, offset).encode(env));

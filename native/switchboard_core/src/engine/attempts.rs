@@ -128,3 +128,68 @@ impl Drop for PendingAttempt<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::error::ErrorKind;
+
+    /// Writes down what it is told, in order.
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Observer for Recorder {
+        fn attempt_started(&self, number: usize, client: &str, provider: &'static str) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("start {number} {client} {provider}"));
+        }
+
+        fn attempt_finished(&self, number: usize, attempt: &Attempt) {
+            let kind = attempt.error.as_ref().map(|e| e.kind);
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("stop {number} {:?} {kind:?}", attempt.status));
+        }
+
+        fn first_token(&self, number: usize, client: &str, _: &'static str, _: Duration) {
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("first {number} {client}"));
+        }
+    }
+
+    #[test]
+    fn the_observer_hears_each_start_first_token_and_end_once_and_in_order() {
+        let recorder = Arc::new(Recorder::default());
+        let log = AttemptLog::observed(Some(recorder.clone()));
+
+        let first = log.begin("A", "openai");
+        first.delta_arrived();
+        first.delta_arrived();
+        let failed = first.finish(Some(500), Some(Error::new(ErrorKind::Server, "down")));
+        assert!(failed.time_to_first_token.is_some());
+
+        // Dropped unfinished: a cancelled attempt is still reported.
+        drop(log.begin("B", "anthropic"));
+
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            [
+                "start 1 A openai",
+                "first 1 A",
+                "stop 1 Some(500) Some(Server)",
+                "start 2 B anthropic",
+                "stop 2 None Some(Cancelled)",
+            ]
+        );
+        let attempts = log.take();
+        assert_eq!(attempts.len(), 2);
+        assert_eq!(attempts[1].time_to_first_token, None);
+    }
+}
