@@ -5,7 +5,11 @@ defmodule Switchboard.Attempt do
   `status` is the HTTP status (`nil` when no response arrived, e.g. a
   connection error, a timeout, or a client whose API key was missing),
   `error` the `Switchboard.Error` of a failed attempt (its own `attempts`
-  list is empty), and `duration_ms` the attempt's wall time.
+  list is empty), `duration_ms` the attempt's wall time, `started_at` when
+  it started (a UTC `DateTime`, microseconds), and
+  `time_to_first_token_ms` the time from its start to its first streamed
+  text (`nil` when nothing was streamed: a call that is not streamed, or
+  an attempt that failed first).
 
       {:ok, response} = Switchboard.call(MyApp.LLM, "Hi")
       for %Switchboard.Attempt{client: client, status: status, error: error} <- response.attempts do
@@ -19,8 +23,18 @@ defmodule Switchboard.Attempt do
           provider: String.t(),
           status: non_neg_integer() | nil,
           error: Switchboard.Error.t() | nil,
-          duration_ms: non_neg_integer()
+          duration_ms: non_neg_integer(),
+          started_at: DateTime.t() | nil,
+          time_to_first_token_ms: non_neg_integer() | nil
         }
 
-  defstruct [:client, :provider, :status, :error, :duration_ms]
+  defstruct [
+    :client,
+    :provider,
+    :status,
+    :error,
+    :duration_ms,
+    :started_at,
+    :time_to_first_token_ms
+  ]
 end

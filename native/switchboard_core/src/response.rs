@@ -122,6 +122,11 @@ pub struct Attempt {
     pub status: Option<u16>,
     pub error: Option<Error>,
     pub duration: Duration,
+    /// When the attempt started (wall clock).
+    pub started_at: std::time::SystemTime,
+    /// From the attempt's start to its first streamed delta; `None` when
+    /// nothing was streamed.
+    pub time_to_first_token: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -146,6 +146,8 @@ pub struct ExAttempt {
     status: Option<u16>,
     error: Option<ExError>,
     duration_ms: u64,
+    started_at: crate::datetime::ExDateTime,
+    time_to_first_token_ms: Option<u64>,
 }
 
 #[derive(NifStruct)]
@@ -203,6 +205,8 @@ impl From<Attempt> for ExAttempt {
             status: a.status,
             error: a.error.map(ExError::from),
             duration_ms: millis(a.duration),
+            started_at: crate::datetime::ExDateTime::from(a.started_at),
+            time_to_first_token_ms: a.time_to_first_token.map(millis),
         }
     }
 }

@@ -2,8 +2,10 @@
 //! the tokio runtime and message sending. No provider logic lives here.
 
 mod call;
+mod datetime;
 mod encode;
 mod env;
+mod events;
 #[cfg(feature = "bench")]
 mod heap;
 mod outbox;

@@ -4,6 +4,7 @@
 mod attempts;
 mod deadline;
 mod exchange;
+pub mod observe;
 pub mod raw;
 mod strategy;
 mod stream;
@@ -25,6 +26,7 @@ use crate::tools::{Tool, ToolChoice};
 use attempts::AttemptLog;
 use deadline::Deadline;
 use exchange::HttpExchange;
+pub use observe::Observer;
 use strategy::Ctx;
 pub use stream::StreamSink;
 
@@ -54,12 +56,14 @@ pub struct CallRequest {
 }
 
 /// Runs `request` to completion, failure or cancellation. With a `sink`,
-/// answers are streamed and their text is passed to it as it arrives.
+/// answers are streamed and their text is passed to it as it arrives; an
+/// `observer` hears of each attempt as it starts and ends.
 pub async fn execute(
     registry: Arc<Registry>,
     request: CallRequest,
     cancel: CancellationToken,
     sink: Option<&dyn StreamSink>,
+    observer: Option<Arc<dyn Observer>>,
 ) -> Result<Response, Failure> {
     let started = Instant::now();
     // The call's generation parameters are typed once here; each attempt
@@ -89,7 +93,7 @@ pub async fn execute(
         Some(Ok(output)) => Some(output),
         None => None,
     };
-    let log = AttemptLog::default();
+    let log = AttemptLog::observed(observer);
     // A shorthand client the registry keeps (or built for this call): one
     // pointer in every call's in-flight state.
     let adhoc;

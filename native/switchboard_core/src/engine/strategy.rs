@@ -136,6 +136,7 @@ async fn run_leaf<'a, X: Exchange>(
     let mut emit = |deltas: &Deltas| {
         if let Some(sink) = ctx.sink {
             delivered = true;
+            attempt.delta_arrived();
             sink.chunk(attempt.number, &node.name, deltas);
         }
     };
