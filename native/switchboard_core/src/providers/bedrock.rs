@@ -37,9 +37,13 @@ use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
 use crate::generation::{self, Limits};
 use crate::prompt::{data_url, split_system, Content, Message, Part, Role};
+use crate::reasoning::{Dialect, ReasoningPart};
 use crate::response::Usage;
 use crate::secret::{Secret, Secrets};
-use crate::tools::{arguments_from_value, ToolCall, ToolChoice, OUTPUT_TOOL};
+use crate::tools::{
+    arguments_from_value, thinking_enabled, ToolCall, ToolChoice, OUTPUT_TOOL,
+    OUTPUT_TOOL_DESCRIPTION,
+};
 use crate::value::Options;
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
@@ -317,11 +321,15 @@ fn content_blocks(content: &Content, documents: &mut usize) -> Result<Vec<Value>
 fn message_blocks(m: &Message, documents: &mut usize) -> Result<Vec<Value>, Error> {
     match m.role {
         Role::Assistant => {
-            let mut blocks = if m.tool_calls.is_empty() || !m.content.is_empty() {
-                content_blocks(&m.content, documents)?
-            } else {
-                Vec::new()
-            };
+            // Reasoning goes back first, as it came, signed or redacted.
+            let mut blocks: Vec<Value> = m
+                .reasoning_in(Dialect::Bedrock)
+                .filter_map(reasoning_block)
+                .collect();
+            let calls_or_reasoning = !m.tool_calls.is_empty() || !blocks.is_empty();
+            if !calls_or_reasoning || !m.content.is_empty() {
+                blocks.extend(content_blocks(&m.content, documents)?);
+            }
             blocks.extend(m.tool_calls.iter().map(
                 |c| json!({"toolUse": {"toolUseId": c.id, "name": c.name, "input": c.arguments}}),
             ));
@@ -337,6 +345,18 @@ fn message_blocks(m: &Message, documents: &mut usize) -> Result<Vec<Value>, Erro
             }})])
         }
         Role::User | Role::System => content_blocks(&m.content, documents),
+    }
+}
+
+/// A reasoning part as a `reasoningContent` block: signed text, or the
+/// redacted content. Unsigned text cannot be verified and is left out.
+fn reasoning_block(part: &ReasoningPart) -> Option<Value> {
+    match (&part.redacted, &part.signature) {
+        (Some(data), _) => Some(json!({"reasoningContent": {"redactedContent": data}})),
+        (None, Some(signature)) => Some(json!({"reasoningContent": {
+            "reasoningText": {"text": part.text, "signature": signature}
+        }})),
+        (None, None) => None,
     }
 }
 
@@ -378,10 +398,6 @@ fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
     Ok(fields)
 }
 
-/// What the forced output tool tells the model.
-const OUTPUT_TOOL_DESCRIPTION: &str =
-    "Give your final answer by calling this tool: its input is the answer, as the schema describes.";
-
 fn tool_spec(name: &str, description: Option<&str>, schema: &Value) -> Value {
     let mut spec = Map::new();
     spec.insert("name".into(), json!(name));
@@ -403,8 +419,16 @@ fn tool_spec(name: &str, description: Option<&str>, schema: &Value) -> Value {
 /// history's tools) when the call has no other tools or forbids them, one
 /// more tool under the call's choice otherwise. `toolChoice` is sent only
 /// when asked for (Converse's default is auto; some models take no
-/// `toolChoice` at all and answer a `ValidationException`).
-fn tool_config(input: &CallInput<'_>, history_has_tools: bool) -> Result<Option<Value>, Error> {
+/// `toolChoice` at all and answer a `ValidationException`). Claude refuses
+/// a forced tool while thinking is on, so with
+/// `additionalModelRequestFields.thinking` enabled the output tool is
+/// offered under the default choice instead of forced, and an answer in
+/// text is read as the structured answer.
+fn tool_config(
+    input: &CallInput<'_>,
+    history_has_tools: bool,
+    thinking: bool,
+) -> Result<Option<Value>, Error> {
     let forbid = matches!(input.tool_choice, Some(ToolChoice::None));
     let mut tools: Vec<Value> = if forbid && !history_has_tools {
         Vec::new()
@@ -427,7 +451,7 @@ fn tool_config(input: &CallInput<'_>, history_has_tools: bool) -> Result<Option<
             Some(OUTPUT_TOOL_DESCRIPTION),
             schema,
         ));
-        if input.tools.is_empty() || forbid {
+        if (input.tools.is_empty() || forbid) && !thinking {
             choice = Some(json!({"tool": {"name": OUTPUT_TOOL}}));
         }
     }
@@ -456,13 +480,6 @@ impl Provider for Bedrock {
         let url = self.url(model, input.stream)?;
 
         let mut fields = prompt_fields(input.messages)?;
-        let history_has_tools = input
-            .messages
-            .iter()
-            .any(|m| m.role == Role::Tool || !m.tool_calls.is_empty());
-        if let Some(config) = tool_config(input, history_has_tools)? {
-            fields.insert("toolConfig".into(), config);
-        }
         let mut inference = self.inference.clone();
         let mut additional = self.additional.clone();
         let mut rest = Map::new();
@@ -508,6 +525,14 @@ impl Provider for Bedrock {
         if !inference.is_empty() {
             fields.insert("inferenceConfig".into(), Value::Object(inference));
         }
+        let history_has_tools = input
+            .messages
+            .iter()
+            .any(|m| m.role == Role::Tool || !m.tool_calls.is_empty());
+        let thinking = thinking_enabled(additional.as_ref().and_then(|a| a.get("thinking")));
+        if let Some(config) = tool_config(input, history_has_tools, thinking)? {
+            fields.insert("toolConfig".into(), config);
+        }
         if let Some(additional) = additional.filter(|v| !v.is_null()) {
             fields.insert("additionalModelRequestFields".into(), additional);
         }
@@ -537,16 +562,15 @@ impl Provider for Bedrock {
             .pointer("/output/message/content")
             .and_then(Value::as_array)
             .ok_or_else(|| Error::bad_response("the answer has no output.message.content list"))?;
-        let mut content = String::new();
-        let mut reasoning = String::new();
-        let mut tool_calls = Vec::new();
+        let mut answer = Completion::default();
         for block in blocks {
-            read_block(block, &mut content, &mut reasoning, &mut tool_calls)?;
+            read_block(block, &mut answer)?;
         }
         Ok(Completion {
-            content,
-            reasoning,
-            tool_calls,
+            content: answer.content,
+            reasoning: answer.reasoning,
+            reasoning_parts: answer.reasoning_parts,
+            tool_calls: answer.tool_calls,
             // Converse answers do not name the model.
             model: None,
             finish_reason: v
@@ -596,25 +620,39 @@ impl Provider for Bedrock {
     }
 }
 
-/// Reads one block of an answer: `text` is the answer, `reasoningContent`
-/// its reasoning (a `redactedContent` one is encrypted and has no text to
-/// give), `toolUse` a tool call, `citationsContent` the answer's text with
+/// Reads one block of an answer into `answer`: `text` is the answer,
+/// `reasoningContent` its reasoning (kept with its signature to be sent
+/// back; a `redactedContent` one is encrypted and has no text to give),
+/// `toolUse` a tool call, `citationsContent` the answer's text with
 /// citations. Any other block is a `:bad_response` naming it, rather than
 /// a part of the answer dropped unread.
-fn read_block(
-    block: &Value,
-    content: &mut String,
-    reasoning: &mut String,
-    tool_calls: &mut Vec<ToolCall>,
-) -> Result<(), Error> {
+fn read_block(block: &Value, answer: &mut Completion) -> Result<(), Error> {
+    let Completion {
+        content,
+        reasoning,
+        reasoning_parts,
+        tool_calls,
+        ..
+    } = answer;
     if let Some(text) = block.get("text") {
         let text = text
             .as_str()
             .ok_or_else(|| Error::bad_response("a text block of the answer is not a string"))?;
         content.push_str(text);
     } else if let Some(r) = block.get("reasoningContent") {
-        if let Some(text) = r.pointer("/reasoningText/text").and_then(Value::as_str) {
+        if let Some(data) = r.get("redactedContent").and_then(Value::as_str) {
+            reasoning_parts.push(ReasoningPart::redacted(Dialect::Bedrock, data));
+        } else if let Some(r) = r.get("reasoningText") {
+            let text = r.get("text").and_then(Value::as_str).unwrap_or_default();
+            let signature = r.get("signature").and_then(Value::as_str);
             reasoning.push_str(text);
+            reasoning_parts.push(ReasoningPart::signed(Dialect::Bedrock, text, signature));
+        } else {
+            let kind = r.as_object().and_then(|m| m.keys().next());
+            return Err(Error::bad_response(format!(
+                "the answer has a reasoningContent block of kind {:?}, which switchboard cannot read",
+                kind.map_or("empty", String::as_str)
+            )));
         }
     } else if let Some(call) = block.get("toolUse") {
         let name = call
@@ -627,6 +665,7 @@ fn read_block(
             id: crate::tools::id_or_made_up(id, tool_calls.len()),
             name: name.to_owned(),
             arguments: arguments_from_value(name, call.get("input"))?,
+            signature: None,
         });
     } else if let Some(c) = block.get("citationsContent") {
         for part in c

@@ -72,6 +72,7 @@ use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::generation;
 use crate::prompt::{split_system, Content, Media, Message, Part, Role};
+use crate::reasoning::{Dialect, ReasoningPart};
 use crate::response::Usage;
 use crate::tools::{arguments_from_value, made_up_id, ToolCall, ToolChoice};
 use crate::wire::{CallInput, ResponseHead};
@@ -122,10 +123,24 @@ fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
             Content::Text(t) => vec![json!({"text": t})],
             Content::Parts(parts) => parts.iter().map(part_json).collect(),
         };
+        // Gemini signs a text answer on its last part; the turn's text
+        // goes back as one part, which carries it.
+        let text_signature = m
+            .reasoning_in(Dialect::Gemini)
+            .filter_map(|p| p.signature.as_deref())
+            .last();
+        if let (Some(signature), Some(last)) = (
+            text_signature,
+            parts.iter_mut().rev().find(|p| p.get("text").is_some()),
+        ) {
+            last["thoughtSignature"] = json!(signature);
+        }
         for (j, call) in m.tool_calls.iter().enumerate() {
             let mut part = json!({"functionCall": {"name": call.name, "args": call.arguments}});
-            if j == 0 {
-                part["thoughtSignature"] = json!(UNSIGNED_CALL);
+            match (&call.signature, j) {
+                (Some(signature), _) => part["thoughtSignature"] = json!(signature),
+                (None, 0) => part["thoughtSignature"] = json!(UNSIGNED_CALL),
+                (None, _) => {}
             }
             parts.push(part);
         }
@@ -328,6 +343,8 @@ pub(super) struct Chunk {
     pub text: String,
     /// Thought summaries.
     pub reasoning: String,
+    /// Signatures on parts other than calls.
+    pub reasoning_parts: Vec<ReasoningPart>,
     pub calls: Vec<Call>,
     pub has_candidate: bool,
     pub finish_reason: Option<String>,
@@ -342,6 +359,8 @@ pub(super) struct Call {
     pub id: Option<String>,
     pub name: String,
     pub arguments: Map<String, Value>,
+    /// The part's `thoughtSignature`.
+    pub signature: Option<String>,
 }
 
 impl Call {
@@ -351,11 +370,12 @@ impl Call {
             id: self.id.unwrap_or_else(|| made_up_id(index)),
             name: self.name,
             arguments: self.arguments,
+            signature: self.signature,
         }
     }
 }
 
-fn function_call(call: &Value) -> Result<Call, Error> {
+fn function_call(call: &Value, signature: Option<&str>) -> Result<Call, Error> {
     let name = call
         .get("name")
         .and_then(Value::as_str)
@@ -369,7 +389,27 @@ fn function_call(call: &Value) -> Result<Call, Error> {
             .map(str::to_owned),
         name: name.to_owned(),
         arguments: arguments_from_value(name, call.get("args"))?,
+        signature: signature.map(str::to_owned),
     })
+}
+
+/// The keys of a part that describe it rather than hold its data.
+const PART_METADATA: &[&str] = &[
+    "thought",
+    "thoughtSignature",
+    "videoMetadata",
+    "partMetadata",
+    "mediaResolution",
+];
+
+/// The data a part holds that Switchboard does not read (`inlineData`,
+/// `fileData`, `executableCode`, `codeExecutionResult`, types added
+/// later), named by its key; `None` for a part with nothing (`{}`).
+fn unread_part(part: &Value) -> Option<&str> {
+    part.as_object()?
+        .keys()
+        .map(String::as_str)
+        .find(|k| !PART_METADATA.contains(k))
 }
 
 /// Reads one response object; an error object or a blocked prompt fails.
@@ -405,14 +445,33 @@ pub(super) fn read_chunk(v: &Value) -> Result<Chunk, Error> {
         .map(Vec::as_slice)
         .unwrap_or_default();
     let (mut text, mut reasoning, mut calls) = (String::new(), String::new(), Vec::new());
+    let mut reasoning_parts = Vec::new();
     for part in parts {
+        let signature = part
+            .get("thoughtSignature")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
         if let Some(call) = part.get("functionCall") {
-            calls.push(function_call(call)?);
-        } else if let Some(t) = part.get("text").and_then(Value::as_str) {
+            calls.push(function_call(call, signature)?);
+            continue;
+        }
+        if let Some(t) = part.get("text") {
+            let t = t
+                .as_str()
+                .ok_or_else(|| Error::bad_response("a text part of the answer is not a string"))?;
             match part.get("thought").and_then(Value::as_bool) {
                 Some(true) => reasoning.push_str(t),
                 _ => text.push_str(t),
             }
+        } else if let Some(kind) = unread_part(part) {
+            return Err(Error::bad_response(format!(
+                "the answer has a {kind:?} part, which switchboard cannot read"
+            )));
+        }
+        // A signature on text, a thought or an empty part: kept to go back
+        // with the turn's text.
+        if let Some(signature) = signature {
+            reasoning_parts.push(ReasoningPart::signed(Dialect::Gemini, "", Some(signature)));
         }
     }
     let field = |name: &str| {
@@ -424,6 +483,7 @@ pub(super) fn read_chunk(v: &Value) -> Result<Chunk, Error> {
     Ok(Chunk {
         text,
         reasoning,
+        reasoning_parts,
         calls,
         has_candidate: candidate.is_some(),
         finish_reason: field("finishReason").filter(|r| !r.is_empty()),
@@ -473,6 +533,7 @@ pub(super) fn parse_response(body: &[u8]) -> Result<Completion, Error> {
     Ok(Completion {
         content: chunk.text,
         reasoning: chunk.reasoning,
+        reasoning_parts: chunk.reasoning_parts,
         tool_calls: chunk
             .calls
             .into_iter()

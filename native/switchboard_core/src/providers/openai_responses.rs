@@ -287,6 +287,7 @@ impl Provider for OpenAiResponses {
             tool_calls: output.tool_calls,
             model,
             usage,
+            reasoning_parts: Vec::new(),
             parsed: None,
             raw: None,
         })
@@ -675,6 +676,7 @@ fn function_call(item: &ItemWire<'_>, index: usize) -> Result<ToolCall, Error> {
         id,
         name: name.to_owned(),
         arguments,
+        signature: None,
     })
 }
 
@@ -980,6 +982,7 @@ mod tests {
                     id: "call_1".into(),
                     name: "get_metric".into(),
                     arguments: object(json!({"name": "memory"})),
+                    signature: None,
                 }],
             ),
             tool("call_1", Content::Text("{\"bytes\":42}".into())),
@@ -989,6 +992,7 @@ mod tests {
                     id: "call_2".into(),
                     name: "now".into(),
                     arguments: Map::new(),
+                    signature: None,
                 }],
             ),
             tool(
@@ -1274,16 +1278,19 @@ mod tests {
                         .as_object()
                         .expect("object")
                         .clone(),
+                    signature: None,
                 },
                 ToolCall {
                     id: "fc_2".into(),
                     name: "get_time".into(),
                     arguments: Map::new(),
+                    signature: None,
                 },
                 ToolCall {
                     id: "call_sb_2".into(),
                     name: "now".into(),
                     arguments: Map::new(),
+                    signature: None,
                 },
             ]
         );

@@ -262,6 +262,7 @@ impl Provider for Vertex {
             let mut body = merge_body(&stop(&self.body), fields, &stop(input.options));
             body.entry("max_tokens")
                 .or_insert(json!(anthropic::DEFAULT_MAX_TOKENS));
+            anthropic::offer_output_tool_when_thinking(&mut body);
             body
         } else {
             google::request_body(&self.body, input)?
