@@ -425,6 +425,7 @@ mod tests {
 
     use crate::prompt::parse_prompt;
     use crate::providers::golden::{conversation, provider, sent};
+    use crate::reasoning::{Dialect, ReasoningPart};
     use crate::tools::{parse_tool_choice, parse_tools, OUTPUT_TOOL};
     use crate::wire::CallInput;
 
@@ -637,6 +638,14 @@ mod tests {
         .expect("answer");
         assert_eq!(c.content, "Let me check.");
         assert_eq!(c.reasoning, "Paris first.\n\nThen time.");
+        assert_eq!(
+            c.reasoning_parts,
+            vec![
+                ReasoningPart::signed(Dialect::Anthropic, "Paris first.", Some("c2ln")),
+                ReasoningPart::redacted(Dialect::Anthropic, "ZW5j"),
+                ReasoningPart::signed(Dialect::Anthropic, "Then time.", None),
+            ]
+        );
         assert_eq!(c.tool_calls.len(), 2);
         assert_eq!(c.tool_calls[0].id, "toolu_1");
         assert_eq!(c.tool_calls[0].arguments["city"], "Paris");
@@ -646,6 +655,95 @@ mod tests {
         let e = super::parse_message(bad.to_string().as_bytes()).expect_err("string input");
         assert_eq!(e.kind, crate::error::ErrorKind::BadResponse);
         assert!(e.message.contains("\"get_weather\""), "{}", e.message);
+    }
+
+    #[test]
+    fn server_tool_and_unknown_blocks_fail_naming_their_type() {
+        for (block, named) in [
+            (
+                json!({"type": "server_tool_use", "id": "s", "name": "web_search"}),
+                "\"server_tool_use\"",
+            ),
+            (
+                json!({"type": "web_search_tool_result", "content": []}),
+                "\"web_search_tool_result\"",
+            ),
+            (json!({"type": "brand_new", "x": 1}), "\"brand_new\""),
+            (json!({"text": "no type"}), "without a type"),
+        ] {
+            let body =
+                json!({"type": "message", "content": [{"type": "text", "text": "a"}, block]});
+            let e = super::parse_message(body.to_string().as_bytes()).expect_err("unread");
+            assert_eq!(e.kind, crate::error::ErrorKind::BadResponse);
+            assert!(e.message.contains(named), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn reasoning_goes_back_before_the_turn_and_only_to_anthropic() {
+        let b = body(
+            json!([
+                {"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": "Checking.", "reasoning_parts": [
+                    {"dialect": "anthropic", "text": "Paris.", "signature": "c2ln"},
+                    {"dialect": "anthropic", "redacted": "ZW5j"},
+                    {"dialect": "anthropic", "text": "unsigned"},
+                    {"dialect": "gemini", "signature": "Z2Vt"},
+                    {"dialect": "bedrock", "text": "b", "signature": "YmVk"}
+                ], "tool_calls": [{"id": "toolu_1", "name": "now", "arguments": {}}]},
+                {"role": "tool", "tool_call_id": "toolu_1", "content": "12:00"},
+                {"role": "assistant", "content": "Done.", "reasoning_parts": [
+                    {"dialect": "anthropic", "text": "Easy.", "signature": "ZWFz"}]}
+            ]),
+            weather(),
+            None,
+            None,
+        );
+        assert_eq!(
+            b["messages"][1]["content"],
+            json!([
+                {"type": "thinking", "thinking": "Paris.", "signature": "c2ln"},
+                {"type": "redacted_thinking", "data": "ZW5j"},
+                {"type": "text", "text": "Checking."},
+                {"type": "tool_use", "id": "toolu_1", "name": "now", "input": {}}
+            ])
+        );
+        assert_eq!(
+            b["messages"][3]["content"],
+            json!([
+                {"type": "thinking", "thinking": "Easy.", "signature": "ZWFz"},
+                {"type": "text", "text": "Done."}
+            ])
+        );
+    }
+
+    #[test]
+    fn with_thinking_on_the_output_tool_is_offered_not_forced() {
+        let schema = json!({"type": "object"});
+        let forced = json!({"type": "tool", "name": OUTPUT_TOOL});
+        for (thinking, choice) in [
+            (
+                json!({"type": "enabled", "budget_tokens": 2048}),
+                json!({"type": "auto"}),
+            ),
+            (json!({"type": "disabled"}), forced.clone()),
+        ] {
+            let mut body = Map::new();
+            body.insert("thinking".into(), thinking);
+            body.insert("tool_choice".into(), forced.clone());
+            body.insert(
+                "tools".into(),
+                json!([{"name": OUTPUT_TOOL, "input_schema": schema}]),
+            );
+            super::offer_output_tool_when_thinking(&mut body);
+            assert_eq!(body["tool_choice"], choice);
+        }
+        // The app's own forced choice is left to the API to judge.
+        let mut body = Map::new();
+        body.insert("thinking".into(), json!({"type": "enabled"}));
+        body.insert("tool_choice".into(), json!({"type": "any"}));
+        super::offer_output_tool_when_thinking(&mut body);
+        assert_eq!(body["tool_choice"], json!({"type": "any"}));
     }
 
     #[test]

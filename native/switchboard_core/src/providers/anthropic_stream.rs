@@ -272,6 +272,7 @@ impl AnthropicStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reasoning::{Dialect, ReasoningPart};
     use crate::response::Usage;
 
     fn ev(name: &str, data: &str) -> SseEvent {
@@ -567,6 +568,52 @@ mod tests {
         assert_eq!(streamed, "First idea.\n\nSecond.");
         assert_eq!(c.reasoning, streamed);
         assert_eq!(c.content, "42");
+        assert_eq!(
+            c.reasoning_parts,
+            vec![
+                ReasoningPart::signed(Dialect::Anthropic, "First idea.", Some("c2ln")),
+                ReasoningPart::redacted(Dialect::Anthropic, "ZW5jcnlwdGVk"),
+                ReasoningPart::signed(Dialect::Anthropic, "Second.", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_server_tool_block_fails_the_stream_naming_it() {
+        let e = AnthropicStream::default()
+            .event(
+                &block_start(
+                    1,
+                    r#"{"type":"server_tool_use","id":"s","name":"web_search","input":{}}"#,
+                ),
+                &mut Deltas::default(),
+            )
+            .expect_err("unread");
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert!(e.message.contains("\"server_tool_use\""), "{}", e.message);
+    }
+
+    #[test]
+    fn input_before_its_block_start_is_assembled_and_announced_at_the_start() {
+        let mut events = vec![
+            json_piece(0, r#"{"city": "#),
+            json_piece(0, r#""Paris"}"#),
+            block_start(
+                0,
+                r#"{"type":"tool_use","id":"toolu_late","name":"get_weather","input":{}}"#,
+            ),
+        ];
+        events.extend(stop("tool_use"));
+        let (deltas, c, _) = run_deltas(&events);
+        let started: Vec<&str> = deltas
+            .iter()
+            .flat_map(|d| &d.tool_calls)
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(started, ["get_weather"]);
+        let c = c.expect("completion");
+        assert_eq!(c.tool_calls[0].id, "toolu_late");
+        assert_eq!(c.tool_calls[0].arguments["city"], "Paris");
     }
 
     #[test]

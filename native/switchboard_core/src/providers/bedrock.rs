@@ -893,6 +893,7 @@ mod tests {
 
     use super::*;
     use crate::providers::golden::{conversation, provider, sent};
+    use crate::reasoning::{Dialect, ReasoningPart};
 
     #[test]
     fn bedrock_golden_request() {
@@ -1312,6 +1313,60 @@ mod tests {
     }
 
     #[test]
+    fn reasoning_goes_back_first_in_the_assistant_turn_and_only_bedrock_reasoning() {
+        let body = tool_body(
+            json!([
+                {"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": "", "reasoning_parts": [
+                    {"dialect": "bedrock", "text": "Need weather.", "signature": "c2ln"},
+                    {"dialect": "bedrock", "redacted": "AAAA"},
+                    {"dialect": "anthropic", "text": "x", "signature": "YW50"}
+                ], "tool_calls": [{"id": "t1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
+                {"role": "tool", "tool_call_id": "t1", "content": "sunny"}
+            ]),
+            weather(),
+            None,
+            None,
+        )
+        .expect("body");
+        assert_eq!(
+            body["messages"][1]["content"],
+            json!([
+                {"reasoningContent": {"reasoningText": {"text": "Need weather.", "signature": "c2ln"}}},
+                {"reasoningContent": {"redactedContent": "AAAA"}},
+                {"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Paris"}}}
+            ])
+        );
+    }
+
+    #[test]
+    fn with_thinking_on_the_output_tool_is_offered_not_forced() {
+        let p = provider(
+            "aws-bedrock",
+            json!({"model": "m", "region": "us-east-1", "additional_model_request_fields":
+                   {"thinking": {"type": "enabled", "budget_tokens": 2048}}}),
+        );
+        let messages = crate::prompt::parse_prompt(&json!("Health?")).expect("prompt");
+        let schema = json!({"type": "object"});
+        let options = Map::new();
+        let input = CallInput {
+            output_schema: Some(&schema),
+            ..CallInput::plain(&messages, &options, false)
+        };
+        let body: Value =
+            serde_json::from_slice(&p.build_request(&input).expect("request").body).expect("json");
+        assert_eq!(
+            body["toolConfig"]["tools"][0]["toolSpec"]["name"],
+            OUTPUT_TOOL
+        );
+        assert!(body["toolConfig"].get("toolChoice").is_none(), "{body}");
+        assert_eq!(
+            body["additionalModelRequestFields"]["thinking"]["type"],
+            "enabled"
+        );
+    }
+
+    #[test]
     fn answers_with_tool_use_and_unreadable_blocks() {
         let p = provider("aws-bedrock", json!({"model": "m", "region": "us-east-1"}));
         let head = ResponseHead {
@@ -1333,6 +1388,13 @@ mod tests {
         assert_eq!(
             (c.content.as_str(), c.reasoning.as_str()),
             ("Checking.", "Need weather.")
+        );
+        assert_eq!(
+            c.reasoning_parts,
+            [
+                ReasoningPart::signed(Dialect::Bedrock, "Need weather.", Some("c2ln")),
+                ReasoningPart::redacted(Dialect::Bedrock, "AAAA"),
+            ]
         );
         assert_eq!(c.tool_calls[0].id, "tooluse_1");
         assert_eq!(

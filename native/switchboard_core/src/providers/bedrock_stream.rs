@@ -261,6 +261,7 @@ mod tests {
     use aws_smithy_types::event_stream::{Header, HeaderValue};
 
     use super::*;
+    use crate::reasoning::{Dialect, ReasoningPart};
 
     fn msg(kind: &str, name: &str, payload: &str) -> Message {
         let (type_header, message_type) = match kind {
@@ -466,6 +467,14 @@ mod tests {
             let c = c.expect("complete");
             assert_eq!(c.content, "Checking.");
             assert_eq!(c.reasoning, "Need the weather.");
+            assert_eq!(
+                c.reasoning_parts,
+                [ReasoningPart::signed(
+                    Dialect::Bedrock,
+                    "Need the weather.",
+                    Some("c2ln")
+                )]
+            );
             assert_eq!(c.finish_reason.as_deref(), Some("tool_use"));
             assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
             assert_eq!(c.usage.input_tokens, Some(5));
@@ -480,6 +489,40 @@ mod tests {
             );
             assert!(c.tool_calls[1].arguments.is_empty());
         }
+    }
+
+    #[test]
+    fn redacted_reasoning_is_kept_and_input_before_its_start_is_announced() {
+        let (forwarded, c) = run_all(&[
+            msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"redactedContent":"ZW5j"}}}"#,
+            ),
+            msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"city\": \"Oslo\"}"}}}"#,
+            ),
+            msg(
+                "event",
+                "contentBlockStart",
+                r#"{"contentBlockIndex":1,"start":{"toolUse":{"name":"get_weather","toolUseId":"tooluse_late"}}}"#,
+            ),
+            stop(),
+            metadata(),
+        ]);
+        let starts: Vec<String> = forwarded
+            .iter()
+            .flat_map(|d| d.tool_calls.iter().map(|s| s.id.clone()))
+            .collect();
+        assert_eq!(starts, ["tooluse_late"]);
+        let c = c.expect("complete");
+        assert_eq!(
+            c.reasoning_parts,
+            [ReasoningPart::redacted(Dialect::Bedrock, "ZW5j")]
+        );
+        assert_eq!(c.tool_calls[0].arguments["city"], "Oslo");
     }
 
     #[test]

@@ -654,6 +654,8 @@ pub(super) fn parse_error(head: &ResponseHead, body: &[u8]) -> Error {
 mod tests {
     use serde_json::json;
 
+    use crate::reasoning::{Dialect, ReasoningPart};
+
     use super::*;
 
     #[test]
@@ -979,6 +981,77 @@ mod tests {
     }
 
     #[test]
+    fn parts_switchboard_cannot_read_fail_naming_them_and_text_signatures_are_kept() {
+        for (part, named) in [
+            (
+                json!({"inlineData": {"mimeType": "image/png", "data": "iVBO"}}),
+                "\"inlineData\"",
+            ),
+            (
+                json!({"executableCode": {"language": "PYTHON", "code": "1"}}),
+                "\"executableCode\"",
+            ),
+            (
+                json!({"codeExecutionResult": {"outcome": "OUTCOME_OK"}}),
+                "\"codeExecutionResult\"",
+            ),
+            (json!({"thought": true, "brandNew": {}}), "\"brandNew\""),
+        ] {
+            let body = json!({"candidates": [{"content": {"parts": [{"text": "a"}, part]},
+                              "finishReason": "STOP"}]});
+            let e = parse_response(body.to_string().as_bytes()).expect_err("unread");
+            assert_eq!(e.kind, ErrorKind::BadResponse);
+            assert!(e.message.contains(named), "{}", e.message);
+        }
+        let c = parse_response(
+            br#"{"candidates":[{"content":{"parts":[{},{"text":"Hi","thoughtSignature":"dHh0"}]},"finishReason":"STOP"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.content, "Hi");
+        assert_eq!(
+            c.reasoning_parts,
+            [ReasoningPart::signed(Dialect::Gemini, "", Some("dHh0"))]
+        );
+    }
+
+    #[test]
+    fn signatures_go_back_on_their_parts_and_only_gemini_ones() {
+        let body = sent_with(
+            "google-ai",
+            json!({"model": "gemini-2.5-flash", "api_key": "k"}),
+            json!([
+                {"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": "", "tool_calls": [
+                    {"id": "call_sb_0", "name": "get_weather", "arguments": {"city": "Paris"}, "signature": "c2ln"},
+                    {"id": "call_sb_1", "name": "now", "arguments": {}}
+                ]},
+                {"role": "tool", "tool_call_id": "call_sb_0", "content": "sunny"},
+                {"role": "tool", "tool_call_id": "call_sb_1", "content": "noon"},
+                {"role": "assistant", "content": "Sunny at noon.", "reasoning_parts": [
+                    {"dialect": "anthropic", "text": "t", "signature": "YW50"},
+                    {"dialect": "gemini", "signature": "dHh0"}
+                ]},
+                {"role": "user", "content": "Thanks"}
+            ]),
+            &[],
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            body["contents"][1]["parts"],
+            json!([
+                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "c2ln"},
+                {"functionCall": {"name": "now", "args": {}}}
+            ])
+        );
+        assert_eq!(
+            body["contents"][3]["parts"],
+            json!([{"text": "Sunny at noon.", "thoughtSignature": "dHh0"}])
+        );
+    }
+
+    #[test]
     fn function_calls_thoughts_and_ids() {
         let c = parse_response(
             br#"{"candidates":[{"content":{"role":"model","parts":[
@@ -1014,6 +1087,13 @@ mod tests {
         );
         assert_eq!(c.usage.output_tokens, Some(18));
         assert_eq!(c.usage.reasoning_tokens, Some(11));
+        // The signature stays with its call, the others have none.
+        let signatures: Vec<Option<&str>> = c
+            .tool_calls
+            .iter()
+            .map(|t| t.signature.as_deref())
+            .collect();
+        assert_eq!(signatures, [Some("c2ln"), None, None]);
         // A call is an answer even when the model stopped for tokens.
         let cut = parse_response(
             br#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"now"}}]},"finishReason":"MAX_TOKENS"}]}"#,
