@@ -22,11 +22,12 @@
 //!   Gemini 2.x refuses JSON mode beside function declarations, so the
 //!   final answer is then only checked by Switchboard.
 //! - An assistant turn's tool calls are `functionCall` parts `{name, args}`
-//!   after its text, without ids (Vertex refuses them). The first call of
-//!   each turn carries the `thoughtSignature` Google documents for calls
-//!   that did not come with Gemini's own signature
-//!   (`skip_thought_signature_validator`): Gemini 3 refuses a history whose
-//!   calls have none, and the signatures Gemini sends are not kept.
+//!   after its text, without ids (Vertex refuses them), each with the
+//!   `thoughtSignature` Gemini gave it (`ToolCall.signature`); a first call
+//!   without one carries the signature Google documents for calls it did
+//!   not sign (`skip_thought_signature_validator`): Gemini 3 refuses a
+//!   history whose calls have none. A Gemini signature of the turn's text
+//!   (a reasoning part) goes back on its text part.
 //! - Tool results are `functionResponse` parts `{name, response}` in one
 //!   `user` content for consecutive tool messages. The name is the
 //!   message's own, else that of the call it answers, found in the
@@ -40,8 +41,11 @@
 //! What an answer means:
 //!
 //! - The content is the first candidate's text parts, joined, leaving out
-//!   thought summaries (`"thought": true`), which are its reasoning;
-//!   images and code results are not text.
+//!   thought summaries (`"thought": true`), which are its reasoning. A
+//!   `thoughtSignature` on a call is kept on its tool call, on any other
+//!   part as a reasoning part. A part holding anything else (`inlineData`,
+//!   `fileData`, `executableCode`, `codeExecutionResult`, types added
+//!   later) is a `:bad_response` naming it, not an answer missing a part.
 //! - `functionCall` parts are its tool calls, in order: `args` must be an
 //!   object (or absent), and a call without a name is a `:bad_response`.
 //!   Gemini's own `id` is kept when it sends one; otherwise the ids are
