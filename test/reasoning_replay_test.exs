@@ -13,6 +13,9 @@ defmodule Switchboard.ReasoningReplayTest do
 
   alias Switchboard.{Chunk, ReasoningPart, ToolCall}
 
+  doctest Switchboard.Response
+  doctest Switchboard.ReasoningPart
+
   @now %{name: "now"}
   @call %{id: "toolu_1", name: "now", arguments: %{}}
   @keys %{
