@@ -16,7 +16,10 @@ defmodule Switchboard.Error do
     * `:cancelled` - `Switchboard.cancel/1`, or the receiver died
 
   `client` is the leaf client the error came from, `status` the HTTP status,
-  `retry_after_ms` what the provider asked for, `raw_response` the
+  `retry_after_ms` what the provider asked for, `retryable` whether a retry
+  policy would try this error again (by its kind, except that an answer
+  failing `output_schema` is not retried unless `retry_invalid_output:` asks
+  for it), `raw_response` the
   provider's body (at most 64 KiB, with the client's key removed) and
   `attempts` every HTTP attempt of the call.
 
@@ -67,11 +70,21 @@ defmodule Switchboard.Error do
           client: String.t() | nil,
           status: non_neg_integer() | nil,
           retry_after_ms: non_neg_integer() | nil,
+          retryable: boolean(),
           attempts: [Switchboard.Attempt.t()],
           raw_response: String.t() | nil
         }
 
-  defexception [:kind, :message, :client, :status, :retry_after_ms, :raw_response, attempts: []]
+  defexception [
+    :kind,
+    :message,
+    :client,
+    :status,
+    :retry_after_ms,
+    :raw_response,
+    retryable: false,
+    attempts: []
+  ]
 
   @doc """
   Every error kind, for exhaustive matching in callers' code.

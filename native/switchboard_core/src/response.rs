@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::reasoning::ReasoningPart;
 use crate::tools::ToolCall;
 
 /// Token counts, with one meaning across providers: `input_tokens` counts
@@ -134,6 +135,9 @@ pub struct Response {
     pub content: String,
     /// Reasoning kept apart from `content`; empty when there was none.
     pub reasoning: String,
+    /// Reasoning to send back with this answer's tool calls, tagged with
+    /// the dialect that made it.
+    pub reasoning_parts: Vec<ReasoningPart>,
     pub tool_calls: Vec<ToolCall>,
     /// The answer decoded and checked against the call's `output_schema`.
     pub parsed: Option<Value>,

@@ -6,7 +6,8 @@ use rustler::{Atom, Encoder, Env, NifException, NifStruct, Term};
 use serde_json::Value;
 
 use switchboard_core::{
-    Attempt, Error, ErrorKind, Failure, Finish, Response, ToolCall, ToolCallStart, Usage,
+    Attempt, Dialect, Error, ErrorKind, Failure, Finish, ReasoningPart, Response, ToolCall,
+    ToolCallStart, Usage,
 };
 
 rustler::atoms! {
@@ -28,6 +29,37 @@ rustler::atoms! {
     tool_calls,
     content_filter,
     other,
+    anthropic,
+    bedrock,
+    gemini,
+}
+
+fn dialect_atom(dialect: Dialect) -> Atom {
+    match dialect {
+        Dialect::Anthropic => anthropic(),
+        Dialect::Bedrock => bedrock(),
+        Dialect::Gemini => gemini(),
+    }
+}
+
+#[derive(NifStruct)]
+#[module = "Switchboard.ReasoningPart"]
+pub struct ExReasoningPart {
+    dialect: Atom,
+    text: String,
+    signature: Option<String>,
+    redacted: Option<String>,
+}
+
+impl From<ReasoningPart> for ExReasoningPart {
+    fn from(p: ReasoningPart) -> Self {
+        ExReasoningPart {
+            dialect: dialect_atom(p.dialect),
+            text: p.text,
+            signature: p.signature,
+            redacted: p.redacted,
+        }
+    }
 }
 
 fn finish_atom(finish: Finish) -> Atom {
@@ -87,6 +119,7 @@ pub struct ExToolCall {
     name: String,
     /// `nil` on a chunk, where the call has only started.
     arguments: Option<Json>,
+    signature: Option<String>,
 }
 
 impl ExToolCall {
@@ -95,6 +128,7 @@ impl ExToolCall {
             id: start.id,
             name: start.name,
             arguments: None,
+            signature: None,
         }
     }
 }
@@ -105,6 +139,7 @@ impl From<ToolCall> for ExToolCall {
             id: call.id,
             name: call.name,
             arguments: Some(Json(Value::Object(call.arguments))),
+            signature: call.signature,
         }
     }
 }
@@ -155,6 +190,7 @@ pub struct ExAttempt {
 pub struct ExResponse {
     content: String,
     reasoning: Option<String>,
+    reasoning_parts: Vec<ExReasoningPart>,
     tool_calls: Vec<ExToolCall>,
     parsed: Option<Json>,
     model: Option<String>,
@@ -176,6 +212,7 @@ pub struct ExError {
     client: Option<String>,
     status: Option<u16>,
     retry_after_ms: Option<u64>,
+    retryable: bool,
     attempts: Vec<ExAttempt>,
     raw_response: Option<String>,
 }
@@ -213,12 +250,14 @@ impl From<Attempt> for ExAttempt {
 
 impl From<Error> for ExError {
     fn from(e: Error) -> Self {
+        let retryable = e.is_retryable();
         ExError {
             kind: kind_atom(e.kind),
             message: e.message,
             client: e.client,
             status: e.status,
             retry_after_ms: e.retry_after.map(millis),
+            retryable,
             attempts: Vec::new(),
             raw_response: e.raw_response,
         }
@@ -239,6 +278,11 @@ impl From<Response> for ExResponse {
         ExResponse {
             content: r.content,
             reasoning: Some(r.reasoning).filter(|t| !t.is_empty()),
+            reasoning_parts: r
+                .reasoning_parts
+                .into_iter()
+                .map(ExReasoningPart::from)
+                .collect(),
             tool_calls: r.tool_calls.into_iter().map(ExToolCall::from).collect(),
             parsed: r.parsed.map(Json),
             model: r.model,

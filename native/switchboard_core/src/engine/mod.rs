@@ -155,6 +155,7 @@ pub async fn execute(
             finish: answer.completion.finish(),
             content: answer.completion.content,
             reasoning: answer.completion.reasoning,
+            reasoning_parts: answer.completion.reasoning_parts,
             tool_calls: answer.completion.tool_calls,
             parsed: answer.completion.parsed,
             model: answer.completion.model,
