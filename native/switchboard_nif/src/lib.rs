@@ -4,6 +4,7 @@
 mod call;
 mod encode;
 mod env;
+mod health;
 #[cfg(feature = "bench")]
 mod heap;
 mod outbox;
