@@ -204,8 +204,8 @@ impl<'a> Admission<'a> {
     pub fn settle(mut self, result: &Result<(u16, Completion), Error>, cut: bool) {
         self.settled = true;
         let (node, leaf) = (self.node, self.leaf);
-        let now = Instant::now();
         if let (Ok((_, completion)), Some(budget)) = (result, leaf.limits.tokens_per_minute) {
+            let now = Instant::now();
             let usage = &completion.usage;
             let used = usage.total_tokens.unwrap_or_else(|| {
                 usage
@@ -220,6 +220,7 @@ impl<'a> Admission<'a> {
         let Some(settings) = &leaf.breaker else {
             return;
         };
+        let now = Instant::now();
         let outcome = match result {
             Ok(_) => Outcome::Answered,
             Err(_) if cut => Outcome::Neither,
@@ -272,6 +273,65 @@ impl Drop for Admission<'_> {
                 let now = Instant::now();
                 state.breaker.record(settings, now, true, Outcome::Neither);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{NodeKind, Registry};
+    use serde_json::json;
+
+    /// What the gate costs an attempt, per client setup: `cargo test
+    /// --release -p switchboard_core gate_cost -- --ignored --nocapture`
+    /// (bench/README.md has the figures).
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn gate_cost() {
+        let leaf = |name: &str, extra: serde_json::Value| {
+            let mut options = json!({"base_url": "http://127.0.0.1:9", "model": "m"});
+            for (k, v) in extra.as_object().unwrap() {
+                options[k] = v.clone();
+            }
+            json!({"name": name, "provider": "openai-generic", "options": options})
+        };
+        let breaker = json!({"circuit_breaker": true});
+        let limits = json!({"max_in_flight": 1000, "requests_per_minute": 1_000_000_000,
+                            "tokens_per_minute": 1_000_000_000_000u64});
+        let mut both = breaker.clone();
+        both.as_object_mut()
+            .unwrap()
+            .extend(limits.as_object().unwrap().clone());
+        let reg = Registry::from_value(&json!({"clients": [
+            leaf("Plain", json!({})), leaf("Breaker", breaker), leaf("Limits", limits),
+            leaf("Both", both)]}))
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let answer = Ok((200, Completion::default()));
+        const N: u32 = 1_000_000;
+        for node in &reg.clients {
+            let NodeKind::Leaf(leaf) = &node.kind else {
+                continue;
+            };
+            let took = runtime.block_on(async {
+                let started = std::time::Instant::now();
+                for _ in 0..N {
+                    let admission = admit(node, leaf, Deadline::for_call(None), true)
+                        .await
+                        .unwrap();
+                    admission.settle(&answer, false);
+                }
+                started.elapsed()
+            });
+            println!(
+                "{:8} {:.0} ns per attempt",
+                node.name,
+                took.as_nanos() as f64 / f64::from(N)
+            );
         }
     }
 }
