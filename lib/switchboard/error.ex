@@ -14,6 +14,13 @@ defmodule Switchboard.Error do
     * `:bad_response` - a 2xx answer that could not be read
     * `:finish_reason` - the finish reason was rejected by the client's allow/deny list
     * `:cancelled` - `Switchboard.cancel/1`, or the receiver died
+    * `:circuit_open` - the client's circuit breaker is open (or half-open
+      with its one probe under way): the attempt was refused with no HTTP;
+      `retry_after_ms` says when it lets a call through again
+
+  The client's own limits (`max_in_flight`, `requests_per_minute`,
+  `tokens_per_minute`) refuse an attempt as `:rate_limited` with `status`
+  `nil` and a message naming the limit.
 
   `client` is the leaf client the error came from, `status` the HTTP status,
   `retry_after_ms` what the provider asked for, `retryable` whether a retry
@@ -46,7 +53,8 @@ defmodule Switchboard.Error do
     :network,
     :bad_response,
     :finish_reason,
-    :cancelled
+    :cancelled,
+    :circuit_open
   ]
 
   @type kind ::
@@ -63,6 +71,7 @@ defmodule Switchboard.Error do
           | :bad_response
           | :finish_reason
           | :cancelled
+          | :circuit_open
 
   @type t :: %__MODULE__{
           kind: kind(),

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     BadResponse,
     FinishReason,
     Cancelled,
+    /// The client's circuit breaker refused the attempt: no HTTP was sent.
+    CircuitOpen,
 }
 
 impl ErrorKind {
@@ -39,6 +41,7 @@ impl ErrorKind {
             ErrorKind::BadResponse => "bad_response",
             ErrorKind::FinishReason => "finish_reason",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::CircuitOpen => "circuit_open",
         }
     }
 
@@ -96,6 +99,12 @@ pub struct Error {
     /// does not match the call's `output_schema` is `:bad_response` but
     /// not retried (unless the call asks), while a fallback moves on.
     pub retryable: Option<bool>,
+    /// The client's own circuit breaker or limits refused the attempt
+    /// before any HTTP (`:circuit_open`, or `:rate_limited` with no status).
+    /// The leaf's retry policy does not repeat it (`retryable` is false);
+    /// a strategy's policy moves on at once, with no backoff, since its
+    /// next attempt goes to another client or finds the limit changed.
+    pub refused: bool,
 }
 
 impl Error {
@@ -108,6 +117,7 @@ impl Error {
             retry_after: None,
             raw_response: None,
             retryable: None,
+            refused: false,
         }
     }
 
@@ -126,6 +136,21 @@ impl Error {
 
     pub fn bad_response(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::BadResponse, message)
+    }
+
+    /// An attempt the client's own circuit breaker or limits refused
+    /// before any HTTP (see [`Error::refused`]'s field).
+    pub fn refusal(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        Error {
+            retry_after,
+            retryable: Some(false),
+            refused: true,
+            ..Error::new(kind, message)
+        }
     }
 
     pub fn cancelled() -> Self {

@@ -24,6 +24,7 @@ rustler::atoms! {
     bad_response,
     finish_reason,
     cancelled,
+    circuit_open,
     stop,
     length,
     tool_calls,
@@ -159,6 +160,7 @@ fn kind_atom(kind: ErrorKind) -> Atom {
         ErrorKind::BadResponse => bad_response(),
         ErrorKind::FinishReason => finish_reason(),
         ErrorKind::Cancelled => cancelled(),
+        ErrorKind::CircuitOpen => circuit_open(),
     }
 }
 

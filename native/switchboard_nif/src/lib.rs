@@ -6,6 +6,7 @@ mod datetime;
 mod encode;
 mod env;
 mod events;
+mod health;
 #[cfg(feature = "bench")]
 mod heap;
 mod outbox;

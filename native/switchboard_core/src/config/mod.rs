@@ -3,7 +3,10 @@
 //! caches) lives in its [`ClientStore`], which the registries rebuilt or
 //! reloaded from it inherit.
 
+pub mod breaker;
+mod health;
 pub mod http;
+pub mod limits;
 mod shorthand;
 mod source;
 mod state;
@@ -14,7 +17,10 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub use breaker::BreakerSettings;
+pub use health::{Circuit, ClientHealth};
 pub use http::HttpSettings;
+pub use limits::LeafLimits;
 pub use shorthand::SHORTHAND_CACHE_LIMIT;
 pub use source::{ClientSource, RegistrySource};
 pub use state::{ClientState, ClientStore};
@@ -44,6 +50,10 @@ pub struct Leaf {
     /// The client's generation parameters, typed and checked against its
     /// dialect at build time; a call's own are checked per attempt.
     pub generation: crate::generation::GenerationParams,
+    /// Its own `circuit_breaker`, or the registry's; `None`: off.
+    pub breaker: Option<BreakerSettings>,
+    /// `max_in_flight`, `requests_per_minute`, `tokens_per_minute`.
+    pub limits: LeafLimits,
 }
 
 /// The provider is left out: its URL may hold userinfo or a key in the
@@ -55,10 +65,15 @@ impl std::fmt::Debug for Leaf {
             .field("supports_streaming", &self.supports_streaming)
             .field("finish_reason_allow_list", &self.finish_reason_allow_list)
             .field("finish_reason_deny_list", &self.finish_reason_deny_list)
+            .field("breaker", &self.breaker)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
+// Nodes are built once per registry, kept in its `Vec` and only borrowed
+// by calls: the leaf's size costs one allocation per client, not per call.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum NodeKind {
     Leaf(Leaf),
@@ -257,6 +272,11 @@ fn build_node(
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             state_config.insert("strategy".into(), names.into());
+            if let Some(k) = c.options.keys().find(|k| is_leaf_only(k)) {
+                return Err(Error::config(format!(
+                    "{ctx}: option {k:?} belongs on leaf clients: each of a strategy's clients has its own"
+                )));
+            }
             if matches!(spec.kind, SpecKind::Fallback) {
                 opts.reject_unknown(&["strategy", "http"])?;
                 NodeKind::Fallback(children)
@@ -275,6 +295,17 @@ fn build_node(
         }
         None => {
             state_config.clone_from(&c.options);
+            let breaker = match c.options.get("circuit_breaker") {
+                Some(v) if !v.is_null() => BreakerSettings::parse(&ctx, v)?,
+                _ => {
+                    // The registry's default is part of this client's
+                    // config: a new default starts a new breaker.
+                    if let Some(b) = &source.circuit_breaker {
+                        state_config.insert("circuit_breaker".into(), breaker::key(b));
+                    }
+                    source.circuit_breaker
+                }
+            };
             let options = ClientOptions {
                 credentials: store.credentials.clone(),
                 ..ClientOptions::parse(spec, ctx.clone(), &c.options)?
@@ -295,6 +326,8 @@ fn build_node(
                 provider,
                 generation: options.generation.clone(),
                 transport: OnceLock::new(),
+                breaker,
+                limits: LeafLimits::parse(&opts, &ctx)?,
             })
         }
     };
@@ -322,6 +355,11 @@ fn build_node(
         total_timeout,
         state,
     })
+}
+
+/// Options of a leaf's own breaker and limits.
+fn is_leaf_only(key: &str) -> bool {
+    key == "circuit_breaker" || limits::LIMIT_OPTIONS.contains(&key)
 }
 
 /// Rejects any cycle through fallback and round-robin edges, naming it,

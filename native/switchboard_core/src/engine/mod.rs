@@ -4,6 +4,7 @@
 mod attempts;
 mod deadline;
 mod exchange;
+mod gate;
 pub mod observe;
 pub mod raw;
 mod strategy;
@@ -142,6 +143,7 @@ pub async fn execute(
         log: &log,
         sink,
         exchange: &exchange,
+        waits_for_limits: matches!(node.kind, crate::config::NodeKind::Leaf(_)),
     };
     let run = strategy::run_client(&ctx, node, Deadline::for_call(request.timeout));
     let result = tokio::select! {
