@@ -17,6 +17,11 @@ config :switchboard, :runtime,
   # every process on it.
   nice_increment: 0
 
+# Logs of failures, read at each call: each failed attempt at the first
+# level, each call that ends in an error at the second. A level may be
+# false, and `log: false` turns both off. See the README's Observability.
+config :switchboard, log: [attempt: :warning, call: :error]
+
 # Compile time, read by Switchboard's Mix compiler: also build the mock LLM
 # server (Switchboard.Mock) into priv/native. It is always built when
 # Switchboard is the project being built; an application that depends on

@@ -112,7 +112,10 @@ defmodule AgentExample.Doctor do
         %{role: "tool", tool_call_id: call.id, content: Metrics.run(call)}
       end
 
-    assistant = %{role: "assistant", content: r.content, tool_calls: calls}
+    # The answer as the next prompt's assistant turn: its text, its tool calls
+    # and the reasoning a thinking model needs back (signed thinking, Gemini
+    # signatures), each sent only to the provider that made it.
+    assistant = Switchboard.Response.to_message(r)
     log = Enum.map(calls, &"#{r.client} called #{&1.name}(#{inspect(&1.arguments)})")
     job = %{state.job | history: state.job.history ++ [assistant | results]}
     {:noreply, ask(%{state | job: %{job | log: job.log ++ log}})}

@@ -86,7 +86,8 @@ defmodule Switchboard do
     * `:timeout` - total milliseconds for the whole call, retries and
       fallbacks included: a positive integer or `:infinity` (the default;
       each client's own timeouts still apply)
-    * `:metadata` - any term; kept on the caller's side, never sent
+    * `:metadata` - any term; never sent to a provider, given to `:telemetry`
+      handlers as the events' `metadata` (see `Switchboard.Telemetry`)
     * `:tools` - functions the model may call: a list of
       `%{name: String.t(), description: String.t(), parameters: json_schema}`
       (`parameters` is a JSON Schema map; it defaults to an object with no
@@ -215,7 +216,7 @@ defmodule Switchboard do
   request aborted.
   """
 
-  alias Switchboard.{Call, Chunk, Error, Native, Registry, Response}
+  alias Switchboard.{Call, Chunk, Error, Native, Registry, Response, Telemetry}
 
   @type prompt :: String.t() | [message()]
   @type message :: %{required(:role) => String.t(), required(:content) => String.t() | [map()]}
@@ -455,7 +456,7 @@ defmodule Switchboard do
   # `call_start/5` turns larger ones away untouched and they go to a dirty
   # scheduler.
   defp start(fun, reg, prompt, opts, streamed?) do
-    %Registry{handle: registry} = Registry.fetch!(reg, "Switchboard.#{fun}/3")
+    %Registry{handle: registry} = named = Registry.fetch!(reg, "Switchboard.#{fun}/3")
     receiver = Keyword.get(opts, :to, self())
     window = if streamed?, do: Keyword.get(opts, :window, @default_window)
 
@@ -475,11 +476,18 @@ defmodule Switchboard do
         {key, native_option(key, Keyword.get(opts, key))}
       end
 
+    observe = Telemetry.observe(named, opts)
+
     handle =
-      case Native.call_start(registry, prompt, request, receiver, window) do
-        :too_large -> Native.call_start_dirty(registry, prompt, request, receiver, window)
-        handle -> handle
+      case Native.call_start(registry, prompt, request, receiver, window, observe) do
+        :too_large ->
+          Native.call_start_dirty(registry, prompt, request, receiver, window, observe)
+
+        handle ->
+          handle
       end
+
+    Telemetry.call_started(handle, observe, opts)
 
     # The handle is a reference, unique to the call, and the NIF tags every
     # message with it: keeping it costs the call nothing.

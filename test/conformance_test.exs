@@ -26,6 +26,16 @@ defmodule Switchboard.ConformanceTest do
     {text, body["stop_reason"], recorded_usage(:anthropic, body["usage"])}
   end
 
+  # Blocks Switchboard reads; an answer with any other (server tools such as
+  # web search, types added later) is a :bad_response naming that block.
+  @read_blocks ["text", "thinking", "redacted_thinking", "tool_use"]
+
+  defp unread_block(:anthropic, body) do
+    Enum.find_value(body["content"], &(&1["type"] not in @read_blocks && &1["type"]))
+  end
+
+  defp unread_block(:openai, _body), do: nil
+
   defp expected_kind(400), do: :invalid_request
   defp expected_kind(401), do: :auth
   defp expected_kind(404), do: :not_found
@@ -49,7 +59,13 @@ defmodule Switchboard.ConformanceTest do
       reg = registry!(%{clients: [client]})
       result = Switchboard.call(reg, "Hello world!")
 
+      unread = response["status"] == 200 && unread_block(format, response["body"])
+
       case response["status"] do
+        200 when is_binary(unread) ->
+          assert {:error, %Error{kind: :bad_response, message: message}} = result
+          assert message =~ inspect(unread)
+
         200 ->
           {content, finish_reason, usage} = expected(format, response["body"])
           assert {:ok, %Response{} = resp} = result

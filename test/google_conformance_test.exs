@@ -89,6 +89,31 @@ defmodule Switchboard.GoogleConformanceTest do
   defp error_kind(%{"code" => 429}), do: :rate_limited
   defp error_kind(%{"code" => code}) when code >= 500, do: :server
 
+  # Keys of a Gemini part that describe it rather than hold data.
+  @part_metadata [
+    "thought",
+    "thoughtSignature",
+    "videoMetadata",
+    "partMetadata",
+    "mediaResolution"
+  ]
+
+  # Whether the first candidate has a part Switchboard does not read
+  # (`inlineData`, `executableCode`, `codeExecutionResult`, ...): such an
+  # answer is a :bad_response rather than one with a part dropped.
+  defp unread_part?(response) do
+    case response["candidates"] do
+      [candidate | _] ->
+        Enum.any?(get_in(candidate, ["content", "parts"]) || [], fn part ->
+          keys = Map.keys(part) -- @part_metadata
+          keys != [] and not Enum.any?(keys, &(&1 in ["text", "functionCall"]))
+        end)
+
+      _ ->
+        false
+    end
+  end
+
   # One `generateContent` answer.
   defp expect_unary(%{"error" => error}), do: {:error, error_kind(error)}
 
@@ -96,6 +121,9 @@ defmodule Switchboard.GoogleConformanceTest do
     cond do
       get_in(body, ["promptFeedback", "blockReason"]) ->
         {:error, :invalid_request}
+
+      unread_part?(body) ->
+        {:error, :bad_response}
 
       body["candidates"] in [nil, []] ->
         {:error, :bad_response}
@@ -125,16 +153,21 @@ defmodule Switchboard.GoogleConformanceTest do
           {:halt, {:error, :bad_response}}
 
         obj, acc ->
-          if get_in(obj, ["promptFeedback", "blockReason"]) do
-            {:halt, {:error, :invalid_request}}
-          else
-            {:cont,
-             %{
-               text: acc.text <> gemini_text(obj),
-               finish: gemini_finish_reason(obj) || acc.finish,
-               usage: obj["usageMetadata"] || acc.usage,
-               model: obj["modelVersion"] || acc.model
-             }}
+          cond do
+            get_in(obj, ["promptFeedback", "blockReason"]) ->
+              {:halt, {:error, :invalid_request}}
+
+            unread_part?(obj) ->
+              {:halt, {:error, :bad_response}}
+
+            true ->
+              {:cont,
+               %{
+                 text: acc.text <> gemini_text(obj),
+                 finish: gemini_finish_reason(obj) || acc.finish,
+                 usage: obj["usageMetadata"] || acc.usage,
+                 model: obj["modelVersion"] || acc.model
+               }}
           end
       end)
 

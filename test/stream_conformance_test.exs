@@ -77,8 +77,18 @@ defmodule Switchboard.StreamConformanceTest do
         end
       end
 
+    # A block Switchboard does not read (server tools, types added later)
+    # fails the stream as a :bad_response naming it.
+    unread =
+      Enum.find_value(data, fn j ->
+        j["type"] == "content_block_start" &&
+          j["content_block"]["type"] not in ["text", "thinking", "redacted_thinking", "tool_use"] &&
+          j["content_block"]["type"]
+      end)
+
     %{
       done: Enum.any?(data, &(&1["type"] == "message_stop")),
+      unread: unread,
       error: Enum.find_value(data, &(&1["type"] == "error" && &1["error"]["type"])),
       text: text,
       finish_reason:
@@ -130,13 +140,21 @@ defmodule Switchboard.StreamConformanceTest do
     case replay_and_check(format, step, events) do
       {:raised, %Error{} = e} ->
         cond do
-          expected.error -> assert e.kind == anthropic_error_kind(expected.error)
-          not expected.done -> assert e.kind == :network
-          true -> flunk("unexpected error: #{Exception.message(e)}")
+          expected[:unread] ->
+            assert e.kind == :bad_response and e.message =~ inspect(expected.unread)
+
+          expected.error ->
+            assert e.kind == anthropic_error_kind(expected.error)
+
+          not expected.done ->
+            assert e.kind == :network
+
+          true ->
+            flunk("unexpected error: #{Exception.message(e)}")
         end
 
       {_, _resp} ->
-        assert expected.done and is_nil(expected.error)
+        assert expected.done and is_nil(expected.error) and is_nil(expected[:unread])
     end
   end
 

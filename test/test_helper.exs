@@ -12,4 +12,4 @@ exclude =
     [:conformance]
   end
 
-ExUnit.start(exclude: exclude)
+ExUnit.start(exclude: exclude, capture_log: true)

@@ -134,7 +134,7 @@ defmodule Switchboard.ToolsBedrockTest do
         "toolSpec" => %{
           "name" => "json_output",
           "description" =>
-            "Give your final answer by calling this tool: its input is the answer, as the schema describes.",
+            "Give your final answer by calling this tool: its input is the answer, matching this schema.",
           "inputSchema" => %{"json" => schema}
         }
       }

@@ -41,12 +41,14 @@ defmodule Switchboard.ToolsGeminiConformanceTest do
     parts = Enum.flat_map(objects, &parts/1)
 
     calls =
-      for {%{"functionCall" => call}, i} <-
+      for {%{"functionCall" => call} = part, i} <-
             parts |> Enum.filter(&Map.has_key?(&1, "functionCall")) |> Enum.with_index() do
         %ToolCall{
           id: call["id"] || "call_sb_#{i}",
           name: call["name"],
-          arguments: call["args"] || %{}
+          arguments: call["args"] || %{},
+          # Kept with its call, to be sent back with it.
+          signature: part["thoughtSignature"]
         }
       end
 
@@ -146,7 +148,7 @@ defmodule Switchboard.ToolsGeminiConformanceTest do
         assert Enum.map_join(chunks, & &1.reasoning) == want.reasoning, label
 
         assert Enum.flat_map(chunks, & &1.tool_calls) ==
-                 for(c <- want.calls, do: %{c | arguments: nil}),
+                 for(c <- want.calls, do: %{c | arguments: nil, signature: nil}),
                label
       else
         want = expected([Mock.decode_json(mock(), raw)])
@@ -167,7 +169,11 @@ defmodule Switchboard.ToolsGeminiConformanceTest do
     assert {:ok, resp} = Switchboard.call(registry(:googleai, sc), "Hello")
     assert resp.content == ""
     assert resp.reasoning =~ "**Thinking Through the New Year's Eve Calculation**"
-    assert resp.tool_calls == [%ToolCall{id: "call_sb_0", name: "now", arguments: %{}}]
+
+    assert [%ToolCall{id: "call_sb_0", name: "now", arguments: %{}, signature: signature}] =
+             resp.tool_calls
+
+    assert String.starts_with?(signature, "CtQOAVSoXO74PmYr9AFurEIJ")
     assert resp.usage.reasoning_tokens == 501
     assert resp.usage.output_tokens == 8 + 501
   end

@@ -45,6 +45,8 @@ defmodule Switchboard.ToolsGeminiTest do
   ]
 
   @signature "skip_thought_signature_validator"
+  # What the mock signs the first call of an answer with, as thinking models do.
+  @signed "CiQBbW9jay10aG91Z2h0LXNpZ25hdHVyZQ=="
 
   describe "requests" do
     test "tools, a forced tool, generation options, images and a document: the exact body" do
@@ -117,7 +119,12 @@ defmodule Switchboard.ToolsGeminiTest do
       assert resp.finish_reason == "STOP"
 
       assert resp.tool_calls == [
-               %ToolCall{id: "call_sb_0", name: "get_weather", arguments: %{"city" => "Paris"}}
+               %ToolCall{
+                 id: "call_sb_0",
+                 name: "get_weather",
+                 arguments: %{"city" => "Paris"},
+                 signature: @signed
+               }
              ]
     end
 
@@ -226,7 +233,8 @@ defmodule Switchboard.ToolsGeminiTest do
                %ToolCall{
                  id: "call_sb_0",
                  name: "get_weather",
-                 arguments: %{"city" => "Paris", "unit" => "c"}
+                 arguments: %{"city" => "Paris", "unit" => "c"},
+                 signature: @signed
                },
                %ToolCall{id: "call_sb_1", name: "now", arguments: %{}},
                %ToolCall{id: "fc-own", name: "get_weather", arguments: %{"city" => "Oslo"}}
@@ -312,7 +320,12 @@ defmodule Switchboard.ToolsGeminiTest do
       assert resp.finish == :tool_calls
 
       assert resp.tool_calls == [
-               %ToolCall{id: "call_sb_0", name: "get_weather", arguments: %{"city" => "Paris"}},
+               %ToolCall{
+                 id: "call_sb_0",
+                 name: "get_weather",
+                 arguments: %{"city" => "Paris"},
+                 signature: @signed
+               },
                %ToolCall{id: "call_sb_1", name: "now", arguments: %{}}
              ]
     end
@@ -371,7 +384,7 @@ defmodule Switchboard.ToolsGeminiTest do
           "parts" => [
             %{
               "functionCall" => %{"name" => "get_weather", "args" => %{"city" => "Paris"}},
-              "thoughtSignature" => @signature
+              "thoughtSignature" => @signed
             },
             %{"functionCall" => %{"name" => "now", "args" => %{}}}
           ]
@@ -396,7 +409,7 @@ defmodule Switchboard.ToolsGeminiTest do
                        %{"text" => "One more look."},
                        %{
                          "functionCall" => %{"name" => "now", "args" => %{}},
-                         "thoughtSignature" => @signature
+                         "thoughtSignature" => @signed
                        }
                      ]
                    },
@@ -428,7 +441,12 @@ defmodule Switchboard.ToolsGeminiTest do
                Switchboard.call(reg, "Weather in Rome?", tools: @tools, tool_choice: :required)
 
       assert resp.tool_calls == [
-               %ToolCall{id: "call_sb_0", name: "get_weather", arguments: %{"city" => "Rome"}}
+               %ToolCall{
+                 id: "call_sb_0",
+                 name: "get_weather",
+                 arguments: %{"city" => "Rome"},
+                 signature: @signed
+               }
              ]
 
       chunks = reg |> Switchboard.stream("Weather in Rome?", tools: [@weather]) |> Enum.to_list()

@@ -24,7 +24,12 @@ defmodule Switchboard.Application do
       e in RuntimeError -> Logger.error("Switchboard: " <> Exception.message(e))
     end
 
-    Supervisor.start_link([], strategy: :one_for_one, name: Switchboard.Supervisor)
+    Switchboard.Telemetry.validate_log!(Application.get_env(:switchboard, :log, []))
+
+    dispatchers =
+      Enum.map(Switchboard.Telemetry.dispatcher_names(), &{Switchboard.Telemetry.Dispatcher, &1})
+
+    Supervisor.start_link(dispatchers, strategy: :one_for_one, name: Switchboard.Supervisor)
   end
 
   @doc false

@@ -14,9 +14,19 @@ defmodule Switchboard.Error do
     * `:bad_response` - a 2xx answer that could not be read
     * `:finish_reason` - the finish reason was rejected by the client's allow/deny list
     * `:cancelled` - `Switchboard.cancel/1`, or the receiver died
+    * `:circuit_open` - the client's circuit breaker is open (or half-open
+      with its one probe under way): the attempt was refused with no HTTP;
+      `retry_after_ms` says when it lets a call through again
+
+  The client's own limits (`max_in_flight`, `requests_per_minute`,
+  `tokens_per_minute`) refuse an attempt as `:rate_limited` with `status`
+  `nil` and a message naming the limit.
 
   `client` is the leaf client the error came from, `status` the HTTP status,
-  `retry_after_ms` what the provider asked for, `raw_response` the
+  `retry_after_ms` what the provider asked for, `retryable` whether a retry
+  policy would try this error again (by its kind, except that an answer
+  failing `output_schema` is not retried unless `retry_invalid_output:` asks
+  for it), `raw_response` the
   provider's body (at most 64 KiB, with the client's key removed) and
   `attempts` every HTTP attempt of the call.
 
@@ -59,7 +69,8 @@ defmodule Switchboard.Error do
     :network,
     :bad_response,
     :finish_reason,
-    :cancelled
+    :cancelled,
+    :circuit_open
   ]
 
   @type kind ::
@@ -76,6 +87,7 @@ defmodule Switchboard.Error do
           | :bad_response
           | :finish_reason
           | :cancelled
+          | :circuit_open
 
   @type t :: %__MODULE__{
           kind: kind(),
@@ -83,6 +95,7 @@ defmodule Switchboard.Error do
           client: String.t() | nil,
           status: non_neg_integer() | nil,
           retry_after_ms: non_neg_integer() | nil,
+          retryable: boolean(),
           attempts: [Switchboard.Attempt.t()],
           raw_response: String.t() | nil,
           provider_code: String.t() | nil,
@@ -98,6 +111,7 @@ defmodule Switchboard.Error do
     :raw_response,
     :provider_code,
     :provider_type,
+    retryable: false,
     attempts: []
   ]
 

@@ -449,6 +449,24 @@ defmodule Switchboard.Mock do
   end
 
   @doc """
+  The scenario's request counts: `"in_flight"` (being answered now),
+  `"peak_in_flight"` (the most answered at once) and `"requests"` (how
+  many arrived), all since the scenario was last scripted; zeros for a
+  scenario never used. A request is in flight from its arrival until its
+  response is complete (its last byte handed to the connection), dropped,
+  or abandoned by the client: what a test of a client-side concurrency
+  limit reads.
+
+  ## Examples
+
+      %{"peak_in_flight" => peak, "requests" => 1000} = Switchboard.Mock.stats(mock, "s1")
+  """
+  @spec stats(mock(), scenario()) :: %{String.t() => non_neg_integer()}
+  def stats(mock, scenario) do
+    get_term!(mock, "/_mock/scenarios/" <> check_scenario!(scenario) <> "/stats")
+  end
+
+  @doc """
   Forgets a scenario: its queue and its recorded requests.
 
   ## Examples

@@ -29,8 +29,16 @@ defmodule Switchboard.Native do
   def registry_add_client(_handle, _name, _provider, _options, _retry_policy), do: not_loaded()
   def registry_set_primary(_handle, _name), do: not_loaded()
   def registry_add_retry_policy(_handle, _name, _policy), do: not_loaded()
-  def call_start(_registry, _prompt, _opts, _receiver, _stream_window), do: not_loaded()
-  def call_start_dirty(_registry, _prompt, _opts, _receiver, _stream_window), do: not_loaded()
+  # `%{client_name => %{circuit: ..., recent_failures: n, ...}}` for leaves.
+  def registry_health(_handle), do: not_loaded()
+
+  # `observe`: `nil`, or which events to send to which dispatcher
+  # (`Switchboard.Telemetry.observe/2`).
+  def call_start(_registry, _prompt, _opts, _receiver, _stream_window, _observe),
+    do: not_loaded()
+
+  def call_start_dirty(_registry, _prompt, _opts, _receiver, _stream_window, _observe),
+    do: not_loaded()
 
   def call_cancel(_call), do: not_loaded()
   def call_ack(_call, _count), do: not_loaded()

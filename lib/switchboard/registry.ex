@@ -99,6 +99,15 @@ defmodule Switchboard.Registry do
     * `additional_model_request_fields` - sent as `additionalModelRequestFields`
     * anything else (`guardrailConfig`, `toolConfig`, ...) is sent as given
 
+  Circuit breakers and limits, per leaf client, all off by default (see
+  "Circuit breakers and limits" below):
+
+    * `circuit_breaker` - `%{failure_threshold: 5, window_ms: 60_000,
+      cooldown_ms: 30_000}` (missing keys take these defaults; `true` takes
+      them all), or `false` to opt out of the registry's default
+    * `max_in_flight`, `requests_per_minute`, `tokens_per_minute` - positive
+      integers
+
   Retry policies: `%{max_retries: n, strategy: %{type: "constant_delay", delay_ms: d}}`
   or `%{type: "exponential_backoff", delay_ms: d, multiplier: m, max_delay_ms: x}`.
   `"DefaultRetry"` is built in (3 retries, 200 ms x1.5, at most 10 s).
@@ -107,6 +116,58 @@ defmodule Switchboard.Registry do
 
   All of it is checked by `new/1`; every error names the client and the option.
   `inspect/1` shows client names only, never options, so keys stay out of logs.
+
+  ## Circuit breakers and limits
+
+  A leaf client with `circuit_breaker` counts its failures that the retry
+  rules repeat (rate limits, overload, 5xx, timeouts, network errors, bad
+  responses; not a 400, 401 or a rejected finish reason, not a
+  cancellation or the caller's own timeout). `failure_threshold` of them
+  within `window_ms` open its circuit for `cooldown_ms`: each attempt of the
+  client then fails at once, with no HTTP, as an attempt with kind
+  `:circuit_open` (`retry_after_ms` says for how long), which the client's
+  own retry policy does not repeat, so a fallback moves on to its next
+  client at once, and a round-robin's policy retries on its next client at
+  once. After the cooldown exactly one call goes through (half-open; the
+  others still get `:circuit_open`): an answer closes the circuit, a
+  counted failure opens it again, a cancelled probe lets the next call
+  probe. Answers do not erase counted failures; failures age out of the
+  window. A 429 whose `Retry-After` is longer than the client's retry
+  policy waits (`max_delay_ms`; 10 s without a policy) opens the circuit
+  for that long.
+
+  A default for every leaf that sets none sits beside `clients:`:
+
+      %{circuit_breaker: %{failure_threshold: 3, cooldown_ms: 10_000},
+        clients: [
+          %{name: "Primary", provider: "anthropic", options: %{model: "claude-haiku-4-5-20251001"}},
+          %{name: "Local", provider: "ollama", options: %{model: "llama3", circuit_breaker: false}}
+        ]}
+
+  Limits, per leaf client:
+
+    * `max_in_flight: n` - at most `n` attempts of the client send or read
+      at once
+    * `requests_per_minute: n` - a token bucket: it holds `n` requests,
+      starts full and gives one back every `60_000 / n` ms, so a burst may
+      spend a minute's budget at once and the rate over time is `n` a minute
+    * `tokens_per_minute: n` - a token bucket charged with each answer's
+      `usage.total_tokens` once it arrives; an attempt starts while any
+      budget is left, so calls in flight together may go over it
+
+  A call made to the client itself (`client:` it, or it is the primary)
+  waits for a full limit, with no process and no scheduler time, within
+  the call's `timeout:`: a `requests_per_minute` slot that comes later than
+  that fails at once as `:rate_limited`, a `max_in_flight` slot not free by
+  then fails as `:timeout`. A client reached through a fallback or
+  round-robin does not wait: the attempt fails at once as `:rate_limited`
+  with `status: nil` and a message naming the limit, not retried by the
+  client's own policy, so the strategy moves on.
+
+  Breakers and limits live in the client's state: shared by every call
+  through the registry and the registries rebuilt or reloaded from it,
+  while the client's name and options (and the registry's default breaker,
+  for a client that uses it) are unchanged. `health/1` reads them.
 
   ## Named registries
 
@@ -339,6 +400,46 @@ defmodule Switchboard.Registry do
 
   def reload(name, _config) when is_atom(name) do
     {:error, not_a_map()}
+  end
+
+  @typedoc "A circuit: closed, open until a time (ms since the Unix epoch), or half-open."
+  @type circuit :: :closed | {:open, until_ms :: non_neg_integer()} | :half_open
+
+  @typedoc "One leaf client's state, as `health/1` reports it."
+  @type client_health :: %{
+          circuit: circuit(),
+          recent_failures: non_neg_integer(),
+          in_flight: non_neg_integer(),
+          requests_available: integer() | nil,
+          tokens_available: integer() | nil
+        }
+
+  @doc """
+  Each leaf client's circuit and limits, for dashboards: a map of client
+  name => state.
+
+    * `circuit` - `:closed`, `{:open, until}` (refusing calls until
+      `until`, in ms of `System.system_time(:millisecond)`) or `:half_open`
+      (the cooldown is over: the next call, or the one under way, is the
+      probe). Always `:closed` for a client without `circuit_breaker`.
+    * `recent_failures` - failures the breaker counts within its window
+    * `in_flight` - attempts sending or reading right now
+    * `requests_available`, `tokens_available` - what is left of the
+      `requests_per_minute` and `tokens_per_minute` budgets (negative while
+      waiting calls have reserved more, or answers used more), `nil`
+      without that limit
+
+  Takes a registry or the name of a running one. Reading it waits on no call.
+
+      iex> reg = Switchboard.Registry.new!(%{clients: [%{name: "A", provider: "openai",
+      ...>   options: %{model: "gpt-4o-mini", circuit_breaker: %{failure_threshold: 3}, requests_per_minute: 60}}]})
+      iex> Switchboard.Registry.health(reg)
+      %{"A" => %{circuit: :closed, recent_failures: 0, in_flight: 0, requests_available: 60, tokens_available: nil}}
+  """
+  @spec health(registry()) :: %{String.t() => client_health()}
+  def health(reg) do
+    %__MODULE__{handle: handle} = fetch!(reg, "Switchboard.Registry.health/1")
+    Native.registry_health(handle)
   end
 
   @doc """

@@ -8,6 +8,10 @@ defmodule Switchboard.Response do
       (Anthropic thinking, Responses reasoning summaries, Gemini thoughts,
       Bedrock reasoning content), kept apart from `content`; `nil` when
       there was none
+    * `reasoning_parts` - the `Switchboard.ReasoningPart`s to send back with
+      this answer's tool calls (signed thinking, redacted thinking, Gemini
+      signatures), tagged with their dialect; `[]` when none.
+      `to_message/1` carries them into the next prompt
     * `tool_calls` - the `Switchboard.ToolCall`s the model asked for, in
       order; `[]` when none
     * `parsed` - with `output_schema:`, the answer decoded and checked
@@ -34,6 +38,7 @@ defmodule Switchboard.Response do
   @type t :: %__MODULE__{
           content: String.t(),
           reasoning: String.t() | nil,
+          reasoning_parts: [Switchboard.ReasoningPart.t()],
           tool_calls: [Switchboard.ToolCall.t()],
           parsed: term(),
           model: String.t() | nil,
@@ -60,6 +65,37 @@ defmodule Switchboard.Response do
     finish: :other,
     usage: %Switchboard.Usage{},
     tool_calls: [],
+    reasoning_parts: [],
     attempts: []
   ]
+
+  @doc """
+  The assistant message that repeats this answer in the next prompt of a
+  conversation or tool loop: its `content`, its `tool_calls` (with their
+  signatures) and its `reasoning_parts`, which each client sends back only
+  to the dialect that made them.
+
+      iex> response = %Switchboard.Response{
+      ...>   content: "Checking.",
+      ...>   tool_calls: [%Switchboard.ToolCall{id: "toolu_1", name: "now", arguments: %{}}],
+      ...>   reasoning_parts: [%Switchboard.ReasoningPart{dialect: :anthropic, text: "Time first.", signature: "EqQB"}]
+      ...> }
+      iex> message = Switchboard.Response.to_message(response)
+      iex> {message.role, message.content, length(message.tool_calls), length(message.reasoning_parts)}
+      {"assistant", "Checking.", 1, 1}
+  """
+  @spec to_message(t()) :: %{
+          role: String.t(),
+          content: String.t(),
+          tool_calls: [Switchboard.ToolCall.t()],
+          reasoning_parts: [Switchboard.ReasoningPart.t()]
+        }
+  def to_message(%__MODULE__{} = response) do
+    %{
+      role: "assistant",
+      content: response.content || "",
+      tool_calls: response.tool_calls,
+      reasoning_parts: response.reasoning_parts
+    }
+  end
 end

@@ -9,13 +9,17 @@ defmodule Switchboard.ToolCall do
     * `arguments` - the arguments, decoded into a map with string keys
       (never atoms); `nil` on a `Switchboard.Chunk`, where the call has only
       started and its arguments arrive on the final response
+    * `signature` - Gemini's `thoughtSignature` for the call, sent back with
+      it to Gemini (Gemini 3 refuses a thinking model's call without it);
+      `nil` for other providers, and left out of their requests
 
-  Send a response's tool calls back in the next prompt, followed by one
-  `tool` message per call:
+  Send a response back in the next prompt with
+  `Switchboard.Response.to_message/1` (its text, tool calls and the
+  reasoning to replay), followed by one `tool` message per call:
 
       [
         %{role: "user", content: "How much memory is in use?"},
-        %{role: "assistant", content: response.content, tool_calls: response.tool_calls},
+        Switchboard.Response.to_message(response),
         %{role: "tool", tool_call_id: call.id, content: ~s({"total": 41943040})}
       ]
 
@@ -26,8 +30,9 @@ defmodule Switchboard.ToolCall do
   @type t :: %__MODULE__{
           id: String.t(),
           name: String.t(),
-          arguments: %{optional(String.t()) => term()} | nil
+          arguments: %{optional(String.t()) => term()} | nil,
+          signature: String.t() | nil
         }
 
-  defstruct [:id, :name, :arguments]
+  defstruct [:id, :name, :arguments, :signature]
 end

@@ -230,6 +230,26 @@ defmodule Switchboard.Case do
     end
   end
 
+  @doc """
+  Receives `async/3` calls' terminal messages until `n` calls are left:
+  `{results, calls_left}`. For tests that hold some calls in the mock
+  while the others finish.
+  """
+  def await_all_but(calls, n) do
+    pending = Map.new(calls, &{&1.ref, &1})
+    collect_terminals(pending, n, [])
+  end
+
+  defp collect_terminals(pending, n, acc) when map_size(pending) <= n,
+    do: {acc, Map.values(pending)}
+
+  defp collect_terminals(pending, n, acc) do
+    receive do
+      {ref, {status, _} = result} when is_map_key(pending, ref) and status in [:ok, :error] ->
+        collect_terminals(Map.delete(pending, ref), n, [result | acc])
+    end
+  end
+
   @doc "The text of collected messages' chunks, joined."
   def text(messages), do: for({:chunk, c} <- messages, into: "", do: c.text)
 

@@ -20,6 +20,8 @@ pub enum ErrorKind {
     BadResponse,
     FinishReason,
     Cancelled,
+    /// The client's circuit breaker refused the attempt: no HTTP was sent.
+    CircuitOpen,
 }
 
 impl ErrorKind {
@@ -39,6 +41,7 @@ impl ErrorKind {
             ErrorKind::BadResponse => "bad_response",
             ErrorKind::FinishReason => "finish_reason",
             ErrorKind::Cancelled => "cancelled",
+            ErrorKind::CircuitOpen => "circuit_open",
         }
     }
 
@@ -101,6 +104,12 @@ pub struct Error {
     /// The provider's own names for the error, when it gave any. Boxed:
     /// most errors have none, and every `Result` carries an `Error`'s size.
     pub provider: Option<Box<ProviderDetail>>,
+    /// The client's own circuit breaker or limits refused the attempt
+    /// before any HTTP (`:circuit_open`, or `:rate_limited` with no status).
+    /// The leaf's retry policy does not repeat it (`retryable` is false);
+    /// a strategy's policy moves on at once, with no backoff, since its
+    /// next attempt goes to another client or finds the limit changed.
+    pub refused: bool,
 }
 
 /// The provider's own code and type of an error, each bounded to
@@ -138,6 +147,7 @@ impl Error {
             raw_response: None,
             retryable: None,
             provider: None,
+            refused: false,
         }
     }
 
@@ -176,6 +186,21 @@ impl Error {
 
     pub fn bad_response(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::BadResponse, message)
+    }
+
+    /// An attempt the client's own circuit breaker or limits refused
+    /// before any HTTP (see [`Error::refused`]'s field).
+    pub fn refusal(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        retry_after: Option<Duration>,
+    ) -> Self {
+        Error {
+            retry_after,
+            retryable: Some(false),
+            refused: true,
+            ..Error::new(kind, message)
+        }
     }
 
     pub fn cancelled() -> Self {

@@ -4,7 +4,7 @@
 //! [`execute`] on its tokio runtime.
 //!
 //! Modules depend one way only, each on those before it:
-//! `error`, `secret`, `value`, `weak_map` -> `tools` -> `prompt`, `response`, `wire`
+//! `error`, `secret`, `value`, `weak_map` -> `tools`, `reasoning` -> `prompt`, `response`, `wire`
 //! -> `pricing`, `structured`, `framing`, `env` -> `auth` -> `providers` -> `retry`, `config`
 //! -> `engine`.
 
@@ -18,6 +18,7 @@ pub mod generation;
 pub mod pricing;
 pub mod prompt;
 pub mod providers;
+pub mod reasoning;
 pub mod response;
 pub mod retry;
 pub mod secret;
@@ -31,5 +32,6 @@ pub use config::Registry;
 pub use engine::{execute, CallRequest, StreamSink};
 pub use error::{Error, ErrorKind};
 pub use prompt::{parse_prompt, Message};
+pub use reasoning::{Dialect, ReasoningPart};
 pub use response::{Attempt, Failure, Finish, Response, Usage};
 pub use tools::{Tool, ToolCall, ToolCallStart, ToolChoice};

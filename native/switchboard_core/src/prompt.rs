@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::reasoning::{parse_reasoning_parts, Dialect, ReasoningPart};
 use crate::tools::{arguments_from_value, ToolCall};
 use crate::value::type_name;
 
@@ -119,6 +120,9 @@ pub struct Message {
     /// Assistant messages: the tool calls it made (its content may then
     /// be empty).
     pub tool_calls: Vec<ToolCall>,
+    /// Assistant messages: the reasoning of the answer they repeat, sent
+    /// back only to the dialect that made each part.
+    pub reasoning_parts: Vec<ReasoningPart>,
     /// Tool messages: the call this is the result of.
     pub tool_call_id: Option<String>,
     /// Tool messages: the tool's name, when the app gives it; found from
@@ -132,9 +136,17 @@ impl Message {
             role,
             content,
             tool_calls: Vec::new(),
+            reasoning_parts: Vec::new(),
             tool_call_id: None,
             name: None,
         }
+    }
+
+    /// The reasoning parts a request of `dialect` sends back.
+    pub fn reasoning_in(&self, dialect: Dialect) -> impl Iterator<Item = &ReasoningPart> {
+        self.reasoning_parts
+            .iter()
+            .filter(move |p| p.replays_in(dialect))
     }
 
     pub fn user(text: impl Into<String>) -> Self {
@@ -299,6 +311,11 @@ fn parse_message(index: usize, item: &Value) -> Result<Message, Error> {
         }
         (_, Some(_)) => return Err(at("only assistant messages carry :tool_calls")),
     };
+    let reasoning_parts = match (role, map.get("reasoning_parts")) {
+        (_, None | Some(Value::Null)) => Vec::new(),
+        (Role::Assistant, Some(parts)) => parse_reasoning_parts(parts).map_err(|e| at(&e))?,
+        (_, Some(_)) => return Err(at("only assistant messages carry :reasoning_parts")),
+    };
     let string = |key: &str| match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -329,7 +346,9 @@ fn parse_message(index: usize, item: &Value) -> Result<Message, Error> {
         {
             Content::Text(result.to_string())
         }
-        None | Some(Value::Null) if !tool_calls.is_empty() => Content::Text(String::new()),
+        None | Some(Value::Null) if !tool_calls.is_empty() || !reasoning_parts.is_empty() => {
+            Content::Text(String::new())
+        }
         Some(other) => {
             return Err(at(&format!(
                 "content must be a string or a list of parts, got {}",
@@ -349,6 +368,7 @@ fn parse_message(index: usize, item: &Value) -> Result<Message, Error> {
         role,
         content,
         tool_calls,
+        reasoning_parts,
         tool_call_id,
         name,
     })
@@ -369,10 +389,21 @@ fn parse_tool_call(call: &Value) -> Result<ToolCall, String> {
         other => arguments_from_value(&name, other),
     }
     .map_err(|_| "arguments must be a map (or a JSON object as a string)".to_owned())?;
+    let signature = match map.get("signature") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()).filter(|s| !s.is_empty()),
+        Some(other) => {
+            return Err(format!(
+                ":signature must be a string, got {}",
+                type_name(other)
+            ))
+        }
+    };
     Ok(ToolCall {
         id,
         name,
         arguments,
+        signature,
     })
 }
 

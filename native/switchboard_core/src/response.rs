@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::error::Error;
+use crate::reasoning::ReasoningPart;
 use crate::tools::ToolCall;
 
 /// Token counts, with one meaning across providers: `input_tokens` counts
@@ -129,6 +130,11 @@ pub struct Attempt {
     pub usage: Option<Usage>,
     /// What `usage` cost under the client's `pricing`.
     pub cost: Option<f64>,
+    /// When the attempt started (wall clock).
+    pub started_at: std::time::SystemTime,
+    /// From the attempt's start to its first streamed delta; `None` when
+    /// nothing was streamed.
+    pub time_to_first_token: Option<Duration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +142,9 @@ pub struct Response {
     pub content: String,
     /// Reasoning kept apart from `content`; empty when there was none.
     pub reasoning: String,
+    /// Reasoning to send back with this answer's tool calls, tagged with
+    /// the dialect that made it.
+    pub reasoning_parts: Vec<ReasoningPart>,
     pub tool_calls: Vec<ToolCall>,
     /// The answer decoded and checked against the call's `output_schema`.
     pub parsed: Option<Value>,

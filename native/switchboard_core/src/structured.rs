@@ -653,6 +653,7 @@ mod tests {
             id: "c1".into(),
             name: "get_metric".into(),
             arguments: Default::default(),
+            signature: None,
         };
         let mut c = Completion {
             content: "Let me look.".into(),
@@ -670,6 +671,7 @@ mod tests {
             id: "c1".into(),
             name: "get_metric".into(),
             arguments: Default::default(),
+            signature: None,
         };
         let Value::Object(arguments) = json!({"healthy": "true", "score": 2, "checks": []}) else {
             unreachable!()
@@ -682,6 +684,7 @@ mod tests {
                     id: "c2".into(),
                     name: OUTPUT_TOOL.into(),
                     arguments,
+                    signature: None,
                 },
             ],
             ..Completion::default()
@@ -701,6 +704,7 @@ mod tests {
                 id: "c3".into(),
                 name: OUTPUT_TOOL.into(),
                 arguments: bad,
+                signature: None,
             }],
             ..Completion::default()
         };

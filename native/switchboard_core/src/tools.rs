@@ -12,6 +12,22 @@ use crate::value::type_name;
 /// `tool_calls` and reads it as the structured answer.
 pub const OUTPUT_TOOL: &str = "json_output";
 
+/// What [`OUTPUT_TOOL`] tells the model, the same on every dialect.
+pub const OUTPUT_TOOL_DESCRIPTION: &str =
+    "Give your final answer by calling this tool: its input is the answer, matching this schema.";
+
+/// Whether a request's `thinking` field (Anthropic's, also inside Bedrock's
+/// `additionalModelRequestFields`) turns extended thinking on: any object
+/// whose `type` is not `"disabled"`. Claude refuses a forced tool choice
+/// with thinking on, so [`OUTPUT_TOOL`] is then offered, not forced, and
+/// an answer in text is read as the structured answer instead.
+pub fn thinking_enabled(thinking: Option<&Value>) -> bool {
+    match thinking {
+        Some(Value::Object(t)) => t.get("type").and_then(Value::as_str) != Some("disabled"),
+        _ => false,
+    }
+}
+
 /// A function the model may call.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tool {
@@ -39,6 +55,22 @@ pub struct ToolCall {
     pub name: String,
     /// Decoded arguments: a JSON object.
     pub arguments: Map<String, Value>,
+    /// Gemini's `thoughtSignature` on this call's part, sent back on it in
+    /// a Gemini request (Gemini 3 refuses a signed call that lost it);
+    /// other dialects leave it out.
+    pub signature: Option<String>,
+}
+
+impl ToolCall {
+    /// A call without a signature.
+    pub fn new(id: String, name: String, arguments: Map<String, Value>) -> Self {
+        ToolCall {
+            id,
+            name,
+            arguments,
+            signature: None,
+        }
+    }
 }
 
 /// A tool call that started streaming: a UI can show it before its
@@ -250,10 +282,13 @@ struct Partial {
     id: String,
     name: String,
     arguments: String,
+    /// Its start was seen (and announced).
+    started: bool,
 }
 
 impl ToolCallAssembly {
-    /// A call begins. Returns true if it is new (to announce it once).
+    /// A call begins. Returns true the first time a call is started (to
+    /// announce it once), also when pieces of its arguments came first.
     pub fn start(&mut self, key: u64, id: &str, name: &str) -> bool {
         match self.calls.iter_mut().find(|c| c.key == key) {
             Some(call) => {
@@ -263,7 +298,7 @@ impl ToolCallAssembly {
                 if call.name.is_empty() {
                     call.name.push_str(name);
                 }
-                false
+                !std::mem::replace(&mut call.started, true)
             }
             None => {
                 self.calls.push(Partial {
@@ -271,16 +306,18 @@ impl ToolCallAssembly {
                     id: id.to_owned(),
                     name: name.to_owned(),
                     arguments: String::new(),
+                    started: true,
                 });
                 true
             }
         }
     }
 
-    /// More of a call's arguments text; a piece for a call never started
-    /// starts it without id or name (some servers send those late). The
-    /// arguments held are bounded like a streamed answer's text: past
-    /// [`MAX_ARGUMENT_BYTES`] the stream is a `:bad_response`.
+    /// More of a call's arguments text; a piece for a call not started yet
+    /// holds its place, without id or name, until its start (some servers
+    /// send those late). The arguments held are bounded like a streamed
+    /// answer's text: past [`MAX_ARGUMENT_BYTES`] the stream is a
+    /// `:bad_response`.
     pub fn push_arguments(&mut self, key: u64, piece: &str) -> Result<(), Error> {
         if self.len_bytes().saturating_add(piece.len()) > MAX_ARGUMENT_BYTES {
             return Err(Error::bad_response(format!(
@@ -288,11 +325,15 @@ impl ToolCallAssembly {
                 MAX_ARGUMENT_BYTES / (1024 * 1024)
             )));
         }
-        if !self.calls.iter().any(|c| c.key == key) {
-            self.start(key, "", "");
-        }
-        if let Some(call) = self.calls.iter_mut().find(|c| c.key == key) {
-            call.arguments.push_str(piece);
+        match self.calls.iter_mut().find(|c| c.key == key) {
+            Some(call) => call.arguments.push_str(piece),
+            None => self.calls.push(Partial {
+                key,
+                id: String::new(),
+                name: String::new(),
+                arguments: piece.to_owned(),
+                started: false,
+            }),
         }
         Ok(())
     }
@@ -336,6 +377,7 @@ impl ToolCallAssembly {
                     id,
                     name: c.name,
                     arguments,
+                    signature: None,
                 })
             })
             .collect()
@@ -375,6 +417,20 @@ mod tests {
     }
 
     #[test]
+    fn thinking_is_on_for_any_object_but_a_disabled_one() {
+        for (thinking, on) in [
+            (json!({"type": "enabled", "budget_tokens": 1024}), true),
+            (json!({"type": "adaptive"}), true),
+            (json!({"type": "disabled"}), false),
+            (json!(null), false),
+            (json!(true), false),
+        ] {
+            assert_eq!(thinking_enabled(Some(&thinking)), on, "{thinking}");
+        }
+        assert!(!thinking_enabled(None));
+    }
+
+    #[test]
     fn tool_choice_must_name_a_declared_tool() {
         let tools = parse_tools(&json!([{"name": "a"}])).unwrap();
         assert_eq!(
@@ -394,7 +450,9 @@ mod tests {
         assert!(!a.start(1, "", ""));
         a.push_arguments(1, "1}").unwrap();
         a.push_arguments(3, "").unwrap();
-        a.start(3, "", "now");
+        // Arguments before the start: the start still announces it.
+        assert!(a.start(3, "", "now"));
+        assert!(!a.start(3, "", "now"));
         let calls = a.finish().unwrap();
         assert_eq!(calls[0].arguments["k"], json!(1));
         assert_eq!(calls[1].id, "call_sb_1");

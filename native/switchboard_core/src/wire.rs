@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::prompt::Message;
+use crate::reasoning::ReasoningPart;
 use crate::response::{Finish, Usage};
 use crate::secret::{Secret, Secrets};
 use crate::tools::{Tool, ToolCall, ToolCallStart, ToolChoice};
@@ -140,6 +141,9 @@ pub struct Completion {
     /// Reasoning the provider returned (thinking, thoughts, summaries),
     /// kept apart from the answer; empty when there was none.
     pub reasoning: String,
+    /// What of the reasoning must go back in the next request of a tool
+    /// loop (signatures, encrypted reasoning), in the answer's order.
+    pub reasoning_parts: Vec<ReasoningPart>,
     pub tool_calls: Vec<ToolCall>,
     /// Set by the engine: the answer checked against the call's
     /// `output_schema`.

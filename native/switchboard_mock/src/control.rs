@@ -35,6 +35,7 @@ pub async fn handle(state: &Arc<State>, req: Request<Incoming>) -> Response<Mock
             put_scenario(state, id, body, json).await
         }
         (&Method::GET, ["scenarios", id, "requests"]) => get_requests(state, id),
+        (&Method::GET, ["scenarios", id, "stats"]) => get_stats(state, id),
         (&Method::PUT, ["scenarios", id, "aws"]) => {
             let json = is_json(parts.headers.get(CONTENT_TYPE));
             put_aws(state, id, body, json).await
@@ -184,6 +185,23 @@ fn get_requests(state: &Arc<State>, id: &str) -> Reply {
         .unwrap_or_default();
     let terms: Vec<Term> = records.iter().map(|r| etf::record_to_term(r)).collect();
     Ok(term_response(&Term::from(List::from(terms))))
+}
+
+/// `%{"in_flight" => n, "peak_in_flight" => n, "requests" => n}`: requests
+/// being answered now, the most at once and how many were admitted since
+/// the scenario was last scripted.
+fn get_stats(state: &Arc<State>, id: &str) -> Reply {
+    let id = checked_id(id)?;
+    let (now, peak, admitted) = state
+        .existing_scenario(id)
+        .map(|s| s.in_flight.read())
+        .unwrap_or_default();
+    let int = |n: u64| etf::int(i64::try_from(n).unwrap_or(i64::MAX));
+    Ok(term_response(&etf::map(vec![
+        ("in_flight", int(now)),
+        ("peak_in_flight", int(peak)),
+        ("requests", int(admitted)),
+    ])))
 }
 
 /// Body: the scenario's AWS configuration map (see `aws::AwsConfig`).

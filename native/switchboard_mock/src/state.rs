@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -112,6 +112,9 @@ pub struct Record {
     // record is already visible to readers of the log.
     finish: AtomicU64,
     status: AtomicU16,
+    /// The scenario's count of requests being answered, which this one
+    /// leaves when its outcome is settled; set when it is admitted.
+    in_flight: OnceLock<Arc<InFlight>>,
 }
 
 impl Record {
@@ -135,6 +138,7 @@ impl Record {
             auth: None,
             finish: AtomicU64::new(0),
             status: AtomicU16::new(0),
+            in_flight: OnceLock::new(),
         }
     }
 
@@ -175,9 +179,13 @@ impl Record {
     /// First final outcome wins; later calls are ignored.
     pub(crate) fn finish(&self, outcome: Outcome, at_us: u64) {
         let word = (outcome.tag() << TAG_SHIFT) | (at_us & TIME_MASK);
-        let _ = self
+        let settled = self
             .finish
-            .compare_exchange(0, word, Ordering::AcqRel, Ordering::Acquire);
+            .compare_exchange(0, word, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok();
+        if let (true, Some(gauge)) = (settled, self.in_flight.get()) {
+            gauge.leave();
+        }
     }
 }
 
@@ -213,6 +221,48 @@ pub(crate) fn micros_since(start: Instant) -> u64 {
     u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX - 1)
 }
 
+/// Requests of a scenario being answered now, and the most at once:
+/// what a test of a client-side concurrency limit reads. A request is
+/// answered from its admission until its outcome is settled (completion
+/// is settled as its last byte is handed to the connection, before the
+/// client can read it).
+#[derive(Debug, Default)]
+pub struct InFlight {
+    now: AtomicU64,
+    peak: AtomicU64,
+    /// Requests admitted since the scenario was last scripted.
+    admitted: AtomicU64,
+}
+
+impl InFlight {
+    fn enter(&self) {
+        let now = self.now.fetch_add(1, Ordering::AcqRel) + 1;
+        self.peak.fetch_max(now, Ordering::AcqRel);
+        self.admitted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// A new script counts from here: the peak restarts at what is
+    /// still in flight.
+    fn restart(&self) {
+        self.peak
+            .store(self.now.load(Ordering::Acquire), Ordering::Release);
+        self.admitted.store(0, Ordering::Relaxed);
+    }
+
+    /// `(in flight now, peak, admitted)`.
+    pub fn read(&self) -> (u64, u64, u64) {
+        (
+            self.now.load(Ordering::Acquire),
+            self.peak.load(Ordering::Acquire),
+            self.admitted.load(Ordering::Relaxed),
+        )
+    }
+}
+
 #[derive(Debug)]
 struct QueuedStep {
     step: Arc<Step>,
@@ -233,6 +283,7 @@ pub struct Scenario {
     /// AWS settings and credential-endpoint counters; kept when the steps
     /// are replaced, gone with the scenario.
     pub aws: ScenarioAws,
+    pub in_flight: Arc<InFlight>,
 }
 
 impl Scenario {
@@ -250,6 +301,9 @@ impl Scenario {
         max_records: usize,
         take_step: bool,
     ) -> Option<Arc<Step>> {
+        if record.in_flight.set(Arc::clone(&self.in_flight)).is_ok() {
+            self.in_flight.enter();
+        }
         let mut inner = self.lock();
         if inner.records.len() < max_records {
             inner.records.push(record);
@@ -287,6 +341,7 @@ impl Scenario {
             })
             .collect();
         inner.records.clear();
+        self.in_flight.restart();
     }
 
     pub fn records(&self) -> Vec<Arc<Record>> {

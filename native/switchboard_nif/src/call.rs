@@ -10,12 +10,14 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use rustler::{Encoder, Env, LocalPid, Monitor, Resource, ResourceArc, Term};
 use serde_json::Value;
+use switchboard_core::engine::Observer;
 use switchboard_core::tools::{parse_tool_choice, parse_tools};
 use switchboard_core::StreamSink;
 use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry};
 use tokio_util::sync::CancellationToken;
 
 use crate::encode::{ExError, ExResponse};
+use crate::events::Events;
 use crate::outbox::{Flow, Outbox};
 use crate::registry::RegistryResource;
 use crate::runtime::runtime;
@@ -81,9 +83,10 @@ rustler::atoms! {
 
 /// Starts a call whose `prompt` and `opts` fit `DECODE_HERE_BUDGET`.
 /// Larger ones are not touched: it returns `:too_large`, and the caller
-/// uses `call_start_dirty/5` instead. `window`: `nil` for a plain call,
+/// uses `call_start_dirty/6` instead. `window`: `nil` for a plain call,
 /// else a streamed one with at most that many unacknowledged chunk
-/// messages (`:infinity` for no limit).
+/// messages (`:infinity` for no limit). `observe`: `nil`, or which events
+/// to send where (see `events.rs`).
 #[rustler::nif]
 fn call_start<'a>(
     env: Env<'a>,
@@ -92,6 +95,7 @@ fn call_start<'a>(
     opts: Term<'a>,
     receiver: LocalPid,
     window: Term<'a>,
+    observe: Term<'a>,
 ) -> Term<'a> {
     let _timed = timing::start();
     // A NIF call counts as one reduction however long it runs; charging
@@ -101,10 +105,10 @@ fn call_start<'a>(
     if !fits(&[prompt, opts], DECODE_HERE_BUDGET) {
         return too_large().encode(env);
     }
-    start(env, &registry, prompt, opts, receiver, window)
+    start(env, &registry, prompt, opts, receiver, window, observe)
 }
 
-/// `call_start/5` for arguments of any size, on a dirty CPU scheduler.
+/// `call_start/6` for arguments of any size, on a dirty CPU scheduler.
 #[rustler::nif(schedule = "DirtyCpu")]
 fn call_start_dirty<'a>(
     env: Env<'a>,
@@ -113,8 +117,9 @@ fn call_start_dirty<'a>(
     opts: Term<'a>,
     receiver: LocalPid,
     window: Term<'a>,
+    observe: Term<'a>,
 ) -> Term<'a> {
-    start(env, &registry, prompt, opts, receiver, window)
+    start(env, &registry, prompt, opts, receiver, window, observe)
 }
 
 /// Decodes the request, spawns the call's task and returns its handle. A
@@ -127,6 +132,7 @@ fn start<'a>(
     opts: Term<'a>,
     receiver: LocalPid,
     window: Term<'a>,
+    observe: Term<'a>,
 ) -> Term<'a> {
     let call = ResourceArc::new(CallResource {
         cancel: CancellationToken::new(),
@@ -151,6 +157,11 @@ fn start<'a>(
         request: decode_guarded(prompt, opts).map_err(Box::new),
         receiver,
         stream_window,
+        // `nil` (the usual case) is one comparison.
+        events: (!observe.is_atom())
+            .then(|| Events::decode(observe, &call))
+            .flatten()
+            .map(Arc::new),
     };
     runtime().spawn(task.run());
     call.encode(env)
@@ -193,6 +204,8 @@ struct CallTask {
     request: Result<CallRequest, Box<Failure>>,
     receiver: LocalPid,
     stream_window: Option<u64>,
+    /// Where the call's events go, when any are wanted.
+    events: Option<Arc<Events>>,
 }
 
 impl CallTask {
@@ -203,6 +216,7 @@ impl CallTask {
             request,
             receiver,
             stream_window,
+            events,
         } = self;
         let outbox = Outbox::new(receiver, call.clone(), stream_window.unwrap_or(u64::MAX));
         let result = match request {
@@ -214,7 +228,7 @@ impl CallTask {
                 // and that state is every call's fixed cost while in flight.
                 AssertUnwindSafe(async {
                     tokio::select! {
-                        result = execute(registry, request, call.cancel.clone(), sink) => result,
+                        result = execute(registry, request, call.cancel.clone(), sink, observer(&events)) => result,
                         never = outbox.flush_on_ack() => never,
                     }
                 })
@@ -223,11 +237,21 @@ impl CallTask {
                 .unwrap_or_else(|panic| Err(panic_failure(panic)))
             }
         };
+        // Whatever ended the call (an answer, an error, cancellation, the
+        // receiver's death, a panic), this is its one end event.
+        if let Some(events) = &events {
+            events.call_finished(&result);
+        }
         outbox.finish(|env| match result {
             Ok(response) => (rustler::types::atom::ok(), ExResponse::from(response)).encode(env),
             Err(failure) => (rustler::types::atom::error(), ExError::from(failure)).encode(env),
         });
     }
+}
+
+/// The engine tells attempts only to a call that wants some event.
+fn observer(events: &Option<Arc<Events>>) -> Option<Arc<dyn Observer>> {
+    events.clone().map(|e| e as Arc<dyn Observer>)
 }
 
 fn panic_failure(panic: Box<dyn std::any::Any + Send>) -> Failure {

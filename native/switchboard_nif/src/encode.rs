@@ -6,7 +6,8 @@ use rustler::{Atom, Encoder, Env, NifException, NifStruct, Term};
 use serde_json::Value;
 
 use switchboard_core::{
-    Attempt, Error, ErrorKind, Failure, Finish, Response, ToolCall, ToolCallStart, Usage,
+    Attempt, Dialect, Error, ErrorKind, Failure, Finish, ReasoningPart, Response, ToolCall,
+    ToolCallStart, Usage,
 };
 
 rustler::atoms! {
@@ -23,11 +24,43 @@ rustler::atoms! {
     bad_response,
     finish_reason,
     cancelled,
+    circuit_open,
     stop,
     length,
     tool_calls,
     content_filter,
     other,
+    anthropic,
+    bedrock,
+    gemini,
+}
+
+fn dialect_atom(dialect: Dialect) -> Atom {
+    match dialect {
+        Dialect::Anthropic => anthropic(),
+        Dialect::Bedrock => bedrock(),
+        Dialect::Gemini => gemini(),
+    }
+}
+
+#[derive(NifStruct)]
+#[module = "Switchboard.ReasoningPart"]
+pub struct ExReasoningPart {
+    dialect: Atom,
+    text: String,
+    signature: Option<String>,
+    redacted: Option<String>,
+}
+
+impl From<ReasoningPart> for ExReasoningPart {
+    fn from(p: ReasoningPart) -> Self {
+        ExReasoningPart {
+            dialect: dialect_atom(p.dialect),
+            text: p.text,
+            signature: p.signature,
+            redacted: p.redacted,
+        }
+    }
 }
 
 fn finish_atom(finish: Finish) -> Atom {
@@ -87,6 +120,7 @@ pub struct ExToolCall {
     name: String,
     /// `nil` on a chunk, where the call has only started.
     arguments: Option<Json>,
+    signature: Option<String>,
 }
 
 impl ExToolCall {
@@ -95,6 +129,7 @@ impl ExToolCall {
             id: start.id,
             name: start.name,
             arguments: None,
+            signature: None,
         }
     }
 }
@@ -105,6 +140,7 @@ impl From<ToolCall> for ExToolCall {
             id: call.id,
             name: call.name,
             arguments: Some(Json(Value::Object(call.arguments))),
+            signature: call.signature,
         }
     }
 }
@@ -124,6 +160,7 @@ fn kind_atom(kind: ErrorKind) -> Atom {
         ErrorKind::BadResponse => bad_response(),
         ErrorKind::FinishReason => finish_reason(),
         ErrorKind::Cancelled => cancelled(),
+        ErrorKind::CircuitOpen => circuit_open(),
     }
 }
 
@@ -148,6 +185,8 @@ pub struct ExAttempt {
     error: Option<ExError>,
     duration_ms: u64,
     usage: Option<ExUsage>,
+    started_at: crate::datetime::ExDateTime,
+    time_to_first_token_ms: Option<u64>,
 }
 
 #[derive(NifStruct)]
@@ -155,6 +194,7 @@ pub struct ExAttempt {
 pub struct ExResponse {
     content: String,
     reasoning: Option<String>,
+    reasoning_parts: Vec<ExReasoningPart>,
     tool_calls: Vec<ExToolCall>,
     parsed: Option<Json>,
     model: Option<String>,
@@ -176,6 +216,7 @@ pub struct ExError {
     client: Option<String>,
     status: Option<u16>,
     retry_after_ms: Option<u64>,
+    retryable: bool,
     attempts: Vec<ExAttempt>,
     raw_response: Option<String>,
     provider_code: Option<String>,
@@ -216,12 +257,15 @@ impl From<Attempt> for ExAttempt {
             error: a.error.map(ExError::from),
             duration_ms: millis(a.duration),
             usage: a.usage.map(|u| ExUsage::priced(u, a.cost)),
+            started_at: crate::datetime::ExDateTime::from(a.started_at),
+            time_to_first_token_ms: a.time_to_first_token.map(millis),
         }
     }
 }
 
 impl From<Error> for ExError {
     fn from(e: Error) -> Self {
+        let retryable = e.is_retryable();
         let provider = e.provider.map(|p| *p);
         let (provider_code, provider_type) = provider.map_or((None, None), |p| (p.code, p.kind));
         ExError {
@@ -230,6 +274,7 @@ impl From<Error> for ExError {
             client: e.client.map(String::from),
             status: e.status,
             retry_after_ms: e.retry_after.map(millis),
+            retryable,
             attempts: Vec::new(),
             raw_response: e.raw_response,
             provider_code,
@@ -252,6 +297,11 @@ impl From<Response> for ExResponse {
         ExResponse {
             content: r.content,
             reasoning: Some(r.reasoning).filter(|t| !t.is_empty()),
+            reasoning_parts: r
+                .reasoning_parts
+                .into_iter()
+                .map(ExReasoningPart::from)
+                .collect(),
             tool_calls: r.tool_calls.into_iter().map(ExToolCall::from).collect(),
             parsed: r.parsed.map(Json),
             model: r.model,

@@ -2,8 +2,11 @@
 //! the tokio runtime and message sending. No provider logic lives here.
 
 mod call;
+mod datetime;
 mod encode;
 mod env;
+mod events;
+mod health;
 #[cfg(feature = "bench")]
 mod heap;
 mod outbox;

@@ -3,7 +3,10 @@
 //! caches) lives in its [`ClientStore`], which the registries rebuilt or
 //! reloaded from it inherit.
 
+pub mod breaker;
+mod health;
 pub mod http;
+pub mod limits;
 mod shorthand;
 mod source;
 mod state;
@@ -14,7 +17,10 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub use breaker::BreakerSettings;
+pub use health::{Circuit, ClientHealth};
 pub use http::HttpSettings;
+pub use limits::LeafLimits;
 pub use shorthand::SHORTHAND_CACHE_LIMIT;
 pub use source::{ClientSource, RegistrySource};
 pub use state::{ClientState, ClientStore};
@@ -47,6 +53,10 @@ pub struct Leaf {
     pub generation: crate::generation::GenerationParams,
     /// `pricing`: what its tokens cost; `None`: attempts carry no cost.
     pub pricing: Option<Pricing>,
+    /// Its own `circuit_breaker`, or the registry's; `None`: off.
+    pub breaker: Option<BreakerSettings>,
+    /// `max_in_flight`, `requests_per_minute`, `tokens_per_minute`.
+    pub limits: LeafLimits,
 }
 
 /// The provider is left out: its URL may hold userinfo or a key in the
@@ -59,6 +69,8 @@ impl std::fmt::Debug for Leaf {
             .field("finish_reason_allow_list", &self.finish_reason_allow_list)
             .field("finish_reason_deny_list", &self.finish_reason_deny_list)
             .field("pricing", &self.pricing)
+            .field("breaker", &self.breaker)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
@@ -264,6 +276,11 @@ fn build_node(
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             state_config.insert("strategy".into(), names.into());
+            if let Some(k) = c.options.keys().find(|k| is_leaf_only(k)) {
+                return Err(Error::config(format!(
+                    "{ctx}: option {k:?} belongs on leaf clients: each of a strategy's clients has its own"
+                )));
+            }
             if matches!(spec.kind, SpecKind::Fallback) {
                 opts.reject_unknown(&["strategy", "http"])?;
                 NodeKind::Fallback(children)
@@ -282,6 +299,17 @@ fn build_node(
         }
         None => {
             state_config.clone_from(&c.options);
+            let breaker = match c.options.get("circuit_breaker") {
+                Some(v) if !v.is_null() => BreakerSettings::parse(&ctx, v)?,
+                _ => {
+                    // The registry's default is part of this client's
+                    // config: a new default starts a new breaker.
+                    if let Some(b) = &source.circuit_breaker {
+                        state_config.insert("circuit_breaker".into(), breaker::key(b));
+                    }
+                    source.circuit_breaker
+                }
+            };
             let options = ClientOptions {
                 credentials: store.credentials.clone(),
                 ..ClientOptions::parse(spec, ctx.clone(), &c.options)?
@@ -306,6 +334,8 @@ fn build_node(
                     Some(v) if !v.is_null() => Some(Pricing::parse(&ctx, v)?),
                     _ => None,
                 },
+                breaker,
+                limits: LeafLimits::parse(&opts, &ctx)?,
             })
         }
     };
@@ -333,6 +363,11 @@ fn build_node(
         total_timeout,
         state,
     })
+}
+
+/// Options of a leaf's own breaker and limits.
+fn is_leaf_only(key: &str) -> bool {
+    key == "circuit_breaker" || limits::LIMIT_OPTIONS.contains(&key)
 }
 
 /// Rejects any cycle through fallback and round-robin edges, naming it,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::breaker::BreakerSettings;
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 use crate::value::{shown, type_name};
@@ -37,6 +38,8 @@ pub struct RegistrySource {
     pub clients: Vec<ClientSource>,
     /// User policies; `DefaultRetry` is built in unless redefined.
     pub retry_policies: Vec<Arc<RetryPolicy>>,
+    /// The `circuit_breaker` of every leaf that sets none of its own.
+    pub circuit_breaker: Option<BreakerSettings>,
 }
 
 impl RegistrySource {
@@ -47,15 +50,20 @@ impl RegistrySource {
                 type_name(config)
             ))
         })?;
-        if let Some(k) = map
-            .keys()
-            .find(|k| !matches!(k.as_str(), "primary" | "clients" | "retry_policies"))
-        {
+        if let Some(k) = map.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "primary" | "clients" | "retry_policies" | "circuit_breaker"
+            )
+        }) {
             return Err(Error::config(format!(
-                "unknown registry key {k:?} (expected primary, clients, retry_policies)"
+                "unknown registry key {k:?} (expected primary, clients, retry_policies, circuit_breaker)"
             )));
         }
         let mut source = RegistrySource::default();
+        if let Some(value) = map.get("circuit_breaker") {
+            source.circuit_breaker = BreakerSettings::parse("the registry", value)?;
+        }
         match map.get("retry_policies") {
             None | Some(Value::Null) => {}
             Some(Value::Object(policies)) => {

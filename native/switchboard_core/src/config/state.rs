@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::breaker::CircuitBreaker;
+use super::limits::ClientLimiter;
 use crate::auth::CredentialCaches;
 use crate::weak_map::WeakMap;
 
@@ -16,18 +18,24 @@ use crate::weak_map::WeakMap;
 /// config are unchanged ([`ClientStore`]); a client whose config changed
 /// starts with a fresh one.
 ///
-/// It holds the round-robin cursor. It is also where a client's circuit
-/// breaker and rate limits (issue 16) belong: every node of a registry
-/// holds its client's state (`ClientNode::state`), so the engine can check
-/// a breaker or a limiter before each attempt of the client and update it
-/// with the attempt's outcome after, and both survive reloads as the cursor
-/// does. Credentials are not here: clients share them by credential
-/// identity ([`CredentialCaches`]), whatever their names.
+/// It holds the round-robin cursor, and a leaf's circuit breaker and
+/// limit counters: every node of a registry holds its client's state
+/// (`ClientNode::state`), so the engine checks the breaker and the limits
+/// before each attempt of the client and updates them with the attempt's
+/// outcome after, and all of it survives reloads. Credentials are not
+/// here: clients share them by credential identity ([`CredentialCaches`]),
+/// whatever their names.
 #[derive(Debug, Default)]
 pub struct ClientState {
     /// Round-robin clients: attempts made so far through this client, by
     /// every call.
     pub cursor: AtomicUsize,
+    /// Leaves: used only when the client has a `circuit_breaker`.
+    pub breaker: CircuitBreaker,
+    /// Leaves: `max_in_flight`, `requests_per_minute`, `tokens_per_minute`.
+    pub limiter: ClientLimiter,
+    /// Leaves: attempts sending or reading right now, by every call.
+    pub in_flight: AtomicUsize,
 }
 
 /// What a client's state is kept under: its name and config.

@@ -4,6 +4,8 @@
 mod attempts;
 mod deadline;
 mod exchange;
+mod gate;
+pub mod observe;
 pub mod raw;
 mod strategy;
 mod stream;
@@ -25,6 +27,7 @@ use crate::tools::{Tool, ToolChoice};
 use attempts::AttemptLog;
 use deadline::Deadline;
 use exchange::HttpExchange;
+pub use observe::Observer;
 use strategy::Ctx;
 pub use stream::StreamSink;
 
@@ -54,12 +57,14 @@ pub struct CallRequest {
 }
 
 /// Runs `request` to completion, failure or cancellation. With a `sink`,
-/// answers are streamed and their text is passed to it as it arrives.
+/// answers are streamed and their text is passed to it as it arrives; an
+/// `observer` hears of each attempt as it starts and ends.
 pub async fn execute(
     registry: Arc<Registry>,
     request: CallRequest,
     cancel: CancellationToken,
     sink: Option<&dyn StreamSink>,
+    observer: Option<Arc<dyn Observer>>,
 ) -> Result<Response, Failure> {
     let started = Instant::now();
     // The call's generation parameters are typed once here; each attempt
@@ -89,7 +94,7 @@ pub async fn execute(
         Some(Ok(output)) => Some(output),
         None => None,
     };
-    let log = AttemptLog::default();
+    let log = AttemptLog::observed(observer);
     // A shorthand client the registry keeps (or built for this call): one
     // pointer in every call's in-flight state.
     let adhoc;
@@ -138,6 +143,7 @@ pub async fn execute(
         log: &log,
         sink,
         exchange: &exchange,
+        waits_for_limits: matches!(node.kind, crate::config::NodeKind::Leaf(_)),
     };
     let run = strategy::run_client(&ctx, node, Deadline::for_call(request.timeout));
     let result = tokio::select! {
@@ -151,6 +157,7 @@ pub async fn execute(
             finish: answer.completion.finish(),
             content: answer.completion.content,
             reasoning: answer.completion.reasoning,
+            reasoning_parts: answer.completion.reasoning_parts,
             tool_calls: answer.completion.tool_calls,
             parsed: answer.completion.parsed,
             model: answer.completion.model,

@@ -6,9 +6,11 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use super::attempts::AttemptLog;
 use super::deadline::Deadline;
+use super::gate;
 use super::stream::StreamSink;
 use crate::config::{ClientNode, Leaf, NodeKind, Registry};
 use crate::error::{Error, ErrorKind};
@@ -62,6 +64,9 @@ pub(super) struct Ctx<'a, X> {
     /// Present for streamed calls.
     pub sink: Option<&'a dyn StreamSink>,
     pub exchange: &'a X,
+    /// The call's client is a leaf: its full limits are waited for rather
+    /// than refused (see [`super::gate`]).
+    pub waits_for_limits: bool,
 }
 
 /// The leaf that answered and what it said.
@@ -106,12 +111,17 @@ pub(super) fn run_client<'a, X: Exchange>(
             let Some(policy) = &node.retry else {
                 return Err(error);
             };
-            if !error.is_retryable() || retries >= policy.max_retries {
+            // A child's breaker or limit refused without sending: a
+            // strategy's next attempt goes elsewhere, so it goes at once.
+            let refused = error.refused && !matches!(node.kind, NodeKind::Leaf(_));
+            if !(error.is_retryable() || refused) || retries >= policy.max_retries {
                 return Err(error);
             }
             retries += 1;
             let mut delay = policy.sleep_before(retries);
-            if let Some(asked) = error.retry_after {
+            if refused {
+                delay = Duration::ZERO;
+            } else if let Some(asked) = error.retry_after {
                 if asked > policy.max_delay() {
                     // Waiting that long would stall a fallback that could answer now.
                     return Err(error);
@@ -161,11 +171,21 @@ async fn run_leaf<'a, X: Exchange>(
     deadline: Deadline<'a>,
 ) -> Result<Answer, Error> {
     let attempt = ctx.log.begin(&node.name, node.provider);
+    let admission = match gate::admit(node, leaf, deadline, ctx.waits_for_limits).await {
+        Ok(admission) => admission,
+        Err(e) => {
+            let e = e.with_client(&node.name);
+            attempt.finish(e.status, Some(e.clone()), None, None);
+            return Err(e);
+        }
+    };
+    let mut cut = false;
     let streaming = ctx.sink.is_some() && leaf.supports_streaming;
     let mut delivered = false;
     let mut emit = |deltas: &Deltas| {
         if let Some(sink) = ctx.sink {
             delivered = true;
+            attempt.delta_arrived();
             sink.chunk(attempt.number, &node.name, deltas);
         }
     };
@@ -178,7 +198,10 @@ async fn run_leaf<'a, X: Exchange>(
                 .exchange(&node.name, leaf, streaming, &mut emit),
         )
         .await
-        .unwrap_or_else(|_| Err(deadline.error().into())),
+        .unwrap_or_else(|_| {
+            cut = true;
+            Err(deadline.error().into())
+        }),
         None => {
             ctx.exchange
                 .exchange(&node.name, leaf, streaming, &mut emit)
@@ -199,25 +222,26 @@ async fn run_leaf<'a, X: Exchange>(
         }
         Ok((status, completion))
     });
+    let (result, billed) = match result {
+        Ok(answer) => (Ok(answer), None),
+        Err(Failed { error, billed }) => (Err(error.with_client(&node.name)), billed.map(|u| *u)),
+    };
+    admission.settle(&result, cut);
     let number = attempt.number;
     let cost = |usage: &Usage| leaf.pricing.as_ref().and_then(|p| p.cost(usage));
-    let result = match result {
+    match &result {
         Ok((status, completion)) => {
             let usage = completion.usage;
-            attempt.finish(Some(status), None, Some(usage), cost(&usage));
-            Ok((status, completion))
+            attempt.finish(Some(*status), None, Some(usage), cost(&usage));
         }
-        Err(Failed { error, billed }) => {
-            let e = error.with_client(&node.name);
-            let billed = billed.map(|u| *u);
+        Err(e) => {
             let billed_cost = billed.as_ref().and_then(cost);
             let record = attempt.finish(e.status, Some(e.clone()), billed, billed_cost);
             if let (true, Some(sink)) = (delivered, ctx.sink) {
                 sink.reset(number, &record);
             }
-            Err(e)
         }
-    };
+    }
     result.map(|(_, completion)| Answer {
         completion,
         client: node.name.clone(),
@@ -381,6 +405,10 @@ mod tests {
             log: &log,
             sink: None,
             exchange: script,
+            waits_for_limits: matches!(
+                reg.clients[reg.index(client).expect("client")].kind,
+                NodeKind::Leaf(_)
+            ),
         };
         let node = &reg.clients[reg.index(client).expect("client")];
         let result = run_client(&ctx, node, Deadline::for_call(timeout))
@@ -605,5 +633,372 @@ mod tests {
         let (result, attempts) = run(&reg, "A", &script, None).await;
         assert_eq!(result.unwrap(), "A");
         assert_eq!(attempts.len(), 2);
+    }
+
+    // --- circuit breakers and limits (gate.rs) ---------------------------
+
+    fn guarded(name: &str, options: serde_json::Value) -> serde_json::Value {
+        let mut l = leaf(name);
+        for (k, v) in options.as_object().expect("options") {
+            l["options"][k] = v.clone();
+        }
+        l
+    }
+
+    fn breaker(threshold: u64, cooldown_ms: u64) -> serde_json::Value {
+        json!({"circuit_breaker": {"failure_threshold": threshold, "window_ms": 10_000,
+                                   "cooldown_ms": cooldown_ms}})
+    }
+
+    fn fallback(children: &[&str]) -> serde_json::Value {
+        json!({"name": "F", "provider": "fallback", "options": {"strategy": children}})
+    }
+
+    fn kinds(attempts: &[crate::response::Attempt]) -> Vec<(String, Option<ErrorKind>)> {
+        attempts
+            .iter()
+            .map(|a| (a.client.clone(), a.error.as_ref().map(|e| e.kind)))
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_open_circuit_is_skipped_without_an_exchange_until_one_probe_closes_it() {
+        let mut a = guarded("A", breaker(2, 500));
+        a["retry_policy"] = json!("DefaultRetry");
+        let reg = registry(vec![a, leaf("B"), fallback(&["A", "B"])], json!({}));
+        let script = Scripted::new(&[
+            // Not retried once the circuit opens under the retry policy.
+            (
+                "A",
+                vec![
+                    fail(ErrorKind::Server),
+                    fail(ErrorKind::Overloaded),
+                    ok("A"),
+                ],
+            ),
+            ("B", vec![ok("B"), ok("B")]),
+        ]);
+        let (result, attempts) = run(&reg, "F", &script, None).await;
+        assert_eq!(result.unwrap(), "B");
+        // The second failure opened the circuit; the retry after it was
+        // refused with no exchange, and the fallback moved on at once.
+        assert_eq!(
+            kinds(&attempts),
+            [
+                ("A".into(), Some(ErrorKind::Server)),
+                ("A".into(), Some(ErrorKind::Overloaded)),
+                ("A".into(), Some(ErrorKind::CircuitOpen)),
+                ("B".into(), None)
+            ]
+        );
+        let refusal = attempts[2].error.as_ref().unwrap();
+        assert_eq!(refusal.status, None);
+        // Opened at 200 ms for 500 ms; the retry came at 500 ms.
+        assert_eq!(refusal.retry_after, Some(Duration::from_millis(200)));
+        assert!(refusal.message.contains("is open"), "{}", refusal.message);
+        assert_eq!(script.calls().len(), 3);
+        assert_eq!(script.calls()[2], ("B".to_owned(), 500));
+
+        // Still open: skipped at once.
+        let (result, attempts) = run(&reg, "F", &script, None).await;
+        assert_eq!(result.unwrap(), "B");
+        assert_eq!(
+            attempts[0].error.as_ref().unwrap().kind,
+            ErrorKind::CircuitOpen
+        );
+        assert_eq!(script.calls().len(), 4);
+
+        // The cooldown (until 700 ms) is over: one probe goes through, and
+        // its answer closes the circuit.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(run(&reg, "F", &script, None).await.0.unwrap(), "A");
+        let (phase, failures) = reg.clients[0]
+            .state
+            .breaker
+            .snapshot(&crate::config::BreakerSettings::default(), Instant::now());
+        assert_eq!(
+            (phase, failures),
+            (crate::config::breaker::Phase::Closed, 0)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_probe_at_a_time_and_a_failed_probe_reopens_the_circuit() {
+        let reg = registry(
+            vec![
+                guarded("A", breaker(1, 1000)),
+                leaf("B"),
+                fallback(&["A", "B"]),
+            ],
+            json!({}),
+        );
+        let slow_fail = Step {
+            after: Duration::from_millis(100),
+            ..fail(ErrorKind::Timeout)
+        };
+        let script = Scripted::new(&[
+            ("A", vec![fail(ErrorKind::Network), slow_fail, ok("A")]),
+            ("B", vec![ok("B"); 4]),
+        ]);
+        assert_eq!(run(&reg, "F", &script, None).await.0.unwrap(), "B");
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        // Two calls at once after the cooldown: one probes, the other is
+        // refused and answered by B at once.
+        let ((probe, probe_attempts), (other, other_attempts)) =
+            tokio::join!(run(&reg, "F", &script, None), run(&reg, "F", &script, None));
+        assert_eq!((probe.unwrap(), other.unwrap()), ("B".into(), "B".into()));
+        assert_eq!(
+            probe_attempts[0].error.as_ref().unwrap().kind,
+            ErrorKind::Timeout
+        );
+        let refused = other_attempts[0].error.as_ref().unwrap();
+        assert_eq!(refused.kind, ErrorKind::CircuitOpen);
+        assert!(refused.message.contains("half-open"), "{}", refused.message);
+        // The failed probe opened it again for a whole cooldown.
+        let (_, attempts) = run(&reg, "F", &script, None).await;
+        let again = attempts[0].error.as_ref().unwrap();
+        assert_eq!(again.kind, ErrorKind::CircuitOpen);
+        assert_eq!(again.retry_after, Some(Duration::from_millis(1000)));
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        assert_eq!(run(&reg, "F", &script, None).await.0.unwrap(), "A");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cancelled_or_timed_out_probe_lets_the_next_call_probe() {
+        let reg = registry(vec![guarded("A", breaker(1, 100))], json!({}));
+        let slow = Step {
+            after: Duration::from_secs(5),
+            ..ok("late")
+        };
+        let script = Scripted::new(&[(
+            "A",
+            vec![fail(ErrorKind::Server), slow.clone(), slow, ok("A")],
+        )]);
+        run(&reg, "A", &script, None).await.0.unwrap_err();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Dropped mid-probe, as a cancelled call's task is.
+        let dropped =
+            tokio::time::timeout(Duration::from_millis(10), run(&reg, "A", &script, None)).await;
+        assert!(dropped.is_err());
+        // Cut by the call's own timeout: says nothing about the client.
+        let (cut, _) = run(&reg, "A", &script, Some(Duration::from_millis(10))).await;
+        assert_eq!(cut.unwrap_err().kind, ErrorKind::Timeout);
+        assert_eq!(run(&reg, "A", &script, None).await.0.unwrap(), "A");
+        assert_eq!(script.calls().len(), 4);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_longer_than_the_policy_waits_opens_the_circuit_for_that_long() {
+        let mut a = guarded("A", breaker(5, 100));
+        a["retry_policy"] = json!("DefaultRetry");
+        let reg = registry(vec![a], json!({}));
+        let wait = Step {
+            outcome: Err((ErrorKind::RateLimited, Some(Duration::from_secs(60)))),
+            ..fail(ErrorKind::RateLimited)
+        };
+        let script = Scripted::new(&[("A", vec![wait, ok("A")])]);
+        run(&reg, "A", &script, None).await.0.unwrap_err();
+        tokio::time::sleep(Duration::from_secs(59)).await;
+        let e = run(&reg, "A", &script, None).await.0.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::CircuitOpen);
+        assert_eq!(e.retry_after, Some(Duration::from_secs(1)));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(run(&reg, "A", &script, None).await.0.unwrap(), "A");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_round_robin_policy_moves_past_an_open_circuit_at_once() {
+        let rr = json!({"name": "R", "provider": "round-robin", "retry_policy": "Slow",
+                        "options": {"strategy": ["A", "B"]}});
+        let reg = registry(
+            vec![guarded("A", breaker(1, 60_000)), leaf("B"), rr],
+            json!({"Slow": {"max_retries": 2, "strategy": {"type": "constant_delay", "delay_ms": 5000}}}),
+        );
+        let script = Scripted::new(&[
+            ("A", vec![fail(ErrorKind::Server)]),
+            ("B", vec![ok("B"), ok("B")]),
+        ]);
+        // A fails (5 s backoff, a provider failure), then B answers.
+        assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "B");
+        // A's circuit is open: its refusal is retried on B with no backoff.
+        let before = Instant::now();
+        let (result, attempts) = run(&reg, "R", &script, None).await;
+        assert_eq!(result.unwrap(), "B");
+        assert_eq!(
+            kinds(&attempts),
+            [
+                ("A".into(), Some(ErrorKind::CircuitOpen)),
+                ("B".into(), None)
+            ]
+        );
+        assert_eq!(before.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_in_flight_refuses_in_a_strategy_and_waits_when_the_client_is_called() {
+        let reg = registry(
+            vec![
+                guarded("A", json!({"max_in_flight": 1})),
+                leaf("B"),
+                fallback(&["A", "B"]),
+            ],
+            json!({}),
+        );
+        let slow = |text| Step {
+            after: Duration::from_millis(100),
+            ..ok(text)
+        };
+        let script = Scripted::new(&[
+            ("A", vec![slow("A1"), slow("A2"), slow("A3")]),
+            ("B", vec![ok("B")]),
+        ]);
+        let ((first, _), (second, attempts)) =
+            tokio::join!(run(&reg, "F", &script, None), run(&reg, "F", &script, None));
+        assert_eq!((first.unwrap(), second.unwrap()), ("A1".into(), "B".into()));
+        let refused = attempts[0].error.as_ref().unwrap();
+        assert_eq!(
+            (refused.kind, refused.status),
+            (ErrorKind::RateLimited, None)
+        );
+        assert!(
+            refused.message.contains("max_in_flight (1)"),
+            "{}",
+            refused.message
+        );
+
+        // Called directly, the second call waits for the slot.
+        let ((a2, _), (a3, _)) =
+            tokio::join!(run(&reg, "A", &script, None), run(&reg, "A", &script, None));
+        assert_eq!((a2.unwrap(), a3.unwrap()), ("A2".into(), "A3".into()));
+        let at: Vec<u64> = script.calls().into_iter().map(|(_, t)| t).collect();
+        assert_eq!(at, [0, 0, 100, 200]);
+        assert_eq!(reg.clients[0].state.in_flight.load(Ordering::Relaxed), 0);
+
+        // Waiting past the call's timeout is a timeout naming the limit.
+        let script = Scripted::new(&[("A", vec![slow("A4"), slow("A5")])]);
+        let ((_, _), (late, _)) = tokio::join!(
+            run(&reg, "A", &script, None),
+            run(&reg, "A", &script, Some(Duration::from_millis(50)))
+        );
+        let e = late.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Timeout);
+        assert!(
+            e.message.contains("max_in_flight (1) slots"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_budget_refuses_in_a_strategy_and_waits_within_the_timeout_when_called() {
+        let reg = registry(
+            vec![
+                guarded("A", json!({"requests_per_minute": 2})),
+                leaf("B"),
+                fallback(&["A", "B"]),
+            ],
+            json!({}),
+        );
+        let script = Scripted::new(&[("A", vec![ok("A"); 4]), ("B", vec![ok("B")])]);
+        for _ in 0..2 {
+            assert_eq!(run(&reg, "F", &script, None).await.0.unwrap(), "A");
+        }
+        let (result, attempts) = run(&reg, "F", &script, None).await;
+        assert_eq!(result.unwrap(), "B");
+        let refused = attempts[0].error.as_ref().unwrap();
+        assert_eq!(
+            (refused.kind, refused.status),
+            (ErrorKind::RateLimited, None)
+        );
+        assert_eq!(refused.retry_after, Some(Duration::from_secs(30)));
+
+        // Directly: a slot 30 s away is not waited for by a 1 s call, and
+        // is by a call with time enough.
+        let e = run(&reg, "A", &script, Some(Duration::from_secs(1)))
+            .await
+            .0
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::RateLimited);
+        assert!(
+            e.message.contains("requests_per_minute (2)"),
+            "{}",
+            e.message
+        );
+        let before = Instant::now();
+        assert_eq!(
+            run(&reg, "A", &script, Some(Duration::from_secs(31)))
+                .await
+                .0
+                .unwrap(),
+            "A"
+        );
+        assert_eq!(before.elapsed(), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn breaker_and_limit_options_are_checked_and_belong_on_leaves() {
+        let build = |clients: Vec<serde_json::Value>, extra: serde_json::Value| {
+            let mut config = json!({"clients": clients});
+            for (k, v) in extra.as_object().unwrap() {
+                config[k] = v.clone();
+            }
+            Registry::from_value(&config)
+        };
+        let e = build(vec![guarded("A", json!({"max_in_flight": 0}))], json!({})).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("client \"A\": option \"max_in_flight\""),
+            "{}",
+            e.message
+        );
+        let e = build(vec![guarded("A", json!({"circuit_breaker": 3}))], json!({})).unwrap_err();
+        assert!(
+            e.message
+                .starts_with("client \"A\": option \"circuit_breaker\""),
+            "{}",
+            e.message
+        );
+        let e = build(
+            vec![leaf("A"), fallback(&["A"])]
+                .into_iter()
+                .map(|mut c| {
+                    if c["name"] == "F" {
+                        c["options"]["max_in_flight"] = json!(2);
+                    }
+                    c
+                })
+                .collect(),
+            json!({}),
+        )
+        .unwrap_err();
+        assert!(
+            e.message
+                .contains("client \"F\": option \"max_in_flight\" belongs on leaf"),
+            "{}",
+            e.message
+        );
+        let e = build(vec![leaf("A")], json!({"circuit_breaker": {"window": 1}})).unwrap_err();
+        assert!(
+            e.message.starts_with("the registry circuit_breaker"),
+            "{}",
+            e.message
+        );
+
+        // The registry's default applies to every leaf that sets none;
+        // `false` opts out.
+        let reg = build(
+            vec![leaf("A"), guarded("B", json!({"circuit_breaker": false}))],
+            json!({"circuit_breaker": {"failure_threshold": 2}}),
+        )
+        .unwrap();
+        let breaker_of = |i: usize| match &reg.clients[i].kind {
+            NodeKind::Leaf(l) => l.breaker,
+            _ => unreachable!(),
+        };
+        assert_eq!(breaker_of(0).map(|b| b.failure_threshold), Some(2));
+        assert_eq!(breaker_of(1), None);
+        // None of it reaches the body, nor may a call set it.
+        let o = json!({"max_in_flight": 3});
+        assert!(crate::providers::check_call_options(o.as_object().unwrap()).is_err());
     }
 }

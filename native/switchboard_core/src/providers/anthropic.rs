@@ -14,9 +14,13 @@ use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
 use crate::prompt::{split_system, Content, Inline, Media, Message, Part, Role};
+use crate::reasoning::{Dialect, ReasoningPart};
 use crate::response::Usage;
 use crate::secret::Secrets;
-use crate::tools::{arguments_from_value, id_or_made_up, ToolCall, ToolChoice, OUTPUT_TOOL};
+use crate::tools::{
+    arguments_from_value, id_or_made_up, thinking_enabled, ToolCall, ToolChoice, OUTPUT_TOOL,
+    OUTPUT_TOOL_DESCRIPTION,
+};
 use crate::wire::{push_reasoning_part, CallInput, HttpRequest, ResponseHead};
 
 pub(crate) const DEFAULT_MAX_TOKENS: u64 = 4096;
@@ -131,9 +135,14 @@ fn turns_json(turns: &[Message]) -> Result<Vec<Value>, Error> {
         if !results.is_empty() {
             out.push(json!({"role": "user", "content": std::mem::take(&mut results)}));
         }
-        let content = match (m.role, m.tool_calls.is_empty()) {
+        let thinking: Vec<Value> = m
+            .reasoning_in(Dialect::Anthropic)
+            .filter_map(thinking_block)
+            .collect();
+        let content = match (m.role, m.tool_calls.is_empty() && thinking.is_empty()) {
             (Role::Assistant, false) => {
-                let mut blocks = content_blocks(&m.content);
+                let mut blocks = thinking;
+                blocks.extend(content_blocks(&m.content));
                 blocks.extend(m.tool_calls.iter().map(|c| {
                     json!({"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments})
                 }));
@@ -147,6 +156,19 @@ fn turns_json(turns: &[Message]) -> Result<Vec<Value>, Error> {
         out.push(json!({"role": "user", "content": results}));
     }
     Ok(out)
+}
+
+/// A reasoning part as the block it came as: `thinking` with its
+/// signature, or `redacted_thinking` with its data. Thinking without a
+/// signature cannot be verified by Anthropic and is left out.
+fn thinking_block(part: &ReasoningPart) -> Option<Value> {
+    match (&part.redacted, &part.signature) {
+        (Some(data), _) => Some(json!({"type": "redacted_thinking", "data": data})),
+        (None, Some(signature)) => Some(json!({
+            "type": "thinking", "thinking": part.text, "signature": signature
+        })),
+        (None, None) => None,
+    }
 }
 
 fn tool_json(name: &str, description: Option<&str>, schema: &Value) -> Value {
@@ -168,13 +190,11 @@ fn tool_choice_json(choice: &ToolChoice) -> Value {
     }
 }
 
-const OUTPUT_TOOL_DESCRIPTION: &str =
-    "Give your final answer by calling this tool: its input is the answer, matching this schema.";
-
 /// `tools` and `tool_choice` for a call. An `output_schema` is asked for
 /// through a tool of that schema ([`OUTPUT_TOOL`]), forced when the call
-/// has no tools of its own; beside the app's tools it is one more tool and
-/// the call's tool choice stands.
+/// has no tools of its own (unless thinking is on: see
+/// [`offer_output_tool_when_thinking`]); beside the app's tools it is one
+/// more tool and the call's tool choice stands.
 fn tool_fields(input: &CallInput<'_>, fields: &mut Map<String, Value>) -> Result<(), Error> {
     let mut tools: Vec<Value> = input
         .tools
@@ -201,6 +221,18 @@ fn tool_fields(input: &CallInput<'_>, fields: &mut Map<String, Value>) -> Result
         }
     }
     Ok(())
+}
+
+/// Claude refuses a forced tool while thinking is on: in a body that
+/// enables `thinking`, the forced [`OUTPUT_TOOL`] becomes an offered one
+/// (`auto`), and the answer is read from the tool's input or, when the
+/// model answered in text, from the text. Run on the body as sent, client
+/// and call options merged. Shared with Claude on other platforms.
+pub(crate) fn offer_output_tool_when_thinking(body: &mut Map<String, Value>) {
+    let forced = json!({"type": "tool", "name": OUTPUT_TOOL});
+    if thinking_enabled(body.get("thinking")) && body.get("tool_choice") == Some(&forced) {
+        body.insert("tool_choice".into(), json!({"type": "auto"}));
+    }
 }
 
 /// The Messages API body fields for a call: `system` apart from the
@@ -244,7 +276,8 @@ impl Anthropic {
             fields.insert("stream".into(), Value::Bool(true));
         }
         let call = generation::renamed_stop(Cow::Borrowed(input.options), STOP_SEQUENCES);
-        let body = merge_body(&self.body, fields, &call);
+        let mut body = merge_body(&self.body, fields, &call);
+        offer_output_tool_when_thinking(&mut body);
         Ok(HttpRequest::post_json(self.url.clone(), &body)?
             .with_client_headers(&self.headers, &self.secrets))
     }
@@ -280,28 +313,34 @@ pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
         .ok_or_else(|| Error::bad_response("the answer has no content list"))?;
     let mut content = String::new();
     let mut reasoning = String::new();
+    let mut reasoning_parts = Vec::new();
     let mut tool_calls = Vec::new();
     for block in blocks {
-        match block.get("type").and_then(Value::as_str) {
-            Some("text") => {
-                if let Some(text) = block.get("text").and_then(Value::as_str) {
-                    content.push_str(text);
-                }
-            }
+        let str_at = |key: &str| block.get(key).and_then(Value::as_str);
+        match str_at("type") {
+            Some("text") => content.push_str(str_at("text").unwrap_or_default()),
             Some("thinking") => {
-                if let Some(text) = block.get("thinking").and_then(Value::as_str) {
-                    push_reasoning_part(&mut reasoning, text);
-                }
+                let text = str_at("thinking").unwrap_or_default();
+                push_reasoning_part(&mut reasoning, text);
+                reasoning_parts.push(ReasoningPart::signed(
+                    Dialect::Anthropic,
+                    text,
+                    str_at("signature"),
+                ));
             }
+            // Encrypted thinking: never text, only sent back.
+            Some("redacted_thinking") => reasoning_parts.push(ReasoningPart::redacted(
+                Dialect::Anthropic,
+                str_at("data").unwrap_or_default(),
+            )),
             Some("tool_use") => tool_calls.push(tool_use(block, tool_calls.len())?),
-            // Redacted thinking is encrypted: never text; server tools,
-            // citations and block types added later are not the answer.
-            _ => {}
+            other => return Err(unread_block(other)),
         }
     }
     Ok(Completion {
         content,
         reasoning,
+        reasoning_parts,
         tool_calls,
         model: v.get("model").and_then(Value::as_str).map(str::to_owned),
         finish_reason: v
@@ -311,6 +350,19 @@ pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
         usage: v.get("usage").map(usage).unwrap_or_default(),
         ..Completion::default()
     })
+}
+
+/// A block Switchboard does not read: server tools (`server_tool_use`,
+/// `web_search_tool_result`, ...) and types added later. Their content
+/// would be lost from the answer, so the answer fails instead, naming them.
+pub(crate) fn unread_block(kind: Option<&str>) -> Error {
+    match kind {
+        Some(kind) => Error::bad_response(format!(
+            "the answer has a {kind:?} block, which switchboard cannot read \
+             (server tools are not supported)"
+        )),
+        None => Error::bad_response("the answer has a content block without a type"),
+    }
 }
 
 /// A `tool_use` block: `{id, name, input}`, the input an object.
@@ -324,6 +376,7 @@ fn tool_use(block: &Value, index: usize) -> Result<ToolCall, Error> {
         id: id_or_made_up(block.get("id").and_then(Value::as_str), index),
         name: name.to_owned(),
         arguments: arguments_from_value(name, block.get("input"))?,
+        signature: None,
     })
 }
 
@@ -398,6 +451,7 @@ mod tests {
 
     use crate::prompt::parse_prompt;
     use crate::providers::golden::{conversation, provider, sent};
+    use crate::reasoning::{Dialect, ReasoningPart};
     use crate::tools::{parse_tool_choice, parse_tools, OUTPUT_TOOL};
     use crate::wire::CallInput;
 
@@ -610,6 +664,14 @@ mod tests {
         .expect("answer");
         assert_eq!(c.content, "Let me check.");
         assert_eq!(c.reasoning, "Paris first.\n\nThen time.");
+        assert_eq!(
+            c.reasoning_parts,
+            vec![
+                ReasoningPart::signed(Dialect::Anthropic, "Paris first.", Some("c2ln")),
+                ReasoningPart::redacted(Dialect::Anthropic, "ZW5j"),
+                ReasoningPart::signed(Dialect::Anthropic, "Then time.", None),
+            ]
+        );
         assert_eq!(c.tool_calls.len(), 2);
         assert_eq!(c.tool_calls[0].id, "toolu_1");
         assert_eq!(c.tool_calls[0].arguments["city"], "Paris");
@@ -619,6 +681,95 @@ mod tests {
         let e = super::parse_message(bad.to_string().as_bytes()).expect_err("string input");
         assert_eq!(e.kind, crate::error::ErrorKind::BadResponse);
         assert!(e.message.contains("\"get_weather\""), "{}", e.message);
+    }
+
+    #[test]
+    fn server_tool_and_unknown_blocks_fail_naming_their_type() {
+        for (block, named) in [
+            (
+                json!({"type": "server_tool_use", "id": "s", "name": "web_search"}),
+                "\"server_tool_use\"",
+            ),
+            (
+                json!({"type": "web_search_tool_result", "content": []}),
+                "\"web_search_tool_result\"",
+            ),
+            (json!({"type": "brand_new", "x": 1}), "\"brand_new\""),
+            (json!({"text": "no type"}), "without a type"),
+        ] {
+            let body =
+                json!({"type": "message", "content": [{"type": "text", "text": "a"}, block]});
+            let e = super::parse_message(body.to_string().as_bytes()).expect_err("unread");
+            assert_eq!(e.kind, crate::error::ErrorKind::BadResponse);
+            assert!(e.message.contains(named), "{}", e.message);
+        }
+    }
+
+    #[test]
+    fn reasoning_goes_back_before_the_turn_and_only_to_anthropic() {
+        let b = body(
+            json!([
+                {"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": "Checking.", "reasoning_parts": [
+                    {"dialect": "anthropic", "text": "Paris.", "signature": "c2ln"},
+                    {"dialect": "anthropic", "redacted": "ZW5j"},
+                    {"dialect": "anthropic", "text": "unsigned"},
+                    {"dialect": "gemini", "signature": "Z2Vt"},
+                    {"dialect": "bedrock", "text": "b", "signature": "YmVk"}
+                ], "tool_calls": [{"id": "toolu_1", "name": "now", "arguments": {}}]},
+                {"role": "tool", "tool_call_id": "toolu_1", "content": "12:00"},
+                {"role": "assistant", "content": "Done.", "reasoning_parts": [
+                    {"dialect": "anthropic", "text": "Easy.", "signature": "ZWFz"}]}
+            ]),
+            weather(),
+            None,
+            None,
+        );
+        assert_eq!(
+            b["messages"][1]["content"],
+            json!([
+                {"type": "thinking", "thinking": "Paris.", "signature": "c2ln"},
+                {"type": "redacted_thinking", "data": "ZW5j"},
+                {"type": "text", "text": "Checking."},
+                {"type": "tool_use", "id": "toolu_1", "name": "now", "input": {}}
+            ])
+        );
+        assert_eq!(
+            b["messages"][3]["content"],
+            json!([
+                {"type": "thinking", "thinking": "Easy.", "signature": "ZWFz"},
+                {"type": "text", "text": "Done."}
+            ])
+        );
+    }
+
+    #[test]
+    fn with_thinking_on_the_output_tool_is_offered_not_forced() {
+        let schema = json!({"type": "object"});
+        let forced = json!({"type": "tool", "name": OUTPUT_TOOL});
+        for (thinking, choice) in [
+            (
+                json!({"type": "enabled", "budget_tokens": 2048}),
+                json!({"type": "auto"}),
+            ),
+            (json!({"type": "disabled"}), forced.clone()),
+        ] {
+            let mut body = Map::new();
+            body.insert("thinking".into(), thinking);
+            body.insert("tool_choice".into(), forced.clone());
+            body.insert(
+                "tools".into(),
+                json!([{"name": OUTPUT_TOOL, "input_schema": schema}]),
+            );
+            super::offer_output_tool_when_thinking(&mut body);
+            assert_eq!(body["tool_choice"], choice);
+        }
+        // The app's own forced choice is left to the API to judge.
+        let mut body = Map::new();
+        body.insert("thinking".into(), json!({"type": "enabled"}));
+        body.insert("tool_choice".into(), json!({"type": "any"}));
+        super::offer_output_tool_when_thinking(&mut body);
+        assert_eq!(body["tool_choice"], json!({"type": "any"}));
     }
 
     #[test]

@@ -2,10 +2,13 @@
 //! deltas, `message_delta`, `message_stop`, plus `ping` and `error`.
 //!
 //! `text_delta`s of text blocks are the answer, `thinking_delta`s of
-//! thinking blocks its reasoning, and `input_json_delta`s of `tool_use`
-//! blocks the pieces of a tool call's input, assembled per block index.
-//! Signatures, citations and block or event types added later are ignored,
-//! as Anthropic's versioning policy asks.
+//! thinking blocks its reasoning (with the block's `signature_delta`, and
+//! `redacted_thinking` blocks, kept to be sent back), and
+//! `input_json_delta`s of `tool_use` blocks the pieces of a tool call's
+//! input, assembled per block index. A block of a type Switchboard does not
+//! read (server tools, types added later) fails the stream, as in a whole
+//! answer; citations and event types added later are ignored, as
+//! Anthropic's versioning policy asks.
 
 use std::collections::HashMap;
 
@@ -17,6 +20,7 @@ use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::sse::SseEvent;
 use crate::framing::Frame;
+use crate::reasoning::{Dialect, ReasoningPart};
 use crate::response::Usage;
 use crate::tools::ToolCallAssembly;
 use crate::wire::Deltas;
@@ -27,8 +31,7 @@ enum Block {
     Text,
     Thinking,
     ToolUse,
-    /// Redacted thinking, server tools, and types added later.
-    Other,
+    RedactedThinking,
 }
 
 #[derive(Debug, Default)]
@@ -38,6 +41,9 @@ pub(crate) struct AnthropicStream {
     /// A thinking block began after earlier reasoning: its first text is
     /// set a paragraph apart, as in a whole answer.
     reasoning_break: bool,
+    /// Thinking and redacted thinking blocks by index, in order, to send
+    /// back: the text and signature arrive in deltas.
+    reasoning_parts: Vec<(u64, ReasoningPart)>,
     tools: ToolCallAssembly,
     model: Option<String>,
     finish_reason: Option<String>,
@@ -100,7 +106,8 @@ impl AnthropicStream {
                     Some("text") => Block::Text,
                     Some("thinking") => Block::Thinking,
                     Some("tool_use") => Block::ToolUse,
-                    _ => Block::Other,
+                    Some("redacted_thinking") => Block::RedactedThinking,
+                    other => return Err(anthropic::unread_block(other)),
                 };
                 if let Some(index) = index {
                     self.blocks.insert(index, kind);
@@ -109,10 +116,20 @@ impl AnthropicStream {
                     Block::Text => self.text(str_at(block, "text"), out),
                     Block::Thinking => {
                         self.reasoning_break = !self.reasoning.is_empty();
-                        self.thinking(str_at(block, "thinking"), out);
+                        let part = ReasoningPart::signed(
+                            Dialect::Anthropic,
+                            "",
+                            str_at(block, "signature"),
+                        );
+                        self.reasoning_parts.push((index.unwrap_or(0), part));
+                        self.thinking(index, str_at(block, "thinking"), out);
                     }
                     Block::ToolUse => self.tool_use_start(index, block, out)?,
-                    Block::Other => {}
+                    Block::RedactedThinking => {
+                        let data = str_at(block, "data").unwrap_or_default();
+                        let part = ReasoningPart::redacted(Dialect::Anthropic, data);
+                        self.reasoning_parts.push((index.unwrap_or(0), part));
+                    }
                 }
             }
             Some("content_block_delta") => {
@@ -124,7 +141,16 @@ impl AnthropicStream {
                         self.text(str_at(delta, "text"), out)
                     }
                     (Some("thinking_delta"), None | Some(Block::Thinking)) => {
-                        self.thinking(str_at(delta, "thinking"), out)
+                        self.thinking(index, str_at(delta, "thinking"), out)
+                    }
+                    (Some("signature_delta"), Some(Block::Thinking)) => {
+                        if let (Some(part), Some(signature)) =
+                            (self.part_at(index), str_at(delta, "signature"))
+                        {
+                            part.signature
+                                .get_or_insert_with(String::new)
+                                .push_str(signature);
+                        }
                     }
                     (Some("input_json_delta"), None | Some(Block::ToolUse)) => {
                         if let Some(piece) = str_at(delta, "partial_json") {
@@ -164,6 +190,7 @@ impl AnthropicStream {
         Ok(Completion {
             content: self.text,
             reasoning: self.reasoning,
+            reasoning_parts: self.reasoning_parts.into_iter().map(|(_, p)| p).collect(),
             tool_calls,
             model: self.model,
             finish_reason: self.finish_reason,
@@ -179,10 +206,23 @@ impl AnthropicStream {
         }
     }
 
-    fn thinking(&mut self, text: Option<&str>, out: &mut Deltas) {
+    /// The reasoning part of the thinking block at `index`.
+    fn part_at(&mut self, index: Option<u64>) -> Option<&mut ReasoningPart> {
+        let index = index?;
+        self.reasoning_parts
+            .iter_mut()
+            .rev()
+            .find(|(i, _)| *i == index)
+            .map(|(_, p)| p)
+    }
+
+    fn thinking(&mut self, index: Option<u64>, text: Option<&str>, out: &mut Deltas) {
         let Some(text) = text.filter(|t| !t.is_empty()) else {
             return;
         };
+        if let Some(part) = self.part_at(index) {
+            part.text.push_str(text);
+        }
         if std::mem::take(&mut self.reasoning_break) {
             self.reasoning.push_str("\n\n");
             out.push_reasoning("\n\n");
@@ -238,6 +278,7 @@ impl AnthropicStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reasoning::{Dialect, ReasoningPart};
     use crate::response::Usage;
 
     fn ev(name: &str, data: &str) -> SseEvent {
@@ -533,6 +574,52 @@ mod tests {
         assert_eq!(streamed, "First idea.\n\nSecond.");
         assert_eq!(c.reasoning, streamed);
         assert_eq!(c.content, "42");
+        assert_eq!(
+            c.reasoning_parts,
+            vec![
+                ReasoningPart::signed(Dialect::Anthropic, "First idea.", Some("c2ln")),
+                ReasoningPart::redacted(Dialect::Anthropic, "ZW5jcnlwdGVk"),
+                ReasoningPart::signed(Dialect::Anthropic, "Second.", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_server_tool_block_fails_the_stream_naming_it() {
+        let e = AnthropicStream::default()
+            .event(
+                &block_start(
+                    1,
+                    r#"{"type":"server_tool_use","id":"s","name":"web_search","input":{}}"#,
+                ),
+                &mut Deltas::default(),
+            )
+            .expect_err("unread");
+        assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert!(e.message.contains("\"server_tool_use\""), "{}", e.message);
+    }
+
+    #[test]
+    fn input_before_its_block_start_is_assembled_and_announced_at_the_start() {
+        let mut events = vec![
+            json_piece(0, r#"{"city": "#),
+            json_piece(0, r#""Paris"}"#),
+            block_start(
+                0,
+                r#"{"type":"tool_use","id":"toolu_late","name":"get_weather","input":{}}"#,
+            ),
+        ];
+        events.extend(stop("tool_use"));
+        let (deltas, c, _) = run_deltas(&events);
+        let started: Vec<&str> = deltas
+            .iter()
+            .flat_map(|d| &d.tool_calls)
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(started, ["get_weather"]);
+        let c = c.expect("completion");
+        assert_eq!(c.tool_calls[0].id, "toolu_late");
+        assert_eq!(c.tool_calls[0].arguments["city"], "Paris");
     }
 
     #[test]

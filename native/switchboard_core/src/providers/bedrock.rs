@@ -37,9 +37,13 @@ use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
 use crate::generation::{self, Limits};
 use crate::prompt::{data_url, split_system, Content, Message, Part, Role};
+use crate::reasoning::{Dialect, ReasoningPart};
 use crate::response::Usage;
 use crate::secret::{Secret, Secrets};
-use crate::tools::{arguments_from_value, ToolCall, ToolChoice, OUTPUT_TOOL};
+use crate::tools::{
+    arguments_from_value, thinking_enabled, ToolCall, ToolChoice, OUTPUT_TOOL,
+    OUTPUT_TOOL_DESCRIPTION,
+};
 use crate::value::Options;
 use crate::wire::{CallInput, HttpRequest, ResponseHead};
 
@@ -317,11 +321,15 @@ fn content_blocks(content: &Content, documents: &mut usize) -> Result<Vec<Value>
 fn message_blocks(m: &Message, documents: &mut usize) -> Result<Vec<Value>, Error> {
     match m.role {
         Role::Assistant => {
-            let mut blocks = if m.tool_calls.is_empty() || !m.content.is_empty() {
-                content_blocks(&m.content, documents)?
-            } else {
-                Vec::new()
-            };
+            // Reasoning goes back first, as it came, signed or redacted.
+            let mut blocks: Vec<Value> = m
+                .reasoning_in(Dialect::Bedrock)
+                .filter_map(reasoning_block)
+                .collect();
+            let calls_or_reasoning = !m.tool_calls.is_empty() || !blocks.is_empty();
+            if !calls_or_reasoning || !m.content.is_empty() {
+                blocks.extend(content_blocks(&m.content, documents)?);
+            }
             blocks.extend(m.tool_calls.iter().map(
                 |c| json!({"toolUse": {"toolUseId": c.id, "name": c.name, "input": c.arguments}}),
             ));
@@ -337,6 +345,18 @@ fn message_blocks(m: &Message, documents: &mut usize) -> Result<Vec<Value>, Erro
             }})])
         }
         Role::User | Role::System => content_blocks(&m.content, documents),
+    }
+}
+
+/// A reasoning part as a `reasoningContent` block: signed text, or the
+/// redacted content. Unsigned text cannot be verified and is left out.
+fn reasoning_block(part: &ReasoningPart) -> Option<Value> {
+    match (&part.redacted, &part.signature) {
+        (Some(data), _) => Some(json!({"reasoningContent": {"redactedContent": data}})),
+        (None, Some(signature)) => Some(json!({"reasoningContent": {
+            "reasoningText": {"text": part.text, "signature": signature}
+        }})),
+        (None, None) => None,
     }
 }
 
@@ -378,10 +398,6 @@ fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
     Ok(fields)
 }
 
-/// What the forced output tool tells the model.
-const OUTPUT_TOOL_DESCRIPTION: &str =
-    "Give your final answer by calling this tool: its input is the answer, as the schema describes.";
-
 fn tool_spec(name: &str, description: Option<&str>, schema: &Value) -> Value {
     let mut spec = Map::new();
     spec.insert("name".into(), json!(name));
@@ -403,8 +419,16 @@ fn tool_spec(name: &str, description: Option<&str>, schema: &Value) -> Value {
 /// history's tools) when the call has no other tools or forbids them, one
 /// more tool under the call's choice otherwise. `toolChoice` is sent only
 /// when asked for (Converse's default is auto; some models take no
-/// `toolChoice` at all and answer a `ValidationException`).
-fn tool_config(input: &CallInput<'_>, history_has_tools: bool) -> Result<Option<Value>, Error> {
+/// `toolChoice` at all and answer a `ValidationException`). Claude refuses
+/// a forced tool while thinking is on, so with
+/// `additionalModelRequestFields.thinking` enabled the output tool is
+/// offered under the default choice instead of forced, and an answer in
+/// text is read as the structured answer.
+fn tool_config(
+    input: &CallInput<'_>,
+    history_has_tools: bool,
+    thinking: bool,
+) -> Result<Option<Value>, Error> {
     let forbid = matches!(input.tool_choice, Some(ToolChoice::None));
     let mut tools: Vec<Value> = if forbid && !history_has_tools {
         Vec::new()
@@ -427,7 +451,7 @@ fn tool_config(input: &CallInput<'_>, history_has_tools: bool) -> Result<Option<
             Some(OUTPUT_TOOL_DESCRIPTION),
             schema,
         ));
-        if input.tools.is_empty() || forbid {
+        if (input.tools.is_empty() || forbid) && !thinking {
             choice = Some(json!({"tool": {"name": OUTPUT_TOOL}}));
         }
     }
@@ -469,13 +493,6 @@ impl Bedrock {
         let url = self.url(model, input.stream)?;
 
         let mut fields = prompt_fields(input.messages)?;
-        let history_has_tools = input
-            .messages
-            .iter()
-            .any(|m| m.role == Role::Tool || !m.tool_calls.is_empty());
-        if let Some(config) = tool_config(input, history_has_tools)? {
-            fields.insert("toolConfig".into(), config);
-        }
         let mut inference = self.inference.clone();
         let mut additional = self.additional.clone();
         let mut rest = Map::new();
@@ -521,6 +538,14 @@ impl Bedrock {
         if !inference.is_empty() {
             fields.insert("inferenceConfig".into(), Value::Object(inference));
         }
+        let history_has_tools = input
+            .messages
+            .iter()
+            .any(|m| m.role == Role::Tool || !m.tool_calls.is_empty());
+        let thinking = thinking_enabled(additional.as_ref().and_then(|a| a.get("thinking")));
+        if let Some(config) = tool_config(input, history_has_tools, thinking)? {
+            fields.insert("toolConfig".into(), config);
+        }
         if let Some(additional) = additional.filter(|v| !v.is_null()) {
             fields.insert("additionalModelRequestFields".into(), additional);
         }
@@ -552,16 +577,15 @@ impl AnswerReader for Bedrock {
             .pointer("/output/message/content")
             .and_then(Value::as_array)
             .ok_or_else(|| Error::bad_response("the answer has no output.message.content list"))?;
-        let mut content = String::new();
-        let mut reasoning = String::new();
-        let mut tool_calls = Vec::new();
+        let mut answer = Completion::default();
         for block in blocks {
-            read_block(block, &mut content, &mut reasoning, &mut tool_calls)?;
+            read_block(block, &mut answer)?;
         }
         Ok(Completion {
-            content,
-            reasoning,
-            tool_calls,
+            content: answer.content,
+            reasoning: answer.reasoning,
+            reasoning_parts: answer.reasoning_parts,
+            tool_calls: answer.tool_calls,
             // Converse answers do not name the model.
             model: None,
             finish_reason: v
@@ -611,25 +635,39 @@ impl AnswerReader for Bedrock {
     }
 }
 
-/// Reads one block of an answer: `text` is the answer, `reasoningContent`
-/// its reasoning (a `redactedContent` one is encrypted and has no text to
-/// give), `toolUse` a tool call, `citationsContent` the answer's text with
+/// Reads one block of an answer into `answer`: `text` is the answer,
+/// `reasoningContent` its reasoning (kept with its signature to be sent
+/// back; a `redactedContent` one is encrypted and has no text to give),
+/// `toolUse` a tool call, `citationsContent` the answer's text with
 /// citations. Any other block is a `:bad_response` naming it, rather than
 /// a part of the answer dropped unread.
-fn read_block(
-    block: &Value,
-    content: &mut String,
-    reasoning: &mut String,
-    tool_calls: &mut Vec<ToolCall>,
-) -> Result<(), Error> {
+fn read_block(block: &Value, answer: &mut Completion) -> Result<(), Error> {
+    let Completion {
+        content,
+        reasoning,
+        reasoning_parts,
+        tool_calls,
+        ..
+    } = answer;
     if let Some(text) = block.get("text") {
         let text = text
             .as_str()
             .ok_or_else(|| Error::bad_response("a text block of the answer is not a string"))?;
         content.push_str(text);
     } else if let Some(r) = block.get("reasoningContent") {
-        if let Some(text) = r.pointer("/reasoningText/text").and_then(Value::as_str) {
+        if let Some(data) = r.get("redactedContent").and_then(Value::as_str) {
+            reasoning_parts.push(ReasoningPart::redacted(Dialect::Bedrock, data));
+        } else if let Some(r) = r.get("reasoningText") {
+            let text = r.get("text").and_then(Value::as_str).unwrap_or_default();
+            let signature = r.get("signature").and_then(Value::as_str);
             reasoning.push_str(text);
+            reasoning_parts.push(ReasoningPart::signed(Dialect::Bedrock, text, signature));
+        } else {
+            let kind = r.as_object().and_then(|m| m.keys().next());
+            return Err(Error::bad_response(format!(
+                "the answer has a reasoningContent block of kind {:?}, which switchboard cannot read",
+                kind.map_or("empty", String::as_str)
+            )));
         }
     } else if let Some(call) = block.get("toolUse") {
         let name = call
@@ -642,6 +680,7 @@ fn read_block(
             id: crate::tools::id_or_made_up(id, tool_calls.len()),
             name: name.to_owned(),
             arguments: arguments_from_value(name, call.get("input"))?,
+            signature: None,
         });
     } else if let Some(c) = block.get("citationsContent") {
         for part in c
@@ -869,6 +908,7 @@ mod tests {
 
     use super::*;
     use crate::providers::golden::{conversation, provider, sent};
+    use crate::reasoning::{Dialect, ReasoningPart};
 
     #[test]
     fn bedrock_golden_request() {
@@ -1288,6 +1328,60 @@ mod tests {
     }
 
     #[test]
+    fn reasoning_goes_back_first_in_the_assistant_turn_and_only_bedrock_reasoning() {
+        let body = tool_body(
+            json!([
+                {"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": "", "reasoning_parts": [
+                    {"dialect": "bedrock", "text": "Need weather.", "signature": "c2ln"},
+                    {"dialect": "bedrock", "redacted": "AAAA"},
+                    {"dialect": "anthropic", "text": "x", "signature": "YW50"}
+                ], "tool_calls": [{"id": "t1", "name": "get_weather", "arguments": {"city": "Paris"}}]},
+                {"role": "tool", "tool_call_id": "t1", "content": "sunny"}
+            ]),
+            weather(),
+            None,
+            None,
+        )
+        .expect("body");
+        assert_eq!(
+            body["messages"][1]["content"],
+            json!([
+                {"reasoningContent": {"reasoningText": {"text": "Need weather.", "signature": "c2ln"}}},
+                {"reasoningContent": {"redactedContent": "AAAA"}},
+                {"toolUse": {"toolUseId": "t1", "name": "get_weather", "input": {"city": "Paris"}}}
+            ])
+        );
+    }
+
+    #[test]
+    fn with_thinking_on_the_output_tool_is_offered_not_forced() {
+        let p = provider(
+            "aws-bedrock",
+            json!({"model": "m", "region": "us-east-1", "additional_model_request_fields":
+                   {"thinking": {"type": "enabled", "budget_tokens": 2048}}}),
+        );
+        let messages = crate::prompt::parse_prompt(&json!("Health?")).expect("prompt");
+        let schema = json!({"type": "object"});
+        let options = Map::new();
+        let input = CallInput {
+            output_schema: Some(&schema),
+            ..CallInput::plain(&messages, &options, false)
+        };
+        let body: Value =
+            serde_json::from_slice(&p.build_request(&input).expect("request").body).expect("json");
+        assert_eq!(
+            body["toolConfig"]["tools"][0]["toolSpec"]["name"],
+            OUTPUT_TOOL
+        );
+        assert!(body["toolConfig"].get("toolChoice").is_none(), "{body}");
+        assert_eq!(
+            body["additionalModelRequestFields"]["thinking"]["type"],
+            "enabled"
+        );
+    }
+
+    #[test]
     fn answers_with_tool_use_and_unreadable_blocks() {
         let p = provider("aws-bedrock", json!({"model": "m", "region": "us-east-1"}));
         let head = ResponseHead {
@@ -1309,6 +1403,13 @@ mod tests {
         assert_eq!(
             (c.content.as_str(), c.reasoning.as_str()),
             ("Checking.", "Need weather.")
+        );
+        assert_eq!(
+            c.reasoning_parts,
+            [
+                ReasoningPart::signed(Dialect::Bedrock, "Need weather.", Some("c2ln")),
+                ReasoningPart::redacted(Dialect::Bedrock, "AAAA"),
+            ]
         );
         assert_eq!(c.tool_calls[0].id, "tooluse_1");
         assert_eq!(

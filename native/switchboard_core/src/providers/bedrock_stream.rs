@@ -6,7 +6,9 @@
 //! which fail the stream with their kind.
 //!
 //! `text` deltas are the answer; `reasoningContent.text` deltas its
-//! reasoning (signatures and redacted reasoning have no text to give);
+//! reasoning, kept per content block with the block's
+//! `reasoningContent.signature` (or its `redactedContent`, which has no
+//! text to give) to be sent back;
 //! `toolUse` blocks tool calls, announced by their `contentBlockStart`
 //! (`start.toolUse {toolUseId, name}`), their input a JSON text in
 //! `delta.toolUse.input` pieces, assembled per content block index.
@@ -23,6 +25,7 @@ use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::event_stream::{string_header, Message};
 use crate::framing::Frame;
+use crate::reasoning::{Dialect, ReasoningPart};
 use crate::response::Usage;
 use crate::tools::ToolCallAssembly;
 use crate::wire::Deltas;
@@ -31,6 +34,8 @@ use crate::wire::Deltas;
 pub(crate) struct BedrockStream {
     text: String,
     reasoning: String,
+    /// Reasoning blocks by content block index, in order.
+    reasoning_parts: Vec<(u64, ReasoningPart)>,
     tools: ToolCallAssembly,
     finish_reason: Option<String>,
     usage: Usage,
@@ -62,6 +67,10 @@ struct DeltaBody<'a> {
 struct ReasoningDelta<'a> {
     #[serde(borrow)]
     text: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow)]
+    signature: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "redactedContent", borrow)]
+    redacted: Option<std::borrow::Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -122,6 +131,7 @@ impl StreamParser for BedrockStream {
         Ok(Completion {
             content: self.text,
             reasoning: self.reasoning,
+            reasoning_parts: self.reasoning_parts.into_iter().map(|(_, p)| p).collect(),
             tool_calls: self.tools.finish()?,
             model: None,
             finish_reason: self.finish_reason,
@@ -173,13 +183,8 @@ impl BedrockStream {
                     self.text.push_str(&text);
                     out.push_text(&text);
                 }
-                if let Some(text) = delta
-                    .reasoning
-                    .and_then(|r| r.text)
-                    .filter(|t| !t.is_empty())
-                {
-                    self.reasoning.push_str(&text);
-                    out.push_reasoning(&text);
+                if let Some(r) = delta.reasoning {
+                    self.reasoning_delta(block.index, r, out);
                 }
                 if let Some(input) = delta.tool_use.and_then(|t| t.input) {
                     self.tools.push_arguments(block.index, &input)?;
@@ -205,6 +210,44 @@ impl BedrockStream {
     }
 }
 
+impl BedrockStream {
+    /// A piece of a reasoning block: text (forwarded), its signature, or
+    /// its redacted content.
+    fn reasoning_delta(&mut self, index: u64, delta: ReasoningDelta<'_>, out: &mut Deltas) {
+        if let Some(data) = delta.redacted {
+            let part = ReasoningPart::redacted(Dialect::Bedrock, &data);
+            self.reasoning_parts.push((index, part));
+            return;
+        }
+        let part = match self
+            .reasoning_parts
+            .iter_mut()
+            .rev()
+            .find(|(i, _)| *i == index)
+        {
+            Some((_, part)) => part,
+            None => {
+                let part = ReasoningPart::signed(Dialect::Bedrock, "", None);
+                self.reasoning_parts.push((index, part));
+                match self.reasoning_parts.last_mut() {
+                    Some((_, part)) => part,
+                    None => return,
+                }
+            }
+        };
+        if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
+            part.text.push_str(&text);
+            self.reasoning.push_str(&text);
+            out.push_reasoning(&text);
+        }
+        if let Some(signature) = delta.signature.filter(|s| !s.is_empty()) {
+            part.signature
+                .get_or_insert_with(String::new)
+                .push_str(&signature);
+        }
+    }
+}
+
 /// The error an exception message stands for.
 fn exception(message: &Message) -> Error {
     let named = string_header(message, ":exception-type");
@@ -226,6 +269,7 @@ mod tests {
     use aws_smithy_types::event_stream::{Header, HeaderValue};
 
     use super::*;
+    use crate::reasoning::{Dialect, ReasoningPart};
 
     fn msg(kind: &str, name: &str, payload: &str) -> Message {
         let (type_header, message_type) = match kind {
@@ -431,6 +475,14 @@ mod tests {
             let c = c.expect("complete");
             assert_eq!(c.content, "Checking.");
             assert_eq!(c.reasoning, "Need the weather.");
+            assert_eq!(
+                c.reasoning_parts,
+                [ReasoningPart::signed(
+                    Dialect::Bedrock,
+                    "Need the weather.",
+                    Some("c2ln")
+                )]
+            );
             assert_eq!(c.finish_reason.as_deref(), Some("tool_use"));
             assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
             assert_eq!(c.usage.input_tokens, Some(5));
@@ -445,6 +497,40 @@ mod tests {
             );
             assert!(c.tool_calls[1].arguments.is_empty());
         }
+    }
+
+    #[test]
+    fn redacted_reasoning_is_kept_and_input_before_its_start_is_announced() {
+        let (forwarded, c) = run_all(&[
+            msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":0,"delta":{"reasoningContent":{"redactedContent":"ZW5j"}}}"#,
+            ),
+            msg(
+                "event",
+                "contentBlockDelta",
+                r#"{"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"city\": \"Oslo\"}"}}}"#,
+            ),
+            msg(
+                "event",
+                "contentBlockStart",
+                r#"{"contentBlockIndex":1,"start":{"toolUse":{"name":"get_weather","toolUseId":"tooluse_late"}}}"#,
+            ),
+            stop(),
+            metadata(),
+        ]);
+        let starts: Vec<String> = forwarded
+            .iter()
+            .flat_map(|d| d.tool_calls.iter().map(|s| s.id.clone()))
+            .collect();
+        assert_eq!(starts, ["tooluse_late"]);
+        let c = c.expect("complete");
+        assert_eq!(
+            c.reasoning_parts,
+            [ReasoningPart::redacted(Dialect::Bedrock, "ZW5j")]
+        );
+        assert_eq!(c.tool_calls[0].arguments["city"], "Oslo");
     }
 
     #[test]

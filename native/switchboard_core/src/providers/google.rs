@@ -22,11 +22,12 @@
 //!   Gemini 2.x refuses JSON mode beside function declarations, so the
 //!   final answer is then only checked by Switchboard.
 //! - An assistant turn's tool calls are `functionCall` parts `{name, args}`
-//!   after its text, without ids (Vertex refuses them). The first call of
-//!   each turn carries the `thoughtSignature` Google documents for calls
-//!   that did not come with Gemini's own signature
-//!   (`skip_thought_signature_validator`): Gemini 3 refuses a history whose
-//!   calls have none, and the signatures Gemini sends are not kept.
+//!   after its text, without ids (Vertex refuses them), each with the
+//!   `thoughtSignature` Gemini gave it (`ToolCall.signature`); a first call
+//!   without one carries the signature Google documents for calls it did
+//!   not sign (`skip_thought_signature_validator`): Gemini 3 refuses a
+//!   history whose calls have none. A Gemini signature of the turn's text
+//!   (a reasoning part) goes back on its text part.
 //! - Tool results are `functionResponse` parts `{name, response}` in one
 //!   `user` content for consecutive tool messages. The name is the
 //!   message's own, else that of the call it answers, found in the
@@ -40,8 +41,11 @@
 //! What an answer means:
 //!
 //! - The content is the first candidate's text parts, joined, leaving out
-//!   thought summaries (`"thought": true`), which are its reasoning;
-//!   images and code results are not text.
+//!   thought summaries (`"thought": true`), which are its reasoning. A
+//!   `thoughtSignature` on a call is kept on its tool call, on any other
+//!   part as a reasoning part. A part holding anything else (`inlineData`,
+//!   `fileData`, `executableCode`, `codeExecutionResult`, types added
+//!   later) is a `:bad_response` naming it, not an answer missing a part.
 //! - `functionCall` parts are its tool calls, in order: `args` must be an
 //!   object (or absent), and a call without a name is a `:bad_response`.
 //!   Gemini's own `id` is kept when it sends one; otherwise the ids are
@@ -72,6 +76,7 @@ use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::generation;
 use crate::prompt::{split_system, Content, Media, Message, Part, Role};
+use crate::reasoning::{Dialect, ReasoningPart};
 use crate::response::Usage;
 use crate::tools::{arguments_from_value, made_up_id, ToolCall, ToolChoice};
 use crate::wire::{CallInput, ResponseHead};
@@ -122,10 +127,24 @@ fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
             Content::Text(t) => vec![json!({"text": t})],
             Content::Parts(parts) => parts.iter().map(part_json).collect(),
         };
+        // Gemini signs a text answer on its last part; the turn's text
+        // goes back as one part, which carries it.
+        let text_signature = m
+            .reasoning_in(Dialect::Gemini)
+            .filter_map(|p| p.signature.as_deref())
+            .last();
+        if let (Some(signature), Some(last)) = (
+            text_signature,
+            parts.iter_mut().rev().find(|p| p.get("text").is_some()),
+        ) {
+            last["thoughtSignature"] = json!(signature);
+        }
         for (j, call) in m.tool_calls.iter().enumerate() {
             let mut part = json!({"functionCall": {"name": call.name, "args": call.arguments}});
-            if j == 0 {
-                part["thoughtSignature"] = json!(UNSIGNED_CALL);
+            match (&call.signature, j) {
+                (Some(signature), _) => part["thoughtSignature"] = json!(signature),
+                (None, 0) => part["thoughtSignature"] = json!(UNSIGNED_CALL),
+                (None, _) => {}
             }
             parts.push(part);
         }
@@ -328,6 +347,8 @@ pub(super) struct Chunk {
     pub text: String,
     /// Thought summaries.
     pub reasoning: String,
+    /// Signatures on parts other than calls.
+    pub reasoning_parts: Vec<ReasoningPart>,
     pub calls: Vec<Call>,
     pub has_candidate: bool,
     pub finish_reason: Option<String>,
@@ -342,6 +363,8 @@ pub(super) struct Call {
     pub id: Option<String>,
     pub name: String,
     pub arguments: Map<String, Value>,
+    /// The part's `thoughtSignature`.
+    pub signature: Option<String>,
 }
 
 impl Call {
@@ -351,11 +374,12 @@ impl Call {
             id: self.id.unwrap_or_else(|| made_up_id(index)),
             name: self.name,
             arguments: self.arguments,
+            signature: self.signature,
         }
     }
 }
 
-fn function_call(call: &Value) -> Result<Call, Error> {
+fn function_call(call: &Value, signature: Option<&str>) -> Result<Call, Error> {
     let name = call
         .get("name")
         .and_then(Value::as_str)
@@ -369,7 +393,27 @@ fn function_call(call: &Value) -> Result<Call, Error> {
             .map(str::to_owned),
         name: name.to_owned(),
         arguments: arguments_from_value(name, call.get("args"))?,
+        signature: signature.map(str::to_owned),
     })
+}
+
+/// The keys of a part that describe it rather than hold its data.
+const PART_METADATA: &[&str] = &[
+    "thought",
+    "thoughtSignature",
+    "videoMetadata",
+    "partMetadata",
+    "mediaResolution",
+];
+
+/// The data a part holds that Switchboard does not read (`inlineData`,
+/// `fileData`, `executableCode`, `codeExecutionResult`, types added
+/// later), named by its key; `None` for a part with nothing (`{}`).
+fn unread_part(part: &Value) -> Option<&str> {
+    part.as_object()?
+        .keys()
+        .map(String::as_str)
+        .find(|k| !PART_METADATA.contains(k))
 }
 
 /// Reads one response object; an error object or a blocked prompt fails.
@@ -405,14 +449,33 @@ pub(super) fn read_chunk(v: &Value) -> Result<Chunk, Error> {
         .map(Vec::as_slice)
         .unwrap_or_default();
     let (mut text, mut reasoning, mut calls) = (String::new(), String::new(), Vec::new());
+    let mut reasoning_parts = Vec::new();
     for part in parts {
+        let signature = part
+            .get("thoughtSignature")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
         if let Some(call) = part.get("functionCall") {
-            calls.push(function_call(call)?);
-        } else if let Some(t) = part.get("text").and_then(Value::as_str) {
+            calls.push(function_call(call, signature)?);
+            continue;
+        }
+        if let Some(t) = part.get("text") {
+            let t = t
+                .as_str()
+                .ok_or_else(|| Error::bad_response("a text part of the answer is not a string"))?;
             match part.get("thought").and_then(Value::as_bool) {
                 Some(true) => reasoning.push_str(t),
                 _ => text.push_str(t),
             }
+        } else if let Some(kind) = unread_part(part) {
+            return Err(Error::bad_response(format!(
+                "the answer has a {kind:?} part, which switchboard cannot read"
+            )));
+        }
+        // A signature on text, a thought or an empty part: kept to go back
+        // with the turn's text.
+        if let Some(signature) = signature {
+            reasoning_parts.push(ReasoningPart::signed(Dialect::Gemini, "", Some(signature)));
         }
     }
     let field = |name: &str| {
@@ -424,6 +487,7 @@ pub(super) fn read_chunk(v: &Value) -> Result<Chunk, Error> {
     Ok(Chunk {
         text,
         reasoning,
+        reasoning_parts,
         calls,
         has_candidate: candidate.is_some(),
         finish_reason: field("finishReason").filter(|r| !r.is_empty()),
@@ -473,6 +537,7 @@ pub(super) fn parse_response(body: &[u8]) -> Result<Completion, Error> {
     Ok(Completion {
         content: chunk.text,
         reasoning: chunk.reasoning,
+        reasoning_parts: chunk.reasoning_parts,
         tool_calls: chunk
             .calls
             .into_iter()
@@ -606,6 +671,8 @@ pub(super) fn parse_error(head: &ResponseHead, body: &[u8]) -> Error {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
+
+    use crate::reasoning::{Dialect, ReasoningPart};
 
     use super::*;
 
@@ -932,6 +999,77 @@ mod tests {
     }
 
     #[test]
+    fn parts_switchboard_cannot_read_fail_naming_them_and_text_signatures_are_kept() {
+        for (part, named) in [
+            (
+                json!({"inlineData": {"mimeType": "image/png", "data": "iVBO"}}),
+                "\"inlineData\"",
+            ),
+            (
+                json!({"executableCode": {"language": "PYTHON", "code": "1"}}),
+                "\"executableCode\"",
+            ),
+            (
+                json!({"codeExecutionResult": {"outcome": "OUTCOME_OK"}}),
+                "\"codeExecutionResult\"",
+            ),
+            (json!({"thought": true, "brandNew": {}}), "\"brandNew\""),
+        ] {
+            let body = json!({"candidates": [{"content": {"parts": [{"text": "a"}, part]},
+                              "finishReason": "STOP"}]});
+            let e = parse_response(body.to_string().as_bytes()).expect_err("unread");
+            assert_eq!(e.kind, ErrorKind::BadResponse);
+            assert!(e.message.contains(named), "{}", e.message);
+        }
+        let c = parse_response(
+            br#"{"candidates":[{"content":{"parts":[{},{"text":"Hi","thoughtSignature":"dHh0"}]},"finishReason":"STOP"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(c.content, "Hi");
+        assert_eq!(
+            c.reasoning_parts,
+            [ReasoningPart::signed(Dialect::Gemini, "", Some("dHh0"))]
+        );
+    }
+
+    #[test]
+    fn signatures_go_back_on_their_parts_and_only_gemini_ones() {
+        let body = sent_with(
+            "google-ai",
+            json!({"model": "gemini-2.5-flash", "api_key": "k"}),
+            json!([
+                {"role": "user", "content": "Weather?"},
+                {"role": "assistant", "content": "", "tool_calls": [
+                    {"id": "call_sb_0", "name": "get_weather", "arguments": {"city": "Paris"}, "signature": "c2ln"},
+                    {"id": "call_sb_1", "name": "now", "arguments": {}}
+                ]},
+                {"role": "tool", "tool_call_id": "call_sb_0", "content": "sunny"},
+                {"role": "tool", "tool_call_id": "call_sb_1", "content": "noon"},
+                {"role": "assistant", "content": "Sunny at noon.", "reasoning_parts": [
+                    {"dialect": "anthropic", "text": "t", "signature": "YW50"},
+                    {"dialect": "gemini", "signature": "dHh0"}
+                ]},
+                {"role": "user", "content": "Thanks"}
+            ]),
+            &[],
+            None,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            body["contents"][1]["parts"],
+            json!([
+                {"functionCall": {"name": "get_weather", "args": {"city": "Paris"}}, "thoughtSignature": "c2ln"},
+                {"functionCall": {"name": "now", "args": {}}}
+            ])
+        );
+        assert_eq!(
+            body["contents"][3]["parts"],
+            json!([{"text": "Sunny at noon.", "thoughtSignature": "dHh0"}])
+        );
+    }
+
+    #[test]
     fn function_calls_thoughts_and_ids() {
         let c = parse_response(
             br#"{"candidates":[{"content":{"role":"model","parts":[
@@ -967,6 +1105,13 @@ mod tests {
         );
         assert_eq!(c.usage.output_tokens, Some(18));
         assert_eq!(c.usage.reasoning_tokens, Some(11));
+        // The signature stays with its call, the others have none.
+        let signatures: Vec<Option<&str>> = c
+            .tool_calls
+            .iter()
+            .map(|t| t.signature.as_deref())
+            .collect();
+        assert_eq!(signatures, [Some("c2ln"), None, None]);
         // A call is an answer even when the model stopped for tokens.
         let cut = parse_response(
             br#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"now"}}]},"finishReason":"MAX_TOKENS"}]}"#,

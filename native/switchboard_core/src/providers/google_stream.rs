@@ -21,6 +21,7 @@ use super::stream::{parse_data, payload, unreadable, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::Frame;
+use crate::reasoning::ReasoningPart;
 use crate::response::Usage;
 use crate::tools::ToolCall;
 use crate::wire::Deltas;
@@ -29,6 +30,7 @@ use crate::wire::Deltas;
 pub(crate) struct GeminiStream {
     text: String,
     reasoning: String,
+    reasoning_parts: Vec<ReasoningPart>,
     tool_calls: Vec<ToolCall>,
     model: Option<String>,
     finish_reason: Option<String>,
@@ -47,6 +49,7 @@ impl GeminiStream {
             self.text.push_str(&chunk.text);
             out.push_text(&chunk.text);
         }
+        self.reasoning_parts.extend(chunk.reasoning_parts);
         for call in chunk.calls {
             let call = call.into_tool_call(self.tool_calls.len());
             out.push_tool_call(&call.id, &call.name);
@@ -111,6 +114,7 @@ impl StreamParser for GeminiStream {
         Ok(Completion {
             content: self.text,
             reasoning: self.reasoning,
+            reasoning_parts: self.reasoning_parts,
             tool_calls: self.tool_calls,
             model: self.model,
             finish_reason: self.finish_reason,

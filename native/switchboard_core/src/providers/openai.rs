@@ -509,6 +509,7 @@ fn tool_calls(message: &Value) -> Result<Vec<ToolCall>, Error> {
                 id: tools::id_or_made_up(call.get("id").and_then(Value::as_str), i),
                 name: name.to_owned(),
                 arguments,
+                signature: None,
             })
         })
         .collect()

@@ -302,6 +302,7 @@ impl AnswerReader for OpenAiResponses {
             tool_calls: output.tool_calls,
             model,
             usage,
+            reasoning_parts: Vec::new(),
             parsed: None,
             raw: None,
         })
@@ -690,6 +691,7 @@ fn function_call(item: &ItemWire<'_>, index: usize) -> Result<ToolCall, Error> {
         id,
         name: name.to_owned(),
         arguments,
+        signature: None,
     })
 }
 
@@ -998,6 +1000,7 @@ mod tests {
                     id: "call_1".into(),
                     name: "get_metric".into(),
                     arguments: object(json!({"name": "memory"})),
+                    signature: None,
                 }],
             ),
             tool("call_1", Content::Text("{\"bytes\":42}".into())),
@@ -1007,6 +1010,7 @@ mod tests {
                     id: "call_2".into(),
                     name: "now".into(),
                     arguments: Map::new(),
+                    signature: None,
                 }],
             ),
             tool(
@@ -1292,16 +1296,19 @@ mod tests {
                         .as_object()
                         .expect("object")
                         .clone(),
+                    signature: None,
                 },
                 ToolCall {
                     id: "fc_2".into(),
                     name: "get_time".into(),
                     arguments: Map::new(),
+                    signature: None,
                 },
                 ToolCall {
                     id: "call_sb_2".into(),
                     name: "now".into(),
                     arguments: Map::new(),
+                    signature: None,
                 },
             ]
         );

@@ -230,6 +230,7 @@ impl StreamParser for ResponsesStream {
             model: self.model,
             finish_reason: refusal_reason(self.finish_reason, self.refused),
             usage: self.usage,
+            reasoning_parts: Vec::new(),
             parsed: None,
             raw: None,
         })

@@ -74,6 +74,11 @@ pub const COMMON_NON_BODY_OPTIONS: &[&str] = &[
     "media_url_handler",
     // What the client's tokens cost (pricing.rs).
     "pricing",
+    // The client's own breaker and limits (config/breaker.rs, limits.rs).
+    "circuit_breaker",
+    "max_in_flight",
+    "requests_per_minute",
+    "tokens_per_minute",
 ];
 
 /// Every provider switchboard knows, in the order errors list them.

@@ -327,6 +327,7 @@ impl Vertex {
         let mut body = merge_body(&stop(&self.body), fields, &stop(input.options));
         body.entry("max_tokens")
             .or_insert(json!(anthropic::DEFAULT_MAX_TOKENS));
+        anthropic::offer_output_tool_when_thinking(&mut body);
         Ok(body)
     }
 }

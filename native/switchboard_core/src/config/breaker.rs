@@ -1,0 +1,430 @@
+//! A leaf client's circuit breaker: its settings, read from the client's
+//! `circuit_breaker` option or the registry's default, and the state
+//! machine kept in its [`super::ClientState`], so it outlives rebuilds and
+//! reloads while the client is unchanged.
+//!
+//! Closed: attempts go through; `failure_threshold` failures the contract
+//! retries within `window_ms` open it. Open: attempts are refused, with no
+//! HTTP, for `cooldown_ms`. Then half-open: exactly one attempt (the probe)
+//! goes through while the others are refused; its success closes the
+//! circuit, its failure opens it again. Time is tokio's clock, so the
+//! rules are tested on a paused one.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use crate::error::Error;
+use crate::value::{type_name, Options};
+
+/// `circuit_breaker: %{failure_threshold: n, window_ms: w, cooldown_ms: c}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BreakerSettings {
+    pub failure_threshold: u32,
+    pub window: Duration,
+    pub cooldown: Duration,
+}
+
+impl Default for BreakerSettings {
+    fn default() -> Self {
+        BreakerSettings {
+            failure_threshold: 5,
+            window: Duration::from_millis(60_000),
+            cooldown: Duration::from_millis(30_000),
+        }
+    }
+}
+
+/// The largest threshold: the breaker keeps one timestamp per counted
+/// failure, so the bound is its memory.
+const MAX_THRESHOLD: u64 = 10_000;
+
+impl BreakerSettings {
+    /// A `circuit_breaker` value: a map (missing keys take the defaults)
+    /// or `true` turn it on; `false` or `nil` turn it off (`None`).
+    /// `ctx` names the owner in errors (`client "A"`, `the registry`).
+    pub fn parse(ctx: &str, value: &Value) -> Result<Option<Self>, Error> {
+        let map = match value {
+            Value::Null | Value::Bool(false) => return Ok(None),
+            Value::Bool(true) => return Ok(Some(BreakerSettings::default())),
+            Value::Object(map) => map,
+            other => {
+                return Err(Error::config(format!(
+                    "{ctx}: option \"circuit_breaker\" must be a map (failure_threshold, window_ms, cooldown_ms) or false, got {}",
+                    type_name(other)
+                )))
+            }
+        };
+        Self::parse_map(&format!("{ctx} circuit_breaker"), map).map(Some)
+    }
+
+    fn parse_map(ctx: &str, map: &Map<String, Value>) -> Result<Self, Error> {
+        let o = Options::new(ctx, map);
+        o.reject_unknown(&["failure_threshold", "window_ms", "cooldown_ms"])?;
+        let defaults = BreakerSettings::default();
+        let positive = |key: &str, max: u64| -> Result<Option<u64>, Error> {
+            match o.u64(key)? {
+                Some(n) if n == 0 || n > max => Err(Error::config(format!(
+                    "{ctx}: option {key:?} must be between 1 and {max}"
+                ))),
+                n => Ok(n),
+            }
+        };
+        // A day is longer than any useful window or cooldown, and keeps
+        // every deadline computed from them far from overflowing.
+        const DAY_MS: u64 = 86_400_000;
+        Ok(BreakerSettings {
+            failure_threshold: positive("failure_threshold", MAX_THRESHOLD)?
+                .map_or(defaults.failure_threshold, |n| n as u32),
+            window: positive("window_ms", DAY_MS)?.map_or(defaults.window, Duration::from_millis),
+            cooldown: positive("cooldown_ms", DAY_MS)?
+                .map_or(defaults.cooldown, Duration::from_millis),
+        })
+    }
+}
+
+/// The settings as part of a client state's key.
+pub fn key(s: &BreakerSettings) -> Value {
+    serde_json::json!({
+        "failure_threshold": s.failure_threshold,
+        "window_ms": s.window.as_millis() as u64,
+        "cooldown_ms": s.cooldown.as_millis() as u64,
+    })
+}
+
+/// Where a circuit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Closed,
+    Open {
+        until: Instant,
+    },
+    /// `probing`: the one attempt let through is under way.
+    HalfOpen {
+        probing: bool,
+    },
+}
+
+/// A change of phase, for observers (telemetry's circuit events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    Opened {
+        until: Instant,
+    },
+    /// The cooldown is over and a probe went through.
+    HalfOpened,
+    Closed,
+}
+
+/// What the breaker says to an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Pass,
+    /// Goes through as the half-open circuit's one probe: its outcome
+    /// closes or re-opens the circuit.
+    Probe,
+    /// Open: refused for `retry_after` more.
+    Open {
+        retry_after: Duration,
+    },
+    /// Half-open, another attempt is the probe.
+    Probing,
+}
+
+/// How an attempt that went through ended, as the breaker counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// An answer, or an error the contract does not retry from the
+    /// provider itself (a 400 says the client is up).
+    Answered,
+    /// A failure the contract retries; `open_for`: a 429's Retry-After
+    /// longer than the client's retry policy waits.
+    Failed { open_for: Option<Duration> },
+    /// Says nothing about the client: cancelled, cut by the caller's
+    /// timeout, or refused before sending (a missing key).
+    Neither,
+}
+
+#[derive(Debug)]
+struct Circuit {
+    phase: Phase,
+    /// Counted failures within the window, oldest first; never more than
+    /// the threshold.
+    failures: VecDeque<Instant>,
+}
+
+impl Default for Circuit {
+    fn default() -> Self {
+        Circuit {
+            phase: Phase::Closed,
+            failures: VecDeque::new(),
+        }
+    }
+}
+
+/// One leaf client's breaker state, shared by every call through it.
+#[derive(Debug, Default)]
+pub struct CircuitBreaker {
+    circuit: Mutex<Circuit>,
+}
+
+impl CircuitBreaker {
+    fn lock(&self) -> MutexGuard<'_, Circuit> {
+        self.circuit.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether an attempt may go through now; an open circuit whose
+    /// cooldown is over lets this one through as its probe.
+    pub fn admit(&self, now: Instant) -> (Verdict, Option<Transition>) {
+        let mut c = self.lock();
+        match c.phase {
+            Phase::Closed => (Verdict::Pass, None),
+            Phase::Open { until } if now < until => (
+                Verdict::Open {
+                    retry_after: until - now,
+                },
+                None,
+            ),
+            Phase::Open { .. } | Phase::HalfOpen { probing: false } => {
+                let was_open = matches!(c.phase, Phase::Open { .. });
+                c.phase = Phase::HalfOpen { probing: true };
+                (Verdict::Probe, was_open.then_some(Transition::HalfOpened))
+            }
+            Phase::HalfOpen { probing: true } => (Verdict::Probing, None),
+        }
+    }
+
+    /// Counts an attempt's outcome. `probe`: it was admitted as the probe.
+    pub fn record(
+        &self,
+        settings: &BreakerSettings,
+        now: Instant,
+        probe: bool,
+        outcome: Outcome,
+    ) -> Option<Transition> {
+        let mut c = self.lock();
+        let probing = probe && c.phase == Phase::HalfOpen { probing: true };
+        match outcome {
+            Outcome::Answered if probing => {
+                c.phase = Phase::Closed;
+                c.failures.clear();
+                Some(Transition::Closed)
+            }
+            Outcome::Neither if probing => {
+                // The next attempt probes instead: a cancelled probe must
+                // not leave the circuit half-open for ever.
+                c.phase = Phase::HalfOpen { probing: false };
+                None
+            }
+            Outcome::Failed { open_for } if probing => {
+                Some(c.open(now, settings.cooldown.max(open_for.unwrap_or_default())))
+            }
+            Outcome::Failed { open_for } => match c.phase {
+                Phase::Closed => {
+                    let window_start = now.checked_sub(settings.window);
+                    while c
+                        .failures
+                        .front()
+                        .is_some_and(|t| window_start.is_some_and(|start| *t <= start))
+                    {
+                        c.failures.pop_front();
+                    }
+                    c.failures.push_back(now);
+                    if c.failures.len() >= settings.failure_threshold as usize {
+                        let cooldown = settings.cooldown.max(open_for.unwrap_or_default());
+                        Some(c.open(now, cooldown))
+                    } else {
+                        open_for.map(|d| c.open(now, d))
+                    }
+                }
+                // A late answer to an attempt let through before the
+                // circuit opened: only a longer Retry-After extends it.
+                Phase::Open { until } => match open_for {
+                    Some(d) if now + d > until => Some(c.open(now, d)),
+                    _ => None,
+                },
+                Phase::HalfOpen { .. } => None,
+            },
+            Outcome::Answered | Outcome::Neither => None,
+        }
+    }
+
+    /// The phase now, and the counted failures still within the window.
+    pub fn snapshot(&self, settings: &BreakerSettings, now: Instant) -> (Phase, usize) {
+        let c = self.lock();
+        let window_start = now.checked_sub(settings.window);
+        let recent = c
+            .failures
+            .iter()
+            .filter(|t| window_start.is_none_or(|start| **t > start))
+            .count();
+        let phase = match c.phase {
+            // Its cooldown is over: the next attempt probes.
+            Phase::Open { until } if now >= until => Phase::HalfOpen { probing: false },
+            phase => phase,
+        };
+        (phase, recent)
+    }
+}
+
+impl Circuit {
+    fn open(&mut self, now: Instant, cooldown: Duration) -> Transition {
+        let until = now + cooldown;
+        self.phase = Phase::Open { until };
+        Transition::Opened { until }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn settings(threshold: u32, window_ms: u64, cooldown_ms: u64) -> BreakerSettings {
+        BreakerSettings {
+            failure_threshold: threshold,
+            window: Duration::from_millis(window_ms),
+            cooldown: Duration::from_millis(cooldown_ms),
+        }
+    }
+
+    const FAILED: Outcome = Outcome::Failed { open_for: None };
+
+    #[test]
+    fn options_are_checked_and_default() {
+        let ctx = "client \"A\"";
+        assert_eq!(BreakerSettings::parse(ctx, &json!(false)).unwrap(), None);
+        assert_eq!(
+            BreakerSettings::parse(ctx, &json!(true)).unwrap(),
+            Some(BreakerSettings::default())
+        );
+        assert_eq!(
+            BreakerSettings::parse(ctx, &json!({"failure_threshold": 2})).unwrap(),
+            Some(BreakerSettings {
+                failure_threshold: 2,
+                ..BreakerSettings::default()
+            })
+        );
+        for (bad, says) in [
+            (json!("on"), "must be a map"),
+            (json!({"failure_threshold": 0}), "between 1 and"),
+            (json!({"window_ms": -5}), "non-negative integer"),
+            (json!({"cooldown": 5}), "unknown option \"cooldown\""),
+        ] {
+            let e = BreakerSettings::parse(ctx, &bad).unwrap_err();
+            assert!(
+                e.message.starts_with("client \"A\"") && e.message.contains(says),
+                "{bad}: {}",
+                e.message
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn opens_at_the_threshold_within_the_window_only() {
+        let s = settings(3, 1000, 500);
+        let b = CircuitBreaker::default();
+        let t0 = Instant::now();
+        assert_eq!(b.record(&s, t0, false, FAILED), None);
+        assert_eq!(
+            b.record(&s, t0 + Duration::from_millis(400), false, FAILED),
+            None
+        );
+        // The first has left the window: two counted, still closed.
+        let t1 = t0 + Duration::from_millis(1000);
+        assert_eq!(b.record(&s, t1, false, FAILED), None);
+        assert_eq!(b.snapshot(&s, t1), (Phase::Closed, 2));
+        // Answers erase nothing; a 400 does not count.
+        assert_eq!(b.record(&s, t1, false, Outcome::Answered), None);
+        let t2 = t1 + Duration::from_millis(100);
+        let until = t2 + Duration::from_millis(500);
+        assert_eq!(
+            b.record(&s, t2, false, FAILED),
+            Some(Transition::Opened { until })
+        );
+        assert_eq!(
+            b.admit(t2 + Duration::from_millis(200)),
+            (
+                Verdict::Open {
+                    retry_after: Duration::from_millis(300)
+                },
+                None
+            )
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_probe_after_the_cooldown_closes_or_reopens() {
+        let s = settings(1, 1000, 500);
+        let b = CircuitBreaker::default();
+        let t0 = Instant::now();
+        b.record(&s, t0, false, FAILED);
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(b.snapshot(&s, t1).0, Phase::HalfOpen { probing: false });
+        assert_eq!(b.admit(t1), (Verdict::Probe, Some(Transition::HalfOpened)));
+        assert_eq!(b.admit(t1), (Verdict::Probing, None));
+        // The probe fails: open for another cooldown.
+        assert_eq!(
+            b.record(&s, t1, true, FAILED),
+            Some(Transition::Opened {
+                until: t1 + Duration::from_millis(500)
+            })
+        );
+        let t2 = t1 + Duration::from_millis(500);
+        assert_eq!(b.admit(t2).0, Verdict::Probe);
+        assert_eq!(
+            b.record(&s, t2, true, Outcome::Answered),
+            Some(Transition::Closed)
+        );
+        assert_eq!(b.admit(t2), (Verdict::Pass, None));
+        assert_eq!(b.snapshot(&s, t2), (Phase::Closed, 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_that_ends_in_neither_lets_the_next_attempt_probe() {
+        let s = settings(1, 1000, 10);
+        let b = CircuitBreaker::default();
+        let t0 = Instant::now();
+        b.record(&s, t0, false, FAILED);
+        let t1 = t0 + Duration::from_millis(10);
+        assert_eq!(b.admit(t1).0, Verdict::Probe);
+        assert_eq!(b.record(&s, t1, true, Outcome::Neither), None);
+        assert_eq!(b.admit(t1), (Verdict::Probe, None));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_retry_after_opens_for_that_long() {
+        let s = settings(5, 1000, 100);
+        let b = CircuitBreaker::default();
+        let t0 = Instant::now();
+        let asked = Duration::from_secs(90);
+        assert_eq!(
+            b.record(
+                &s,
+                t0,
+                false,
+                Outcome::Failed {
+                    open_for: Some(asked)
+                }
+            ),
+            Some(Transition::Opened { until: t0 + asked })
+        );
+        // A late failure does not shorten it; a longer ask extends it.
+        assert_eq!(b.record(&s, t0, false, FAILED), None);
+        let longer = Duration::from_secs(120);
+        assert_eq!(
+            b.record(
+                &s,
+                t0,
+                false,
+                Outcome::Failed {
+                    open_for: Some(longer)
+                }
+            ),
+            Some(Transition::Opened { until: t0 + longer })
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! A call's events for `:telemetry` and the logs, sent as messages to one
+//! of `Switchboard.Telemetry`'s dispatcher processes, which run the
+//! handlers and write the logs. Sent from the call's own task, so a
+//! caller that consumes its messages with a plain `receive` (or died) still
+//! has its events; a call that asked for none has no `Events` at all.
+//!
+//! Each message is `{:"$switchboard_event", call_ref, context, event}`:
+//! `context` is the term the caller passed (its registry's name, and with
+//! every event wanted, its `metadata:` and start time), given back as is;
+//! `event` is one of
+//!
+//! * `{:attempt_start, number, client, provider, offset_ns}`
+//! * `{:attempt_stop, number, %Switchboard.Attempt{}, offset_ns, duration_ns}`
+//! * `{:first_token, number, client, provider, offset_ns, since_attempt_ns}`
+//! * `{:stop, {client, provider, model, %Switchboard.Usage{}, attempts}, offset_ns}`
+//! * `{:exception, %Switchboard.Error{}, offset_ns}`
+//!
+//! where `offset_ns` is the time since the call started. With only failures
+//! wanted (logging, no handler attached) just the failed attempts and the
+//! call's exception are sent.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rustler::env::SavedTerm;
+use rustler::{Atom, Encoder, Env, LocalPid, OwnedEnv, ResourceArc, Term};
+use switchboard_core::engine::Observer;
+use switchboard_core::{Attempt, Failure, Response};
+
+use crate::call::CallResource;
+use crate::encode::{ExAttempt, ExError, ExUsage};
+
+rustler::atoms! {
+    all,
+    failures,
+    switchboard_event = "$switchboard_event",
+    attempt_start,
+    attempt_stop,
+    first_token,
+    stop,
+    exception,
+}
+
+/// What the caller gave back for every event.
+enum Context {
+    /// Only failures are wanted: the registry's name (or `nil`) is enough,
+    /// and an atom needs no environment of its own.
+    Name(Atom),
+    /// Every event: any term, kept in `Scratch::env`.
+    Saved(SavedTerm),
+}
+
+struct Scratch {
+    /// Where events are built; made by the first event sent when the
+    /// context is a name.
+    env: Option<OwnedEnv>,
+    context: Context,
+}
+
+pub struct Events {
+    dispatcher: LocalPid,
+    /// Every event (`true`), or only failures.
+    all: bool,
+    started: Instant,
+    call: ResourceArc<CallResource>,
+    scratch: Mutex<Scratch>,
+}
+
+impl Events {
+    /// Reads the `observe` argument of `call_start`: `nil`, or
+    /// `{:all | :failures, dispatcher, context}`. Anything else is `None`:
+    /// events are an extra, never a reason for a call to fail.
+    pub fn decode(observe: Term, call: &ResourceArc<CallResource>) -> Option<Events> {
+        let (mode, dispatcher, context): (Atom, LocalPid, Term) = observe.decode().ok()?;
+        let all = if mode == self::all() {
+            true
+        } else if mode == failures() {
+            false
+        } else {
+            return None;
+        };
+        let (env, context) = match context.decode::<Atom>() {
+            Ok(name) if !all => (None, Context::Name(name)),
+            _ => {
+                let env = OwnedEnv::new();
+                let saved = env.save(context);
+                (Some(env), Context::Saved(saved))
+            }
+        };
+        Some(Events {
+            dispatcher,
+            all,
+            started: Instant::now(),
+            call: call.clone(),
+            scratch: Mutex::new(Scratch { env, context }),
+        })
+    }
+
+    fn offset_ns(&self) -> u64 {
+        nanos(self.started.elapsed())
+    }
+
+    /// Sends one event. Terms built stay in the call's environment until
+    /// the call ends: a few small tuples per attempt.
+    fn send(&self, event: impl for<'e> FnOnce(Env<'e>) -> Term<'e>) {
+        let mut scratch = self.scratch.lock().unwrap_or_else(|p| p.into_inner());
+        let Scratch { env, context } = &mut *scratch;
+        let env = env.get_or_insert_with(OwnedEnv::new);
+        env.run(|env| {
+            let context = match context {
+                Context::Name(name) => name.encode(env),
+                Context::Saved(saved) => saved.load(env),
+            };
+            let message = (
+                switchboard_event(),
+                self.call.encode(env),
+                context,
+                event(env),
+            );
+            // A dead dispatcher (being restarted) loses this event only.
+            let _ = env.send(&self.dispatcher, message);
+        });
+    }
+
+    /// The call ended with `result`; sent before its terminal message.
+    pub fn call_finished(&self, result: &Result<Response, Failure>) {
+        let offset = self.offset_ns();
+        match result {
+            Ok(response) if self.all => {
+                let summary = (
+                    response.client.clone(),
+                    response.provider.clone(),
+                    response.model.clone(),
+                    ExUsage::priced(response.usage, response.cost),
+                    response.attempts.len(),
+                );
+                self.send(|env| (stop(), summary, offset).encode(env));
+            }
+            Ok(_) => {}
+            Err(failure) => {
+                let error = ExError::from(failure.clone());
+                self.send(|env| (exception(), error, offset).encode(env));
+            }
+        }
+    }
+}
+
+impl Observer for Events {
+    fn attempt_started(&self, number: usize, client: &str, provider: &'static str) {
+        if self.all {
+            let offset = self.offset_ns();
+            self.send(|env| (attempt_start(), number, client, provider, offset).encode(env));
+        }
+    }
+
+    fn attempt_finished(&self, number: usize, attempt: &Attempt) {
+        if self.all || attempt.error.is_some() {
+            let offset = self.offset_ns();
+            let duration = nanos(attempt.duration);
+            let record = ExAttempt::from(attempt.clone());
+            self.send(|env| (attempt_stop(), number, record, offset, duration).encode(env));
+        }
+    }
+
+    fn first_token(
+        &self,
+        number: usize,
+        client: &str,
+        provider: &'static str,
+        since_start: Duration,
+    ) {
+        if self.all {
+            let offset = self.offset_ns();
+            let since = nanos(since_start);
+            self.send(|env| (first_token(), number, client, provider, offset, since).encode(env));
+        }
+    }
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
