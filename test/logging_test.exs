@@ -84,6 +84,28 @@ defmodule Switchboard.LoggingTest do
     assert {_, []} = failing_calls()
   end
 
+  test "a circuit opening is logged at the attempt level, with its client and kind" do
+    a = scripted([%{status: 500}])
+
+    reg =
+      fallback_registry!([
+        openai("A", a, %{api_key: @secret, circuit_breaker: %{failure_threshold: 1}}),
+        openai("B", scenario())
+      ])
+
+    log =
+      capture_log([metadata: @metadata, format: "$level $metadata| $message\n"], fn ->
+        assert {:ok, %Response{client: "B"}} = Switchboard.call(reg, @prompt)
+        for dispatcher <- Switchboard.Telemetry.dispatcher_names(), do: :sys.get_state(dispatcher)
+      end)
+
+    assert [opened] = log |> String.split("\n") |> Enum.filter(&(&1 =~ "circuit of client"))
+    assert opened =~ ~r/^warning .*client=A kind=circuit_open \| /
+    assert opened =~ ~r/the circuit of client "A" opened: its attempts are refused for \d+ ms/
+    refute log =~ @secret
+    refute log =~ @prompt
+  end
+
   test "a cancelled call is not logged" do
     sc = scripted([%{delay_ms: 10_000}])
     reg = registry!(%{clients: [openai("A", sc)]})

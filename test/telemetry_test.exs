@@ -11,7 +11,10 @@ defmodule Switchboard.TelemetryTest do
     [:switchboard, :call, :exception],
     [:switchboard, :attempt, :start],
     [:switchboard, :attempt, :stop],
-    [:switchboard, :stream, :first_token]
+    [:switchboard, :stream, :first_token],
+    [:switchboard, :circuit, :open],
+    [:switchboard, :circuit, :half_open],
+    [:switchboard, :circuit, :close]
   ]
 
   # Forwards the events of the calls made with `metadata: tag` to the test.
@@ -296,6 +299,37 @@ defmodule Switchboard.TelemetryTest do
            }
   end
 
+  test "a circuit opening, its probe and its closing: one event each, told by the call that moved it",
+       %{tag: tag} do
+    a = scripted([%{status: 500}])
+
+    reg =
+      fallback_registry!([
+        openai("A", a, %{circuit_breaker: %{failure_threshold: 1, cooldown_ms: 200}}),
+        openai("B", scenario())
+      ])
+
+    assert {:ok, %Response{client: "B"}} = Switchboard.call(reg, "hi", metadata: tag)
+    events = events(tag)
+    assert {open, %{client: "A", registry: nil}, _} = one(events, [:circuit, :open])
+
+    assert open.cooldown > 0 and
+             open.cooldown <= System.convert_time_unit(200, :millisecond, :native)
+
+    assert named(events, [:circuit, :close]) == []
+
+    # The cooldown is wall-clock time: wait until health/1 says it is over.
+    assert %{circuit: {:open, until}} = Switchboard.Registry.health(reg)["A"]
+    Process.sleep(max(until - System.system_time(:millisecond), 0) + 2)
+
+    assert {:ok, %Response{client: "A"}} = Switchboard.call(reg, "hi", metadata: tag)
+    events = events(tag)
+    assert {_, %{client: "A"}, _} = one(events, [:circuit, :half_open])
+    assert {close, %{client: "A"}, _} = one(events, [:circuit, :close])
+    assert is_integer(close.monotonic_time)
+    assert named(events, [:circuit, :open]) == []
+  end
+
   test "a handler that raises is detached and logged; the call and other handlers go on",
        %{tag: tag} do
     reg = registry!(%{clients: [openai("A", scenario())]})
@@ -371,7 +405,7 @@ defmodule Switchboard.TelemetryTest do
     {:docs_v1, _, _, _, %{"en" => moduledoc}, _, _} = Code.fetch_docs(Switchboard.Telemetry)
     readme = File.read!(Path.expand("../README.md", __DIR__))
     rows = fn text -> for "| `[:switchboard" <> _ = row <- String.split(text, "\n"), do: row end
-    assert length(rows.(moduledoc)) == 6
+    assert length(rows.(moduledoc)) == length(@events)
     assert rows.(readme) == rows.(moduledoc)
   end
 

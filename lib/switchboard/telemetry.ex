@@ -25,6 +25,9 @@ defmodule Switchboard.Telemetry do
   | `[:switchboard, :attempt, :start]` | `system_time`, `monotonic_time` | `attempt`: its index (1-based), `client`, `provider` |
   | `[:switchboard, :attempt, :stop]` | `duration`, `monotonic_time` | `attempt`, `client`, `provider`, `status` (HTTP, `nil` if none came), `error_kind` (`nil` on success), `error`: the attempt's `%Switchboard.Error{}` or `nil` |
   | `[:switchboard, :stream, :first_token]` | `duration` (since the call started), `attempt_duration` (since the attempt started), `monotonic_time` | `attempt`, `client`, `provider` |
+  | `[:switchboard, :circuit, :open]` | `system_time`, `monotonic_time`, `cooldown` (how long attempts are refused) | `client`: the leaf whose circuit opened |
+  | `[:switchboard, :circuit, :half_open]` | `system_time`, `monotonic_time` | `client`: its cooldown is over and one probe attempt goes through |
+  | `[:switchboard, :circuit, :close]` | `system_time`, `monotonic_time` | `client`: its probe was answered |
 
   Every event's metadata also has the common keys:
 
@@ -77,6 +80,8 @@ defmodule Switchboard.Telemetry do
   Switchboard's own messages never quote the prompt, though a provider's
   error text, passed on as it came, could quote what it refused.
   Cancelled attempts and calls are not logged: the caller asked for that.
+  A client's circuit breaker opening is logged at the attempt level, with
+  `kind: :circuit_open`.
 
   The levels are set in one place, read at each call:
 
@@ -337,6 +342,19 @@ defmodule Switchboard.Telemetry do
     )
   end
 
+  # A circuit's change is told by the call whose attempt made it; every
+  # call through the client shares the circuit.
+  defp emit({:circuit, client, phase, cooldown}, common, _start) do
+    measurements = %{system_time: System.system_time(), monotonic_time: System.monotonic_time()}
+
+    measurements =
+      if phase == :open,
+        do: Map.put(measurements, :cooldown, native(cooldown)),
+        else: measurements
+
+    execute([:switchboard, :circuit, phase], measurements, Map.put(common, :client, client))
+  end
+
   # Events a caller with no handler attached does not send.
   defp execute(event, measurements, metadata) do
     if :erlang.module_loaded(:telemetry),
@@ -378,6 +396,26 @@ defmodule Switchboard.Telemetry do
         status: error.status,
         kind: error.kind,
         attempt: length(error.attempts)
+      )
+    end
+
+    :ok
+  end
+
+  defp log({:circuit, client, :open, cooldown}, common) do
+    with level when level != false <- log_levels().attempt do
+      ms = System.convert_time_unit(cooldown, :nanosecond, :millisecond)
+
+      Logger.log(
+        level,
+        fn ->
+          "Switchboard: the circuit of client #{inspect(client)} opened: " <>
+            "its attempts are refused for #{ms} ms"
+        end,
+        registry: common.registry,
+        call_ref: common.call_ref,
+        client: client,
+        kind: :circuit_open
       )
     end
 

@@ -14,17 +14,18 @@
 //! * `{:first_token, number, client, provider, offset_ns, since_attempt_ns}`
 //! * `{:stop, {client, provider, model, %Switchboard.Usage{}, attempts}, offset_ns}`
 //! * `{:exception, %Switchboard.Error{}, offset_ns}`
+//! * `{:circuit, client, :open | :half_open | :close, cooldown_ns}`
 //!
 //! where `offset_ns` is the time since the call started. With only failures
-//! wanted (logging, no handler attached) just the failed attempts and the
-//! call's exception are sent.
+//! wanted (logging, no handler attached) just the failed attempts, circuits
+//! opening and the call's exception are sent.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rustler::env::SavedTerm;
 use rustler::{Atom, Encoder, Env, LocalPid, OwnedEnv, ResourceArc, Term};
-use switchboard_core::engine::Observer;
+use switchboard_core::engine::{CircuitChange, Observer};
 use switchboard_core::{Attempt, Failure, Response};
 
 use crate::call::CallResource;
@@ -39,6 +40,10 @@ rustler::atoms! {
     first_token,
     stop,
     exception,
+    circuit,
+    open,
+    half_open,
+    close,
 }
 
 /// What the caller gave back for every event.
@@ -174,6 +179,17 @@ impl Observer for Events {
             let since = nanos(since_start);
             self.send(|env| (first_token(), number, client, provider, offset, since).encode(env));
         }
+    }
+
+    /// Every change with every event wanted; an opening also for the logs.
+    fn circuit_changed(&self, client: &str, change: CircuitChange) {
+        let (phase, cooldown) = match change {
+            CircuitChange::Opened { cooldown } => (open(), nanos(cooldown)),
+            _ if !self.all => return,
+            CircuitChange::HalfOpened => (half_open(), 0),
+            CircuitChange::Closed => (close(), 0),
+        };
+        self.send(|env| (circuit(), client, phase, cooldown).encode(env));
     }
 }
 

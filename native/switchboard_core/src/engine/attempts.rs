@@ -28,6 +28,11 @@ impl AttemptLog {
         }
     }
 
+    /// Who hears of this call's attempts, if anyone.
+    pub fn observer(&self) -> Option<&dyn Observer> {
+        self.observer.as_deref()
+    }
+
     pub fn begin<'a>(&'a self, client: &'a str, provider: &'static str) -> PendingAttempt<'a> {
         // Attempts run one at a time, so the next index is the count so far.
         let number = self.lock().len() + 1;

@@ -16,18 +16,28 @@ use tokio::sync::SemaphorePermit;
 use tokio::time::Instant;
 
 use super::deadline::Deadline;
+use super::observe::{CircuitChange, Observer};
 use crate::config::breaker::{Outcome, Transition, Verdict};
 use crate::config::{ClientNode, Leaf};
 use crate::error::{Error, ErrorKind};
 use crate::retry::RetryPolicy;
 use crate::wire::Completion;
 
-/// Where a circuit changes phase. Telemetry's `[:switchboard, :circuit,
-/// :open | :close]` events are to be emitted from here; nothing else
-/// watches transitions yet. Called outside the breaker's lock.
-#[inline]
-pub(super) fn on_transition(client: &str, transition: Transition) {
-    let _ = (client, transition);
+/// Where a circuit changes phase: told to the call's observer (telemetry's
+/// `[:switchboard, :circuit, ...]` events). Called outside the breaker's
+/// lock.
+fn on_transition(observer: Option<&dyn Observer>, client: &str, transition: Transition) {
+    let Some(observer) = observer else {
+        return;
+    };
+    let change = match transition {
+        Transition::Opened { until } => CircuitChange::Opened {
+            cooldown: until.saturating_duration_since(Instant::now()),
+        },
+        Transition::HalfOpened => CircuitChange::HalfOpened,
+        Transition::Closed => CircuitChange::Closed,
+    };
+    observer.circuit_changed(client, change);
 }
 
 /// An attempt let through: holds its `max_in_flight` slot and counts it
@@ -43,6 +53,7 @@ pub(super) struct Admission<'a> {
     /// A request reserved from `requests_per_minute`, not yet used.
     reserved_request: bool,
     counted: bool,
+    observer: Option<&'a dyn Observer>,
     _slot: Option<SemaphorePermit<'a>>,
 }
 
@@ -54,6 +65,7 @@ pub(super) async fn admit<'a>(
     leaf: &'a Leaf,
     deadline: Deadline<'a>,
     wait: bool,
+    observer: Option<&'a dyn Observer>,
 ) -> Result<Admission<'a>, Error> {
     let mut admission = Admission {
         node,
@@ -62,12 +74,13 @@ pub(super) async fn admit<'a>(
         settled: false,
         reserved_request: false,
         counted: false,
+        observer,
         _slot: None,
     };
     if leaf.breaker.is_some() {
         let (verdict, transition) = node.state.breaker.admit(Instant::now());
         if let Some(t) = transition {
-            on_transition(&node.name, t);
+            on_transition(observer, &node.name, t);
         }
         match verdict {
             Verdict::Pass => {}
@@ -237,7 +250,7 @@ impl<'a> Admission<'a> {
             .breaker
             .record(settings, now, self.probe, outcome)
         {
-            on_transition(&node.name, t);
+            on_transition(self.observer, &node.name, t);
         }
     }
 }
@@ -271,7 +284,9 @@ impl Drop for Admission<'_> {
         if self.probe && !self.settled {
             if let Some(settings) = &self.leaf.breaker {
                 let now = Instant::now();
-                state.breaker.record(settings, now, true, Outcome::Neither);
+                if let Some(t) = state.breaker.record(settings, now, true, Outcome::Neither) {
+                    on_transition(self.observer, &self.node.name, t);
+                }
             }
         }
     }
@@ -320,7 +335,7 @@ mod tests {
             let took = runtime.block_on(async {
                 let started = std::time::Instant::now();
                 for _ in 0..N {
-                    let admission = admit(node, leaf, Deadline::for_call(None), true)
+                    let admission = admit(node, leaf, Deadline::for_call(None), true, None)
                         .await
                         .unwrap();
                     admission.settle(&answer, false);

@@ -27,7 +27,7 @@ use crate::tools::{Tool, ToolChoice};
 use attempts::AttemptLog;
 use deadline::Deadline;
 use exchange::HttpExchange;
-pub use observe::Observer;
+pub use observe::{CircuitChange, Observer};
 use strategy::Ctx;
 pub use stream::StreamSink;
 

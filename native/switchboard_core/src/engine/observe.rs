@@ -31,6 +31,20 @@ pub trait Observer: Send + Sync {
         since_start: Duration,
     );
 
-    // Circuit breaking (issue 16 item 3) reports a client's circuit opening
-    // and closing here, as default-empty methods beside these.
+    /// Client `client`'s circuit breaker changed phase during this call's
+    /// attempt (every call through the client shares the circuit; the call
+    /// whose attempt moved it reports it).
+    fn circuit_changed(&self, _client: &str, _change: CircuitChange) {}
+}
+
+/// A circuit breaker's change of phase, as observers see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CircuitChange {
+    /// Attempts are refused for `cooldown`: the failure threshold was
+    /// reached, a probe failed, or a 429 asked to wait that long.
+    Opened { cooldown: Duration },
+    /// The cooldown is over: one probe attempt is let through.
+    HalfOpened,
+    /// A probe was answered: attempts go through again.
+    Closed,
 }

@@ -171,7 +171,15 @@ async fn run_leaf<'a, X: Exchange>(
     deadline: Deadline<'a>,
 ) -> Result<Answer, Error> {
     let attempt = ctx.log.begin(&node.name, node.provider);
-    let admission = match gate::admit(node, leaf, deadline, ctx.waits_for_limits).await {
+    let admission = match gate::admit(
+        node,
+        leaf,
+        deadline,
+        ctx.waits_for_limits,
+        ctx.log.observer(),
+    )
+    .await
+    {
         Ok(admission) => admission,
         Err(e) => {
             let e = e.with_client(&node.name);
