@@ -44,7 +44,6 @@ defmodule Switchboard.ToolsGeminiTest do
     }
   ]
 
-  @signature "skip_thought_signature_validator"
   # What the mock signs the first call of an answer with, as thinking models do.
   @signed "CiQBbW9jay10aG91Z2h0LXNpZ25hdHVyZQ=="
 
