@@ -318,6 +318,20 @@ defmodule Switchboard.TelemetryTest do
 
     assert named(events, [:circuit, :close]) == []
 
+    # While it is open, A's refusals (no HTTP, not logged) still have their
+    # attempt events.
+    assert {:ok, %Response{client: "B"}} = Switchboard.call(reg, "hi", metadata: tag)
+    events = events(tag)
+
+    assert [{_, %{client: "A", attempt: 1}, _}, {_, %{client: "B"}, _}] =
+             named(events, [:attempt, :start])
+
+    assert [{refused, refused_meta, _}, {_, %{client: "B", error_kind: nil}, _}] =
+             named(events, [:attempt, :stop])
+
+    assert %{client: "A", status: nil, error_kind: :circuit_open} = refused_meta
+    assert is_integer(refused.duration)
+
     # The cooldown is wall-clock time: wait until health/1 says it is over.
     assert %{circuit: {:open, until}} = Switchboard.Registry.health(reg)["A"]
     Process.sleep(max(until - System.system_time(:millisecond), 0) + 2)
@@ -382,6 +396,7 @@ defmodule Switchboard.TelemetryTest do
 
     assert {:ok, _} = Switchboard.call(reg, "hi", metadata: tag)
     assert {:error, _} = Switchboard.call(reg, "hi", metadata: tag, client: "Bad")
+    assert sent_to(dispatchers) == []
 
     # Logging on: only the failure is sent.
     Application.put_env(:switchboard, :log, call: :error)
@@ -389,16 +404,41 @@ defmodule Switchboard.TelemetryTest do
 
     capture_log(fn ->
       assert {:error, _} = Switchboard.call(reg, "hi", metadata: tag, client: "Bad")
-      for name <- Switchboard.Telemetry.dispatcher_names(), do: :sys.get_state(name)
+      send(self(), {:sent, sent_to(dispatchers)})
     end)
 
     for pid <- dispatchers, do: :erlang.trace(pid, false, [:receive])
+    assert_received {:sent, sent}
+    assert Enum.sort(sent) == [:attempt_stop, :exception]
+  end
 
-    received =
-      for {:trace, _pid, :receive, {:"$switchboard_event", _, _, event}} <- drain_traces([]),
-          do: elem(event, 0)
+  test "a large metadata: option makes the call start on a dirty scheduler" do
+    reg = registry!(%{clients: [openai("A", scenario())]})
+    start = System.monotonic_time()
+    large = {:all, self(), {nil, %{blob: String.duplicate("x", 64 * 1024)}, start}}
+    small = {:all, self(), {nil, %{id: 1}, start}}
+    # The caller's scheduler copies only what fits its budget.
+    assert Switchboard.Native.call_start(reg.handle, "hi", %{}, self(), nil, large) == :too_large
 
-    assert Enum.sort(received) == [:attempt_stop, :exception]
+    call = Switchboard.Native.call_start(reg.handle, "hi", %{}, self(), nil, small)
+    assert is_reference(call)
+    assert_receive {^call, {:ok, %Response{}}}, 5_000
+  end
+
+  # The events the dispatchers received since tracing began. The calls'
+  # events were sent before their terminal messages; a round trip through
+  # each dispatcher, then the trace's delivery, makes sure all of them are
+  # in this mailbox.
+  defp sent_to(dispatchers) do
+    for name <- Switchboard.Telemetry.dispatcher_names(), do: :sys.get_state(name)
+
+    for pid <- dispatchers do
+      ref = :erlang.trace_delivered(pid)
+      assert_receive {:trace_delivered, ^pid, ^ref}, 5_000
+    end
+
+    for {:trace, _pid, :receive, {:"$switchboard_event", _, _, event}} <- drain_traces([]),
+        do: elem(event, 0)
   end
 
   test "the README's event table is the one in Switchboard.Telemetry's docs" do

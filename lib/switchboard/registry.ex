@@ -127,14 +127,17 @@ defmodule Switchboard.Registry do
   client then fails at once, with no HTTP, as an attempt with kind
   `:circuit_open` (`retry_after_ms` says for how long), which the client's
   own retry policy does not repeat, so a fallback moves on to its next
-  client at once, and a round-robin's policy retries on its next client at
-  once. After the cooldown exactly one call goes through (half-open; the
-  others still get `:circuit_open`): an answer closes the circuit, a
-  counted failure opens it again, a cancelled probe lets the next call
-  probe. Answers do not erase counted failures; failures age out of the
+  client at once, and so does a round-robin (at most one pass over its
+  clients, with or without a retry policy). After the cooldown exactly
+  one call goes through (half-open; the others still get `:circuit_open`):
+  an answer closes the circuit, a counted failure opens it again, a
+  cancelled probe lets the next call probe. A probe still under way a
+  cooldown later no longer holds the circuit: the next call probes
+  instead. The probe is chosen after a call has waited for the client's
+  limits. Answers do not erase counted failures; failures age out of the
   window. A 429 whose `Retry-After` is longer than the client's retry
   policy waits (`max_delay_ms`; 10 s without a policy) opens the circuit
-  for that long.
+  for that long, at most an hour (or `cooldown_ms` if longer).
 
   A default for every leaf that sets none sits beside `clients:`:
 

@@ -50,9 +50,14 @@ defmodule Switchboard.Telemetry do
   error, its timeout, `Switchboard.cancel/1` (`error_kind: :cancelled`),
   the receiver's death, or an internal error. `Switchboard.await/2` giving
   up on its own timeout cancels the call, which then ends with
-  `:cancelled`. Each HTTP attempt has one `:attempt` `:start` and one
-  `:stop`, and a streamed attempt that yields text has one
-  `:first_token`.
+  `:cancelled`. Each attempt has one `:attempt` `:start` and one `:stop`,
+  and a streamed attempt that yields text has one `:first_token`. That
+  includes attempts refused with no HTTP by the client's circuit breaker
+  or limits: their `:stop` has `status: nil` and `error_kind`
+  `:circuit_open` or `:rate_limited`. An attempt's `:start` fires before
+  it waits for its client's limits (`max_in_flight`,
+  `requests_per_minute`, `tokens_per_minute`), so its `:stop`'s
+  `duration` (and `Switchboard.Attempt`'s) includes that wait.
 
   ## Where handlers run
 
@@ -67,8 +72,10 @@ defmodule Switchboard.Telemetry do
   reach its handlers in order; events of different calls may interleave.
   A handler that raises is detached by `:telemetry` and logged, as always;
   the call it observed is not affected. Without the `:switchboard`
-  application started (a script that does not start it), only the start
-  event fires.
+  application running (a script that does not start it) no event fires,
+  the call's `:start` included, and nothing is logged. A dispatcher that
+  dies is restarted by the application; the calls whose events it was
+  taking lose the rest of them (the calls themselves are not affected).
 
   ## Logs
 
@@ -80,8 +87,11 @@ defmodule Switchboard.Telemetry do
   Switchboard's own messages never quote the prompt, though a provider's
   error text, passed on as it came, could quote what it refused.
   Cancelled attempts and calls are not logged: the caller asked for that.
-  A client's circuit breaker opening is logged at the attempt level, with
-  `kind: :circuit_open`.
+  A client's circuit breaker opening is logged once, at the attempt level,
+  with `kind: :circuit_open`; the attempts its open circuit (or a full
+  limit) then refuses with no HTTP are not logged, so an open circuit does
+  not log on every call. They still have their `:attempt` events, and a
+  call that fails because of them is logged at the call level.
 
   The levels are set in one place, read at each call:
 
@@ -279,7 +289,11 @@ defmodule Switchboard.Telemetry do
     )
   end
 
-  defp emit({:attempt_stop, number, %Attempt{} = attempt, offset, duration}, common, start) do
+  defp emit(
+         {:attempt_stop, number, %Attempt{} = attempt, offset, duration, _refused},
+         common,
+         start
+       ) do
     execute(
       [:switchboard, :attempt, :stop],
       %{duration: native(duration), monotonic_time: start + native(offset)},
@@ -362,7 +376,12 @@ defmodule Switchboard.Telemetry do
       else: :ok
   end
 
-  defp log({:attempt_stop, number, %Attempt{error: %Error{} = error} = attempt, _, _}, common)
+  # Refused attempts (an open circuit, a full limit) are not logged: while
+  # a circuit is open every call would log one. Its opening is logged once.
+  defp log(
+         {:attempt_stop, number, %Attempt{error: %Error{} = error} = attempt, _, _, false},
+         common
+       )
        when error.kind != :cancelled do
     with level when level != false <- log_levels().attempt do
       Logger.log(

@@ -81,7 +81,8 @@ rustler::atoms! {
     sent,
 }
 
-/// Starts a call whose `prompt` and `opts` fit `DECODE_HERE_BUDGET`.
+/// Starts a call whose `prompt`, `opts` and `observe` fit
+/// `DECODE_HERE_BUDGET`.
 /// Larger ones are not touched: it returns `:too_large`, and the caller
 /// uses `call_start_dirty/6` instead. `window`: `nil` for a plain call,
 /// else a streamed one with at most that many unacknowledged chunk
@@ -102,7 +103,9 @@ fn call_start<'a>(
     // what starting a call costs keeps a process that starts thousands of
     // calls in a row from overrunning its time slice.
     rustler::schedule::consume_timeslice(env, START_COST_PERCENT);
-    if !fits(&[prompt, opts], DECODE_HERE_BUDGET) {
+    // `observe` carries the caller's `metadata:`, copied into the call's
+    // own environment: a large one is work for a dirty scheduler too.
+    if !fits(&[prompt, opts, observe], DECODE_HERE_BUDGET) {
         return too_large().encode(env);
     }
     start(env, &registry, prompt, opts, receiver, window, observe)

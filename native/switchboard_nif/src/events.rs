@@ -10,15 +10,23 @@
 //! `event` is one of
 //!
 //! * `{:attempt_start, number, client, provider, offset_ns}`
-//! * `{:attempt_stop, number, %Switchboard.Attempt{}, offset_ns, duration_ns}`
+//! * `{:attempt_stop, number, %Switchboard.Attempt{}, offset_ns, duration_ns, refused}`,
+//!   `refused`: the client's breaker or limits refused it with no HTTP
 //! * `{:first_token, number, client, provider, offset_ns, since_attempt_ns}`
 //! * `{:stop, {client, provider, model, %Switchboard.Usage{}, attempts}, offset_ns}`
 //! * `{:exception, %Switchboard.Error{}, offset_ns}`
 //! * `{:circuit, client, :open | :half_open | :close, cooldown_ns}`
 //!
 //! where `offset_ns` is the time since the call started. With only failures
-//! wanted (logging, no handler attached) just the failed attempts, circuits
-//! opening and the call's exception are sent.
+//! wanted (logging, no handler attached) just the failed attempts that were
+//! sent (not the refused ones, which are not logged: an open circuit would
+//! log every call), circuits opening and the call's exception are sent.
+//!
+//! Sends are not acknowledged: a dispatcher that is dead (being restarted
+//! by its supervisor) loses every event sent to it meanwhile, and the
+//! call's later events go to the same pid, so a call whose dispatcher died
+//! loses the rest of its events; calls started after the restart have
+//! theirs.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -122,7 +130,8 @@ impl Events {
                 context,
                 event(env),
             );
-            // A dead dispatcher (being restarted) loses this event only.
+            // A dead dispatcher loses this event, and this call's later
+            // ones (see the module's docs).
             let _ = env.send(&self.dispatcher, message);
         });
     }
@@ -159,11 +168,14 @@ impl Observer for Events {
     }
 
     fn attempt_finished(&self, number: usize, attempt: &Attempt) {
-        if self.all || attempt.error.is_some() {
+        let refused = attempt.error.as_ref().is_some_and(|e| e.refused);
+        if self.all || (attempt.error.is_some() && !refused) {
             let offset = self.offset_ns();
             let duration = nanos(attempt.duration);
             let record = ExAttempt::from(attempt.clone());
-            self.send(|env| (attempt_stop(), number, record, offset, duration).encode(env));
+            self.send(|env| {
+                (attempt_stop(), number, record, offset, duration, refused).encode(env)
+            });
         }
     }
 

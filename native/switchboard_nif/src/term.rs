@@ -99,7 +99,9 @@ fn convert(term: Term, path: &mut String, depth: usize) -> Result<Value, String>
 
 /// Whether converting `terms` costs at most about `budget` bytes of work
 /// (string bytes, plus a fixed price per value and more per atom), decided
-/// without allocating and without looking further than the budget.
+/// without looking further than the budget, and allocating only a tuple's
+/// list of elements (prompts and options have none; the caller's
+/// telemetry `metadata:`, copied whole, may).
 pub fn fits(terms: &[Term], budget: usize) -> bool {
     let mut left = budget;
     terms.iter().all(|&term| within(term, &mut left, 0))
@@ -141,6 +143,11 @@ fn within(term: Term, left: &mut usize, depth: usize) -> bool {
         }
         TermType::Map => MapIterator::new(term).is_some_and(|mut entries| {
             entries.all(|(k, v)| within(k, left, depth + 1) && within(v, left, depth + 1))
+        }),
+        TermType::Tuple => rustler::types::tuple::get_tuple(term).is_ok_and(|elements| {
+            elements
+                .into_iter()
+                .all(|element| within(element, left, depth + 1))
         }),
         _ => true,
     }

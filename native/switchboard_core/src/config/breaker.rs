@@ -7,8 +7,11 @@
 //! retries within `window_ms` open it. Open: attempts are refused, with no
 //! HTTP, for `cooldown_ms`. Then half-open: exactly one attempt (the probe)
 //! goes through while the others are refused; its success closes the
-//! circuit, its failure opens it again. Time is tokio's clock, so the
-//! rules are tested on a paused one.
+//! circuit, its failure opens it again. The probe holds a lease of one
+//! cooldown: a probe still under way after that (a hung stream, a call
+//! with no timeout) no longer speaks for the client, and the next attempt
+//! probes instead, so one stuck call cannot keep the circuit half-open for
+//! ever. Time is tokio's clock, so the rules are tested on a paused one.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -37,6 +40,11 @@ impl Default for BreakerSettings {
         }
     }
 }
+
+/// The longest a 429's Retry-After opens a circuit for, unless the
+/// cooldown is longer: a bad or hostile header must not take a client out
+/// of rotation for years.
+pub const MAX_RETRY_AFTER_OPEN: Duration = Duration::from_secs(3600);
 
 /// The largest threshold: the breaker keeps one timestamp per counted
 /// failure, so the bound is its memory.
@@ -102,9 +110,11 @@ pub enum Phase {
     Open {
         until: Instant,
     },
-    /// `probing`: the one attempt let through is under way.
+    /// `probe`: when the one attempt let through started, while it is
+    /// under way (and identifies it: two probes never start at the same
+    /// instant, since a lease lasts a cooldown of at least 1 ms).
     HalfOpen {
-        probing: bool,
+        probe: Option<Instant>,
     },
 }
 
@@ -130,8 +140,11 @@ pub enum Verdict {
     Open {
         retry_after: Duration,
     },
-    /// Half-open, another attempt is the probe.
-    Probing,
+    /// Half-open, another attempt is the probe; its lease ends in
+    /// `lease_left`.
+    Probing {
+        lease_left: Duration,
+    },
 }
 
 /// How an attempt that went through ended, as the breaker counts it.
@@ -177,36 +190,46 @@ impl CircuitBreaker {
     }
 
     /// Whether an attempt may go through now; an open circuit whose
-    /// cooldown is over lets this one through as its probe.
-    pub fn admit(&self, now: Instant) -> (Verdict, Option<Transition>) {
+    /// cooldown is over (or a probe whose lease is over) lets this one
+    /// through as its probe, started at `now`.
+    pub fn admit(&self, settings: &BreakerSettings, now: Instant) -> (Verdict, Option<Transition>) {
         let mut c = self.lock();
+        if let Some(refusal) = c.refusal(settings, now) {
+            return (refusal, None);
+        }
         match c.phase {
             Phase::Closed => (Verdict::Pass, None),
-            Phase::Open { until } if now < until => (
-                Verdict::Open {
-                    retry_after: until - now,
-                },
-                None,
-            ),
-            Phase::Open { .. } | Phase::HalfOpen { probing: false } => {
+            Phase::Open { .. } | Phase::HalfOpen { .. } => {
                 let was_open = matches!(c.phase, Phase::Open { .. });
-                c.phase = Phase::HalfOpen { probing: true };
+                c.phase = Phase::HalfOpen { probe: Some(now) };
                 (Verdict::Probe, was_open.then_some(Transition::HalfOpened))
             }
-            Phase::HalfOpen { probing: true } => (Verdict::Probing, None),
         }
     }
 
-    /// Counts an attempt's outcome. `probe`: it was admitted as the probe.
+    /// What [`CircuitBreaker::admit`] would refuse now, changing nothing:
+    /// checked before an attempt waits for its limits, so an open circuit
+    /// refuses at once.
+    pub fn refusal(&self, settings: &BreakerSettings, now: Instant) -> Option<Verdict> {
+        self.lock().refusal(settings, now)
+    }
+
+    /// Counts an attempt's outcome. `probe`: when it started, if it was
+    /// admitted as the probe. Only the current probe's outcome decides a
+    /// half-open circuit: one whose lease was taken over counts as any
+    /// other late attempt.
     pub fn record(
         &self,
         settings: &BreakerSettings,
         now: Instant,
-        probe: bool,
+        probe: Option<Instant>,
         outcome: Outcome,
     ) -> Option<Transition> {
         let mut c = self.lock();
-        let probing = probe && c.phase == Phase::HalfOpen { probing: true };
+        let probing = probe.is_some() && c.phase == Phase::HalfOpen { probe };
+        let open_for = |asked: Option<Duration>| {
+            asked.map(|d| d.min(settings.cooldown.max(MAX_RETRY_AFTER_OPEN)))
+        };
         match outcome {
             Outcome::Answered if probing => {
                 c.phase = Phase::Closed;
@@ -216,14 +239,15 @@ impl CircuitBreaker {
             Outcome::Neither if probing => {
                 // The next attempt probes instead: a cancelled probe must
                 // not leave the circuit half-open for ever.
-                c.phase = Phase::HalfOpen { probing: false };
+                c.phase = Phase::HalfOpen { probe: None };
                 None
             }
-            Outcome::Failed { open_for } if probing => {
-                Some(c.open(now, settings.cooldown.max(open_for.unwrap_or_default())))
+            Outcome::Failed { open_for: asked } if probing => {
+                let cooldown = settings.cooldown.max(open_for(asked).unwrap_or_default());
+                Some(c.open(now, cooldown))
             }
-            Outcome::Failed { open_for } => match c.phase {
-                Phase::Closed => {
+            Outcome::Failed { open_for: asked } => match (c.phase, open_for(asked)) {
+                (Phase::Closed, open_for) => {
                     let window_start = now.checked_sub(settings.window);
                     while c
                         .failures
@@ -242,11 +266,8 @@ impl CircuitBreaker {
                 }
                 // A late answer to an attempt let through before the
                 // circuit opened: only a longer Retry-After extends it.
-                Phase::Open { until } => match open_for {
-                    Some(d) if now + d > until => Some(c.open(now, d)),
-                    _ => None,
-                },
-                Phase::HalfOpen { .. } => None,
+                (Phase::Open { until }, Some(d)) if now + d > until => Some(c.open(now, d)),
+                (Phase::Open { .. } | Phase::HalfOpen { .. }, _) => None,
             },
             Outcome::Answered | Outcome::Neither => None,
         }
@@ -263,7 +284,7 @@ impl CircuitBreaker {
             .count();
         let phase = match c.phase {
             // Its cooldown is over: the next attempt probes.
-            Phase::Open { until } if now >= until => Phase::HalfOpen { probing: false },
+            Phase::Open { until } if now >= until => Phase::HalfOpen { probe: None },
             phase => phase,
         };
         (phase, recent)
@@ -271,6 +292,21 @@ impl CircuitBreaker {
 }
 
 impl Circuit {
+    /// The refusal an attempt gets now, if any.
+    fn refusal(&self, settings: &BreakerSettings, now: Instant) -> Option<Verdict> {
+        match self.phase {
+            Phase::Open { until } if now < until => Some(Verdict::Open {
+                retry_after: until - now,
+            }),
+            Phase::HalfOpen {
+                probe: Some(started),
+            } if now < started + settings.cooldown => Some(Verdict::Probing {
+                lease_left: started + settings.cooldown - now,
+            }),
+            _ => None,
+        }
+    }
+
     fn open(&mut self, now: Instant, cooldown: Duration) -> Transition {
         let until = now + cooldown;
         self.phase = Phase::Open { until };
@@ -328,25 +364,25 @@ mod tests {
         let s = settings(3, 1000, 500);
         let b = CircuitBreaker::default();
         let t0 = Instant::now();
-        assert_eq!(b.record(&s, t0, false, FAILED), None);
+        assert_eq!(b.record(&s, t0, None, FAILED), None);
         assert_eq!(
-            b.record(&s, t0 + Duration::from_millis(400), false, FAILED),
+            b.record(&s, t0 + Duration::from_millis(400), None, FAILED),
             None
         );
         // The first has left the window: two counted, still closed.
         let t1 = t0 + Duration::from_millis(1000);
-        assert_eq!(b.record(&s, t1, false, FAILED), None);
+        assert_eq!(b.record(&s, t1, None, FAILED), None);
         assert_eq!(b.snapshot(&s, t1), (Phase::Closed, 2));
         // Answers erase nothing; a 400 does not count.
-        assert_eq!(b.record(&s, t1, false, Outcome::Answered), None);
+        assert_eq!(b.record(&s, t1, None, Outcome::Answered), None);
         let t2 = t1 + Duration::from_millis(100);
         let until = t2 + Duration::from_millis(500);
         assert_eq!(
-            b.record(&s, t2, false, FAILED),
+            b.record(&s, t2, None, FAILED),
             Some(Transition::Opened { until })
         );
         assert_eq!(
-            b.admit(t2 + Duration::from_millis(200)),
+            b.admit(&s, t2 + Duration::from_millis(200)),
             (
                 Verdict::Open {
                     retry_after: Duration::from_millis(300)
@@ -361,25 +397,36 @@ mod tests {
         let s = settings(1, 1000, 500);
         let b = CircuitBreaker::default();
         let t0 = Instant::now();
-        b.record(&s, t0, false, FAILED);
+        b.record(&s, t0, None, FAILED);
         let t1 = t0 + Duration::from_millis(500);
-        assert_eq!(b.snapshot(&s, t1).0, Phase::HalfOpen { probing: false });
-        assert_eq!(b.admit(t1), (Verdict::Probe, Some(Transition::HalfOpened)));
-        assert_eq!(b.admit(t1), (Verdict::Probing, None));
+        assert_eq!(b.snapshot(&s, t1).0, Phase::HalfOpen { probe: None });
+        assert_eq!(
+            b.admit(&s, t1),
+            (Verdict::Probe, Some(Transition::HalfOpened))
+        );
+        assert_eq!(
+            b.admit(&s, t1),
+            (
+                Verdict::Probing {
+                    lease_left: Duration::from_millis(500)
+                },
+                None
+            )
+        );
         // The probe fails: open for another cooldown.
         assert_eq!(
-            b.record(&s, t1, true, FAILED),
+            b.record(&s, t1, Some(t1), FAILED),
             Some(Transition::Opened {
                 until: t1 + Duration::from_millis(500)
             })
         );
         let t2 = t1 + Duration::from_millis(500);
-        assert_eq!(b.admit(t2).0, Verdict::Probe);
+        assert_eq!(b.admit(&s, t2).0, Verdict::Probe);
         assert_eq!(
-            b.record(&s, t2, true, Outcome::Answered),
+            b.record(&s, t2, Some(t2), Outcome::Answered),
             Some(Transition::Closed)
         );
-        assert_eq!(b.admit(t2), (Verdict::Pass, None));
+        assert_eq!(b.admit(&s, t2), (Verdict::Pass, None));
         assert_eq!(b.snapshot(&s, t2), (Phase::Closed, 0));
     }
 
@@ -388,11 +435,11 @@ mod tests {
         let s = settings(1, 1000, 10);
         let b = CircuitBreaker::default();
         let t0 = Instant::now();
-        b.record(&s, t0, false, FAILED);
+        b.record(&s, t0, None, FAILED);
         let t1 = t0 + Duration::from_millis(10);
-        assert_eq!(b.admit(t1).0, Verdict::Probe);
-        assert_eq!(b.record(&s, t1, true, Outcome::Neither), None);
-        assert_eq!(b.admit(t1), (Verdict::Probe, None));
+        assert_eq!(b.admit(&s, t1).0, Verdict::Probe);
+        assert_eq!(b.record(&s, t1, Some(t1), Outcome::Neither), None);
+        assert_eq!(b.admit(&s, t1), (Verdict::Probe, None));
     }
 
     #[tokio::test(start_paused = true)]
@@ -405,7 +452,7 @@ mod tests {
             b.record(
                 &s,
                 t0,
-                false,
+                None,
                 Outcome::Failed {
                     open_for: Some(asked)
                 }
@@ -413,18 +460,74 @@ mod tests {
             Some(Transition::Opened { until: t0 + asked })
         );
         // A late failure does not shorten it; a longer ask extends it.
-        assert_eq!(b.record(&s, t0, false, FAILED), None);
+        assert_eq!(b.record(&s, t0, None, FAILED), None);
         let longer = Duration::from_secs(120);
         assert_eq!(
             b.record(
                 &s,
                 t0,
-                false,
+                None,
                 Outcome::Failed {
                     open_for: Some(longer)
                 }
             ),
             Some(Transition::Opened { until: t0 + longer })
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_still_under_way_after_a_cooldown_loses_its_lease() {
+        let s = settings(1, 1000, 500);
+        let b = CircuitBreaker::default();
+        let t0 = Instant::now();
+        b.record(&s, t0, None, FAILED);
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(b.admit(&s, t1).0, Verdict::Probe);
+        let t2 = t1 + Duration::from_millis(499);
+        assert_eq!(
+            b.admit(&s, t2).0,
+            Verdict::Probing {
+                lease_left: Duration::from_millis(1)
+            }
+        );
+        // A cooldown later the hung probe no longer speaks for the client.
+        let t3 = t1 + Duration::from_millis(500);
+        assert_eq!(b.refusal(&s, t3), None);
+        assert_eq!(b.admit(&s, t3), (Verdict::Probe, None));
+        // The old probe's late end decides nothing, even a cancellation.
+        assert_eq!(b.record(&s, t3, Some(t1), Outcome::Neither), None);
+        assert_eq!(b.record(&s, t3, Some(t1), Outcome::Answered), None);
+        assert_eq!(b.record(&s, t3, Some(t1), FAILED), None);
+        assert!(matches!(b.admit(&s, t3).0, Verdict::Probing { .. }));
+        assert_eq!(
+            b.record(&s, t3, Some(t3), Outcome::Answered),
+            Some(Transition::Closed)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_after_opens_for_an_hour_at_most_or_the_cooldown_if_longer() {
+        let b = CircuitBreaker::default();
+        let t0 = Instant::now();
+        let years = Outcome::Failed {
+            open_for: Some(Duration::from_secs(10 * 365 * 86_400)),
+        };
+        let s = settings(5, 1000, 100);
+        assert_eq!(
+            b.record(&s, t0, None, years),
+            Some(Transition::Opened {
+                until: t0 + MAX_RETRY_AFTER_OPEN
+            })
+        );
+        // Nor does a later one extend it past the cap.
+        assert_eq!(b.record(&s, t0, None, years), None);
+        let long_cooldown = settings(5, 1000, 2 * 3_600_000);
+        let b = CircuitBreaker::default();
+        assert_eq!(
+            b.record(&long_cooldown, t0, None, years),
+            Some(Transition::Opened {
+                until: t0 + Duration::from_secs(7200)
+            })
         );
     }
 }

@@ -8,6 +8,12 @@
 //! moves on at once. A call whose client is the leaf itself waits for a
 //! limit instead (no process, no scheduler time: a tokio timer or
 //! semaphore), within its own timeout.
+//!
+//! Order: an open circuit refuses first, before any wait; then the
+//! `max_in_flight` slot is taken, `tokens_per_minute` waited for, and the
+//! `requests_per_minute` request reserved last, so no request is spent
+//! while the attempt still queues for a slot; the breaker decides last of
+//! all, so a half-open circuit's one probe is never held by a limit wait.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -20,6 +26,7 @@ use super::observe::{CircuitChange, Observer};
 use crate::config::breaker::{Outcome, Transition, Verdict};
 use crate::config::{ClientNode, Leaf};
 use crate::error::{Error, ErrorKind};
+use crate::response::Usage;
 use crate::retry::RetryPolicy;
 use crate::wire::Completion;
 
@@ -48,7 +55,8 @@ fn on_transition(observer: Option<&dyn Observer>, client: &str, transition: Tran
 pub(super) struct Admission<'a> {
     node: &'a ClientNode,
     leaf: &'a Leaf,
-    probe: bool,
+    /// When it was let through as the half-open circuit's probe.
+    probe: Option<Instant>,
     settled: bool,
     /// A request reserved from `requests_per_minute`, not yet used.
     reserved_request: bool,
@@ -70,43 +78,17 @@ pub(super) async fn admit<'a>(
     let mut admission = Admission {
         node,
         leaf,
-        probe: false,
+        probe: None,
         settled: false,
         reserved_request: false,
         counted: false,
         observer,
         _slot: None,
     };
-    if leaf.breaker.is_some() {
-        let (verdict, transition) = node.state.breaker.admit(Instant::now());
-        if let Some(t) = transition {
-            on_transition(observer, &node.name, t);
-        }
-        match verdict {
-            Verdict::Pass => {}
-            Verdict::Probe => admission.probe = true,
-            Verdict::Open { retry_after } => {
-                return Err(Error::refusal(
-                    ErrorKind::CircuitOpen,
-                    format!(
-                        "the circuit of client {:?} is open after repeated failures; \
-                         it lets a call through again in {} ms",
-                        node.name,
-                        retry_after.as_millis()
-                    ),
-                    Some(retry_after),
-                ))
-            }
-            Verdict::Probing => {
-                return Err(Error::refusal(
-                    ErrorKind::CircuitOpen,
-                    format!(
-                        "the circuit of client {:?} is half-open: one probe call is under way",
-                        node.name
-                    ),
-                    None,
-                ))
-            }
+    if let Some(settings) = &leaf.breaker {
+        // Not worth waiting for a limit if the circuit refuses anyway.
+        if let Some(verdict) = node.state.breaker.refusal(settings, Instant::now()) {
+            return Err(refusal(node, verdict));
         }
     }
     if !leaf.limits.is_empty() {
@@ -114,10 +96,47 @@ pub(super) async fn admit<'a>(
         // should not carry the timers and semaphore waits.
         Box::pin(admission.wait_for_limits(deadline, wait)).await?;
     }
+    if let Some(settings) = &leaf.breaker {
+        let now = Instant::now();
+        let (verdict, transition) = node.state.breaker.admit(settings, now);
+        if let Some(t) = transition {
+            on_transition(observer, &node.name, t);
+        }
+        match verdict {
+            Verdict::Pass => {}
+            Verdict::Probe => admission.probe = Some(now),
+            // Dropped: its slot and reserved request go back.
+            refused => return Err(refusal(node, refused)),
+        }
+    }
     admission.reserved_request = false;
     admission.counted = true;
     node.state.in_flight.fetch_add(1, Ordering::Relaxed);
     Ok(admission)
+}
+
+/// The error of an attempt the breaker refuses.
+fn refusal(node: &ClientNode, verdict: Verdict) -> Error {
+    match verdict {
+        Verdict::Open { retry_after } => Error::refusal(
+            ErrorKind::CircuitOpen,
+            format!(
+                "the circuit of client {:?} is open after repeated failures; \
+                 it lets a call through again in {} ms",
+                node.name,
+                retry_after.as_millis()
+            ),
+            Some(retry_after),
+        ),
+        Verdict::Probing { .. } | Verdict::Pass | Verdict::Probe => Error::refusal(
+            ErrorKind::CircuitOpen,
+            format!(
+                "the circuit of client {:?} is half-open: one probe call is under way",
+                node.name
+            ),
+            None,
+        ),
+    }
 }
 
 impl<'a> Admission<'a> {
@@ -131,51 +150,6 @@ impl<'a> Admission<'a> {
                 retry_after,
             )
         };
-        if let Some(budget) = limits.requests_per_minute {
-            let now = Instant::now();
-            let patience = match (wait, deadline.instant()) {
-                (false, _) => Some(Duration::ZERO),
-                (true, Some(at)) => Some(at.saturating_duration_since(now)),
-                (true, None) => None,
-            };
-            match limiter.requests(budget, now, |b| b.reserve(now, patience)) {
-                Ok(delay) => {
-                    self.reserved_request = true;
-                    if !delay.is_zero() {
-                        tokio::time::sleep(delay).await;
-                    }
-                }
-                Err(next) => {
-                    return Err(full(
-                        format!(
-                            "requests_per_minute ({budget}) is used up; the next request \
-                             is allowed in {} ms",
-                            next.as_millis()
-                        ),
-                        Some(next),
-                    ))
-                }
-            }
-        }
-        if let Some(budget) = limits.tokens_per_minute {
-            loop {
-                let now = Instant::now();
-                let delay = limiter.tokens(budget, now, |b| b.until_positive(now));
-                if delay.is_zero() {
-                    break;
-                }
-                if !wait || deadline.cuts_short(delay) {
-                    return Err(full(
-                        format!(
-                            "tokens_per_minute ({budget}) is used up; more are allowed in {} ms",
-                            delay.as_millis()
-                        ),
-                        Some(delay),
-                    ));
-                }
-                tokio::time::sleep(delay).await;
-            }
-        }
         if let Some(max) = limits.max_in_flight {
             let slots = limiter.slots(max);
             let permit = if wait {
@@ -208,18 +182,75 @@ impl<'a> Admission<'a> {
                 }
             }
         }
+        if let Some(budget) = limits.tokens_per_minute {
+            loop {
+                let now = Instant::now();
+                let delay = limiter.tokens(budget, now, |b| b.until_positive(now));
+                if delay.is_zero() {
+                    break;
+                }
+                if !wait || deadline.cuts_short(delay) {
+                    return Err(full(
+                        format!(
+                            "tokens_per_minute ({budget}) is used up; more are allowed in {} ms",
+                            delay.as_millis()
+                        ),
+                        Some(delay),
+                    ));
+                }
+                tokio::time::sleep(delay).await;
+            }
+        }
+        // Last, just before sending: a request reserved while the attempt
+        // queued for a slot would be spent by an attempt not yet sent.
+        if let Some(budget) = limits.requests_per_minute {
+            let now = Instant::now();
+            let patience = match (wait, deadline.instant()) {
+                (false, _) => Some(Duration::ZERO),
+                (true, Some(at)) => Some(at.saturating_duration_since(now)),
+                (true, None) => None,
+            };
+            match limiter.requests(budget, now, |b| b.reserve(now, patience)) {
+                Ok(delay) => {
+                    self.reserved_request = true;
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                }
+                Err(next) => {
+                    return Err(full(
+                        format!(
+                            "requests_per_minute ({budget}) is used up; the next request \
+                             is allowed in {} ms",
+                            next.as_millis()
+                        ),
+                        Some(next),
+                    ))
+                }
+            }
+        }
         Ok(())
     }
 
-    /// Counts the attempt's outcome and charges its tokens. `cut`: the
-    /// call's (or a strategy's) total timeout ended it, which says nothing
-    /// about the client.
-    pub fn settle(mut self, result: &Result<(u16, Completion), Error>, cut: bool) {
+    /// Counts the attempt's outcome and charges its tokens: an answer's
+    /// usage, or `billed`, the usage of an answer read and then rejected
+    /// (a denied finish reason, a schema mismatch), which the provider
+    /// counted all the same. `cut`: the call's (or a strategy's) total
+    /// timeout ended it, which says nothing about the client.
+    pub fn settle(
+        mut self,
+        result: &Result<(u16, Completion), Error>,
+        billed: Option<&Usage>,
+        cut: bool,
+    ) {
         self.settled = true;
         let (node, leaf) = (self.node, self.leaf);
-        if let (Ok((_, completion)), Some(budget)) = (result, leaf.limits.tokens_per_minute) {
+        let usage = match result {
+            Ok((_, completion)) => Some(&completion.usage),
+            Err(_) => billed,
+        };
+        if let (Some(usage), Some(budget)) = (usage, leaf.limits.tokens_per_minute) {
             let now = Instant::now();
-            let usage = &completion.usage;
             let used = usage.total_tokens.unwrap_or_else(|| {
                 usage
                     .input_tokens
@@ -281,10 +312,11 @@ impl Drop for Admission<'_> {
                 state.limiter.requests(budget, now, |b| b.refund(now));
             }
         }
-        if self.probe && !self.settled {
+        if let (Some(started), false) = (self.probe, self.settled) {
             if let Some(settings) = &self.leaf.breaker {
                 let now = Instant::now();
-                if let Some(t) = state.breaker.record(settings, now, true, Outcome::Neither) {
+                let probe = Some(started);
+                if let Some(t) = state.breaker.record(settings, now, probe, Outcome::Neither) {
                     on_transition(self.observer, &self.node.name, t);
                 }
             }
@@ -338,7 +370,7 @@ mod tests {
                     let admission = admit(node, leaf, Deadline::for_call(None), true, None)
                         .await
                         .unwrap();
-                    admission.settle(&answer, false);
+                    admission.settle(&answer, None, false);
                 }
                 started.elapsed()
             });

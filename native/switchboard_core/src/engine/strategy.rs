@@ -92,9 +92,7 @@ pub(super) fn run_client<'a, X: Exchange>(
                 NodeKind::Leaf(leaf) => run_leaf(ctx, node, leaf, deadline).await,
                 NodeKind::Fallback(children) => run_fallback(ctx, node, children, deadline).await,
                 NodeKind::RoundRobin { children, start } => {
-                    let turn = node.state.cursor.fetch_add(1, Ordering::Relaxed);
-                    let child = children[(start + turn) % children.len()];
-                    run_client(ctx, &ctx.registry.clients[child], deadline).await
+                    run_round_robin(ctx, node, children, *start, deadline).await
                 }
             };
             let error = match result {
@@ -161,6 +159,30 @@ async fn run_fallback<'a, X: Exchange>(
         node.name, error.message
     );
     Err(error)
+}
+
+/// One turn of a round-robin: its next child, or, while children refuse
+/// without sending (an open circuit, a full limit), the ones after it, at
+/// most once each. With or without a retry policy, a refusal is no reason
+/// to fail a call another child can answer now.
+async fn run_round_robin<'a, X: Exchange>(
+    ctx: &'a Ctx<'a, X>,
+    node: &'a ClientNode,
+    children: &'a [usize],
+    start: usize,
+    deadline: Deadline<'a>,
+) -> Result<Answer, Error> {
+    let turn = node.state.cursor.fetch_add(1, Ordering::Relaxed);
+    let mut result = Err(Error::config("empty strategy"));
+    for offset in 0..children.len() {
+        let child = children[(start + turn + offset) % children.len()];
+        result = run_client(ctx, &ctx.registry.clients[child], deadline).await;
+        match &result {
+            Err(e) if e.refused && !deadline.passed() => continue,
+            _ => return result,
+        }
+    }
+    result
 }
 
 /// One attempt of a leaf client.
@@ -234,7 +256,8 @@ async fn run_leaf<'a, X: Exchange>(
         Ok(answer) => (Ok(answer), None),
         Err(Failed { error, billed }) => (Err(error.with_client(&node.name)), billed.map(|u| *u)),
     };
-    admission.settle(&result, cut);
+    // What an answer read and then rejected was billed all the same.
+    admission.settle(&result, billed.as_ref(), cut);
     let number = attempt.number;
     let cost = |usage: &Usage| leaf.pricing.as_ref().and_then(|p| p.cost(usage));
     match &result {
@@ -301,6 +324,8 @@ mod tests {
         finish_reason: Option<&'static str>,
         /// The error's retry override (an answer that missed its schema).
         retryable: Option<bool>,
+        /// The answer's `usage.total_tokens`.
+        tokens: Option<u64>,
     }
 
     fn ok(text: &'static str) -> Step {
@@ -309,6 +334,7 @@ mod tests {
             outcome: Ok(text),
             finish_reason: None,
             retryable: None,
+            tokens: None,
         }
     }
 
@@ -318,6 +344,7 @@ mod tests {
             outcome: Err((kind, None)),
             finish_reason: None,
             retryable: None,
+            tokens: None,
         }
     }
 
@@ -378,6 +405,10 @@ mod tests {
                     Completion {
                         content: text.to_owned(),
                         finish_reason: step.finish_reason.map(str::to_owned),
+                        usage: crate::response::Usage {
+                            total_tokens: step.tokens,
+                            ..Default::default()
+                        },
                         ..Completion::default()
                     },
                 )),
@@ -1008,5 +1039,159 @@ mod tests {
         // None of it reaches the body, nor may a call set it.
         let o = json!({"max_in_flight": 3});
         assert!(crate::providers::check_call_options(o.as_object().unwrap()).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_round_robin_without_a_policy_passes_refusing_children_once() {
+        let rr = json!({"name": "R", "provider": "round-robin",
+                        "options": {"strategy": ["A", "B", "C"]}});
+        let reg = registry(
+            vec![
+                guarded("A", breaker(1, 60_000)),
+                guarded("B", breaker(1, 60_000)),
+                leaf("C"),
+                rr,
+            ],
+            json!({}),
+        );
+        let script = Scripted::new(&[
+            ("A", vec![fail(ErrorKind::Server)]),
+            ("B", vec![fail(ErrorKind::Server)]),
+            ("C", vec![ok("C"), ok("C")]),
+        ]);
+        // Open A's and B's circuits, one call each.
+        for _ in 0..2 {
+            let e = run(&reg, "R", &script, None).await.0.unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Server);
+        }
+        // C's turn, then A's: A and B refuse, C answers, with no backoff.
+        assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "C");
+        let (result, attempts) = run(&reg, "R", &script, None).await;
+        assert_eq!(result.unwrap(), "C");
+        assert_eq!(
+            kinds(&attempts),
+            [
+                ("A".into(), Some(ErrorKind::CircuitOpen)),
+                ("B".into(), Some(ErrorKind::CircuitOpen)),
+                ("C".into(), None)
+            ]
+        );
+        assert_eq!(script.calls().len(), 4);
+
+        // Every child refusing: one pass, then the refusal.
+        let reg = registry(
+            vec![
+                guarded("A", json!({"max_in_flight": 1})),
+                guarded("B", json!({"max_in_flight": 1})),
+                json!({"name": "R", "provider": "round-robin",
+                       "options": {"strategy": ["A", "B"]}}),
+            ],
+            json!({}),
+        );
+        let slow = |text| Step {
+            after: Duration::from_millis(100),
+            ..ok(text)
+        };
+        let script = Scripted::new(&[("A", vec![slow("A")]), ("B", vec![slow("B")])]);
+        let (first, second, (third, attempts)) = tokio::join!(
+            run(&reg, "R", &script, None),
+            run(&reg, "R", &script, None),
+            run(&reg, "R", &script, None)
+        );
+        assert_eq!(
+            (first.0.unwrap(), second.0.unwrap()),
+            ("A".into(), "B".into())
+        );
+        assert_eq!(third.unwrap_err().kind, ErrorKind::RateLimited);
+        assert_eq!(
+            kinds(&attempts),
+            [
+                ("A".into(), Some(ErrorKind::RateLimited)),
+                ("B".into(), Some(ErrorKind::RateLimited))
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_half_open_circuit_is_not_held_by_a_call_waiting_for_its_limits() {
+        let reg = registry(
+            vec![guarded(
+                "A",
+                json!({"requests_per_minute": 1,
+                       "circuit_breaker": {"failure_threshold": 1, "cooldown_ms": 100}}),
+            )],
+            json!({}),
+        );
+        let script = Scripted::new(&[("A", vec![fail(ErrorKind::Server), ok("A")])]);
+        run(&reg, "A", &script, None).await.0.unwrap_err();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let state = &reg.clients[0].state;
+        let settings = crate::config::BreakerSettings::default();
+        let phase = || state.breaker.snapshot(&settings, Instant::now()).0;
+        let watch = async {
+            // The call waits ~60 s for its request; the circuit has no
+            // probe meanwhile, so the call that gets there first probes.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            phase()
+        };
+        let ((result, _), meanwhile) = tokio::join!(run(&reg, "A", &script, None), watch);
+        assert_eq!(result.unwrap(), "A");
+        use crate::config::breaker::Phase;
+        assert_eq!(meanwhile, Phase::HalfOpen { probe: None });
+        assert_eq!(phase(), Phase::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_is_reserved_only_once_a_max_in_flight_slot_is_taken() {
+        let reg = registry(
+            vec![guarded(
+                "A",
+                json!({"max_in_flight": 1, "requests_per_minute": 2}),
+            )],
+            json!({}),
+        );
+        let slow = |text| Step {
+            after: Duration::from_millis(1000),
+            ..ok(text)
+        };
+        let script = Scripted::new(&[("A", vec![slow("A1"), slow("A2")])]);
+        let limiter = &reg.clients[0].state.limiter;
+        let watch = async {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            let now = Instant::now();
+            limiter.requests(2, now, |b| b.available(now))
+        };
+        let ((a1, _), (a2, _), left) = tokio::join!(
+            run(&reg, "A", &script, None),
+            run(&reg, "A", &script, None),
+            watch
+        );
+        assert_eq!((a1.unwrap(), a2.unwrap()), ("A1".into(), "A2".into()));
+        // The second call, queued for the slot, has not spent a request.
+        assert_eq!(left, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokens_of_an_answer_rejected_for_its_finish_reason_are_charged() {
+        let mut a = guarded("A", json!({"tokens_per_minute": 100}));
+        a["options"]["finish_reason_deny_list"] = json!(["content_filter"]);
+        let reg = registry(vec![a, leaf("B"), fallback(&["A", "B"])], json!({}));
+        let filtered = Step {
+            finish_reason: Some("content_filter"),
+            tokens: Some(160),
+            ..ok("filtered")
+        };
+        let script = Scripted::new(&[("A", vec![filtered]), ("B", vec![ok("B"), ok("B")])]);
+        assert_eq!(run(&reg, "F", &script, None).await.0.unwrap(), "B");
+        // 60 tokens in debt: A is skipped until they are paid back.
+        let (result, attempts) = run(&reg, "F", &script, None).await;
+        assert_eq!(result.unwrap(), "B");
+        let refused = attempts[0].error.as_ref().unwrap();
+        assert_eq!(refused.kind, ErrorKind::RateLimited);
+        assert!(
+            refused.message.contains("tokens_per_minute (100)"),
+            "{}",
+            refused.message
+        );
     }
 }
