@@ -265,6 +265,40 @@ defmodule Switchboard.ReasoningReplayTest do
       assert e.kind == :bad_response and e.message =~ ~s("server_tool_use")
     end
 
+    test "is not retried: one request reaches the mock under DefaultRetry, a fallback moves on" do
+      sc = scripted([%{status: 200, body: @server_tool}, %{content: "Never asked."}])
+      backup = scripted([%{content: "From the backup."}], "b")
+
+      reg = registry!(%{clients: [anthropic("C", sc, %{}, "DefaultRetry")]})
+
+      assert {:error, %Error{kind: :bad_response, retryable: false}} =
+               Switchboard.call(reg, "Search")
+
+      assert length(requests(sc)) == 1
+
+      sc = scripted([%{status: 200, body: @server_tool}, %{content: "Never asked."}])
+
+      reg = fallback_registry!([anthropic("C", sc, %{}, "DefaultRetry"), anthropic("B", backup)])
+
+      assert {:ok, %Response{content: "From the backup.", client: "B"}} =
+               Switchboard.call(reg, "Search")
+
+      assert length(requests(sc)) == 1
+    end
+
+    test "redacted thinking without its data is a :bad_response, not sent back empty" do
+      answer = ~s({"type": "message", "model": "claude-x", "stop_reason": "end_turn",
+        "content": [{"type": "redacted_thinking", "data": ""}, {"type": "text", "text": "Hi"}],
+        "usage": {"input_tokens": 1, "output_tokens": 1}})
+
+      {_, reg} = registry(:anthropic, [%{status: 200, body: answer}])
+
+      assert {:error, %Error{kind: :bad_response, retryable: false, message: m}} =
+               Switchboard.call(reg, "Hi")
+
+      assert m =~ "without its data"
+    end
+
     test "a Gemini inlineData part is a :bad_response naming it, plain and streamed" do
       {_, reg} =
         registry(:gemini, [
