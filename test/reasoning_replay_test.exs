@@ -207,6 +207,26 @@ defmodule Switchboard.ReasoningReplayTest do
       end
     end
 
+    test "an answer from the output tool is the content too, so to_message repeats it" do
+      for {dialect, mode} <- [anthropic: :plain, anthropic: :streamed, bedrock: :plain] do
+        {sc, reg} = registry(dialect, [@by_tool, %{content: "Noted."}])
+
+        resp = ask(reg, "Health?", mode, output_schema: @schema)
+        assert %Response{parsed: %{"status" => "ok"}, tool_calls: []} = resp
+        assert resp.content == ~s({"status":"ok"})
+
+        history = [%{role: "user", content: "Health?"}, Response.to_message(resp)]
+        ask(reg, history ++ [%{role: "user", content: "Thanks"}], mode, [])
+
+        [_, second] = sent(sc)
+        answer = ~s({"status":"ok"})
+
+        assert %{"role" => "assistant", "content" => content} = Enum.at(second["messages"], 1)
+        texts = for %{"text" => text} <- List.wrap(content), do: text
+        assert content == answer or answer in texts, "#{dialect}: #{inspect(content)}"
+      end
+    end
+
     test "Anthropic still forces the output tool without thinking" do
       {sc, reg} = registry(:anthropic, [@by_tool])
       ask(reg, "Health?", :plain, output_schema: @schema)
