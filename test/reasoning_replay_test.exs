@@ -207,6 +207,26 @@ defmodule Switchboard.ReasoningReplayTest do
       end
     end
 
+    test "an answer from the output tool is the content too, so to_message repeats it" do
+      for {dialect, mode} <- [anthropic: :plain, anthropic: :streamed, bedrock: :plain] do
+        {sc, reg} = registry(dialect, [@by_tool, %{content: "Noted."}])
+
+        resp = ask(reg, "Health?", mode, output_schema: @schema)
+        assert %Response{parsed: %{"status" => "ok"}, tool_calls: []} = resp
+        assert resp.content == ~s({"status":"ok"})
+
+        history = [%{role: "user", content: "Health?"}, Response.to_message(resp)]
+        ask(reg, history ++ [%{role: "user", content: "Thanks"}], mode, [])
+
+        [_, second] = sent(sc)
+        answer = ~s({"status":"ok"})
+
+        assert %{"role" => "assistant", "content" => content} = Enum.at(second["messages"], 1)
+        texts = for %{"text" => text} <- List.wrap(content), do: text
+        assert content == answer or answer in texts, "#{dialect}: #{inspect(content)}"
+      end
+    end
+
     test "Anthropic still forces the output tool without thinking" do
       {sc, reg} = registry(:anthropic, [@by_tool])
       ask(reg, "Health?", :plain, output_schema: @schema)
@@ -263,6 +283,40 @@ defmodule Switchboard.ReasoningReplayTest do
 
       e = assert_raise Error, fn -> Enum.to_list(Switchboard.stream(reg, "Search")) end
       assert e.kind == :bad_response and e.message =~ ~s("server_tool_use")
+    end
+
+    test "is not retried: one request reaches the mock under DefaultRetry, a fallback moves on" do
+      sc = scripted([%{status: 200, body: @server_tool}, %{content: "Never asked."}])
+      backup = scripted([%{content: "From the backup."}], "b")
+
+      reg = registry!(%{clients: [anthropic("C", sc, %{}, "DefaultRetry")]})
+
+      assert {:error, %Error{kind: :bad_response, retryable: false}} =
+               Switchboard.call(reg, "Search")
+
+      assert length(requests(sc)) == 1
+
+      sc = scripted([%{status: 200, body: @server_tool}, %{content: "Never asked."}])
+
+      reg = fallback_registry!([anthropic("C", sc, %{}, "DefaultRetry"), anthropic("B", backup)])
+
+      assert {:ok, %Response{content: "From the backup.", client: "B"}} =
+               Switchboard.call(reg, "Search")
+
+      assert length(requests(sc)) == 1
+    end
+
+    test "redacted thinking without its data is a :bad_response, not sent back empty" do
+      answer = ~s({"type": "message", "model": "claude-x", "stop_reason": "end_turn",
+        "content": [{"type": "redacted_thinking", "data": ""}, {"type": "text", "text": "Hi"}],
+        "usage": {"input_tokens": 1, "output_tokens": 1}})
+
+      {_, reg} = registry(:anthropic, [%{status: 200, body: answer}])
+
+      assert {:error, %Error{kind: :bad_response, retryable: false, message: m}} =
+               Switchboard.call(reg, "Hi")
+
+      assert m =~ "without its data"
     end
 
     test "a Gemini inlineData part is a :bad_response naming it, plain and streamed" do

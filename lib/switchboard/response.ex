@@ -3,7 +3,8 @@ defmodule Switchboard.Response do
   A successful answer.
 
     * `content` - the answer's text (text blocks only; reasoning and tool
-      calls are not part of it)
+      calls are not part of it); for a structured answer from the
+      `json_output` tool with no text, the tool's arguments as JSON text
     * `reasoning` - the model's reasoning where the provider returns it
       (Anthropic thinking, Responses reasoning summaries, Gemini thoughts,
       Bedrock reasoning content), kept apart from `content`; `nil` when
@@ -74,6 +75,11 @@ defmodule Switchboard.Response do
   conversation or tool loop: its `content`, its `tool_calls` (with their
   signatures) and its `reasoning_parts`, which each client sends back only
   to the dialect that made them.
+
+  A structured answer (`output_schema:`) read from Claude's `json_output`
+  tool has that tool's arguments, as JSON text, in `content`, so the turn
+  repeats the answer; when the model also wrote text beside the tool,
+  `content` is that text and the answer is only in `parsed`.
 
       iex> response = %Switchboard.Response{
       ...>   content: "Checking.",

@@ -188,6 +188,18 @@ impl Error {
         Error::new(ErrorKind::BadResponse, message)
     }
 
+    /// An answer holding a part Switchboard cannot read (a server tool's
+    /// block, a type added later, redacted reasoning without its data).
+    /// `:bad_response`, but not retried: the same request gets the same
+    /// kind of answer, so repeating it only pays again (and would count
+    /// against the circuit breaker). A fallback still moves on.
+    pub fn unread_part(message: impl Into<String>) -> Self {
+        Error {
+            retryable: Some(false),
+            ..Error::new(ErrorKind::BadResponse, message)
+        }
+    }
+
     /// An attempt the client's own circuit breaker or limits refused
     /// before any HTTP (see [`Error::refused`]'s field).
     pub fn refusal(

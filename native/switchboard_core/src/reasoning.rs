@@ -12,6 +12,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::error::Error;
 use crate::value::type_name;
 
 /// The wire dialect a reasoning part came from, and the only one it goes
@@ -79,10 +80,60 @@ impl ReasoningPart {
         }
     }
 
+    /// Encrypted reasoning as an answer holds it. Without its data it
+    /// cannot go back (the provider refuses an empty block), and leaving
+    /// it out would change the turn it belongs to, so the answer fails as
+    /// one with a part Switchboard cannot read.
+    pub fn read_redacted(dialect: Dialect, data: Option<&str>) -> Result<Self, Error> {
+        let data = data.unwrap_or_default();
+        check_redacted(data)?;
+        Ok(ReasoningPart::redacted(dialect, data))
+    }
+}
+
+/// Encrypted reasoning of an answer must have data (see
+/// [`ReasoningPart::read_redacted`]); a stream checks it once the pieces
+/// are all in.
+pub fn check_redacted(data: &str) -> Result<(), Error> {
+    match data.is_empty() {
+        false => Ok(()),
+        true => Err(Error::unread_part(
+            "the answer has redacted reasoning without its data, which cannot be sent back",
+        )),
+    }
+}
+
+impl ReasoningPart {
     /// Whether a request of `dialect` sends this part back.
     pub fn replays_in(&self, dialect: Dialect) -> bool {
         self.dialect == dialect
     }
+
+    /// What of this part goes back to Anthropic or Bedrock: its encrypted
+    /// data, else its text with the signature. `None` for a part the
+    /// provider cannot verify (unsigned text) or would refuse (empty
+    /// encrypted data), which is left out rather than failing the request.
+    pub fn replay(&self) -> Option<Replay<'_>> {
+        match (self.redacted.as_deref(), self.signature.as_deref()) {
+            (Some(""), _) => None,
+            (Some(data), _) => Some(Replay::Redacted(data)),
+            (None, Some(signature)) => Some(Replay::Signed {
+                text: &self.text,
+                signature,
+            }),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A reasoning part as it goes back (see [`ReasoningPart::replay`]); each
+/// dialect writes it as its own block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replay<'a> {
+    /// Encrypted reasoning, base64, sent back unread.
+    Redacted(&'a str),
+    /// Reasoning text and the provider's signature over it.
+    Signed { text: &'a str, signature: &'a str },
 }
 
 /// Parses an assistant message's `reasoning_parts`: maps (or
@@ -135,6 +186,27 @@ fn optional_string(map: &Map<String, Value>, key: &str) -> Result<Option<String>
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn what_goes_back_is_the_data_or_the_signed_text_never_nothing_or_unsigned() {
+        let redacted = ReasoningPart::redacted(Dialect::Anthropic, "ZW5j");
+        assert_eq!(redacted.replay(), Some(Replay::Redacted("ZW5j")));
+        let signed = ReasoningPart::signed(Dialect::Bedrock, "Hm.", Some("c2ln"));
+        assert_eq!(
+            signed.replay(),
+            Some(Replay::Signed {
+                text: "Hm.",
+                signature: "c2ln"
+            })
+        );
+        for left_out in [
+            ReasoningPart::redacted(Dialect::Anthropic, ""),
+            ReasoningPart::signed(Dialect::Anthropic, "Hm.", None),
+            ReasoningPart::signed(Dialect::Anthropic, "Hm.", Some("")),
+        ] {
+            assert_eq!(left_out.replay(), None, "{left_out:?}");
+        }
+    }
 
     #[test]
     fn parts_parse_back_and_bad_ones_say_where() {

@@ -134,9 +134,13 @@ impl OutputSchema {
 
     /// Reads the structured answer of `completion` into its `parsed`: the
     /// arguments of a call of [`OUTPUT_TOOL`] (taken out of `tool_calls`),
-    /// or else the answer text. A failure is `:bad_response` with the
-    /// answer in `raw_response`; it is not retried unless `retry` (a
-    /// fallback still moves on).
+    /// or else the answer text. An answer from the tool with no text
+    /// beside it gets the tool's arguments, as JSON text, as its
+    /// `content`: the answer is then also in the text, as with providers
+    /// that answer in text, and an assistant turn built from the response
+    /// (`Response.to_message/1`) repeats it. A failure is `:bad_response`
+    /// with the answer in `raw_response`; it is not retried unless `retry`
+    /// (a fallback still moves on).
     pub fn apply(&self, completion: &mut Completion, retry: bool) -> Result<(), Error> {
         let from_tool = completion
             .tool_calls
@@ -165,6 +169,9 @@ impl OutputSchema {
             return Err(failure(message, raw, retry));
         }
         completion.parsed = Some(value);
+        if from_tool.is_some() && completion.content.trim().is_empty() {
+            completion.content = raw;
+        }
         Ok(())
     }
 }
@@ -695,6 +702,25 @@ mod tests {
             Some(json!({"healthy": true, "score": 2, "checks": []}))
         );
         assert_eq!(c.tool_calls, vec![other]);
+        // Text beside the tool's answer stays the content.
+        assert_eq!(c.content, "ignored prose");
+
+        let Value::Object(arguments) = json!({"healthy": true, "score": 1, "checks": []}) else {
+            unreachable!()
+        };
+        let mut c = Completion {
+            tool_calls: vec![ToolCall {
+                id: "c4".into(),
+                name: OUTPUT_TOOL.into(),
+                arguments,
+                signature: None,
+            }],
+            ..Completion::default()
+        };
+        schema.apply(&mut c, false).unwrap();
+        // Alone, the tool's answer is the content too, as JSON text.
+        let content: Value = serde_json::from_str(&c.content).expect("JSON text");
+        assert_eq!(Some(content), c.parsed);
 
         let Value::Object(bad) = json!({"healthy": true}) else {
             unreachable!()

@@ -14,7 +14,7 @@ use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
 use crate::prompt::{split_system, Content, Inline, Media, Message, Part, Role};
-use crate::reasoning::{Dialect, ReasoningPart};
+use crate::reasoning::{Dialect, ReasoningPart, Replay};
 use crate::response::Usage;
 use crate::secret::Secrets;
 use crate::tools::{
@@ -117,6 +117,15 @@ fn part_json(part: &Part) -> Value {
 /// The `messages` list: an assistant's tool calls become `tool_use` blocks
 /// after its text, and consecutive tool results become one user turn of
 /// `tool_result` blocks, as the Messages API wants them.
+///
+/// An assistant turn's reasoning goes back first, its parts in the order
+/// received, then its text, then its tool calls: with thinking on, the
+/// API wants an assistant turn that calls tools to start with its
+/// thinking, unchanged. A message keeps its text as one string and its
+/// reasoning apart from it, so an answer that interleaves them (thinking
+/// after a `tool_use` block, as interleaved thinking may) goes back with
+/// all its thinking first; Claude's answers to a tool loop's step put it
+/// there.
 fn turns_json(turns: &[Message]) -> Result<Vec<Value>, Error> {
     let mut out: Vec<Value> = Vec::with_capacity(turns.len());
     let mut results: Vec<Value> = Vec::new();
@@ -159,16 +168,14 @@ fn turns_json(turns: &[Message]) -> Result<Vec<Value>, Error> {
 }
 
 /// A reasoning part as the block it came as: `thinking` with its
-/// signature, or `redacted_thinking` with its data. Thinking without a
-/// signature cannot be verified by Anthropic and is left out.
+/// signature, or `redacted_thinking` with its data.
 fn thinking_block(part: &ReasoningPart) -> Option<Value> {
-    match (&part.redacted, &part.signature) {
-        (Some(data), _) => Some(json!({"type": "redacted_thinking", "data": data})),
-        (None, Some(signature)) => Some(json!({
-            "type": "thinking", "thinking": part.text, "signature": signature
-        })),
-        (None, None) => None,
-    }
+    Some(match part.replay()? {
+        Replay::Redacted(data) => json!({"type": "redacted_thinking", "data": data}),
+        Replay::Signed { text, signature } => {
+            json!({"type": "thinking", "thinking": text, "signature": signature})
+        }
+    })
 }
 
 fn tool_json(name: &str, description: Option<&str>, schema: &Value) -> Value {
@@ -329,10 +336,10 @@ pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
                 ));
             }
             // Encrypted thinking: never text, only sent back.
-            Some("redacted_thinking") => reasoning_parts.push(ReasoningPart::redacted(
+            Some("redacted_thinking") => reasoning_parts.push(ReasoningPart::read_redacted(
                 Dialect::Anthropic,
-                str_at("data").unwrap_or_default(),
-            )),
+                str_at("data"),
+            )?),
             Some("tool_use") => tool_calls.push(tool_use(block, tool_calls.len())?),
             other => return Err(unread_block(other)),
         }
@@ -357,11 +364,11 @@ pub(crate) fn parse_message(body: &[u8]) -> Result<Completion, Error> {
 /// would be lost from the answer, so the answer fails instead, naming them.
 pub(crate) fn unread_block(kind: Option<&str>) -> Error {
     match kind {
-        Some(kind) => Error::bad_response(format!(
+        Some(kind) => Error::unread_part(format!(
             "the answer has a {kind:?} block, which switchboard cannot read \
              (server tools are not supported)"
         )),
-        None => Error::bad_response("the answer has a content block without a type"),
+        None => Error::unread_part("the answer has a content block without a type"),
     }
 }
 
@@ -696,11 +703,18 @@ mod tests {
             ),
             (json!({"type": "brand_new", "x": 1}), "\"brand_new\""),
             (json!({"text": "no type"}), "without a type"),
+            (
+                json!({"type": "redacted_thinking", "data": ""}),
+                "without its data",
+            ),
+            (json!({"type": "redacted_thinking"}), "without its data"),
         ] {
             let body =
                 json!({"type": "message", "content": [{"type": "text", "text": "a"}, block]});
             let e = super::parse_message(body.to_string().as_bytes()).expect_err("unread");
             assert_eq!(e.kind, crate::error::ErrorKind::BadResponse);
+            // The same request gets the same answer: not worth a retry.
+            assert!(!e.is_retryable(), "{}", e.message);
             assert!(e.message.contains(named), "{}", e.message);
         }
     }
@@ -714,6 +728,7 @@ mod tests {
                     {"dialect": "anthropic", "text": "Paris.", "signature": "c2ln"},
                     {"dialect": "anthropic", "redacted": "ZW5j"},
                     {"dialect": "anthropic", "text": "unsigned"},
+                    {"dialect": "anthropic", "redacted": ""},
                     {"dialect": "gemini", "signature": "Z2Vt"},
                     {"dialect": "bedrock", "text": "b", "signature": "YmVk"}
                 ], "tool_calls": [{"id": "toolu_1", "name": "now", "arguments": {}}]},

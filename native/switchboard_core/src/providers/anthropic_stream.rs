@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use super::anthropic;
-use super::stream::{parse_data, payload, unreadable, StreamParser};
+use super::stream::{parse_data, payload, unreadable, BlockParts, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::sse::SseEvent;
@@ -42,8 +42,9 @@ pub(crate) struct AnthropicStream {
     /// set a paragraph apart, as in a whole answer.
     reasoning_break: bool,
     /// Thinking and redacted thinking blocks by index, in order, to send
-    /// back: the text and signature arrive in deltas.
-    reasoning_parts: Vec<(u64, ReasoningPart)>,
+    /// back: the text and signature arrive in deltas. A block start without
+    /// an index makes no part: its deltas could not be told apart.
+    reasoning_parts: BlockParts,
     tools: ToolCallAssembly,
     model: Option<String>,
     finish_reason: Option<String>,
@@ -116,19 +117,22 @@ impl AnthropicStream {
                     Block::Text => self.text(str_at(block, "text"), out),
                     Block::Thinking => {
                         self.reasoning_break = !self.reasoning.is_empty();
-                        let part = ReasoningPart::signed(
-                            Dialect::Anthropic,
-                            "",
-                            str_at(block, "signature"),
-                        );
-                        self.reasoning_parts.push((index.unwrap_or(0), part));
+                        if let Some(index) = index {
+                            let signature = str_at(block, "signature");
+                            let part = ReasoningPart::signed(Dialect::Anthropic, "", signature);
+                            self.reasoning_parts.begin(index, part);
+                        }
                         self.thinking(index, str_at(block, "thinking"), out);
                     }
                     Block::ToolUse => self.tool_use_start(index, block, out)?,
                     Block::RedactedThinking => {
-                        let data = str_at(block, "data").unwrap_or_default();
-                        let part = ReasoningPart::redacted(Dialect::Anthropic, data);
-                        self.reasoning_parts.push((index.unwrap_or(0), part));
+                        let part = ReasoningPart::read_redacted(
+                            Dialect::Anthropic,
+                            str_at(block, "data"),
+                        )?;
+                        if let Some(index) = index {
+                            self.reasoning_parts.begin(index, part);
+                        }
                     }
                 }
             }
@@ -190,7 +194,7 @@ impl AnthropicStream {
         Ok(Completion {
             content: self.text,
             reasoning: self.reasoning,
-            reasoning_parts: self.reasoning_parts.into_iter().map(|(_, p)| p).collect(),
+            reasoning_parts: self.reasoning_parts.into_parts(),
             tool_calls,
             model: self.model,
             finish_reason: self.finish_reason,
@@ -208,12 +212,7 @@ impl AnthropicStream {
 
     /// The reasoning part of the thinking block at `index`.
     fn part_at(&mut self, index: Option<u64>) -> Option<&mut ReasoningPart> {
-        let index = index?;
-        self.reasoning_parts
-            .iter_mut()
-            .rev()
-            .find(|(i, _)| *i == index)
-            .map(|(_, p)| p)
+        self.reasoning_parts.at(index?)
     }
 
     fn thinking(&mut self, index: Option<u64>, text: Option<&str>, out: &mut Deltas) {
@@ -585,6 +584,50 @@ mod tests {
     }
 
     #[test]
+    fn a_reasoning_block_without_an_index_makes_no_part_to_send_back() {
+        let unindexed = |block: &str| {
+            ev(
+                "content_block_start",
+                &format!(r#"{{"type":"content_block_start","content_block":{block}}}"#),
+            )
+        };
+        let mut events = vec![
+            block_start(0, r#"{"type":"thinking","thinking":""}"#),
+            delta(0, r#"{"type":"thinking_delta","thinking":"Kept."}"#),
+            delta(0, r#"{"type":"signature_delta","signature":"c2ln"}"#),
+            unindexed(r#"{"type":"thinking","thinking":"Lost?","signature":"b3RoZXI="}"#),
+            unindexed(r#"{"type":"redacted_thinking","data":"ZW5j"}"#),
+        ];
+        events.extend(stop("end_turn"));
+        let (_, c, _) = run_deltas(&events);
+        let c = c.expect("completion");
+        // Shown as reasoning, but not sent back as if it were block 0.
+        assert_eq!(c.reasoning, "Kept.\n\nLost?");
+        assert_eq!(
+            c.reasoning_parts,
+            vec![ReasoningPart::signed(
+                Dialect::Anthropic,
+                "Kept.",
+                Some("c2ln")
+            )]
+        );
+    }
+
+    #[test]
+    fn redacted_thinking_without_data_fails_the_stream_unretried() {
+        for block in [
+            r#"{"type":"redacted_thinking","data":""}"#,
+            r#"{"type":"redacted_thinking"}"#,
+        ] {
+            let e = AnthropicStream::default()
+                .event(&block_start(0, block), &mut Deltas::default())
+                .expect_err("no data");
+            assert_eq!((e.kind, e.is_retryable()), (ErrorKind::BadResponse, false));
+            assert!(e.message.contains("without its data"), "{}", e.message);
+        }
+    }
+
+    #[test]
     fn a_server_tool_block_fails_the_stream_naming_it() {
         let e = AnthropicStream::default()
             .event(
@@ -596,6 +639,7 @@ mod tests {
             )
             .expect_err("unread");
         assert_eq!(e.kind, ErrorKind::BadResponse);
+        assert!(!e.is_retryable());
         assert!(e.message.contains("\"server_tool_use\""), "{}", e.message);
     }
 

@@ -37,7 +37,7 @@ use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
 use crate::generation::{self, Limits};
 use crate::prompt::{data_url, split_system, Content, Message, Part, Role};
-use crate::reasoning::{Dialect, ReasoningPart};
+use crate::reasoning::{Dialect, ReasoningPart, Replay};
 use crate::response::Usage;
 use crate::secret::{Secret, Secrets};
 use crate::tools::{
@@ -321,7 +321,9 @@ fn content_blocks(content: &Content, documents: &mut usize) -> Result<Vec<Value>
 fn message_blocks(m: &Message, documents: &mut usize) -> Result<Vec<Value>, Error> {
     match m.role {
         Role::Assistant => {
-            // Reasoning goes back first, as it came, signed or redacted.
+            // Reasoning goes back first, its parts in the order received,
+            // signed or redacted: a turn with tool calls must start with
+            // its reasoning (see the Anthropic dialect's `turns_json`).
             let mut blocks: Vec<Value> = m
                 .reasoning_in(Dialect::Bedrock)
                 .filter_map(reasoning_block)
@@ -349,15 +351,14 @@ fn message_blocks(m: &Message, documents: &mut usize) -> Result<Vec<Value>, Erro
 }
 
 /// A reasoning part as a `reasoningContent` block: signed text, or the
-/// redacted content. Unsigned text cannot be verified and is left out.
+/// redacted content.
 fn reasoning_block(part: &ReasoningPart) -> Option<Value> {
-    match (&part.redacted, &part.signature) {
-        (Some(data), _) => Some(json!({"reasoningContent": {"redactedContent": data}})),
-        (None, Some(signature)) => Some(json!({"reasoningContent": {
-            "reasoningText": {"text": part.text, "signature": signature}
-        }})),
-        (None, None) => None,
-    }
+    Some(match part.replay()? {
+        Replay::Redacted(data) => json!({"reasoningContent": {"redactedContent": data}}),
+        Replay::Signed { text, signature } => json!({"reasoningContent": {
+            "reasoningText": {"text": text, "signature": signature}
+        }}),
+    })
 }
 
 /// Converse's turns. Tool results go back in a user turn: consecutive
@@ -655,8 +656,9 @@ fn read_block(block: &Value, answer: &mut Completion) -> Result<(), Error> {
             .ok_or_else(|| Error::bad_response("a text block of the answer is not a string"))?;
         content.push_str(text);
     } else if let Some(r) = block.get("reasoningContent") {
-        if let Some(data) = r.get("redactedContent").and_then(Value::as_str) {
-            reasoning_parts.push(ReasoningPart::redacted(Dialect::Bedrock, data));
+        if let Some(data) = r.get("redactedContent") {
+            let part = ReasoningPart::read_redacted(Dialect::Bedrock, data.as_str())?;
+            reasoning_parts.push(part);
         } else if let Some(r) = r.get("reasoningText") {
             let text = r.get("text").and_then(Value::as_str).unwrap_or_default();
             let signature = r.get("signature").and_then(Value::as_str);
@@ -664,7 +666,7 @@ fn read_block(block: &Value, answer: &mut Completion) -> Result<(), Error> {
             reasoning_parts.push(ReasoningPart::signed(Dialect::Bedrock, text, signature));
         } else {
             let kind = r.as_object().and_then(|m| m.keys().next());
-            return Err(Error::bad_response(format!(
+            return Err(Error::unread_part(format!(
                 "the answer has a reasoningContent block of kind {:?}, which switchboard cannot read",
                 kind.map_or("empty", String::as_str)
             )));
@@ -698,7 +700,7 @@ fn read_block(block: &Value, answer: &mut Completion) -> Result<(), Error> {
             .as_object()
             .and_then(|m| m.keys().next())
             .map_or("empty", String::as_str);
-        return Err(Error::bad_response(format!(
+        return Err(Error::unread_part(format!(
             "the answer has a {kind:?} block, which switchboard cannot read"
         )));
     }
@@ -1417,6 +1419,19 @@ mod tests {
             json!({"city": "Paris"})
         );
         assert_eq!(c.finish(), crate::response::Finish::ToolCalls);
+        // Parts it cannot read: the same request gets them again, so no retry.
+        for unread in [
+            json!([{"image": {"format": "png", "source": {"bytes": "iVBO"}}}]),
+            json!([{"reasoningContent": {"brandNew": {}}}]),
+            json!([{"reasoningContent": {"redactedContent": ""}}]),
+        ] {
+            let e = read(unread.clone()).expect_err("unread");
+            assert_eq!(
+                (e.kind, e.is_retryable()),
+                (ErrorKind::BadResponse, false),
+                "{unread}"
+            );
+        }
         for bad in [
             json!([{"toolUse": {"toolUseId": "t", "name": "add", "input": [1]}}]),
             json!([{"toolUse": {"toolUseId": "t", "input": {}}}]),

@@ -20,12 +20,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::bedrock::{exception_kind, message_of, usage};
-use super::stream::{parse_event, StreamParser};
+use super::stream::{parse_event, BlockParts, StreamParser};
 use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::event_stream::{string_header, Message};
 use crate::framing::Frame;
-use crate::reasoning::{Dialect, ReasoningPart};
+use crate::reasoning::{check_redacted, Dialect, ReasoningPart};
 use crate::response::Usage;
 use crate::tools::ToolCallAssembly;
 use crate::wire::Deltas;
@@ -35,7 +35,7 @@ pub(crate) struct BedrockStream {
     text: String,
     reasoning: String,
     /// Reasoning blocks by content block index, in order.
-    reasoning_parts: Vec<(u64, ReasoningPart)>,
+    reasoning_parts: BlockParts,
     tools: ToolCallAssembly,
     finish_reason: Option<String>,
     usage: Usage,
@@ -128,10 +128,14 @@ impl StreamParser for BedrockStream {
     }
 
     fn finish(self: Box<Self>) -> Result<Completion, Error> {
+        let reasoning_parts = self.reasoning_parts.into_parts();
+        for data in reasoning_parts.iter().filter_map(|p| p.redacted.as_deref()) {
+            check_redacted(data)?;
+        }
         Ok(Completion {
             content: self.text,
             reasoning: self.reasoning,
-            reasoning_parts: self.reasoning_parts.into_iter().map(|(_, p)| p).collect(),
+            reasoning_parts,
             tool_calls: self.tools.finish()?,
             model: None,
             finish_reason: self.finish_reason,
@@ -184,7 +188,7 @@ impl BedrockStream {
                     out.push_text(&text);
                 }
                 if let Some(r) = delta.reasoning {
-                    self.reasoning_delta(block.index, r, out);
+                    self.reasoning_delta(block.index, r, out)?;
                 }
                 if let Some(input) = delta.tool_use.and_then(|t| t.input) {
                     self.tools.push_arguments(block.index, &input)?;
@@ -212,39 +216,45 @@ impl BedrockStream {
 
 impl BedrockStream {
     /// A piece of a reasoning block: text (forwarded), its signature, or
-    /// its redacted content.
-    fn reasoning_delta(&mut self, index: u64, delta: ReasoningDelta<'_>, out: &mut Deltas) {
-        if let Some(data) = delta.redacted {
-            let part = ReasoningPart::redacted(Dialect::Bedrock, &data);
-            self.reasoning_parts.push((index, part));
-            return;
-        }
-        let part = match self
+    /// its redacted content (which may come in pieces too). A block is
+    /// either redacted or text: one that mixes them cannot go back.
+    fn reasoning_delta(
+        &mut self,
+        index: u64,
+        delta: ReasoningDelta<'_>,
+        out: &mut Deltas,
+    ) -> Result<(), Error> {
+        let part = self
             .reasoning_parts
-            .iter_mut()
-            .rev()
-            .find(|(i, _)| *i == index)
-        {
-            Some((_, part)) => part,
-            None => {
-                let part = ReasoningPart::signed(Dialect::Bedrock, "", None);
-                self.reasoning_parts.push((index, part));
-                match self.reasoning_parts.last_mut() {
-                    Some((_, part)) => part,
-                    None => return,
-                }
+            .at_or_begin(index, || match delta.redacted {
+                Some(_) => ReasoningPart::redacted(Dialect::Bedrock, ""),
+                None => ReasoningPart::signed(Dialect::Bedrock, "", None),
+            });
+        let text = delta.text.filter(|t| !t.is_empty());
+        let signature = delta.signature.filter(|s| !s.is_empty());
+        match &mut part.redacted {
+            Some(data) if text.is_none() && signature.is_none() => {
+                data.push_str(delta.redacted.as_deref().unwrap_or_default());
+                return Ok(());
             }
-        };
-        if let Some(text) = delta.text.filter(|t| !t.is_empty()) {
+            None if delta.redacted.is_none() => {}
+            _ => {
+                return Err(Error::bad_response(format!(
+                    "reasoning block {index} of the stream mixes redacted content and text"
+                )))
+            }
+        }
+        if let Some(text) = text {
             part.text.push_str(&text);
             self.reasoning.push_str(&text);
             out.push_reasoning(&text);
         }
-        if let Some(signature) = delta.signature.filter(|s| !s.is_empty()) {
+        if let Some(signature) = signature {
             part.signature
                 .get_or_insert_with(String::new)
                 .push_str(&signature);
         }
+        Ok(())
     }
 }
 
@@ -531,6 +541,54 @@ mod tests {
             [ReasoningPart::redacted(Dialect::Bedrock, "ZW5j")]
         );
         assert_eq!(c.tool_calls[0].arguments["city"], "Oslo");
+    }
+
+    fn reasoning_piece(index: u64, piece: &str) -> Message {
+        msg(
+            "event",
+            "contentBlockDelta",
+            &format!(r#"{{"contentBlockIndex":{index},"delta":{{"reasoningContent":{piece}}}}}"#),
+        )
+    }
+
+    #[test]
+    fn reasoning_pieces_join_their_own_block_and_a_block_never_mixes_kinds() {
+        let (_, c) = run_all(&[
+            reasoning_piece(0, r#"{"redactedContent":"ZW"}"#),
+            reasoning_piece(1, r#"{"text":"Hm."}"#),
+            reasoning_piece(0, r#"{"redactedContent":"5j"}"#),
+            reasoning_piece(1, r#"{"signature":"c2ln"}"#),
+            stop(),
+            metadata(),
+        ]);
+        assert_eq!(
+            c.expect("complete").reasoning_parts,
+            [
+                ReasoningPart::redacted(Dialect::Bedrock, "ZW5j"),
+                ReasoningPart::signed(Dialect::Bedrock, "Hm.", Some("c2ln")),
+            ]
+        );
+        for mixed in [
+            [
+                reasoning_piece(0, r#"{"redactedContent":"ZW5j"}"#),
+                reasoning_piece(0, r#"{"text":"Hm."}"#),
+            ],
+            [
+                reasoning_piece(0, r#"{"text":"Hm."}"#),
+                reasoning_piece(0, r#"{"redactedContent":"ZW5j"}"#),
+            ],
+        ] {
+            let e = run_all(&mixed).1.expect_err("mixed");
+            assert_eq!(e.kind, ErrorKind::BadResponse);
+            assert!(e.message.contains("mixes"), "{}", e.message);
+        }
+        let (_, c) = run_all(&[
+            reasoning_piece(0, r#"{"redactedContent":""}"#),
+            stop(),
+            metadata(),
+        ]);
+        let e = c.expect_err("no data");
+        assert_eq!((e.kind, e.is_retryable()), (ErrorKind::BadResponse, false));
     }
 
     #[test]

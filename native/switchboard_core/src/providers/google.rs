@@ -468,7 +468,7 @@ pub(super) fn read_chunk(v: &Value) -> Result<Chunk, Error> {
                 _ => text.push_str(t),
             }
         } else if let Some(kind) = unread_part(part) {
-            return Err(Error::bad_response(format!(
+            return Err(Error::unread_part(format!(
                 "the answer has a {kind:?} part, which switchboard cannot read"
             )));
         }
@@ -1019,6 +1019,7 @@ mod tests {
                               "finishReason": "STOP"}]});
             let e = parse_response(body.to_string().as_bytes()).expect_err("unread");
             assert_eq!(e.kind, ErrorKind::BadResponse);
+            assert!(!e.is_retryable(), "{}", e.message);
             assert!(e.message.contains(named), "{}", e.message);
         }
         let c = parse_response(

@@ -583,7 +583,7 @@ pub(super) fn check_item_kind(kind: &str) -> Result<(), Error> {
     match kind {
         "message" | "reasoning" | "function_call" => Ok(()),
         _ if SERVER_SIDE_ITEMS.contains(&kind) => Ok(()),
-        _ => Err(Error::bad_response(format!(
+        _ => Err(Error::unread_part(format!(
             "the answer holds an output item of type {:?}, which switchboard cannot read",
             short(kind)
         ))),
@@ -615,7 +615,7 @@ fn read_message(item: &ItemWire<'_>, out: &mut Output) -> Result<(), Error> {
                 out.refused = true;
             }
             kind => {
-                return Err(Error::bad_response(format!(
+                return Err(Error::unread_part(format!(
                     "the answer's message holds a part of type {:?}, which switchboard \
                      cannot read",
                     short(kind.unwrap_or("none"))
@@ -637,7 +637,7 @@ fn read_reasoning(item: &ItemWire<'_>, reasoning: &mut String) -> Result<(), Err
                 push_reasoning_part(reasoning, text_of(part, &part.text)?)
             }
             kind => {
-                return Err(Error::bad_response(format!(
+                return Err(Error::unread_part(format!(
                     "a reasoning item of the answer holds a part of type {:?}, which \
                      switchboard cannot read",
                     short(kind.unwrap_or("none"))
@@ -1402,6 +1402,17 @@ mod tests {
             let e = parse(json!({"status": "completed", "output": output})).expect_err(says);
             assert_eq!(e.kind, ErrorKind::BadResponse, "{output}");
             assert!(e.message.contains(says), "{output}: {}", e.message);
+            // A type it cannot read comes back on a retry too: not retried.
+            let unread = [
+                "mystery",
+                "image_generation",
+                "computer_call",
+                "output_audio",
+                "summary_image",
+            ]
+            .iter()
+            .any(|t| says.contains(t));
+            assert_eq!(e.is_retryable(), !unread, "{output}");
         }
     }
 

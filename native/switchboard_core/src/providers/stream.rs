@@ -8,6 +8,7 @@ use super::Completion;
 use crate::error::{Error, ErrorKind};
 use crate::framing::sse::SseEvent;
 use crate::framing::Frame;
+use crate::reasoning::ReasoningPart;
 use crate::response::Usage;
 use crate::wire::Deltas;
 
@@ -97,4 +98,48 @@ pub(super) fn parse_event<'a, T: serde::Deserialize<'a>>(payload: &'a [u8]) -> R
 /// Provider messages are quoted into errors; keep them a sensible size.
 pub(super) fn short(message: &str) -> String {
     message.chars().take(2000).collect()
+}
+
+/// A stream's reasoning parts keyed by the content block they come from,
+/// in the order their blocks began: a block's text, signature or data
+/// arrives in pieces, each naming the block's index.
+#[derive(Debug, Default)]
+pub(super) struct BlockParts(Vec<(u64, ReasoningPart)>);
+
+impl BlockParts {
+    /// The part of the block at `index`, if it began.
+    pub(super) fn at(&mut self, index: u64) -> Option<&mut ReasoningPart> {
+        self.0
+            .iter_mut()
+            .rev()
+            .find(|(i, _)| *i == index)
+            .map(|(_, p)| p)
+    }
+
+    /// The part of the block at `index`, begun as `start()` gives it if
+    /// this is the block's first piece.
+    pub(super) fn at_or_begin(
+        &mut self,
+        index: u64,
+        start: impl FnOnce() -> ReasoningPart,
+    ) -> &mut ReasoningPart {
+        let at = match self.0.iter().rposition(|(i, _)| *i == index) {
+            Some(at) => at,
+            None => {
+                self.0.push((index, start()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[at].1
+    }
+
+    /// A block begins.
+    pub(super) fn begin(&mut self, index: u64, part: ReasoningPart) {
+        self.0.push((index, part));
+    }
+
+    /// The parts, in the order their blocks began.
+    pub(super) fn into_parts(self) -> Vec<ReasoningPart> {
+        self.0.into_iter().map(|(_, p)| p).collect()
+    }
 }

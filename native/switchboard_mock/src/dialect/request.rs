@@ -59,11 +59,11 @@ impl<'a> GoogleCall<'a> {
 /// The few request fields that change the response.
 #[derive(Debug, Default, Deserialize)]
 pub struct RequestInfo {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub model: Option<String>,
     #[serde(default, deserialize_with = "lenient_bool")]
     pub stream: bool,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub stream_options: Option<StreamOptionsIn>,
     /// Gemini streaming without `alt=sse`: one JSON array, sent piece by piece.
     #[serde(skip)]
@@ -99,6 +99,16 @@ fn lenient_bool<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error
     ))
 }
 
+/// A field of the wrong type (`"model": 3`) counts as missing, so the
+/// other fields are still read.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(serde_json::from_value(serde_json::Value::deserialize(d)?).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,5 +123,11 @@ mod tests {
         let info = RequestInfo::parse(br#"{"stream":"yes"}"#);
         assert!(!info.stream);
         assert!(RequestInfo::parse(b"not json").model.is_none());
+        // One field of the wrong type leaves the others read.
+        let info = RequestInfo::parse(br#"{"model":3,"stream":true}"#);
+        assert!(info.stream && info.model.is_none());
+        let info = RequestInfo::parse(br#"{"model":"m","stream":true,"stream_options":"x"}"#);
+        assert_eq!(info.model.as_deref(), Some("m"));
+        assert!(info.stream && !info.include_usage());
     }
 }
