@@ -71,7 +71,10 @@ defmodule Switchboard.CircuitBreakerTest do
   test "one probe after the cooldown; its answer closes the circuit, its failure opens it again" do
     a = scripted([%{status: 500}])
     b = scenario()
-    reg = breaker_registry(a, b, %{failure_threshold: 1, cooldown_ms: 200})
+    # The probe's lease outlasts the test: a slow machine issuing the 1,000
+    # calls must not see a second probe (probe_timeout_ms, tested in the core).
+    reg =
+      breaker_registry(a, b, %{failure_threshold: 1, cooldown_ms: 200, probe_timeout_ms: 600_000})
 
     assert {:ok, %Response{client: "B"}} = Switchboard.call(reg, "hi")
     pass_cooldown(reg, "A")

@@ -131,9 +131,9 @@ defmodule Switchboard.Registry do
   clients, with or without a retry policy). After the cooldown exactly
   one call goes through (half-open; the others still get `:circuit_open`):
   an answer closes the circuit, a counted failure opens it again, a
-  cancelled probe lets the next call probe. A probe still under way a
-  cooldown later no longer holds the circuit: the next call probes
-  instead. The probe is chosen after a call has waited for the client's
+  cancelled probe lets the next call probe. A probe still under way
+  `probe_timeout_ms` later (default: one cooldown) no longer holds the
+  circuit: the next call probes instead. The probe is chosen after a call has waited for the client's
   limits. Answers do not erase counted failures; failures age out of the
   window. A 429 whose `Retry-After` is longer than the client's retry
   policy waits (`max_delay_ms`; 10 s without a policy) opens the circuit

@@ -7,11 +7,12 @@
 //! retries within `window_ms` open it. Open: attempts are refused, with no
 //! HTTP, for `cooldown_ms`. Then half-open: exactly one attempt (the probe)
 //! goes through while the others are refused; its success closes the
-//! circuit, its failure opens it again. The probe holds a lease of one
-//! cooldown: a probe still under way after that (a hung stream, a call
-//! with no timeout) no longer speaks for the client, and the next attempt
-//! probes instead, so one stuck call cannot keep the circuit half-open for
-//! ever. Time is tokio's clock, so the rules are tested on a paused one.
+//! circuit, its failure opens it again. The probe holds a lease of
+//! `probe_timeout_ms` (by default one cooldown): a probe still under way
+//! after that (a hung stream, a call with no timeout) no longer speaks for
+//! the client, and the next attempt probes instead, so one stuck call
+//! cannot keep the circuit half-open for ever. Clients whose answers take
+//! longer than their cooldown should set it to their usual answer time. Time is tokio's clock, so the rules are tested on a paused one.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -23,12 +24,15 @@ use tokio::time::Instant;
 use crate::error::Error;
 use crate::value::{type_name, Options};
 
-/// `circuit_breaker: %{failure_threshold: n, window_ms: w, cooldown_ms: c}`.
+/// `circuit_breaker: %{failure_threshold: n, window_ms: w, cooldown_ms: c,
+/// probe_timeout_ms: p}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BreakerSettings {
     pub failure_threshold: u32,
     pub window: Duration,
     pub cooldown: Duration,
+    /// How long a probe speaks for the client; `None`: one cooldown.
+    pub probe_timeout: Option<Duration>,
 }
 
 impl Default for BreakerSettings {
@@ -37,6 +41,7 @@ impl Default for BreakerSettings {
             failure_threshold: 5,
             window: Duration::from_millis(60_000),
             cooldown: Duration::from_millis(30_000),
+            probe_timeout: None,
         }
     }
 }
@@ -51,6 +56,11 @@ pub const MAX_RETRY_AFTER_OPEN: Duration = Duration::from_secs(3600);
 const MAX_THRESHOLD: u64 = 10_000;
 
 impl BreakerSettings {
+    /// How long the probe of a half-open circuit holds it.
+    fn probe_lease(&self) -> Duration {
+        self.probe_timeout.unwrap_or(self.cooldown)
+    }
+
     /// A `circuit_breaker` value: a map (missing keys take the defaults)
     /// or `true` turn it on; `false` or `nil` turn it off (`None`).
     /// `ctx` names the owner in errors (`client "A"`, `the registry`).
@@ -61,7 +71,7 @@ impl BreakerSettings {
             Value::Object(map) => map,
             other => {
                 return Err(Error::config(format!(
-                    "{ctx}: option \"circuit_breaker\" must be a map (failure_threshold, window_ms, cooldown_ms) or false, got {}",
+                    "{ctx}: option \"circuit_breaker\" must be a map (failure_threshold, window_ms, cooldown_ms, probe_timeout_ms) or false, got {}",
                     type_name(other)
                 )))
             }
@@ -71,7 +81,12 @@ impl BreakerSettings {
 
     fn parse_map(ctx: &str, map: &Map<String, Value>) -> Result<Self, Error> {
         let o = Options::new(ctx, map);
-        o.reject_unknown(&["failure_threshold", "window_ms", "cooldown_ms"])?;
+        o.reject_unknown(&[
+            "failure_threshold",
+            "window_ms",
+            "cooldown_ms",
+            "probe_timeout_ms",
+        ])?;
         let defaults = BreakerSettings::default();
         let positive = |key: &str, max: u64| -> Result<Option<u64>, Error> {
             match o.u64(key)? {
@@ -90,6 +105,7 @@ impl BreakerSettings {
             window: positive("window_ms", DAY_MS)?.map_or(defaults.window, Duration::from_millis),
             cooldown: positive("cooldown_ms", DAY_MS)?
                 .map_or(defaults.cooldown, Duration::from_millis),
+            probe_timeout: positive("probe_timeout_ms", DAY_MS)?.map(Duration::from_millis),
         })
     }
 }
@@ -100,6 +116,7 @@ pub fn key(s: &BreakerSettings) -> Value {
         "failure_threshold": s.failure_threshold,
         "window_ms": s.window.as_millis() as u64,
         "cooldown_ms": s.cooldown.as_millis() as u64,
+        "probe_timeout_ms": s.probe_timeout.map(|d| d.as_millis() as u64),
     })
 }
 
@@ -300,8 +317,8 @@ impl Circuit {
             }),
             Phase::HalfOpen {
                 probe: Some(started),
-            } if now < started + settings.cooldown => Some(Verdict::Probing {
-                lease_left: started + settings.cooldown - now,
+            } if now < started + settings.probe_lease() => Some(Verdict::Probing {
+                lease_left: started + settings.probe_lease() - now,
             }),
             _ => None,
         }
@@ -324,6 +341,7 @@ mod tests {
             failure_threshold: threshold,
             window: Duration::from_millis(window_ms),
             cooldown: Duration::from_millis(cooldown_ms),
+            probe_timeout: None,
         }
     }
 
@@ -503,6 +521,32 @@ mod tests {
             b.record(&s, t3, Some(t3), Outcome::Answered),
             Some(Transition::Closed)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn probe_timeout_ms_sets_the_probes_lease() {
+        let parsed = BreakerSettings::parse(
+            "client \"A\"",
+            &json!({"failure_threshold": 1, "cooldown_ms": 500, "probe_timeout_ms": 60_000}),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(parsed.probe_timeout, Some(Duration::from_millis(60_000)));
+        let b = CircuitBreaker::default();
+        let t0 = Instant::now();
+        b.record(&parsed, t0, None, FAILED);
+        let t1 = t0 + Duration::from_millis(500);
+        assert_eq!(b.admit(&parsed, t1).0, Verdict::Probe);
+        // Ten cooldowns later the probe still holds the circuit.
+        let t2 = t1 + Duration::from_millis(5_000);
+        assert_eq!(
+            b.admit(&parsed, t2).0,
+            Verdict::Probing {
+                lease_left: Duration::from_millis(55_000)
+            }
+        );
+        let zero = BreakerSettings::parse("c", &json!({"probe_timeout_ms": 0})).unwrap_err();
+        assert!(zero.message.contains("between 1 and"), "{}", zero.message);
     }
 
     #[tokio::test(start_paused = true)]
