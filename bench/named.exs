@@ -33,14 +33,15 @@ defmodule Bench.Named do
 
     {by_handle, by_name} =
       Enum.reduce(1..rounds, {[], []}, fn _, {h, n} ->
-        {[rate(handle, total, in_flight) | h], [rate(Bench.LLM, total, in_flight) | n]}
+        {[Bench.Drive.rate(handle, total, in_flight) | h],
+         [Bench.Drive.rate(Bench.LLM, total, in_flight) | n]}
       end)
 
     IO.puts(
       "#{total} calls x #{rounds} rounds, #{in_flight} in flight, " <>
         "#{System.schedulers_online()} schedulers:\n" <>
-        "  by handle: median #{median(by_handle)} calls/s (#{Enum.join(Enum.reverse(by_handle), ", ")})\n" <>
-        "  by name:   median #{median(by_name)} calls/s (#{Enum.join(Enum.reverse(by_name), ", ")})"
+        "  by handle: median #{Bench.Drive.median(by_handle)} calls/s (#{Enum.join(Enum.reverse(by_handle), ", ")})\n" <>
+        "  by name:   median #{Bench.Drive.median(by_name)} calls/s (#{Enum.join(Enum.reverse(by_name), ", ")})"
     )
 
     Switchboard.Mock.stop(mock)
@@ -57,21 +58,8 @@ defmodule Bench.Named do
     {micros, _} = :timer.tc(fn -> Enum.each(1..n, fn _ -> fun.() end) end)
     Float.round(micros * 1000 / n, 1)
   end
-
-  defp rate(reg, total, in_flight) do
-    {micros, ^total} = :timer.tc(fn -> Bench.Drive.run(reg, total, in_flight) end)
-    round(total / (micros / 1_000_000))
-  end
-
-  defp median(list), do: list |> Enum.sort() |> Enum.at(div(length(list), 2))
 end
 
-[total, in_flight, rounds] =
-  case Enum.map(System.argv(), &String.to_integer/1) do
-    [t, c, r] -> [t, c, r]
-    [t, c] -> [t, c, 5]
-    [t] -> [t, 100, 5]
-    [] -> [20_000, 100, 5]
-  end
+[total, in_flight, rounds] = Bench.Drive.args(System.argv())
 
 Bench.Named.run(total, in_flight, rounds)

@@ -66,8 +66,8 @@ defmodule Bench.Resilience do
       cpu_us = Enum.map(runs, &elem(&1, 1))
 
       IO.puts(
-        "  #{String.pad_trailing(c, 8)} median #{median(calls_s)} calls/s, " <>
-          "#{median(cpu_us)} µs CPU/call (#{Enum.join(calls_s, ", ")}; #{Enum.join(cpu_us, ", ")})"
+        "  #{String.pad_trailing(c, 8)} median #{Bench.Drive.median(calls_s)} calls/s, " <>
+          "#{Bench.Drive.median(cpu_us)} µs CPU/call (#{Enum.join(calls_s, ", ")}; #{Enum.join(cpu_us, ", ")})"
       )
     end
 
@@ -77,8 +77,8 @@ defmodule Bench.Resilience do
 
   defp rate(reg, client, total, in_flight) do
     cpu = cpu_s()
-    {micros, ^total} = :timer.tc(fn -> Bench.Drive.run(reg, total, in_flight, client: client) end)
-    {round(total / (micros / 1_000_000)), Float.round((cpu_s() - cpu) * 1_000_000 / total, 1)}
+    calls_s = Bench.Drive.rate(reg, total, in_flight, client: client)
+    {calls_s, Float.round((cpu_s() - cpu) * 1_000_000 / total, 1)}
   end
 
   # utime + stime of this OS process, in seconds (clock ticks of 10 ms).
@@ -86,16 +86,8 @@ defmodule Bench.Resilience do
     fields = File.read!("/proc/self/stat") |> String.split(") ") |> List.last() |> String.split()
     (String.to_integer(Enum.at(fields, 11)) + String.to_integer(Enum.at(fields, 12))) / 100
   end
-
-  defp median(list), do: list |> Enum.sort() |> Enum.at(div(length(list), 2))
 end
 
-[total, in_flight, rounds] =
-  case Enum.map(System.argv(), &String.to_integer/1) do
-    [t, c, r] -> [t, c, r]
-    [t, c] -> [t, c, 5]
-    [t] -> [t, 100, 5]
-    [] -> [20_000, 100, 5]
-  end
+[total, in_flight, rounds] = Bench.Drive.args(System.argv())
 
 Bench.Resilience.run(total, in_flight, rounds)

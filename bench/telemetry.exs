@@ -65,7 +65,7 @@ defmodule Bench.Telemetry do
       Enum.reduce(1..rounds, %{}, fn _, acc ->
         Enum.reduce(modes, acc, fn {name, setup}, acc ->
           setup.()
-          rate = rate(reg, total, in_flight)
+          rate = Bench.Drive.rate(reg, total, in_flight)
           detach()
           Map.update(acc, name, [rate], &[rate | &1])
         end)
@@ -78,7 +78,7 @@ defmodule Bench.Telemetry do
 
     for {name, _} <- modes do
       list = Enum.reverse(rates[name])
-      IO.puts("  #{name}: median #{median(list)} calls/s (#{Enum.join(list, ", ")})")
+      IO.puts("  #{name}: median #{Bench.Drive.median(list)} calls/s (#{Enum.join(list, ", ")})")
     end
 
     Switchboard.Mock.stop(mock)
@@ -115,21 +115,8 @@ defmodule Bench.Telemetry do
 
     Float.round(micros * 1000 / n, 1)
   end
-
-  defp rate(reg, total, in_flight) do
-    {micros, ^total} = :timer.tc(fn -> Bench.Drive.run(reg, total, in_flight) end)
-    round(total / (micros / 1_000_000))
-  end
-
-  defp median(list), do: list |> Enum.sort() |> Enum.at(div(length(list), 2))
 end
 
-[total, in_flight, rounds] =
-  case Enum.map(System.argv(), &String.to_integer/1) do
-    [t, c, r] -> [t, c, r]
-    [t, c] -> [t, c, 5]
-    [t] -> [t, 100, 5]
-    [] -> [20_000, 100, 5]
-  end
+[total, in_flight, rounds] = Bench.Drive.args(System.argv())
 
 Bench.Telemetry.run(total, in_flight, rounds)

@@ -10,6 +10,24 @@ defmodule Bench.Drive do
     loop(reg, total, start, 0, opts)
   end
 
+  @doc "Calls per second of one `run/4`."
+  def rate(reg, total, in_flight, opts \\ []) do
+    {micros, ^total} = :timer.tc(fn -> run(reg, total, in_flight, opts) end)
+    round(total / (micros / 1_000_000))
+  end
+
+  def median(list), do: list |> Enum.sort() |> Enum.at(div(length(list), 2))
+
+  @doc "The quick benches' arguments: `[calls] [in_flight] [rounds]`."
+  def args(argv) do
+    case Enum.map(argv, &String.to_integer/1) do
+      [t, c, r] -> [t, c, r]
+      [t, c] -> [t, c, 5]
+      [t] -> [t, 100, 5]
+      [] -> [20_000, 100, 5]
+    end
+  end
+
   defp loop(_reg, total, _started, done, _opts) when done == total, do: done
 
   defp loop(reg, total, started, done, opts) do
