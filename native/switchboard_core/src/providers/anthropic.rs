@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::common;
 use super::options::{merge_body, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
-use super::{AnswerReader, Attempt, AttemptRequest, Completion, Provider};
+use super::{AnswerReader, Attempt, Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
@@ -261,10 +261,7 @@ pub(crate) fn prompt_fields(input: &CallInput<'_>) -> Result<Map<String, Value>,
 
 impl Provider for Anthropic {
     fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
-        Ok(Attempt {
-            reader: self,
-            request: AttemptRequest::Ready(self.build_request(input)?),
-        })
+        Ok(Attempt::ready(self, self.build_request(input)?))
     }
 
     fn authorization(&self) -> &Authorization {

@@ -28,7 +28,7 @@ use serde_json::{json, Map, Value};
 use super::common;
 use super::options::{http_url, merge_body, url_with_query, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
-use super::{AnswerReader, Attempt, AttemptRequest, Completion, Provider};
+use super::{AnswerReader, Attempt, Completion, Provider};
 use crate::auth::aws::{
     configured_endpoint, sign_request, AwsAuth, AwsCredentials, CredentialSource,
 };
@@ -469,10 +469,7 @@ fn tool_config(
 
 impl Provider for Bedrock {
     fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
-        Ok(Attempt {
-            reader: self,
-            request: AttemptRequest::Ready(self.build_request(input)?),
-        })
+        Ok(Attempt::ready(self, self.build_request(input)?))
     }
 
     fn authorization(&self) -> &Authorization {

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use super::options::{url_with_query, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
-use super::{google, AnswerReader, Attempt, AttemptRequest, Completion, Provider};
+use super::{google, AnswerReader, Attempt, Completion, Provider};
 use crate::auth::{Authorization, KeySource};
 use crate::error::Error;
 use crate::framing::Framing;
@@ -67,10 +67,7 @@ impl GoogleAi {
 
 impl Provider for GoogleAi {
     fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
-        Ok(Attempt {
-            reader: self,
-            request: AttemptRequest::Ready(self.build_request(input)?),
-        })
+        Ok(Attempt::ready(self, self.build_request(input)?))
     }
 
     fn authorization(&self) -> &Authorization {

@@ -125,6 +125,17 @@ pub struct Attempt<'a> {
     pub request: AttemptRequest<'a>,
 }
 
+impl<'a> Attempt<'a> {
+    /// An attempt whose target the client's options already tell: its
+    /// request is built, and its reader is the provider's only one.
+    pub fn ready(reader: &'a dyn AnswerReader, request: HttpRequest) -> Self {
+        Attempt {
+            reader,
+            request: AttemptRequest::Ready(request),
+        }
+    }
+}
+
 /// An attempt's request: built, or built once the part of its target only
 /// I/O can tell is resolved.
 // Not boxed: the plain path (`Ready`) should allocate nothing more, and the

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::common;
 use super::options::{merge_body, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
-use super::{AnswerReader, Attempt, AttemptRequest, Completion, Provider};
+use super::{AnswerReader, Attempt, Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
@@ -318,10 +318,7 @@ fn response_format_json(schema: &Value) -> Value {
 
 impl Provider for OpenAiChat {
     fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
-        Ok(Attempt {
-            reader: self,
-            request: AttemptRequest::Ready(self.build_request(input)?),
-        })
+        Ok(Attempt::ready(self, self.build_request(input)?))
     }
 
     fn authorization(&self) -> &Authorization {

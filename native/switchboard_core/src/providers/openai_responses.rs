@@ -33,7 +33,7 @@ use super::common;
 use super::options::{merge_body, ClientOptions};
 use super::spec::{ProviderSpec, SpecKind};
 use super::stream::short;
-use super::{AnswerReader, Attempt, AttemptRequest, Completion, Provider};
+use super::{AnswerReader, Attempt, Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
@@ -235,10 +235,7 @@ fn set_output_format(body: &mut Map<String, Value>, schema: &Value) -> Result<()
 
 impl Provider for OpenAiResponses {
     fn prepare<'a>(&'a self, input: &'a CallInput<'a>) -> Result<Attempt<'a>, Error> {
-        Ok(Attempt {
-            reader: self,
-            request: AttemptRequest::Ready(self.build_request(input)?),
-        })
+        Ok(Attempt::ready(self, self.build_request(input)?))
     }
 
     fn authorization(&self) -> &Authorization {
