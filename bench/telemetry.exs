@@ -54,6 +54,15 @@ defmodule Bench.Telemetry do
       detach()
     end
 
+    # `list_handlers/1` scans every handler attached, to any event: what an
+    # app with many other libraries' handlers pays per call.
+    for unrelated <- [10, 50, 200] do
+      load(binary)
+      ids = for i <- 1..unrelated, do: attach_unrelated(i)
+      IO.puts("decision, #{unrelated} unrelated handlers: #{per_op(1_000_000, reg)} ns/op")
+      Enum.each(ids, &:telemetry.detach/1)
+    end
+
     # Warm the connection pool and the code paths.
     for {_, setup} <- modes do
       setup.()
@@ -103,6 +112,12 @@ defmodule Bench.Telemetry do
 
   defp attach do
     :ok = :telemetry.attach_many(:bench, @events, &__MODULE__.handle_event/4, nil)
+  end
+
+  defp attach_unrelated(i) do
+    id = {:bench_unrelated, i}
+    :ok = :telemetry.attach(id, [:other_lib, :event, i], &__MODULE__.handle_event/4, nil)
+    id
   end
 
   defp detach do

@@ -487,8 +487,6 @@ defmodule Switchboard do
           handle
       end
 
-    Telemetry.call_started(handle, observe, opts)
-
     # The handle is a reference, unique to the call, and the NIF tags every
     # message with it: keeping it costs the call nothing.
     %Call{ref: handle, handle: handle, owner: receiver}

@@ -68,6 +68,45 @@ defmodule Switchboard.CircuitBreakerTest do
     assert %{"A" => %{circuit: :closed, recent_failures: 0}} = Switchboard.Registry.health(reg)
   end
 
+  test "a provider that hangs past every call's timeout opens the circuit after slow_call_ms" do
+    a = scripted([%{delay_ms: 60_000, repeat: 10}])
+
+    reg =
+      registry!(%{
+        clients: [
+          openai("A", a, %{
+            circuit_breaker: %{failure_threshold: 2, cooldown_ms: 600_000, slow_call_ms: 100}
+          })
+        ]
+      })
+
+    for _ <- 1..2 do
+      assert {:error, %Error{kind: :timeout}} = Switchboard.call(reg, "hi", timeout: 300)
+    end
+
+    assert {:error, %Error{kind: :circuit_open, attempts: [%Attempt{status: nil}]}} =
+             Switchboard.call(reg, "hi", timeout: 300)
+
+    assert %{"A" => %{circuit: {:open, _}, recent_failures: 2}} = Switchboard.Registry.health(reg)
+  end
+
+  test "a call whose own timeout is shorter than slow_call_ms says nothing about the client" do
+    a = scripted([%{delay_ms: 60_000, repeat: 10}])
+
+    reg =
+      registry!(%{
+        clients: [
+          openai("A", a, %{circuit_breaker: %{failure_threshold: 1, slow_call_ms: 60_000}})
+        ]
+      })
+
+    for _ <- 1..3 do
+      assert {:error, %Error{kind: :timeout}} = Switchboard.call(reg, "hi", timeout: 50)
+    end
+
+    assert %{"A" => %{circuit: :closed, recent_failures: 0}} = Switchboard.Registry.health(reg)
+  end
+
   test "one probe after the cooldown; its answer closes the circuit, its failure opens it again" do
     a = scripted([%{status: 500}])
     b = scenario()

@@ -103,8 +103,9 @@ defmodule Switchboard.Registry do
   "Circuit breakers and limits" below):
 
     * `circuit_breaker` - `%{failure_threshold: 5, window_ms: 60_000,
-      cooldown_ms: 30_000}` (missing keys take these defaults; `true` takes
-      them all), or `false` to opt out of the registry's default
+      cooldown_ms: 30_000, probe_timeout_ms: cooldown_ms, slow_call_ms:
+      30_000}` (missing keys take these defaults; `true` takes them all),
+      or `false` to opt out of the registry's default
     * `max_in_flight`, `requests_per_minute`, `tokens_per_minute` - positive
       integers
 
@@ -122,7 +123,7 @@ defmodule Switchboard.Registry do
   A leaf client with `circuit_breaker` counts its failures that the retry
   rules repeat (rate limits, overload, 5xx, timeouts, network errors, bad
   responses; not a 400, 401 or a rejected finish reason, not a
-  cancellation or the caller's own timeout). `failure_threshold` of them
+  cancellation). `failure_threshold` of them
   within `window_ms` open its circuit for `cooldown_ms`: each attempt of the
   client then fails at once, with no HTTP, as an attempt with kind
   `:circuit_open` (`retry_after_ms` says for how long), which the client's
@@ -134,7 +135,10 @@ defmodule Switchboard.Registry do
   cancelled probe lets the next call probe. A probe still under way
   `probe_timeout_ms` later (default: one cooldown) no longer holds the
   circuit: the next call probes instead. The probe is chosen after a call has waited for the client's
-  limits. Answers do not erase counted failures; failures age out of the
+  limits. An attempt cut short by the caller's `timeout:` (or a strategy's
+  `total_timeout_ms`) counts as a failure only when it had waited at least
+  `slow_call_ms` (default 30 s): a provider that hangs past every call's
+  timeout still opens the circuit, a tight budget does not. Answers do not erase counted failures; failures age out of the
   window. A 429 whose `Retry-After` is longer than the client's retry
   policy waits (`max_delay_ms`; 10 s without a policy) opens the circuit
   for that long, at most an hour (or `cooldown_ms` if longer).
@@ -156,7 +160,10 @@ defmodule Switchboard.Registry do
       spend a minute's budget at once and the rate over time is `n` a minute
     * `tokens_per_minute: n` - a token bucket charged with each answer's
       `usage.total_tokens` once it arrives; an attempt starts while any
-      budget is left, so calls in flight together may go over it
+      budget is left and reserves what the client's recent answers used
+      (a moving average) until its own usage replaces it, so calls waiting
+      for the budget start as it allows; calls in flight together may
+      still go over it by what they use beyond the average
 
   A call made to the client itself (`client:` it, or it is the primary)
   waits for a full limit, with no process and no scheduler time, within

@@ -221,6 +221,9 @@ impl CallTask {
             stream_window,
             events,
         } = self;
+        if let Some(events) = &events {
+            events.call_started();
+        }
         let outbox = Outbox::new(receiver, call.clone(), stream_window.unwrap_or(u64::MAX));
         let result = match request {
             Err(failure) => Err(*failure),

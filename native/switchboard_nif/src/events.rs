@@ -9,6 +9,7 @@
 //! every event wanted, its `metadata:` and start time), given back as is;
 //! `event` is one of
 //!
+//! * `{:start}`, first, with every event wanted
 //! * `{:attempt_start, number, client, provider, offset_ns}`
 //! * `{:attempt_stop, number, %Switchboard.Attempt{}, offset_ns, duration_ns, refused}`,
 //!   `refused`: the client's breaker or limits refused it with no HTTP
@@ -43,6 +44,7 @@ rustler::atoms! {
     all,
     failures,
     switchboard_event = "$switchboard_event",
+    start,
     attempt_start,
     attempt_stop,
     first_token,
@@ -134,6 +136,15 @@ impl Events {
             // ones (see the module's docs).
             let _ = env.send(&self.dispatcher, message);
         });
+    }
+
+    /// The call's task began: its first event, so a handler never sees a
+    /// call's `:start` after its end (it is sent from the task, not the
+    /// caller, whose message could race the task's).
+    pub fn call_started(&self) {
+        if self.all {
+            self.send(|env| (start(),).encode(env));
+        }
     }
 
     /// The call ended with `result`; sent before its terminal message.

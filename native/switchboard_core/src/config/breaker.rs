@@ -12,7 +12,15 @@
 //! after that (a hung stream, a call with no timeout) no longer speaks for
 //! the client, and the next attempt probes instead, so one stuck call
 //! cannot keep the circuit half-open for ever. Clients whose answers take
-//! longer than their cooldown should set it to their usual answer time. Time is tokio's clock, so the rules are tested on a paused one.
+//! longer than their cooldown should set it to their usual answer time.
+//!
+//! An attempt cut short by the caller's `timeout:` (or a strategy's
+//! `total_timeout_ms`) counts as a failure only when it had waited at
+//! least `slow_call_ms` (default 30 s): a provider that hangs past every
+//! call's budget must still open the circuit, while a call whose own
+//! budget was tight says nothing about its client.
+//!
+//! Time is tokio's clock, so the rules are tested on a paused one.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -25,7 +33,7 @@ use crate::error::Error;
 use crate::value::{type_name, Options};
 
 /// `circuit_breaker: %{failure_threshold: n, window_ms: w, cooldown_ms: c,
-/// probe_timeout_ms: p}`.
+/// probe_timeout_ms: p, slow_call_ms: s}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BreakerSettings {
     pub failure_threshold: u32,
@@ -33,6 +41,9 @@ pub struct BreakerSettings {
     pub cooldown: Duration,
     /// How long a probe speaks for the client; `None`: one cooldown.
     pub probe_timeout: Option<Duration>,
+    /// How long an attempt cut short by a timeout must have waited to
+    /// count as a failure.
+    pub slow_call: Duration,
 }
 
 impl Default for BreakerSettings {
@@ -42,6 +53,7 @@ impl Default for BreakerSettings {
             window: Duration::from_millis(60_000),
             cooldown: Duration::from_millis(30_000),
             probe_timeout: None,
+            slow_call: Duration::from_millis(30_000),
         }
     }
 }
@@ -71,7 +83,7 @@ impl BreakerSettings {
             Value::Object(map) => map,
             other => {
                 return Err(Error::config(format!(
-                    "{ctx}: option \"circuit_breaker\" must be a map (failure_threshold, window_ms, cooldown_ms, probe_timeout_ms) or false, got {}",
+                    "{ctx}: option \"circuit_breaker\" must be a map (failure_threshold, window_ms, cooldown_ms, probe_timeout_ms, slow_call_ms) or false, got {}",
                     type_name(other)
                 )))
             }
@@ -86,6 +98,7 @@ impl BreakerSettings {
             "window_ms",
             "cooldown_ms",
             "probe_timeout_ms",
+            "slow_call_ms",
         ])?;
         let defaults = BreakerSettings::default();
         let positive = |key: &str, max: u64| -> Result<Option<u64>, Error> {
@@ -106,6 +119,8 @@ impl BreakerSettings {
             cooldown: positive("cooldown_ms", DAY_MS)?
                 .map_or(defaults.cooldown, Duration::from_millis),
             probe_timeout: positive("probe_timeout_ms", DAY_MS)?.map(Duration::from_millis),
+            slow_call: positive("slow_call_ms", DAY_MS)?
+                .map_or(defaults.slow_call, Duration::from_millis),
         })
     }
 }
@@ -117,6 +132,7 @@ pub fn key(s: &BreakerSettings) -> Value {
         "window_ms": s.window.as_millis() as u64,
         "cooldown_ms": s.cooldown.as_millis() as u64,
         "probe_timeout_ms": s.probe_timeout.map(|d| d.as_millis() as u64),
+        "slow_call_ms": s.slow_call.as_millis() as u64,
     })
 }
 
@@ -341,7 +357,7 @@ mod tests {
             failure_threshold: threshold,
             window: Duration::from_millis(window_ms),
             cooldown: Duration::from_millis(cooldown_ms),
-            probe_timeout: None,
+            ..BreakerSettings::default()
         }
     }
 
@@ -365,6 +381,7 @@ mod tests {
         for (bad, says) in [
             (json!("on"), "must be a map"),
             (json!({"failure_threshold": 0}), "between 1 and"),
+            (json!({"slow_call_ms": 0}), "between 1 and"),
             (json!({"window_ms": -5}), "non-negative integer"),
             (json!({"cooldown": 5}), "unknown option \"cooldown\""),
         ] {

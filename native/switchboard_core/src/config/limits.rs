@@ -6,6 +6,12 @@
 //! minute's budget, starts full and refills continuously (a budget of 60
 //! requests gives one back every second), so a burst may spend a whole
 //! minute's budget at once and the rate over time stays at the budget.
+//!
+//! Tokens are known only from the answer, so an attempt that starts on a
+//! positive token budget reserves what the client's recent calls used (a
+//! moving average), and its answer's usage then replaces the reservation:
+//! calls that waited for the budget to come back do not all start at once
+//! on the first positive token.
 
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
@@ -124,15 +130,72 @@ impl Bucket {
         }
     }
 
-    pub fn charge(&mut self, now: Instant, amount: u64) {
+    /// Adds (or, negative, takes) `amount`, never above the capacity.
+    fn adjust(&mut self, now: Instant, amount: f64) {
         self.refill(now);
-        self.level -= amount as f64;
+        self.level = (self.level + amount).min(self.capacity);
     }
 
     /// What is left now, rounded down; negative while in debt.
     pub fn available(&mut self, now: Instant) -> i64 {
         self.refill(now);
         self.level.floor() as i64
+    }
+}
+
+/// The `tokens_per_minute` budget and what a call through the client
+/// usually uses.
+#[derive(Debug)]
+pub struct TokenBudget {
+    bucket: Bucket,
+    /// Moving average of the tokens of recent answers; 0 before the first.
+    per_call: f64,
+}
+
+/// The weight of the newest answer in `per_call`.
+const PER_CALL_WEIGHT: f64 = 0.2;
+
+impl TokenBudget {
+    fn per_minute(budget: u64, now: Instant) -> Self {
+        TokenBudget {
+            bucket: Bucket::per_minute(budget, now),
+            per_call: 0.0,
+        }
+    }
+
+    /// On a positive budget, reserves a usual call's tokens and returns
+    /// them (to settle later); otherwise says how long until it is
+    /// positive.
+    pub fn reserve(&mut self, now: Instant) -> Result<f64, Duration> {
+        match self.bucket.until_positive(now) {
+            d if d.is_zero() => {
+                self.bucket.level -= self.per_call;
+                Ok(self.per_call)
+            }
+            d => Err(d),
+        }
+    }
+
+    /// The answer came: its `used` tokens replace the `reserved` ones.
+    pub fn settle(&mut self, now: Instant, reserved: f64, used: u64) {
+        let used = used as f64;
+        self.bucket.adjust(now, reserved - used);
+        self.per_call = if self.per_call == 0.0 {
+            used
+        } else {
+            self.per_call + PER_CALL_WEIGHT * (used - self.per_call)
+        };
+    }
+
+    /// Gives `reserved` back: the attempt was refused before it was sent,
+    /// or its answer reported no usage.
+    pub fn refund(&mut self, now: Instant, reserved: f64) {
+        self.bucket.adjust(now, reserved);
+    }
+
+    /// What is left now, rounded down; negative while in debt.
+    pub fn available(&mut self, now: Instant) -> i64 {
+        self.bucket.available(now)
     }
 }
 
@@ -143,7 +206,7 @@ impl Bucket {
 pub struct ClientLimiter {
     slots: OnceLock<Semaphore>,
     requests: Mutex<Option<Bucket>>,
-    tokens: Mutex<Option<Bucket>>,
+    tokens: Mutex<Option<TokenBudget>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -163,10 +226,10 @@ impl ClientLimiter {
         f(bucket.get_or_insert_with(|| Bucket::per_minute(u64::from(budget), now)))
     }
 
-    /// Runs `f` on the tokens-per-minute bucket.
-    pub fn tokens<R>(&self, budget: u64, now: Instant, f: impl FnOnce(&mut Bucket) -> R) -> R {
+    /// Runs `f` on the tokens-per-minute budget.
+    pub fn tokens<R>(&self, budget: u64, now: Instant, f: impl FnOnce(&mut TokenBudget) -> R) -> R {
         let mut bucket = lock(&self.tokens);
-        f(bucket.get_or_insert_with(|| Bucket::per_minute(budget, now)))
+        f(bucket.get_or_insert_with(|| TokenBudget::per_minute(budget, now)))
     }
 }
 
@@ -231,15 +294,35 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_token_budget_is_charged_after_the_answer() {
         let t0 = Instant::now();
-        let mut b = Bucket::per_minute(600, t0);
-        assert_eq!(b.until_positive(t0), Duration::ZERO);
-        b.charge(t0, 700);
+        let mut b = TokenBudget::per_minute(600, t0);
+        // Nothing known yet: the first call reserves nothing.
+        assert_eq!(b.reserve(t0), Ok(0.0));
+        b.settle(t0, 0.0, 700);
         assert_eq!(b.available(t0), -100);
         // 10 tokens a second: 100 back in 10 s, then just past zero.
-        assert_eq!(b.until_positive(t0), Duration::from_millis(10_001));
-        assert_eq!(
-            b.until_positive(t0 + Duration::from_millis(10_001)),
-            Duration::ZERO
-        );
+        assert_eq!(b.reserve(t0), Err(Duration::from_millis(10_001)));
+        let t1 = t0 + Duration::from_millis(10_001);
+        assert_eq!(b.reserve(t1), Ok(700.0));
+        // The usual call's 700 are reserved: the next waits about 70 s.
+        assert!(matches!(b.reserve(t1), Err(d) if d > Duration::from_secs(69)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiters_on_a_token_budget_start_as_the_budget_allows_not_together() {
+        let t0 = Instant::now();
+        let mut b = TokenBudget::per_minute(6000, t0);
+        // Calls of 100 tokens each: once known, each start reserves 100.
+        b.settle(t0, 0.0, 100);
+        let started = (0..1000).filter(|_| b.reserve(t0).is_ok()).count();
+        assert_eq!(started, 59);
+        // An answer smaller than reserved gives the rest back, and the
+        // average follows it.
+        b.settle(t0, 100.0, 50);
+        assert_eq!(b.per_call, 90.0);
+        // A refused attempt's reservation comes back whole.
+        let t1 = t0 + Duration::from_secs(60);
+        let reserved = b.reserve(t1).unwrap();
+        b.refund(t1, reserved);
+        assert_eq!(b.available(t1), 6000);
     }
 }

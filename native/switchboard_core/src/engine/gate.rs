@@ -57,9 +57,14 @@ pub(super) struct Admission<'a> {
     leaf: &'a Leaf,
     /// When it was let through as the half-open circuit's probe.
     probe: Option<Instant>,
+    /// When it was let through.
+    admitted: Instant,
     settled: bool,
     /// A request reserved from `requests_per_minute`, not yet used.
     reserved_request: bool,
+    /// The tokens reserved from `tokens_per_minute`, until the answer's
+    /// usage replaces them.
+    reserved_tokens: Option<f64>,
     counted: bool,
     observer: Option<&'a dyn Observer>,
     _slot: Option<SemaphorePermit<'a>>,
@@ -79,8 +84,10 @@ pub(super) async fn admit<'a>(
         node,
         leaf,
         probe: None,
+        admitted: Instant::now(),
         settled: false,
         reserved_request: false,
+        reserved_tokens: None,
         counted: false,
         observer,
         _slot: None,
@@ -111,6 +118,7 @@ pub(super) async fn admit<'a>(
     }
     admission.reserved_request = false;
     admission.counted = true;
+    admission.admitted = Instant::now();
     node.state.in_flight.fetch_add(1, Ordering::Relaxed);
     Ok(admission)
 }
@@ -185,10 +193,13 @@ impl<'a> Admission<'a> {
         if let Some(budget) = limits.tokens_per_minute {
             loop {
                 let now = Instant::now();
-                let delay = limiter.tokens(budget, now, |b| b.until_positive(now));
-                if delay.is_zero() {
-                    break;
-                }
+                let delay = match limiter.tokens(budget, now, |b| b.reserve(now)) {
+                    Ok(reserved) => {
+                        self.reserved_tokens = Some(reserved);
+                        break;
+                    }
+                    Err(delay) => delay,
+                };
                 if !wait || deadline.cuts_short(delay) {
                     return Err(full(
                         format!(
@@ -236,7 +247,8 @@ impl<'a> Admission<'a> {
     /// usage, or `billed`, the usage of an answer read and then rejected
     /// (a denied finish reason, a schema mismatch), which the provider
     /// counted all the same. `cut`: the call's (or a strategy's) total
-    /// timeout ended it, which says nothing about the client.
+    /// timeout ended it, which says something about the client only when
+    /// the attempt had waited `slow_call_ms` (see `config::breaker`).
     pub fn settle(
         mut self,
         result: &Result<(u16, Completion), Error>,
@@ -249,17 +261,22 @@ impl<'a> Admission<'a> {
             Ok((_, completion)) => Some(&completion.usage),
             Err(_) => billed,
         };
-        if let (Some(usage), Some(budget)) = (usage, leaf.limits.tokens_per_minute) {
+        if let (Some(reserved), Some(budget)) =
+            (self.reserved_tokens.take(), leaf.limits.tokens_per_minute)
+        {
             let now = Instant::now();
-            let used = usage.total_tokens.unwrap_or_else(|| {
-                usage
-                    .input_tokens
-                    .unwrap_or(0)
-                    .saturating_add(usage.output_tokens.unwrap_or(0))
+            let used = usage.map(|usage| {
+                usage.total_tokens.unwrap_or_else(|| {
+                    usage
+                        .input_tokens
+                        .unwrap_or(0)
+                        .saturating_add(usage.output_tokens.unwrap_or(0))
+                })
             });
-            node.state
-                .limiter
-                .tokens(budget, now, |b| b.charge(now, used));
+            node.state.limiter.tokens(budget, now, |b| match used {
+                Some(used) => b.settle(now, reserved, used),
+                None => b.refund(now, reserved),
+            });
         }
         let Some(settings) = &leaf.breaker else {
             return;
@@ -267,7 +284,8 @@ impl<'a> Admission<'a> {
         let now = Instant::now();
         let outcome = match result {
             Ok(_) => Outcome::Answered,
-            Err(_) if cut => Outcome::Neither,
+            Err(_) if cut && now - self.admitted < settings.slow_call => Outcome::Neither,
+            Err(_) if cut => Outcome::Failed { open_for: None },
             Err(e) if e.kind == ErrorKind::Cancelled => Outcome::Neither,
             Err(e) if e.is_retryable() => Outcome::Failed {
                 open_for: long_retry_after(node, e),
@@ -311,6 +329,18 @@ impl Drop for Admission<'_> {
                 let now = Instant::now();
                 state.limiter.requests(budget, now, |b| b.refund(now));
             }
+        }
+        // Refused before it was sent: its tokens go back. Sent and then
+        // cancelled: the provider may have spent them, so they stay spent.
+        if let (false, Some(reserved), Some(budget)) = (
+            self.counted,
+            self.reserved_tokens,
+            self.leaf.limits.tokens_per_minute,
+        ) {
+            let now = Instant::now();
+            state
+                .limiter
+                .tokens(budget, now, |b| b.refund(now, reserved));
         }
         if let (Some(started), false) = (self.probe, self.settled) {
             if let Some(settings) = &self.leaf.breaker {

@@ -827,6 +827,31 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_provider_hanging_past_every_calls_timeout_opens_the_circuit_after_slow_call_ms() {
+        let options = json!({"circuit_breaker": {"failure_threshold": 2, "cooldown_ms": 1000,
+                                                 "slow_call_ms": 500}});
+        let reg = registry(vec![guarded("A", options)], json!({}));
+        let hang = Step {
+            after: Duration::from_secs(3600),
+            ..ok("late")
+        };
+        let script = Scripted::new(&[("A", vec![hang; 5])]);
+        // Cut sooner than slow_call_ms: the caller's budget was tight.
+        for _ in 0..3 {
+            let (cut, _) = run(&reg, "A", &script, Some(Duration::from_millis(100))).await;
+            assert_eq!(cut.unwrap_err().kind, ErrorKind::Timeout);
+        }
+        // Cut after waiting longer: the client hangs, twice opens it.
+        for _ in 0..2 {
+            let (cut, _) = run(&reg, "A", &script, Some(Duration::from_millis(600))).await;
+            assert_eq!(cut.unwrap_err().kind, ErrorKind::Timeout);
+        }
+        let (refused, _) = run(&reg, "A", &script, Some(Duration::from_millis(600))).await;
+        assert_eq!(refused.unwrap_err().kind, ErrorKind::CircuitOpen);
+        assert_eq!(script.calls().len(), 5);
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_retry_after_longer_than_the_policy_waits_opens_the_circuit_for_that_long() {
         let mut a = guarded("A", breaker(5, 100));
         a["retry_policy"] = json!("DefaultRetry");
