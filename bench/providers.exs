@@ -7,7 +7,7 @@
 #   mix run bench/providers.exs [calls] [streams] [in_flight] [rounds] [clients]
 #
 # `clients` is a comma-separated subset of: openai, openai-responses,
-# google-ai, vertex-ai (a service account: its OAuth token comes from the
+# anthropic, google-ai, vertex-ai (a service account: its OAuth token comes from the
 # mock's token endpoint once, then from the client's cache), aws-bedrock
 # (SigV4, signed on every request), aws-bedrock-key (a Bedrock API key).
 # The mock checks no signature here, so every provider costs the server
@@ -21,8 +21,10 @@
 # load) run with `elixir --erl "+sbwt none +sbwtdcpu none +sbwtdio none"
 # -S mix run bench/providers.exs` to count only work.
 
+Code.require_file("lib/clients.exs", __DIR__)
+
 defmodule Bench.Providers do
-  @all ~w(openai openai-responses google-ai vertex-ai aws-bedrock aws-bedrock-key)
+  @all Bench.Clients.providers()
   @answer Enum.map_join(1..20, " ", &"word#{&1}")
 
   def run(calls, streams, in_flight, rounds, providers \\ @all) do
@@ -32,7 +34,7 @@ defmodule Bench.Providers do
     end
 
     mock = Switchboard.Mock.start!()
-    credentials = if "vertex-ai" in providers, do: service_account(mock)
+    credentials = if "vertex-ai" in providers, do: Bench.Clients.service_account(mock)
 
     clients =
       for provider <- providers, mode <- [:plain, :stream] do
@@ -92,72 +94,8 @@ defmodule Bench.Providers do
     Switchboard.Mock.stop(mock)
   end
 
-  # Not a reasoning model, so the mock's Responses answers carry no
-  # reasoning item and both OpenAI APIs return the same text.
-  defp client(provider, sc, mock, _credentials) when provider in ["openai", "openai-responses"] do
-    leaf(sc, provider, %{
-      model: "gpt-4o-mini",
-      api_key: "sk-bench",
-      base_url: Switchboard.Mock.base_url(mock, sc, provider)
-    })
-  end
-
-  defp client("google-ai", sc, mock, _credentials) do
-    leaf(sc, "google-ai", %{
-      api_key: "bench-key",
-      base_url: Switchboard.Mock.base_url(mock, sc, "google-ai")
-    })
-  end
-
-  defp client("vertex-ai", sc, mock, credentials) do
-    leaf(sc, "vertex-ai", %{
-      model: "gemini-2.5-flash",
-      location: "us-central1",
-      base_url: Switchboard.Mock.base_url(mock, sc, "vertex-ai"),
-      credentials: credentials
-    })
-  end
-
-  defp client("aws-bedrock", sc, mock, _credentials) do
-    bedrock(sc, mock, %{
-      access_key_id: "AKIDEXAMPLE",
-      secret_access_key: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-    })
-  end
-
-  defp client("aws-bedrock-key", sc, mock, _credentials),
-    do: bedrock(sc, mock, %{api_key: "bedrock-api-key-bench"})
-
-  defp bedrock(sc, mock, credentials) do
-    leaf(
-      sc,
-      "aws-bedrock",
-      Map.merge(credentials, %{
-        model: "anthropic.claude-3-5-haiku-20241022-v1:0",
-        region: "us-east-1",
-        endpoint_url: Switchboard.Mock.base_url(mock, sc, "aws-bedrock")
-      })
-    )
-  end
-
-  defp leaf(name, provider, options), do: %{name: name, provider: provider, options: options}
-
-  # A throwaway service account, known to the mock's token endpoint (one
-  # key per email: every vertex-ai client shares it).
-  defp service_account(mock) do
-    key = :public_key.generate_key({:rsa, 2048, 65_537})
-    pem = :public_key.pem_encode([:public_key.pem_entry_encode(:PrivateKeyInfo, key)])
-    email = "bench@bench-proj.iam.gserviceaccount.com"
-    Switchboard.Mock.add_google_key(mock, %{"client_email" => email, "private_key" => pem})
-
-    %{
-      "type" => "service_account",
-      "project_id" => "bench-proj",
-      "client_email" => email,
-      "private_key" => pem,
-      "token_uri" => Switchboard.Mock.base_url(mock, "token") <> "/token"
-    }
-  end
+  defp client(provider, sc, mock, credentials),
+    do: Bench.Clients.leaf(provider, sc, mock, credentials)
 
   defp ms(x), do: "#{:erlang.float_to_binary(x, decimals: 3)} ms"
 

@@ -91,6 +91,19 @@ defmodule Switchboard.MockTest do
     assert is_integer(second["received_at_us"]) and is_integer(second["finished_at_us"])
   end
 
+  test "a cycled script starts again after its last step", %{mock: mock} do
+    :ok = Mock.script(mock, "cycle", [%{content: "a", repeat: 2}, %{status: 500}], cycle: true)
+    body = ~s({"model":"m","messages":[{"role":"user","content":"yo"}]})
+
+    statuses =
+      for _ <- 1..7 do
+        {status, _, _} = post(mock, "/s/cycle/v1/chat/completions", body)
+        status
+      end
+
+    assert statuses == [200, 200, 500, 200, 200, 500, 200]
+  end
+
   test "unscripted requests get the default success, per scenario", %{mock: mock} do
     {200, _, body} = post(mock, "/s/a/v1/messages", ~s({"model":"claude-test"}))
     assert body =~ ~s("text":"Hello from switchboard_mock.")

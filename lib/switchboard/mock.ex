@@ -353,18 +353,34 @@ defmodule Switchboard.Mock do
   Raises `ArgumentError` if the server rejects a step (unknown key, wrong
   type, unreadable replay file).
 
+  Options:
+
+    * `:cycle` - when `true`, the queue starts again from its first step
+      once its last is used: an endless script with faults at a fixed rate
+      (default `false`: once the queue is used up, requests get the default
+      success)
+
   ## Examples
 
       :ok = Switchboard.Mock.script(mock, "s1", [
         %{status: 429, headers: %{"retry-after" => "1"}},
         %{content: "recovered", chunks: 3}
       ])
+
+      # One answer in twenty is a 500, for ever.
+      :ok = Switchboard.Mock.script(mock, "soak", [%{repeat: 19}, %{status: 500}], cycle: true)
   """
-  @spec script(mock(), scenario(), [step()]) :: :ok
-  def script(mock, scenario, steps) when is_list(steps) do
+  @spec script(mock(), scenario(), [step()], keyword()) :: :ok
+  def script(mock, scenario, steps, opts \\ []) when is_list(steps) and is_list(opts) do
     path = "/_mock/scenarios/" <> check_scenario!(scenario)
 
-    case http(mock, "PUT", path, :erlang.term_to_binary(steps)) do
+    body =
+      case Keyword.get(opts, :cycle, false) do
+        false -> steps
+        true -> %{"steps" => steps, "cycle" => true}
+      end
+
+    case http(mock, "PUT", path, :erlang.term_to_binary(body)) do
       {:ok, 204, _} ->
         :ok
 

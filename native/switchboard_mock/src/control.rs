@@ -145,10 +145,16 @@ async fn read_value(body: Incoming, json: bool) -> Result<serde_json::Value, Fai
     }
 }
 
-/// Body: a list of step maps, or `%{"steps" => [...]}`.
+/// Body: a list of step maps, or `%{"steps" => [...]}`, with `"cycle" =>
+/// true` to start the list again after its last step.
 async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) -> Reply {
     let id = checked_id(id)?;
     let value = read_value(body, json).await?;
+    let cycle = match value.get("cycle") {
+        None | Some(serde_json::Value::Bool(false)) => false,
+        Some(serde_json::Value::Bool(true)) => true,
+        Some(_) => return Err(bad_request("cycle: must be true or false")),
+    };
     // Replay steps read files; keep that off the reactor threads.
     let root = state.config.root.clone();
     let steps = tokio::task::spawn_blocking(move || {
@@ -161,7 +167,7 @@ async fn put_scenario(state: &Arc<State>, id: &str, body: Incoming, json: bool) 
     .await
     .map_err(internal)?
     .map_err(bad_request)?;
-    state.scenario(id).replace(steps);
+    state.scenario(id).replace(steps, cycle);
     Ok(no_content())
 }
 

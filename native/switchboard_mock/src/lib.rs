@@ -132,7 +132,8 @@
 //!
 //! Bodies are Erlang External Term Format (`application/x-erlang-binary`):
 //!
-//! * `PUT /_mock/scenarios/<id>`: a list of step maps (or `%{"steps" => list}`);
+//! * `PUT /_mock/scenarios/<id>`: a list of step maps (or `%{"steps" => list}`,
+//!   with `"cycle" => true` to start the list again after its last step);
 //!   replaces the queue and clears the log. `204`.
 //! * `GET /_mock/scenarios/<id>/requests`: a list of maps with binary keys
 //!   `"method"`, `"path"` (without the scenario prefix), `"query"` (`""` when

@@ -357,7 +357,7 @@ impl MockServer {
             return Err(format!("invalid scenario id {scenario:?}"));
         }
         let steps = Step::parse_list(&Value::Array(steps.to_vec()), &self.state.config.root)?;
-        self.state.scenario(scenario).replace(steps);
+        self.state.scenario(scenario).replace(steps, false);
         Ok(())
     }
 

@@ -263,7 +263,7 @@ impl InFlight {
     }
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct QueuedStep {
     step: Arc<Step>,
     remaining: Repeat,
@@ -272,6 +272,10 @@ struct QueuedStep {
 #[derive(Debug, Default)]
 struct ScenarioInner {
     steps: VecDeque<QueuedStep>,
+    /// The whole script again, when it was put with `"cycle": true`: taken
+    /// up once the last step is used, so a soak can mix faults into an
+    /// endless run at a fixed rate.
+    cycle: Option<VecDeque<QueuedStep>>,
     records: Vec<Arc<Record>>,
     /// Requests to the token endpoint or metadata server so far.
     auth_requests: u64,
@@ -318,6 +322,11 @@ impl Scenario {
             Repeat::Times(n) if *n > 1 => *n -= 1,
             Repeat::Times(_) => {
                 inner.steps.pop_front();
+                if inner.steps.is_empty() {
+                    if let Some(again) = &inner.cycle {
+                        inner.steps = again.clone();
+                    }
+                }
             }
         }
         Some(step)
@@ -330,7 +339,8 @@ impl Scenario {
         inner.auth_requests
     }
 
-    pub fn replace(&self, steps: Vec<Step>) {
+    /// `cycle`: start the script again after its last step.
+    pub fn replace(&self, steps: Vec<Step>, cycle: bool) {
         let mut inner = self.lock();
         inner.auth_requests = 0;
         inner.steps = steps
@@ -340,6 +350,7 @@ impl Scenario {
                 step: Arc::new(step),
             })
             .collect();
+        inner.cycle = cycle.then(|| inner.steps.clone());
         inner.records.clear();
         self.in_flight.restart();
     }

@@ -268,6 +268,37 @@ async fn script_over_json() {
 }
 
 #[tokio::test]
+async fn a_cycled_script_starts_again_after_its_last_step() {
+    let m = mock().await;
+    let steps = json!({"steps": [{"content": "a", "repeat": 2}, {"status": 500}], "cycle": true});
+    let r = control_as(
+        &m,
+        "/_mock/scenarios/cy",
+        "application/json",
+        steps.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let r = request(&m, "/s/cy/v1/chat/completions", &json!({"model": "m"})).await;
+        statuses.push(r.status);
+    }
+    assert_eq!(statuses, [200, 200, 500, 200, 200, 500, 200]);
+
+    let bad = json!({"steps": [{"content": "a"}], "cycle": "yes"});
+    let r = control_as(
+        &m,
+        "/_mock/scenarios/cy",
+        "application/json",
+        bad.to_string().as_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text().contains("cycle"), "{}", r.text());
+}
+
+#[tokio::test]
 async fn json_scripts_are_checked_and_etf_stays_the_default() {
     let m = mock().await;
     let r = control(&m, "PUT", "/_mock/scenarios/js", b"[{\"status\": 500").await;
