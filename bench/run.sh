@@ -39,6 +39,8 @@ apt_install() {
 install_tools() {
   command -v curl >/dev/null 2>&1 || apt_install curl
   command -v wrk >/dev/null 2>&1 || apt_install wrk
+  # (g)'s reference: what one HTTP/2 connection to the mock carries.
+  command -v h2load >/dev/null 2>&1 || apt_install nghttp2-client
   command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
   if [ ! -x "$VENV/bin/python" ]; then
     log "creating $VENV"
@@ -116,6 +118,7 @@ script_scenarios() {
   scenario bench-d "$words"
   scenario bench-e "$words"
   scenario bench-fail '[{"status": 500, "repeat": -1}]'
+  scenario bench-g '[{"delay_ms": 10000, "repeat": -1}]'
 }
 
 # The mock's user+system CPU so far, in clock ticks (0 once it is gone: the
@@ -169,23 +172,48 @@ workloads() {
     have_switchboard=0
     echo "bench/switchboard_workloads.exs not found: the Switchboard side is not run" >&2
   fi
-  # c-h2 is (c) over cleartext HTTP/2, which baml-py cannot speak.
-  for w in a b c c-h2 d e f; do
+  # c-h2 is (c) over cleartext HTTP/2, which baml-py cannot speak; (g) and
+  # (g-h1) put more calls in flight than its runner was built for.
+  for w in a b c c-h2 d e f g g-h1; do
     if [ "$have_switchboard" -eq 1 ]; then
       # No "--" before the script's switches: mix run passes everything after
       # the file to System.argv, and OptionParser stops at a "--".
       run_step switchboard "$w" mix run --no-compile bench/switchboard_workloads.exs \
         --base-url "$BASE_URL" --workload "$w" --out "$RESULTS/switchboard-$w.json"
     fi
-    if [ "$w" != c-h2 ]; then
+    if [ "$w" = g ]; then
+      run_step h2load g "$VENV/bin/python" bench/lib/h2load.py --workload g \
+        --url "$BASE_URL/s/bench-g/v1/chat/completions" --calls "${BENCH_G_CALLS:-100000}" \
+        --out "$RESULTS/h2load-g.json"
+    fi
+    if [[ "$w" != c-h2 && "$w" != g* ]]; then
       run_step baml "$w" "$VENV/bin/python" bench/baml/run.py \
         --base-url "$BASE_URL" --workload "$w" --out "$RESULTS/baml-$w.json"
     fi
   done
 }
 
+# (g-h1) holds one HTTP/1.1 connection per call: a descriptor in the client
+# and one in the mock (both started from here, both get the limit raised
+# below), and a loopback port. It runs as many calls as the lower of the
+# two bounds allows, less a margin for everything else the processes open.
+h1_calls() {
+  local ports low high
+  read -r low high </proc/sys/net/ipv4/ip_local_port_range
+  ports=$((high - low + 1))
+  local fds
+  fds=$(ulimit -n)
+  [ "$fds" = unlimited ] && fds=$ports
+  local n=$((fds < ports ? fds : ports))
+  n=$(((n - 1000) / 1000 * 1000))
+  echo $((n < 100000 ? n : 100000))
+}
+
 main() {
   WORK=$(mktemp -d)
+  # The soft descriptor limit up to the hard one: (g-h1) needs one per call.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  export BENCH_G_H1_CALLS=${BENCH_G_H1_CALLS:-$(h1_calls)}
   trap cleanup EXIT
   local load_before
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)

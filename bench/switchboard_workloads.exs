@@ -11,6 +11,8 @@
 # SWITCHBOARD_NIF_FEATURES=bench; by hand, run
 # `SWITCHBOARD_NIF_FEATURES=bench MIX_ENV=prod mix compile` first.
 
+Code.require_file("lib/drive.exs", __DIR__)
+
 defmodule Bench.Probe do
   @moduledoc false
   # OS-level figures of this VM process: CPU of every thread (schedulers
@@ -142,6 +144,9 @@ defmodule Bench.Json do
   end
 end
 
+# (g) uses Bench.Probe, defined above.
+Code.require_file("lib/scale.exs", __DIR__)
+
 defmodule Bench.Workloads do
   @moduledoc false
   alias Switchboard.{Registry, Response}
@@ -164,6 +169,15 @@ defmodule Bench.Workloads do
 
     all_in_flight(reg, 10_000, "HTTP/2 (h2c prior knowledge)")
   end
+
+  # 100,000 calls in flight at once over one HTTP/2 connection (h2c prior
+  # knowledge) against a 10 s delay, and (g-h1) as many as the file
+  # descriptor limit allows over HTTP/1.1, a connection each. BENCH_G_CALLS
+  # and BENCH_G_H1_CALLS change the counts.
+  def run(base, "g", _), do: Bench.Scale.run(base, "bench-g", :http2, "BENCH_G_CALLS", 100_000)
+
+  def run(base, "g-h1", _),
+    do: Bench.Scale.run(base, "bench-g", :http1, "BENCH_G_H1_CALLS", 19_000)
 
   def run(base, "d", _),
     do: median_of_3(&closed_loop(registry(base, "bench-d"), 2_000, 1, :call, &1))

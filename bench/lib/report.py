@@ -17,7 +17,9 @@ import subprocess
 from pathlib import Path
 
 # (result file prefix, column title)
-RUNNERS = [("wrk", "wrk"), ("switchboard", "Switchboard"), ("baml", "baml-py")]
+RUNNERS = [
+    ("wrk", "wrk"), ("switchboard", "Switchboard"), ("baml", "baml-py"), ("h2load", "h2load"),
+]
 
 WORKLOADS = {
     "a": "(a) non-streaming chat, 20-word answer, 100 in flight, 20,000 calls",
@@ -28,6 +30,9 @@ WORKLOADS = {
     "e": "(e) fallback: first client always 500 (no retry), second answers; "
          "100 in flight, 5,000 calls",
     "f": "(f) build a registry of 100 clients, 200 times",
+    "g": "(g) 100,000 calls in flight at once over one HTTP/2 connection, 10 s server delay",
+    "g-h1": "(g) the same over HTTP/1.1, a connection per call: as many as the "
+            "descriptor limit allows (Switchboard only)",
 }
 
 MB = 1024 * 1024
@@ -39,14 +44,18 @@ ROWS = [
     ("in flight", "in_flight", "{:,}"),
     ("completed", "completed", "{:,}"),
     ("errors", "errors", "{:,}"),
+    ("second terminal messages", "extra_terminal_messages", "{:,}"),
+    ("s to start every call", "start_s", "{:.3f}"),
     ("wall s", "wall_s", "{:.3f}"),
     ("per second", "per_s", "{:,.1f}"),
     ("p50 ms", "p50_ms", "{:.3f}"),
     ("p99 ms", "p99_ms", "{:.3f}"),
+    ("mean ms", "mean_ms", "{:.3f}"),
     ("CPU s (client process)", "cpu_s", "{:.3f}"),
     ("CPU per call ms", "cpu_per_call_ms", "{:.4f}"),
     ("RSS before MiB", "rss_before_bytes", "mib"),
     ("RSS peak MiB", "rss_peak_bytes", "mib"),
+    ("RSS after the last answer MiB", "rss_after_bytes", "mib"),
     ("bytes per in-flight call", "per_inflight_bytes", "{:,.0f}"),
     ("… of it the BEAM's allocators", "per_inflight_beam_bytes", "{:,.0f}"),
     ("… of it malloc (the NIF: runtime, HTTP, ours)", "per_inflight_malloc_bytes", "{:,.0f}"),
@@ -147,6 +156,7 @@ def tool_versions(venv):
         "Python": word(sh(py, "--version"), 1),
         "baml-py": baml,
         "wrk": word(sh("wrk", "-v"), 1),
+        "h2load": word(sh("h2load", "--version"), 1),
     }
 
 
@@ -179,11 +189,20 @@ def cell_missing(r):
     return None
 
 
+def has_column(runner, w):
+    """wrk measures only the plain HTTP workloads, h2load only (g); baml-py
+    runs neither (g) nor (g-h1)."""
+    if runner == "wrk":
+        return w in ("a", "b", "d")
+    if runner == "h2load":
+        return w == "g"
+    if runner == "baml":
+        return w not in ("g", "g-h1")
+    return True
+
+
 def workload_table(data, w):
-    cols = [(data.get((runner, w)), title) for runner, title in RUNNERS]
-    # wrk measures only the plain HTTP workloads.
-    if w not in "abd":
-        cols = cols[1:]
+    cols = [(data.get((runner, w)), title) for runner, title in RUNNERS if has_column(runner, w)]
     lines = [f"### {WORKLOADS[w]}", ""]
     lines.append("| | " + " | ".join(t for _, t in cols) + " |")
     lines.append("|---|" + "---:|" * len(cols))
@@ -251,6 +270,17 @@ def targets(data):
     rows.append(target(
         "(c) Switchboard calls completed", "all 10,000", done,
         lambda v: v == calls == 10_000, lambda v: f"{v:,} of {calls:,}"))
+    for w in ("g", "g-h1"):
+        calls = get(data, sb, w, "calls")
+        ok = get(data, sb, w, "completed")
+        if ok is not None:
+            ok -= get(data, sb, w, "errors") or 0
+        extra = get(data, sb, w, "extra_terminal_messages")
+        goal = "all 100,000" if w == "g" else "all"
+        rows.append(target(
+            f"({w}) Switchboard calls that succeeded, one terminal message each", goal,
+            ok, lambda v, c=calls, x=extra, g=w: v == c and x == 0 and (g != "g" or c == 100_000),
+            lambda v, c=calls: f"{v:,} of {c:,}"))
     p_sb, p_wrk = get(data, sb, "d", "p50_ms"), get(data, "wrk", "d", "p50_ms")
     added = None if p_sb is None or p_wrk is None else (p_sb - p_wrk) * 1000
     rows.append(target(
