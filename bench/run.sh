@@ -193,6 +193,15 @@ workloads() {
   done
 }
 
+# A million mixed calls with faults (bench/soak.exs, its own mock):
+# BENCH_SOAK_CALLS to shorten it. Its report is a table of samples.
+soak() {
+  log "soak"
+  timeout 1800 mix run --no-compile bench/soak.exs \
+    "${BENCH_SOAK_CALLS:-1000000}" 200 10 --out "$RESULTS/soak.md" ||
+    echo "the soak failed with exit status $?" >&2
+}
+
 # (g-h1) holds one HTTP/1.1 connection per call: a descriptor in the client
 # and one in the mock (both started from here, both get the limit raised
 # below), and a loopback port. It runs as many calls as the lower of the
@@ -223,11 +232,12 @@ main() {
   install_tools
   mkdir -p "$RESULTS"
   # This run's figures only: a stale file would pass for a new one.
-  rm -f "$RESULTS"/*.json
+  rm -f "$RESULTS"/*.json "$RESULTS"/soak.md
   start_mock
   script_scenarios
   loopback_limit
   workloads
+  soak
   log "report"
   "$VENV/bin/python" bench/lib/report.py --results "$RESULTS" --venv "$VENV" \
     --load-before "$load_before"

@@ -346,7 +346,15 @@ def baml_behaviour(data):
     return "\n".join(f"- {fact}" for fact in found[0])
 
 
-def render(data, venv, now, load_before):
+def soak(results):
+    """bench/soak.exs writes its own section (checks and samples)."""
+    path = results / "soak.md"
+    if not path.exists():
+        return "## Soak\n\nnot run (or it failed: see the run output)"
+    return path.read_text(encoding="utf-8").strip()
+
+
+def render(data, results, venv, now, load_before):
     tools = tool_versions(venv)
     with open("/proc/loadavg", encoding="ascii") as f:
         load_now = " ".join(f.read().split()[:3])
@@ -390,6 +398,7 @@ def render(data, venv, now, load_before):
         "",
     ]
     out += [workload_table(data, w) for w in WORKLOADS]
+    out += [soak(results), ""]
     out += ["## baml-py, as this run found it", "", baml_behaviour(data), ""]
     return "\n".join(out)
 
@@ -402,7 +411,7 @@ def main():
     p.add_argument("--load-before", help="/proc/loadavg's first three fields at the start")
     args = p.parse_args()
     now = datetime.datetime.now(datetime.timezone.utc)
-    text = render(load(args.results), args.venv, now, args.load_before)
+    text = render(load(args.results), args.results, args.venv, now, args.load_before)
     out = args.out or args.results / f"{now:%Y-%m-%d}-{git_sha()}.md"
     out.write_text(text, encoding="utf-8")
     print(text)
