@@ -59,6 +59,9 @@ ROWS = [
     ("bytes per in-flight call", "per_inflight_bytes", "{:,.0f}"),
     ("… of it the BEAM's allocators", "per_inflight_beam_bytes", "{:,.0f}"),
     ("… of it malloc (the NIF: runtime, HTTP, ours)", "per_inflight_malloc_bytes", "{:,.0f}"),
+    ("RSS 30 s after the burst MiB", "rss_after_30s_bytes", "mib"),
+    ("… over RSS before", "rss_after_ratio", "{:.2f}"),
+    ("… within 20% of it after s", "rss_within_20pct_after_s", "{:,}"),
     ("mock server CPU s (whole step)", "mock_cpu_s", "{:.2f}"),
     ("mock server CPU per call ms (≈, over the step's calls)", "mock_cpu_per_call_ms", "{:.4f}"),
     ("longest NIF call µs", "max_nif_us", "{:,.1f}"),
@@ -266,6 +269,10 @@ def targets(data):
         rows.append(target(
             f"(c) Switchboard bytes per in-flight call, {proto}", "<= 10,000 B",
             get(data, sb, w, "per_inflight_bytes"), lambda v: v <= 10_000, "{:,.0f} B".format))
+    for w, proto in (("c", "HTTP/1.1"), ("c-h2", "HTTP/2")):
+        rows.append(target(
+            f"(c) Switchboard RSS 30 s after the burst / before, {proto}", "<= 1.20",
+            get(data, sb, w, "rss_after_ratio"), lambda v: v <= 1.2, "{:.2f}".format))
     done, calls = get(data, sb, "c", "completed"), get(data, sb, "c", "calls")
     rows.append(target(
         "(c) Switchboard calls completed", "all 10,000", done,

@@ -61,6 +61,7 @@ defmodule Switchboard.Native do
   def scheduler_timing(_reset), do: bench_only(:scheduler_timing, 1)
   def scheduler_timing_detail(_on), do: bench_only(:scheduler_timing_detail, 1)
   def malloc_in_use, do: bench_only(:malloc_in_use, 0)
+  def malloc_held, do: bench_only(:malloc_held, 0)
 
   defp not_loaded do
     reason = :persistent_term.get({__MODULE__, :load_error}, "unknown reason")

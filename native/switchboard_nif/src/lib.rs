@@ -1,6 +1,7 @@
 //! The Rustler binding of `switchboard_core`: term conversion, resources,
 //! the tokio runtime and message sending. No provider logic lives here.
 
+mod allocator;
 mod call;
 mod datetime;
 mod encode;
