@@ -33,6 +33,10 @@ pub const MAX_EVENT_BYTES: usize = 16 * 1024 * 1024;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
+/// The largest buffer kept for reuse: one huge event should not stay
+/// allocated for the rest of its stream.
+const RECYCLE_LIMIT: usize = 64 * 1024;
+
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SseEvent {
@@ -244,11 +248,12 @@ impl SseDecoder {
     /// never given any allocates a buffer per event instead.
     pub fn recycle(&mut self, event: SseEvent) {
         let SseEvent { event, data, .. } = event;
-        if data.capacity() > self.data.capacity() && !self.has_data {
+        let wanted = |have: usize, given: usize| have < given && given <= RECYCLE_LIMIT;
+        if wanted(self.data.capacity(), data.capacity()) && !self.has_data {
             self.data = data;
             self.data.clear();
         }
-        if let Some(name) = event.filter(|n| n.capacity() > self.spare_event.capacity()) {
+        if let Some(name) = event.filter(|n| wanted(self.spare_event.capacity(), n.capacity())) {
             self.spare_event = name;
         }
     }
