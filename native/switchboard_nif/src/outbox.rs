@@ -8,6 +8,7 @@
 //! room or when the answer ends. So a slow receiver holds at most
 //! `window + 1` chunk messages per call, whatever the provider streams.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -79,9 +80,6 @@ impl Pending {
 
 struct State {
     receiver: LocalPid,
-    /// Where messages are built, made on the first send; cleared by every
-    /// send.
-    scratch: Option<OwnedEnv>,
     window: u64,
     sent: u64,
     pending: Option<Pending>,
@@ -101,7 +99,6 @@ impl Outbox {
         Outbox {
             state: Mutex::new(State {
                 receiver,
-                scratch: None,
                 window,
                 sent: 0,
                 pending: None,
@@ -177,17 +174,37 @@ impl State {
         call: &ResourceArc<CallResource>,
         payload: impl for<'e> FnOnce(Env<'e>) -> Term<'e>,
     ) {
-        let State {
-            receiver,
-            scratch,
-            sent,
-            ..
-        } = self;
-        let scratch = scratch.get_or_insert_with(OwnedEnv::new);
-        // A dead receiver makes the send fail; nobody is waiting then.
-        let _ =
-            scratch.send_and_clear(receiver, |env| (call.encode(env), payload(env)).encode(env));
-        *sent += 1;
+        with_scratch(|scratch| {
+            // A dead receiver makes the send fail; nobody is waiting then.
+            let _ = scratch.send_and_clear(&self.receiver, |env| {
+                (call.encode(env), payload(env)).encode(env)
+            });
+        });
+        self.sent += 1;
+    }
+}
+
+thread_local! {
+    /// Where this runtime thread builds messages; every send clears it.
+    /// One per thread rather than one per call: making an environment
+    /// allocates and sets up a process-sized structure, which every plain
+    /// call paid once, and which a streamed call held for as long as it ran.
+    static SCRATCH: RefCell<Option<OwnedEnv>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's scratch environment, or with a new one when
+/// it is taken (a send inside a send) or already gone (thread exit).
+fn with_scratch(f: impl FnOnce(&mut OwnedEnv)) {
+    let mut f = Some(f);
+    let _ = SCRATCH.try_with(|cell| {
+        if let Ok(mut slot) = cell.try_borrow_mut() {
+            if let Some(f) = f.take() {
+                f(slot.get_or_insert_with(OwnedEnv::new));
+            }
+        }
+    });
+    if let Some(f) = f {
+        f(&mut OwnedEnv::new());
     }
 }
 

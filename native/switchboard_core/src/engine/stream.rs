@@ -108,7 +108,7 @@ pub(super) async fn exchange(
 ) -> Result<(u16, Completion), Failed> {
     let mut watch = Watch::new(&leaf.http);
     let mut response = watched(&watch, transport::open(client, request, &leaf.http)).await?;
-    let head = transport::head_of(&response);
+    let head = transport::head_of(&mut response);
     let status = head.status;
     if !head.is_success() {
         let body = watched(
@@ -157,6 +157,7 @@ pub(super) async fn exchange(
                 parser
                     .frame(&frame, &mut deltas)
                     .map_err(|e| e.with_status(status))?;
+                decoder.recycle(frame);
                 if parser.is_done() {
                     break;
                 }

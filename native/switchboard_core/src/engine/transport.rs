@@ -110,15 +110,17 @@ pub async fn send(
     settings: &HttpSettings,
 ) -> Result<HttpAnswer, Error> {
     let mut response = open(client, request, settings).await?;
-    let head = head_of(&response);
+    let head = head_of(&mut response);
     let body = read_body(&mut response, &head, settings).await?;
     Ok(HttpAnswer { head, body })
 }
 
-pub fn head_of(response: &reqwest::Response) -> ResponseHead {
+/// The status and headers, the headers moved out rather than copied: the
+/// body is read by its length hint, not by them.
+pub fn head_of(response: &mut reqwest::Response) -> ResponseHead {
     ResponseHead {
         status: response.status().as_u16(),
-        headers: response.headers().clone(),
+        headers: std::mem::take(response.headers_mut()),
     }
 }
 

@@ -9,6 +9,8 @@
 
 pub mod event_stream;
 pub mod sse;
+#[cfg(test)]
+mod timing;
 
 use crate::error::Error;
 use event_stream::EventStreamDecoder;
@@ -80,6 +82,14 @@ impl FrameDecoder {
             FrameDecoder::AwsEventStream(d) => {
                 d.feed(bytes, &mut |message| out.push(Frame::AwsEvent(message)))
             }
+        }
+    }
+
+    /// Takes back a frame its reader is done with, so the decoder reuses
+    /// its buffers for the frames still to come.
+    pub fn recycle(&mut self, frame: Frame) {
+        if let (FrameDecoder::Sse(d), Frame::Sse(event)) = (self, frame) {
+            d.recycle(event);
         }
     }
 

@@ -4,8 +4,11 @@
 //! defaults, limits) as a [`ChatPlatform`] beside its spec, so the dialect
 //! never asks which provider name it serves.
 
+use std::borrow::Cow;
+
 use reqwest::header::HeaderName;
 use reqwest::Url;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::common;
@@ -378,6 +381,18 @@ impl AnswerReader for OpenAiChat {
     /// provider said `"stop"` or nothing (see [`refusal_reason`]). A refused
     /// structured answer then fails the schema check like any other text.
     fn parse_response(&self, _head: &ResponseHead, body: &[u8]) -> Result<Completion, Error> {
+        if let Some(answer) = TypedAnswer::read(body) {
+            if let Some((choice, message)) = answer.first_message() {
+                return completion(
+                    message,
+                    choice.finish_reason.as_deref(),
+                    answer.model.as_deref(),
+                    answer.usage.as_ref(),
+                );
+            }
+        }
+        // Anything else (an error object, no choices, a field of an
+        // unexpected type) is read as a tree, which says what is wrong.
         let v = common::parse_json(body)?;
         if let Some(err) = v.get("error").filter(|e| !e.is_null()) {
             let msg = err
@@ -399,44 +414,96 @@ impl AnswerReader for OpenAiChat {
         let message = choice
             .get("message")
             .ok_or_else(|| Error::bad_response("the first choice has no message"))?;
-        let mut content = match message.get("content") {
-            Some(Value::String(s)) => s.clone(),
-            // Tool calls and refusals answer with a null content.
-            Some(Value::Null) | None => String::new(),
-            Some(Value::Array(parts)) => parts
-                .iter()
-                .filter_map(|p| p.get("text").and_then(Value::as_str))
-                .collect(),
-            Some(_) => return Err(Error::bad_response("message.content is not text")),
-        };
-        let refused = match message.get("refusal") {
-            Some(Value::String(refusal)) => {
-                content.push_str(refusal);
-                !refusal.is_empty()
-            }
-            Some(Value::Null) | None => false,
-            Some(_) => return Err(Error::bad_response("message.refusal is not text")),
-        };
-        Ok(Completion {
-            content,
-            reasoning: reasoning_text(message)?.to_owned(),
-            tool_calls: tool_calls(message)?,
-            model: v.get("model").and_then(Value::as_str).map(str::to_owned),
-            finish_reason: refusal_reason(
-                choice
-                    .get("finish_reason")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                refused,
-            ),
-            usage: v.get("usage").map(usage).unwrap_or_default(),
-            ..Completion::default()
-        })
+        completion(
+            message,
+            choice.get("finish_reason").and_then(Value::as_str),
+            v.get("model").and_then(Value::as_str),
+            v.get("usage"),
+        )
     }
 
     fn stream_parser(&self) -> Box<dyn super::StreamParser> {
         Box::<super::openai_stream::OpenAiStream>::default()
     }
+}
+
+/// The usual chat answer, typed: the fields nobody reads (`id`, `object`,
+/// `created`, `system_fingerprint`, the other choices' insides ...) are
+/// skipped instead of built into maps. Only `message` stays a tree, for the
+/// readers below that the lenient path shares.
+#[derive(Deserialize)]
+struct TypedAnswer<'a> {
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(default, borrow)]
+    model: Option<Cow<'a, str>>,
+    #[serde(default)]
+    usage: Option<Value>,
+    #[serde(default, borrow)]
+    choices: Vec<TypedChoice<'a>>,
+}
+
+#[derive(Deserialize)]
+struct TypedChoice<'a> {
+    #[serde(default)]
+    message: Option<Value>,
+    #[serde(default, borrow)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+impl<'a> TypedAnswer<'a> {
+    /// `None` for anything but a JSON object of the expected types (serde
+    /// would also read an array as a struct's fields in order).
+    fn read(body: &'a [u8]) -> Option<Self> {
+        body.trim_ascii_start().starts_with(b"{").then_some(())?;
+        serde_json::from_slice(body).ok()
+    }
+
+    /// The first choice and its message, when there is no error object.
+    fn first_message(&self) -> Option<(&TypedChoice<'a>, &Value)> {
+        if self.error.is_some() {
+            return None;
+        }
+        let choice = self.choices.first()?;
+        Some((choice, choice.message.as_ref()?))
+    }
+}
+
+/// A completion from the first choice's `message`, read the same way
+/// whichever path found it.
+fn completion(
+    message: &Value,
+    finish_reason: Option<&str>,
+    model: Option<&str>,
+    usage_object: Option<&Value>,
+) -> Result<Completion, Error> {
+    let mut content = match message.get("content") {
+        Some(Value::String(s)) => s.clone(),
+        // Tool calls and refusals answer with a null content.
+        Some(Value::Null) | None => String::new(),
+        Some(Value::Array(parts)) => parts
+            .iter()
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
+            .collect(),
+        Some(_) => return Err(Error::bad_response("message.content is not text")),
+    };
+    let refused = match message.get("refusal") {
+        Some(Value::String(refusal)) => {
+            content.push_str(refusal);
+            !refusal.is_empty()
+        }
+        Some(Value::Null) | None => false,
+        Some(_) => return Err(Error::bad_response("message.refusal is not text")),
+    };
+    Ok(Completion {
+        content,
+        reasoning: reasoning_text(message)?.to_owned(),
+        tool_calls: tool_calls(message)?,
+        model: model.map(str::to_owned),
+        finish_reason: refusal_reason(finish_reason.map(str::to_owned), refused),
+        usage: usage_object.map(usage).unwrap_or_default(),
+        ..Completion::default()
+    })
 }
 
 /// Chat completions have no finish reason for a refusal (OpenAI says
