@@ -2,6 +2,7 @@
 //! bounded reads, and turning transport failures into error kinds.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -69,44 +70,65 @@ pub struct HttpAnswer {
 }
 
 /// Sends the request and returns once the response head has arrived.
-pub async fn open(
+///
+/// Not an `async fn`: one would keep `request` (about 250 bytes) in its
+/// state for as long as the answer takes, beside the copy reqwest holds;
+/// the request is handed to reqwest here and only its pending future is
+/// awaited.
+pub fn open<'a>(
     client: &reqwest::Client,
     request: HttpRequest,
-    settings: &HttpSettings,
-) -> Result<reqwest::Response, Error> {
-    // Awaited as a block's value: a future held in a local, or a builder
-    // still in scope, would add its size to every call's in-flight state.
-    {
-        let mut builder = client
-            .request(request.method, request.url)
-            .headers(request.headers)
-            .body(request.body);
-        if let Some(t) = settings.request_timeout {
-            builder = builder.timeout(t);
-        }
-        builder.send()
-    }
-    .await
-    .map_err(|e| transport_error(e, settings))
+    settings: &'a HttpSettings,
+) -> impl Future<Output = Result<reqwest::Response, Error>> + Send + 'a {
+    let pending = client.execute(to_reqwest(request, settings));
+    async move { pending.await.map_err(|e| transport_error(e, settings)) }
+}
+
+/// The request as reqwest takes it: its header map and body are moved,
+/// not copied (`RequestBuilder::headers` would copy every header into a
+/// new map).
+fn to_reqwest(request: HttpRequest, settings: &HttpSettings) -> reqwest::Request {
+    let mut sent = reqwest::Request::new(request.method, request.url);
+    *sent.headers_mut() = request.headers;
+    *sent.body_mut() = Some(request.body.into());
+    *sent.timeout_mut() = settings.request_timeout;
+    sent
 }
 
 /// Sends the request and reads the answer: a whole 2xx body (at most
 /// [`MAX_ANSWER_BYTES`]) or the first [`ERROR_BODY_PREFIX`] of an error body.
-pub async fn send(
+/// Not an `async fn`, for the reason [`open`] gives.
+pub fn send<'a>(
     client: &reqwest::Client,
     request: HttpRequest,
+    settings: &'a HttpSettings,
+) -> impl Future<Output = Result<HttpAnswer, Error>> + Send + 'a {
+    let opened = open(client, request, settings);
+    async move {
+        let response = opened.await?;
+        // Boxed: reading holds the response, its head and the read's own
+        // state (~450 bytes), which would otherwise widen every call's
+        // future for the whole wait, though they only exist once the
+        // answer has come.
+        Box::pin(read_answer(response, settings)).await
+    }
+}
+
+async fn read_answer(
+    mut response: reqwest::Response,
     settings: &HttpSettings,
 ) -> Result<HttpAnswer, Error> {
-    let mut response = open(client, request, settings).await?;
-    let head = head_of(&response);
+    let head = head_of(&mut response);
     let body = read_body(&mut response, &head, settings).await?;
     Ok(HttpAnswer { head, body })
 }
 
-pub fn head_of(response: &reqwest::Response) -> ResponseHead {
+/// The status and headers, taken from the response (nothing reads them
+/// from there again).
+pub fn head_of(response: &mut reqwest::Response) -> ResponseHead {
     ResponseHead {
         status: response.status().as_u16(),
-        headers: response.headers().clone(),
+        headers: std::mem::take(response.headers_mut()),
     }
 }
 
