@@ -30,7 +30,7 @@ const BODY: &str = r#"{"model":"m","messages":[{"role":"user","content":"What is
 #[derive(Clone)]
 enum Transport {
     Reqwest(reqwest::Client),
-    Hyper(HyperClient<HttpConnector, Full<Bytes>>),
+    Hyper(Box<HyperClient<HttpConnector, Full<Bytes>>>),
 }
 
 impl Transport {
@@ -56,7 +56,7 @@ impl Transport {
             if let Some(size) = exact {
                 b.http1_read_buf_exact_size(size);
             }
-            Transport::Hyper(b.build(connector))
+            Transport::Hyper(Box::new(b.build(connector)))
         };
         match mode {
             "reqwest-h1" => reqwest(false),

@@ -67,6 +67,7 @@ pub struct CallRequest {
 /// argument and as the local it is moved into), and this state is what
 /// every call in flight holds; an `async move` block keeps each once
 /// (`footprint.rs` guards its size).
+#[allow(clippy::manual_async_fn)]
 pub fn execute<'a>(
     registry: Arc<Registry>,
     request: CallRequest,

@@ -80,19 +80,46 @@ pub fn open<'a>(
     request: HttpRequest,
     settings: &'a HttpSettings,
 ) -> impl Future<Output = Result<reqwest::Response, Error>> + Send + 'a {
-    let pending = client.execute(to_reqwest(request, settings));
-    async move { pending.await.map_err(|e| transport_error(e, settings)) }
+    let pending = to_reqwest(client, request, settings).map(|sent| client.execute(sent));
+    async move {
+        match pending {
+            Ok(pending) => pending.await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| transport_error(e, settings))
+    }
 }
 
-/// The request as reqwest takes it: its header map and body are moved,
-/// not copied (`RequestBuilder::headers` would copy every header into a
-/// new map).
-fn to_reqwest(request: HttpRequest, settings: &HttpSettings) -> reqwest::Request {
-    let mut sent = reqwest::Request::new(request.method, request.url);
-    *sent.headers_mut() = request.headers;
+/// The request as reqwest takes it. reqwest's builder turns a URL's
+/// userinfo into Basic auth; our header map and body are then moved in,
+/// not copied (`RequestBuilder::headers` would copy every header into the
+/// builder's map). Our headers replace the builder's of the same name, as
+/// `RequestBuilder::headers` does.
+fn to_reqwest(
+    client: &reqwest::Client,
+    request: HttpRequest,
+    settings: &HttpSettings,
+) -> Result<reqwest::Request, reqwest::Error> {
+    let mut sent = client.request(request.method, request.url).build()?;
+    let headers = sent.headers_mut();
+    if headers.is_empty() {
+        *headers = request.headers;
+    } else {
+        for name in request.headers.keys() {
+            headers.remove(name);
+        }
+        // Values after the first of a name come without it.
+        let mut name = None;
+        for (next, value) in request.headers {
+            name = next.or(name);
+            if let Some(name) = &name {
+                headers.append(name.clone(), value);
+            }
+        }
+    }
     *sent.body_mut() = Some(request.body.into());
     *sent.timeout_mut() = settings.request_timeout;
-    sent
+    Ok(sent)
 }
 
 /// Sends the request and reads the answer: a whole 2xx body (at most
