@@ -31,7 +31,7 @@ pub mod wire;
 pub use config::Registry;
 pub use engine::{execute, CallRequest, StreamSink};
 pub use error::{Error, ErrorKind};
-pub use prompt::{parse_prompt, Message};
+pub use prompt::{parse_prompt, parse_prompt_owned, Message};
 pub use reasoning::{Dialect, ReasoningPart};
 pub use response::{Attempt, Failure, Finish, Response, Usage};
 pub use tools::{Tool, ToolCall, ToolCallStart, ToolChoice};

@@ -213,6 +213,15 @@ pub fn data_url(url: &str) -> Option<(&str, &str)> {
     Some((media_type, data))
 }
 
+/// [`parse_prompt`] of a prompt the caller no longer needs: a string
+/// prompt (the usual kind) becomes its message without a copy.
+pub fn parse_prompt_owned(prompt: Value) -> Result<Vec<Message>, Error> {
+    match prompt {
+        Value::String(text) => Ok(vec![Message::user(text)]),
+        other => parse_prompt(&other),
+    }
+}
+
 /// Parses a prompt: a string (one user message) or a list of
 /// `%{role, content}` maps whose content is a string or a list of parts.
 pub fn parse_prompt(prompt: &Value) -> Result<Vec<Message>, Error> {

@@ -58,7 +58,7 @@ pub struct HttpRequest {
 }
 
 impl HttpRequest {
-    pub fn post_json(url: Url, body: &Map<String, Value>) -> Result<Self, Error> {
+    pub fn post_json<T: serde::Serialize + ?Sized>(url: Url, body: &T) -> Result<Self, Error> {
         let body = serde_json::to_vec(body)
             .map_err(|e| Error::invalid_request(format!("cannot encode the body: {e}")))?;
         let mut headers = HeaderMap::with_capacity(4);
@@ -82,7 +82,19 @@ impl HttpRequest {
     /// Adds a client's own `headers:` (they win over ours) and the secrets
     /// among them.
     pub fn with_client_headers(mut self, headers: &HeaderMap, secrets: &Secrets) -> Self {
-        self.headers.extend(headers.clone());
+        // As `HeaderMap::extend` would, without first copying the client's
+        // whole map on every attempt: each name of the client's replaces
+        // ours, with all of its values. A header's name and value are
+        // shared bytes, so cloning one is a reference count.
+        if !headers.is_empty() {
+            for name in headers.keys() {
+                self.headers.remove(name);
+            }
+            self.headers.reserve(headers.len());
+            for (name, value) in headers {
+                self.headers.append(name.clone(), value.clone());
+            }
+        }
         self.secrets.extend(secrets);
         self
     }

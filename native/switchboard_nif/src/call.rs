@@ -13,7 +13,7 @@ use serde_json::Value;
 use switchboard_core::engine::Observer;
 use switchboard_core::tools::{parse_tool_choice, parse_tools};
 use switchboard_core::StreamSink;
-use switchboard_core::{execute, parse_prompt, CallRequest, Error, Failure, Registry};
+use switchboard_core::{execute, parse_prompt_owned, CallRequest, Error, Failure, Registry};
 use tokio_util::sync::CancellationToken;
 
 use crate::encode::{ExError, ExResponse};
@@ -157,7 +157,7 @@ fn start<'a>(
     let task = CallTask {
         registry: registry.registry.clone(),
         call: call.clone(),
-        request: decode_guarded(prompt, opts).map_err(Box::new),
+        request: decode_guarded(prompt, opts).map(Box::new).map_err(Box::new),
         receiver,
         stream_window,
         // `nil` (the usual case) is one comparison.
@@ -203,8 +203,12 @@ struct CallTask {
     registry: Arc<Registry>,
     /// Kept alive so the receiver's monitor lives as long as the call.
     call: ResourceArc<CallResource>,
-    /// Boxed failure: rare, and large enough to widen every call's task.
-    request: Result<CallRequest, Box<Failure>>,
+    /// Boxed, both ways: the task's future keeps its `CallTask` (the
+    /// `async fn`'s argument) for as long as the call runs, and the
+    /// `async` block below keeps what it captures, beside the copy
+    /// `execute` owns; a pointer in each costs 8 bytes, a `CallRequest`
+    /// ~330.
+    request: Result<Box<CallRequest>, Box<Failure>>,
     receiver: LocalPid,
     stream_window: Option<u64>,
     /// Where the call's events go, when any are wanted.
@@ -234,7 +238,7 @@ impl CallTask {
                 // and that state is every call's fixed cost while in flight.
                 AssertUnwindSafe(async {
                     tokio::select! {
-                        result = execute(registry, request, call.cancel.clone(), sink, observer(&events)) => result,
+                        result = execute(registry, *request, call.cancel.clone(), sink, observer(&events)) => result,
                         never = outbox.flush_on_ack() => never,
                     }
                 })
@@ -291,7 +295,7 @@ fn decode_guarded(prompt: Term, opts: Term) -> Result<CallRequest, Failure> {
 fn decode_request(prompt: Term, opts: Term) -> Result<CallRequest, Error> {
     let prompt = to_value(prompt, "prompt").map_err(Error::invalid_request)?;
     let mut request = CallRequest {
-        messages: parse_prompt(&prompt)?,
+        messages: parse_prompt_owned(prompt)?,
         ..CallRequest::default()
     };
     let Value::Object(opts) = to_value(opts, "opts").map_err(Error::invalid_request)? else {

@@ -13,7 +13,7 @@ use crate::config::Leaf;
 use crate::error::{Error, ProviderDetail};
 use crate::generation::GenerationParams;
 use crate::prompt::Message;
-use crate::providers::{AnswerReader, Attempt};
+use crate::providers::{AnswerReader, Attempt, AttemptRequest};
 use crate::secret::Secrets;
 use crate::structured::OutputSchema;
 use crate::tools::{Tool, ToolCallStart, ToolChoice, OUTPUT_TOOL};
@@ -62,15 +62,25 @@ impl Exchange for HttpExchange<'_> {
         // Out of the reader's dialect's range: refused before any request
         // is sent, as an attempt error, so a fallback moves on to a client
         // that takes the value.
-        let params = leaf.generation.with_call(self.generation, self.options);
-        reader.limits().check(&params, &|| {
-            format!("client {}", crate::value::shown(client))
-        })?;
-        let mut request = request.built().await?;
-        let authorized = leaf.provider.authorization().apply(&mut request).await;
-        let secrets = std::mem::take(&mut request.secrets);
+        reader.limits().check(
+            &leaf.generation.with_call(self.generation, self.options),
+            &|| format!("client {}", crate::value::shown(client)),
+        )?;
+        // The request is built and authorized in a block it leaves by
+        // value: a local borrowed across an `.await` keeps its place in
+        // this future for good, and this future is every call's state
+        // while the answer is awaited.
+        let (request, secrets) = {
+            let mut request = match request {
+                AttemptRequest::Ready(request) => request,
+                AttemptRequest::Resolving(resolving) => resolving.await?,
+            };
+            let authorized = leaf.provider.authorization().apply(&mut request).await;
+            let secrets = std::mem::take(&mut request.secrets);
+            authorized.map_err(|e| redacted(e, &secrets))?;
+            (request, secrets)
+        };
         let clean = |e: Error| redacted(e, &secrets);
-        authorized.map_err(clean)?;
         let client = transport::client(leaf)?;
         let (status, mut completion) = if streaming {
             // The forced output tool is how the answer arrives, not a call
@@ -89,8 +99,7 @@ impl Exchange for HttpExchange<'_> {
             Box::pin(stream::exchange(
                 leaf,
                 reader,
-                client,
-                request,
+                transport::open(client, request, &leaf.http),
                 self.raw_response,
                 &mut shown,
             ))

@@ -4,6 +4,8 @@
 mod attempts;
 mod deadline;
 mod exchange;
+#[cfg(test)]
+mod footprint;
 mod gate;
 pub mod observe;
 pub mod raw;
@@ -11,6 +13,7 @@ mod strategy;
 mod stream;
 pub mod transport;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,29 +62,47 @@ pub struct CallRequest {
 /// Runs `request` to completion, failure or cancellation. With a `sink`,
 /// answers are streamed and their text is passed to it as it arrives; an
 /// `observer` hears of each attempt as it starts and ends.
-pub async fn execute(
+///
+/// Not an `async fn`: one keeps each argument twice in its state (as the
+/// argument and as the local it is moved into), and this state is what
+/// every call in flight holds; an `async move` block keeps each once
+/// (`footprint.rs` guards its size).
+#[allow(clippy::manual_async_fn)]
+pub fn execute<'a>(
     registry: Arc<Registry>,
     request: CallRequest,
     cancel: CancellationToken,
+    sink: Option<&'a dyn StreamSink>,
+    observer: Option<Arc<dyn Observer>>,
+) -> impl Future<Output = Result<Response, Failure>> + Send + 'a {
+    async move { run_call(&registry, &request, &cancel, sink, observer).await }
+}
+
+async fn run_call(
+    registry: &Registry,
+    request: &CallRequest,
+    cancel: &CancellationToken,
     sink: Option<&dyn StreamSink>,
     observer: Option<Arc<dyn Observer>>,
 ) -> Result<Response, Failure> {
     let started = Instant::now();
     // The call's generation parameters are typed once here; each attempt
-    // checks them, over its client's, against that client's dialect.
-    let checked = crate::providers::read_call_options(&request.overrides).and_then(|params| {
-        crate::tools::check_output_tool(&request.tools, request.output_schema.is_some())
-            .map(|()| params)
-    });
-    let generation = match checked {
-        Ok(params) => params,
-        Err(error) => {
-            return Err(Failure {
-                error,
-                attempts: Vec::new(),
-            })
-        }
-    };
+    // checks them, over its client's, against that client's dialect. (A
+    // temporary, not a local: a `Result` bound to a name would stay in
+    // the call's state while it waits.)
+    let generation =
+        match crate::providers::read_call_options(&request.overrides).and_then(|params| {
+            crate::tools::check_output_tool(&request.tools, request.output_schema.is_some())
+                .map(|()| params)
+        }) {
+            Ok(params) => params,
+            Err(error) => {
+                return Err(Failure {
+                    error,
+                    attempts: Vec::new(),
+                })
+            }
+        };
     // Compiled once for every attempt (and shared with later calls); an
     // invalid schema fails the call before anything is sent.
     let output = match request.output_schema.as_ref().map(OutputSchema::shared) {
@@ -139,7 +160,7 @@ pub async fn execute(
         raw_response: request.raw_response,
     };
     let ctx = Ctx {
-        registry: &registry,
+        registry,
         log: &log,
         sink,
         exchange: &exchange,

@@ -88,14 +88,16 @@ pub(super) fn run_client<'a, X: Exchange>(
         let deadline = outer.tighten(&node.name, node.total_timeout);
         let mut retries = 0;
         loop {
-            let result = match &node.kind {
+            // Matched as a temporary: a `Result` bound to a name would stay
+            // in this future through the backoff's sleep, and beside (not
+            // over) the attempt's own state, in every call in flight.
+            let error = match match &node.kind {
                 NodeKind::Leaf(leaf) => run_leaf(ctx, node, leaf, deadline).await,
                 NodeKind::Fallback(children) => run_fallback(ctx, node, children, deadline).await,
                 NodeKind::RoundRobin { children, start } => {
                     run_round_robin(ctx, node, children, *start, deadline).await
                 }
-            };
-            let error = match result {
+            } {
                 Ok(answer) => return Ok(answer),
                 Err(e) if deadline.passed() && e.kind != ErrorKind::Cancelled => {
                     return Err(if e.kind == ErrorKind::Timeout {

@@ -1,6 +1,7 @@
 //! One streamed HTTP attempt: frames in, text deltas out, under the
 //! time-to-first-token and idle limits.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -13,7 +14,7 @@ use crate::error::{Error, ErrorKind};
 use crate::framing::{Frame, FrameDecoder};
 use crate::providers::AnswerReader;
 use crate::response::Attempt;
-use crate::wire::{Completion, Deltas, HttpRequest};
+use crate::wire::{Completion, Deltas};
 
 /// Where streamed text goes. Called from the call's own task, in order.
 pub trait StreamSink: Send + Sync {
@@ -98,16 +99,18 @@ async fn watched<T>(
 /// and the whole completion once the provider ended the stream properly.
 /// With `keep_raw`, the completion's `raw` is the stream as received: its
 /// text for SSE, its events' payloads one per line for an AWS event stream.
+/// `opened` is [`transport::open`]'s future: taking it rather than the
+/// request keeps the request (~250 bytes) out of this future, which a
+/// stream holds for as long as it runs.
 pub(super) async fn exchange(
     leaf: &Leaf,
     reader: &dyn AnswerReader,
-    client: &reqwest::Client,
-    request: HttpRequest,
+    opened: impl Future<Output = Result<reqwest::Response, Error>> + Send,
     keep_raw: bool,
     emit: &mut (dyn FnMut(&Deltas) + Send),
 ) -> Result<(u16, Completion), Failed> {
     let mut watch = Watch::new(&leaf.http);
-    let mut response = watched(&watch, transport::open(client, request, &leaf.http)).await?;
+    let mut response = watched(&watch, opened).await?;
     let head = transport::head_of(&mut response);
     let status = head.status;
     if !head.is_success() {

@@ -2,6 +2,7 @@
 //! bounded reads, and turning transport failures into error kinds.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
@@ -89,35 +90,81 @@ pub struct HttpAnswer {
 }
 
 /// Sends the request and returns once the response head has arrived.
-pub async fn open(
+///
+/// Not an `async fn`: one would keep `request` (about 250 bytes) in its
+/// state for as long as the answer takes, beside the copy reqwest holds;
+/// the request is handed to reqwest here and only its pending future is
+/// awaited.
+pub fn open<'a>(
+    client: &reqwest::Client,
+    request: HttpRequest,
+    settings: &'a HttpSettings,
+) -> impl Future<Output = Result<reqwest::Response, Error>> + Send + 'a {
+    let pending = to_reqwest(client, request, settings).map(|sent| client.execute(sent));
+    async move {
+        match pending {
+            Ok(pending) => pending.await,
+            Err(e) => Err(e),
+        }
+        .map_err(|e| transport_error(e, settings))
+    }
+}
+
+/// The request as reqwest takes it. reqwest's builder turns a URL's
+/// userinfo into Basic auth; our header map and body are then moved in,
+/// not copied (`RequestBuilder::headers` would copy every header into the
+/// builder's map). Our headers replace the builder's of the same name, as
+/// `RequestBuilder::headers` does.
+fn to_reqwest(
     client: &reqwest::Client,
     request: HttpRequest,
     settings: &HttpSettings,
-) -> Result<reqwest::Response, Error> {
-    // Awaited as a block's value: a future held in a local, or a builder
-    // still in scope, would add its size to every call's in-flight state.
-    {
-        let mut builder = client
-            .request(request.method, request.url)
-            .headers(request.headers)
-            .body(request.body);
-        if let Some(t) = settings.request_timeout {
-            builder = builder.timeout(t);
+) -> Result<reqwest::Request, reqwest::Error> {
+    let mut sent = client.request(request.method, request.url).build()?;
+    let headers = sent.headers_mut();
+    if headers.is_empty() {
+        *headers = request.headers;
+    } else {
+        for name in request.headers.keys() {
+            headers.remove(name);
         }
-        builder.send()
+        // Values after the first of a name come without it.
+        let mut name = None;
+        for (next, value) in request.headers {
+            name = next.or(name);
+            if let Some(name) = &name {
+                headers.append(name.clone(), value);
+            }
+        }
     }
-    .await
-    .map_err(|e| transport_error(e, settings))
+    *sent.body_mut() = Some(request.body.into());
+    *sent.timeout_mut() = settings.request_timeout;
+    Ok(sent)
 }
 
 /// Sends the request and reads the answer: a whole 2xx body (at most
 /// [`MAX_ANSWER_BYTES`]) or the first [`ERROR_BODY_PREFIX`] of an error body.
-pub async fn send(
+/// Not an `async fn`, for the reason [`open`] gives.
+pub fn send<'a>(
     client: &reqwest::Client,
     request: HttpRequest,
+    settings: &'a HttpSettings,
+) -> impl Future<Output = Result<HttpAnswer, Error>> + Send + 'a {
+    let opened = open(client, request, settings);
+    async move {
+        let response = opened.await?;
+        // Boxed: reading holds the response, its head and the read's own
+        // state (~450 bytes), which would otherwise widen every call's
+        // future for the whole wait, though they only exist once the
+        // answer has come.
+        Box::pin(read_answer(response, settings)).await
+    }
+}
+
+async fn read_answer(
+    mut response: reqwest::Response,
     settings: &HttpSettings,
 ) -> Result<HttpAnswer, Error> {
-    let mut response = open(client, request, settings).await?;
     let head = head_of(&mut response);
     let body = read_body(&mut response, &head, settings).await?;
     Ok(HttpAnswer { head, body })

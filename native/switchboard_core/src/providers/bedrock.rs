@@ -26,7 +26,7 @@ use reqwest::Url;
 use serde_json::{json, Map, Value};
 
 use super::common;
-use super::options::{http_url, merge_body, url_with_query, ClientOptions};
+use super::options::{http_url, url_with_query, ClientOptions, MergedBody};
 use super::spec::{ProviderSpec, SpecKind};
 use super::{AnswerReader, Attempt, Completion, Provider};
 use crate::auth::aws::{
@@ -547,7 +547,12 @@ impl Bedrock {
         if let Some(additional) = additional.filter(|v| !v.is_null()) {
             fields.insert("additionalModelRequestFields".into(), additional);
         }
-        let body = merge_body(&self.body, fields, &rest);
+        let body = MergedBody {
+            client: &self.body,
+            fields,
+            borrowed: None::<(&str, Value)>,
+            call: &rest,
+        };
 
         let mut request = HttpRequest::post_json(url, &body)?;
         if input.stream {

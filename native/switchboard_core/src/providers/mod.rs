@@ -146,16 +146,6 @@ pub enum AttemptRequest<'a> {
     Resolving(Pin<Box<dyn Future<Output = Result<HttpRequest, Error>> + Send + 'a>>),
 }
 
-impl AttemptRequest<'_> {
-    /// The request, once its target is resolved.
-    pub async fn built(self) -> Result<HttpRequest, Error> {
-        match self {
-            AttemptRequest::Ready(request) => Ok(request),
-            AttemptRequest::Resolving(resolving) => resolving.await,
-        }
-    }
-}
-
 /// A client of one provider: resolves each attempt's target, builds its
 /// request and names the reader of its answer.
 pub trait Provider: Send + Sync + fmt::Debug {

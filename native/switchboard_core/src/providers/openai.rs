@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::common;
-use super::options::{merge_body, ClientOptions};
+use super::options::{ClientOptions, MergedBody};
 use super::spec::{ProviderSpec, SpecKind};
 use super::{AnswerReader, Attempt, Completion, Provider};
 use crate::auth::Authorization;
@@ -244,6 +244,44 @@ fn content_json(content: &Content) -> Value {
     }
 }
 
+/// One prompt message as the request writes it: a plain text message (the
+/// usual kind) straight from the call's own string, any other as
+/// [`message_json`] builds (and checks) it.
+enum ChatMessage<'a> {
+    Text(Role, &'a str),
+    Built(Value),
+}
+
+impl<'a> ChatMessage<'a> {
+    fn all(messages: &'a [Message]) -> Result<Vec<Self>, Error> {
+        messages
+            .iter()
+            .map(|m| match &m.content {
+                Content::Text(text) if m.role != Role::Tool && m.tool_calls.is_empty() => {
+                    Ok(ChatMessage::Text(m.role, text))
+                }
+                _ => message_json(m).map(ChatMessage::Built),
+            })
+            .collect()
+    }
+}
+
+impl serde::Serialize for ChatMessage<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            ChatMessage::Built(value) => value.serialize(serializer),
+            // `message_json`'s keys, in its (sorted) order.
+            ChatMessage::Text(role, text) => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("content", text)?;
+                map.serialize_entry("role", role.as_str())?;
+                map.end()
+            }
+        }
+    }
+}
+
 /// One prompt message in OpenAI's shape: an assistant's tool calls go in
 /// `tool_calls` (arguments as JSON text, content `null` when it has no
 /// text), a tool result is a `tool` message naming its call.
@@ -338,12 +376,7 @@ impl OpenAiChat {
         // Every document is sent as `document.pdf`.
         Inline::require_pdf_documents(input.messages, "the OpenAI chat dialect")?;
         let mut fields = Map::new();
-        let messages = input
-            .messages
-            .iter()
-            .map(message_json)
-            .collect::<Result<Vec<_>, _>>()?;
-        fields.insert("messages".into(), Value::Array(messages));
+        let messages = ChatMessage::all(input.messages)?;
         if !input.tools.is_empty() {
             fields.insert("tools".into(), tools_json(input.tools));
             // OpenAI refuses a tool_choice without tools; with none, no
@@ -361,7 +394,12 @@ impl OpenAiChat {
                 fields.insert("stream_options".into(), json!({"include_usage": true}));
             }
         }
-        let body = merge_body(&self.body, fields, input.options);
+        let body = MergedBody {
+            client: &self.body,
+            fields,
+            borrowed: Some(("messages", messages)),
+            call: input.options,
+        };
         Ok(HttpRequest::post_json(self.url.clone(), &body)?
             .with_client_headers(&self.headers, &self.secrets))
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::Url;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use super::spec::ProviderSpec;
@@ -205,6 +206,52 @@ fn is_credential(name: &str, value: &str) -> bool {
     is_credential_header(name) && value.chars().count() >= SHORTEST_CREDENTIAL
 }
 
+/// [`merge_body`]'s body, serialised straight from its layers: neither the
+/// client's options nor the call's are copied for an attempt, and one
+/// provider field (the prompt) may be written from borrowed data rather
+/// than first copied into a JSON tree. Keys come out sorted, as serde_json
+/// orders a `Map`, so the bytes are those of [`merge_body`]'s map.
+pub struct MergedBody<'a, P> {
+    pub client: &'a Map<String, Value>,
+    pub fields: Map<String, Value>,
+    /// A provider field written by its own `Serialize`.
+    pub borrowed: Option<(&'static str, P)>,
+    pub call: &'a Map<String, Value>,
+}
+
+impl<P: Serialize> Serialize for MergedBody<'_, P> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let borrowed_key = self.borrowed.as_ref().map(|(k, _)| *k);
+        let mut keys: Vec<&str> = (self.client.keys())
+            .chain(self.fields.keys())
+            .chain(self.call.keys())
+            .map(String::as_str)
+            .chain(borrowed_key)
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let mut map = serializer.serialize_map(None)?;
+        for key in keys {
+            // The call's value wins; its `nil` removes the key.
+            if let Some(v) = self.call.get(key) {
+                if !v.is_null() {
+                    map.serialize_entry(key, v)?;
+                }
+                continue;
+            }
+            match &self.borrowed {
+                Some((k, p)) if *k == key => map.serialize_entry(key, p)?,
+                _ => {
+                    if let Some(v) = self.fields.get(key).or_else(|| self.client.get(key)) {
+                        map.serialize_entry(key, v)?;
+                    }
+                }
+            }
+        }
+        map.end()
+    }
+}
+
 /// The body: client options, then the fields the provider sets, then the
 /// call's options, which win.
 pub fn merge_body(
@@ -224,4 +271,41 @@ pub fn merge_body(
         }
     }
     body
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!("an object"),
+        }
+    }
+
+    #[test]
+    fn a_merged_body_writes_the_bytes_of_the_merged_map() {
+        let client = map(json!({"model": "m", "temperature": 0.5, "top_p": 1, "user": "u"}));
+        let fields = map(json!({"stream": true, "model": "from-provider"}));
+        // The call wins; its nil removes a key from every layer.
+        let call = map(json!({"temperature": 0.1, "user": null, "stream": null, "seed": 7}));
+        let messages = json!([{"content": "hi", "role": "user"}]);
+        let mut with_messages = fields.clone();
+        with_messages.insert("messages".into(), messages.clone());
+
+        let expected = serde_json::to_vec(&merge_body(&client, with_messages, &call)).unwrap();
+        let merged = MergedBody {
+            client: &client,
+            fields,
+            borrowed: Some(("messages", &messages)),
+            call: &call,
+        };
+        assert_eq!(
+            String::from_utf8(serde_json::to_vec(&merged).unwrap()).unwrap(),
+            String::from_utf8(expected).unwrap()
+        );
+    }
 }
