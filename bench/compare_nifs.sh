@@ -21,8 +21,15 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d)
 cp priv/native/switchboard_nif.so "$WORK/kept.so"
 
+# A copy renamed into place: a VM that has the library loaded keeps its
+# file, where writing over it in place could crash that VM.
+install_nif() {
+  cp "$1" priv/native/switchboard_nif.so.new
+  mv priv/native/switchboard_nif.so.new priv/native/switchboard_nif.so
+}
+
 cleanup() {
-  cp "$WORK/kept.so" priv/native/switchboard_nif.so
+  install_nif "$WORK/kept.so"
   exec 3>&- 2>/dev/null || true
   [ -n "${MOCK_PID:-}" ] && { kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; }
   rm -rf "$WORK"
@@ -61,7 +68,7 @@ for round in $(seq 1 "$ROUNDS"); do
     for build in $order; do
       so=$BEFORE
       [ "$build" = after ] && so=$AFTER
-      cp "$so" priv/native/switchboard_nif.so
+      install_nif "$so"
       mix run --no-compile bench/switchboard_workloads.exs --base-url "$BASE_URL" \
         --workload "$w" --out "$OUT/$build-$w-$round.json" >/dev/null
     done

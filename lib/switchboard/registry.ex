@@ -136,9 +136,10 @@ defmodule Switchboard.Registry do
   `probe_timeout_ms` later (default: one cooldown) no longer holds the
   circuit: the next call probes instead. The probe is chosen after a call has waited for the client's
   limits. An attempt cut short by the caller's `timeout:` (or a strategy's
-  `total_timeout_ms`) counts as a failure only when it had waited at least
-  `slow_call_ms` (default 30 s): a provider that hangs past every call's
-  timeout still opens the circuit, a tight budget does not. Answers do not erase counted failures; failures age out of the
+  `total_timeout_ms`) counts as a failure only when none of its answer had
+  come and it had waited at least `slow_call_ms` (default 30 s): a
+  provider that hangs past every call's timeout still opens the circuit, a
+  tight budget or a stream still under way does not. Answers do not erase counted failures; failures age out of the
   window. A 429 whose `Retry-After` is longer than the client's retry
   policy waits (`max_delay_ms`; 10 s without a policy) opens the circuit
   for that long, at most an hour (or `cooldown_ms` if longer).

@@ -16,10 +16,11 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// return and fault in again the pages of calls that come in waves), but only
 /// while some thread allocates or frees; after a burst the runtime's threads
 /// sit idle, so nothing would come back. Its background thread purges on its
-/// own clock.
+/// own clock; one is enough for that (jemalloc would start one per CPU, each
+/// a thread in the VM's process).
 #[cfg(not(target_env = "msvc"))]
 #[export_name = "_rjem_malloc_conf"]
-static MALLOC_CONF: Options = Options(c"background_thread:true".as_ptr());
+static MALLOC_CONF: Options = Options(c"background_thread:true,max_background_threads:1".as_ptr());
 
 /// A C string jemalloc reads, as its `const char *malloc_conf`.
 #[cfg(not(target_env = "msvc"))]

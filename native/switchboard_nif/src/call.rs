@@ -207,7 +207,7 @@ struct CallTask {
     /// `async fn`'s argument) for as long as the call runs, and the
     /// `async` block below keeps what it captures, beside the copy
     /// `execute` owns; a pointer in each costs 8 bytes, a `CallRequest`
-    /// ~330.
+    /// 176 (`engine/footprint.rs`).
     request: Result<Box<CallRequest>, Box<Failure>>,
     receiver: LocalPid,
     stream_window: Option<u64>,

@@ -15,10 +15,12 @@
 //! longer than their cooldown should set it to their usual answer time.
 //!
 //! An attempt cut short by the caller's `timeout:` (or a strategy's
-//! `total_timeout_ms`) counts as a failure only when it had waited at
-//! least `slow_call_ms` (default 30 s): a provider that hangs past every
-//! call's budget must still open the circuit, while a call whose own
-//! budget was tight says nothing about its client.
+//! `total_timeout_ms`) counts as a failure only when nothing of its answer
+//! had come and it had waited at least `slow_call_ms` (default 30 s): a
+//! provider that hangs past every call's budget must still open the
+//! circuit, while a call whose own budget was tight, or a stream still
+//! under way, says nothing against its client. A model that routinely
+//! answers a plain call slower than that wants a larger `slow_call_ms`.
 //!
 //! Time is tokio's clock, so the rules are tested on a paused one.
 

@@ -246,14 +246,12 @@ impl<'a> Admission<'a> {
     /// Counts the attempt's outcome and charges its tokens: an answer's
     /// usage, or `billed`, the usage of an answer read and then rejected
     /// (a denied finish reason, a schema mismatch), which the provider
-    /// counted all the same. `cut`: the call's (or a strategy's) total
-    /// timeout ended it, which says something about the client only when
-    /// the attempt had waited `slow_call_ms` (see `config::breaker`).
+    /// counted all the same.
     pub fn settle(
         mut self,
         result: &Result<(u16, Completion), Error>,
         billed: Option<&Usage>,
-        cut: bool,
+        cut: Cut,
     ) {
         self.settled = true;
         let (node, leaf) = (self.node, self.leaf);
@@ -265,13 +263,17 @@ impl<'a> Admission<'a> {
             (self.reserved_tokens.take(), leaf.limits.tokens_per_minute)
         {
             let now = Instant::now();
-            let used = usage.map(|usage| {
-                usage.total_tokens.unwrap_or_else(|| {
-                    usage
-                        .input_tokens
-                        .unwrap_or(0)
-                        .saturating_add(usage.output_tokens.unwrap_or(0))
-                })
+            // An answer that reported no usage (a stream without usage)
+            // gives its reservation back and leaves the average alone.
+            let used = usage.and_then(|usage| {
+                usage
+                    .total_tokens
+                    .or(match (usage.input_tokens, usage.output_tokens) {
+                        (None, None) => None,
+                        (input, output) => {
+                            Some(input.unwrap_or(0).saturating_add(output.unwrap_or(0)))
+                        }
+                    })
             });
             node.state.limiter.tokens(budget, now, |b| match used {
                 Some(used) => b.settle(now, reserved, used),
@@ -284,8 +286,10 @@ impl<'a> Admission<'a> {
         let now = Instant::now();
         let outcome = match result {
             Ok(_) => Outcome::Answered,
-            Err(_) if cut && now - self.admitted < settings.slow_call => Outcome::Neither,
-            Err(_) if cut => Outcome::Failed { open_for: None },
+            Err(_) if cut == Cut::Silent && now - self.admitted >= settings.slow_call => {
+                Outcome::Failed { open_for: None }
+            }
+            Err(_) if cut != Cut::No => Outcome::Neither,
             Err(e) if e.kind == ErrorKind::Cancelled => Outcome::Neither,
             Err(e) if e.is_retryable() => Outcome::Failed {
                 open_for: long_retry_after(node, e),
@@ -302,6 +306,19 @@ impl<'a> Admission<'a> {
             on_transition(self.observer, &node.name, t);
         }
     }
+}
+
+/// Whether the call's (or a strategy's) total timeout ended the attempt,
+/// which says something about the client only when nothing of the answer
+/// had come and the attempt had waited `slow_call_ms` (see
+/// `config::breaker`): a provider that hangs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Cut {
+    No,
+    /// Cut before any of the answer was delivered.
+    Silent,
+    /// Cut while the answer streamed: the provider is up, just long.
+    Streaming,
 }
 
 /// A 429's Retry-After longer than the leaf's retry policy would wait
@@ -400,7 +417,7 @@ mod tests {
                     let admission = admit(node, leaf, Deadline::for_call(None), true, None)
                         .await
                         .unwrap();
-                    admission.settle(&answer, None, false);
+                    admission.settle(&answer, None, Cut::No);
                 }
                 started.elapsed()
             });

@@ -258,6 +258,11 @@ async fn run_leaf<'a, X: Exchange>(
         Ok(answer) => (Ok(answer), None),
         Err(Failed { error, billed }) => (Err(error.with_client(&node.name)), billed.map(|u| *u)),
     };
+    let cut = match (cut, delivered) {
+        (false, _) => gate::Cut::No,
+        (true, false) => gate::Cut::Silent,
+        (true, true) => gate::Cut::Streaming,
+    };
     // What an answer read and then rejected was billed all the same.
     admission.settle(&result, billed.as_ref(), cut);
     let number = attempt.number;
