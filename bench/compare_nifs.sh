@@ -28,28 +28,16 @@ install_nif() {
   mv priv/native/switchboard_nif.so.new priv/native/switchboard_nif.so
 }
 
+# shellcheck source=bench/lib/mock.sh
+. bench/lib/mock.sh
+
 cleanup() {
   install_nif "$WORK/kept.so"
-  exec 3>&- 2>/dev/null || true
-  [ -n "${MOCK_PID:-}" ] && { kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; }
+  stop_mock
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-# As bench/run.sh starts it: lowest priority, stops when its stdin closes.
-mkfifo "$WORK/mock.stdin"
-nice -n "${MOCK_NICE:-19}" priv/native/switchboard_mock --port 0 --max-records 1000 \
-  <"$WORK/mock.stdin" >"$WORK/mock.out" 2>"$WORK/mock.err" &
-MOCK_PID=$!
-exec 3>"$WORK/mock.stdin"
-addr=""
-for _ in $(seq 1 100); do
-  addr=$(sed -n 's/^SWITCHBOARD_MOCK_LISTENING //p' "$WORK/mock.out")
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
-[ -n "$addr" ] || { cat "$WORK/mock.err" >&2; exit 1; }
-BASE_URL="http://$addr"
+start_mock
 put() { curl -fsS -X PUT -H 'content-type: application/json' --data "$2" "$BASE_URL/_mock/scenarios/$1"; }
 put bench-a "[{\"content\": \"$WORDS\", \"repeat\": -1}]"
 put bench-b '[{"chunks": 20, "repeat": -1}]'

@@ -12,25 +12,10 @@ export MIX_ENV=prod
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
 MOCK_PID=""
-cleanup() {
-  exec 3>&- 2>/dev/null || true
-  [ -n "$MOCK_PID" ] && { kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; }
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-mkfifo "$WORK/mock.stdin"
-nice -n "${MOCK_NICE:-19}" priv/native/switchboard_mock --port 0 --max-records 1000 \
-  <"$WORK/mock.stdin" >"$WORK/mock.out" 2>"$WORK/mock.err" &
-MOCK_PID=$!
-exec 3>"$WORK/mock.stdin"
-addr=""
-for _ in $(seq 1 100); do
-  addr=$(sed -n 's/^SWITCHBOARD_MOCK_LISTENING //p' "$WORK/mock.out")
-  [ -n "$addr" ] && break
-  sleep 0.1
-done
-[ -n "$addr" ] || { cat "$WORK/mock.err" >&2; exit 1; }
-BASE_URL="http://$addr"
+# shellcheck source=bench/lib/mock.sh
+. bench/lib/mock.sh
+trap 'stop_mock; rm -rf "$WORK"' EXIT
+start_mock
 curl -fsS -X PUT -H 'content-type: application/json' \
   --data '[{"delay_ms": 5000, "repeat": -1}]' "$BASE_URL/_mock/scenarios/bench-c" >/dev/null
 for r in $(seq 1 "$ROUNDS"); do

@@ -68,40 +68,16 @@ EOF
 
 MOCK_PID=""
 cleanup() {
-  # Closing its stdin is the mock's own signal to exit; the kill is for a
-  # mock that is stuck.
-  exec 3>&- 2>/dev/null || true
-  if [ -n "$MOCK_PID" ]; then
-    kill "$MOCK_PID" 2>/dev/null || true
-    wait "$MOCK_PID" 2>/dev/null || true
-  fi
+  stop_mock
   rm -rf "$WORK"
 }
 
-start_mock() {
+# shellcheck source=bench/lib/mock.sh
+. bench/lib/mock.sh
+
+start_switchboard_mock() {
   log "starting switchboard_mock"
-  mkfifo "$WORK/mock.stdin"
-  # The mock stands in for a remote provider: at the lowest priority it takes
-  # the CPU the client under test leaves, instead of preempting it (on 2
-  # cores a preempted BEAM scheduler shows up as a long_schedule event).
-  nice -n "${MOCK_NICE:-19}" priv/native/switchboard_mock --port 0 --max-records 1000 \
-    <"$WORK/mock.stdin" >"$WORK/mock.out" 2>"$WORK/mock.err" &
-  MOCK_PID=$!
-  # The mock exits when its stdin closes: hold the fifo open until cleanup.
-  exec 3>"$WORK/mock.stdin"
-  local addr="" i
-  for i in $(seq 1 100); do
-    addr=$(sed -n 's/^SWITCHBOARD_MOCK_LISTENING //p' "$WORK/mock.out")
-    [ -n "$addr" ] && break
-    kill -0 "$MOCK_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  if [ -z "$addr" ]; then
-    echo "switchboard_mock did not start:" >&2
-    cat "$WORK/mock.err" >&2
-    exit 1
-  fi
-  BASE_URL="http://$addr"
+  start_mock
   echo "listening on $BASE_URL (pid $MOCK_PID)"
 }
 
@@ -233,7 +209,7 @@ main() {
   mkdir -p "$RESULTS"
   # This run's figures only: a stale file would pass for a new one.
   rm -f "$RESULTS"/*.json "$RESULTS"/soak.md
-  start_mock
+  start_switchboard_mock
   script_scenarios
   loopback_limit
   workloads

@@ -38,6 +38,32 @@ defmodule Bench.Probe do
     |> Kernel.*(1024)
   end
 
+  # The peak RSS while every call waits, sampled every `every_ms` until the
+  # first answer comes (left in the mailbox), and the BEAM / native heap
+  # split when the peak was sampled.
+  def sample_until_first_answer({peak, split}, every_ms) do
+    receive do
+      {_ref, {status, _}} = first when status in [:ok, :error] ->
+        send(self(), first)
+        {peak, split}
+    after
+      every_ms ->
+        rss = rss_bytes()
+        next = if rss > peak, do: {rss, memory_split()}, else: {peak, split}
+        sample_until_first_answer(next, every_ms)
+    end
+  end
+
+  # What the VM's allocators hold and what malloc (Rust's heap) has out;
+  # `held`: what malloc has from the OS, freed blocks it keeps included.
+  def memory_split do
+    %{
+      beam: :erlang.memory(:total),
+      malloc: Switchboard.Native.malloc_in_use(),
+      held: Switchboard.Native.malloc_held()
+    }
+  end
+
   @doc """
   The normal scheduler threads' (`N_scheduler`) runqueue wait in ns and
   involuntary context switches so far, keyed by thread id.
@@ -390,7 +416,7 @@ defmodule Bench.Workloads do
   end
 
   defp burst(reg, n, protocol, pending) do
-    before = memory_split()
+    before = Bench.Probe.memory_split()
     rss_before = Bench.Probe.rss_bytes()
     cpu_before = Bench.Probe.cpu_s()
     t0 = System.monotonic_time()
@@ -401,7 +427,7 @@ defmodule Bench.Workloads do
     end
 
     # The plateau: every call in flight, none answered yet.
-    {plateau, split} = sample_until_first_answer({rss_before, before})
+    {plateau, split} = Bench.Probe.sample_until_first_answer({rss_before, before}, 50)
     {lat, errors} = wait_all(pending, n, [], 0)
     wall = seconds(System.monotonic_time() - t0)
     cpu = Bench.Probe.cpu_s() - cpu_before
@@ -438,7 +464,7 @@ defmodule Bench.Workloads do
       end
 
     rss_after = List.last(samples)
-    split = memory_split()
+    split = Bench.Probe.memory_split()
     limit = burst.rss_before_bytes * 1.2
     within = Enum.find_index(samples, &(&1 <= limit))
 
@@ -452,29 +478,6 @@ defmodule Bench.Workloads do
       notes:
         "#{burst.notes}; after the burst: every process collected, RSS each second " <>
           "(MiB): #{Enum.map_join(samples, " ", &round(&1 / 1_048_576))}"
-    }
-  end
-
-  # The peak RSS, and the BEAM/C-heap split when it was sampled.
-  defp sample_until_first_answer({peak, split}) do
-    receive do
-      {_ref, {status, _}} = first when status in [:ok, :error] ->
-        send(self(), first)
-        {peak, split}
-    after
-      50 ->
-        rss = Bench.Probe.rss_bytes()
-        sample_until_first_answer(if rss > peak, do: {rss, memory_split()}, else: {peak, split})
-    end
-  end
-
-  # What the VM's allocators hold and what malloc (Rust's heap) has out;
-  # `held`: what malloc has from the OS, freed blocks it keeps included.
-  defp memory_split do
-    %{
-      beam: :erlang.memory(:total),
-      malloc: Switchboard.Native.malloc_in_use(),
-      held: Switchboard.Native.malloc_held()
     }
   end
 

@@ -34,7 +34,7 @@ defmodule Bench.Scale do
     :erlang.garbage_collect()
     Process.sleep(200)
     pending = :ets.new(:pending, [:set, :private])
-    before = memory_split()
+    before = Bench.Probe.memory_split()
     rss_before = Bench.Probe.rss_bytes()
     cpu_before = Bench.Probe.cpu_s()
     t0 = System.monotonic_time()
@@ -45,7 +45,7 @@ defmodule Bench.Scale do
     end
 
     started_s = seconds(System.monotonic_time() - t0)
-    {plateau, split} = sample_until_first_answer({rss_before, before})
+    {plateau, split} = Bench.Probe.sample_until_first_answer({rss_before, before}, 100)
     tally = wait_all(pending, n, %{lat: [], errors: %{}})
     wall = seconds(System.monotonic_time() - t0)
     cpu = Bench.Probe.cpu_s() - cpu_before
@@ -85,21 +85,6 @@ defmodule Bench.Scale do
     options = Map.merge(%{base_url: "#{base}/s/#{scenario}/v1", model: "m"}, http)
     Registry.new!(%{clients: [%{name: "Bench", provider: "openai-generic", options: options}]})
   end
-
-  defp sample_until_first_answer({peak, split}) do
-    receive do
-      {_ref, {status, _}} = first when status in [:ok, :error] ->
-        send(self(), first)
-        {peak, split}
-    after
-      100 ->
-        rss = Bench.Probe.rss_bytes()
-        sample_until_first_answer(if rss > peak, do: {rss, memory_split()}, else: {peak, split})
-    end
-  end
-
-  defp memory_split,
-    do: %{beam: :erlang.memory(:total), malloc: Switchboard.Native.malloc_in_use()}
 
   defp wait_all(_pending, 0, tally), do: tally
 
