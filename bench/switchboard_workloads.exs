@@ -54,6 +54,14 @@ defmodule Bench.Probe do
     end
   end
 
+  # The `q` quantile of a sorted list (nil when empty).
+  def percentile([], _), do: nil
+
+  def percentile(sorted, q),
+    do: Enum.at(sorted, min(length(sorted) - 1, floor(q * length(sorted))))
+
+  def seconds(native), do: System.convert_time_unit(native, :native, :microsecond) / 1_000_000
+
   # What the VM's allocators hold and what malloc (Rust's heap) has out;
   # `held`: what malloc has from the OS, freed blocks it keeps included.
   def memory_split do
@@ -284,7 +292,7 @@ defmodule Bench.Workloads do
       cpu_before = Bench.Probe.cpu_s()
       t0 = System.monotonic_time()
       {latencies, errors} = drive(reg, total, in_flight, mode)
-      wall = seconds(System.monotonic_time() - t0)
+      wall = Bench.Probe.seconds(System.monotonic_time() - t0)
       cpu = Bench.Probe.cpu_s() - cpu_before
 
       summary(total, in_flight, wall, latencies, errors, cpu)
@@ -429,7 +437,7 @@ defmodule Bench.Workloads do
     # The plateau: every call in flight, none answered yet.
     {plateau, split} = Bench.Probe.sample_until_first_answer({rss_before, before}, 50)
     {lat, errors} = wait_all(pending, n, [], 0)
-    wall = seconds(System.monotonic_time() - t0)
+    wall = Bench.Probe.seconds(System.monotonic_time() - t0)
     cpu = Bench.Probe.cpu_s() - cpu_before
 
     summary(n, n, wall, lat, errors, cpu)
@@ -511,7 +519,7 @@ defmodule Bench.Workloads do
         us / 1000
       end
 
-    wall = seconds(System.monotonic_time() - t0)
+    wall = Bench.Probe.seconds(System.monotonic_time() - t0)
 
     summary(n, 1, wall, times, 0, Bench.Probe.cpu_s() - cpu_before)
     |> Map.put(
@@ -533,21 +541,14 @@ defmodule Bench.Workloads do
       errors: errors,
       wall_s: wall,
       per_s: calls / wall,
-      p50_ms: percentile(sorted, 0.50),
-      p99_ms: percentile(sorted, 0.99),
+      p50_ms: Bench.Probe.percentile(sorted, 0.50),
+      p99_ms: Bench.Probe.percentile(sorted, 0.99),
       cpu_s: cpu,
       cpu_per_call_ms: cpu * 1000 / calls,
       per_inflight_bytes: nil,
       notes: ""
     }
   end
-
-  defp percentile([], _), do: nil
-
-  defp percentile(sorted, q),
-    do: Enum.at(sorted, min(length(sorted) - 1, floor(q * length(sorted))))
-
-  defp seconds(native), do: System.convert_time_unit(native, :native, :microsecond) / 1_000_000
 end
 
 # The runtime threads run at nice +10 here, as in every report so far (the

@@ -44,10 +44,10 @@ defmodule Bench.Scale do
       :ets.insert(pending, {call.ref, System.monotonic_time(:microsecond)})
     end
 
-    started_s = seconds(System.monotonic_time() - t0)
+    started_s = Bench.Probe.seconds(System.monotonic_time() - t0)
     {plateau, split} = Bench.Probe.sample_until_first_answer({rss_before, before}, 100)
     tally = wait_all(pending, n, %{lat: [], errors: %{}})
-    wall = seconds(System.monotonic_time() - t0)
+    wall = Bench.Probe.seconds(System.monotonic_time() - t0)
     cpu = Bench.Probe.cpu_s() - cpu_before
     extra = extra_terminals(0)
     sorted = Enum.sort(tally.lat)
@@ -63,8 +63,8 @@ defmodule Bench.Scale do
       wall_s: wall,
       start_s: started_s,
       per_s: n / wall,
-      p50_ms: percentile(sorted, 0.50),
-      p99_ms: percentile(sorted, 0.99),
+      p50_ms: Bench.Probe.percentile(sorted, 0.50),
+      p99_ms: Bench.Probe.percentile(sorted, 0.99),
       cpu_s: cpu,
       cpu_per_call_ms: cpu * 1000 / n,
       rss_before_bytes: rss_before,
@@ -129,11 +129,4 @@ defmodule Bench.Scale do
         "#{count} #{kind} (first: #{String.slice(message, 0, 200)})"
       end)
   end
-
-  defp percentile([], _), do: nil
-
-  defp percentile(sorted, q),
-    do: Enum.at(sorted, min(length(sorted) - 1, floor(q * length(sorted))))
-
-  defp seconds(native), do: System.convert_time_unit(native, :native, :microsecond) / 1_000_000
 end
