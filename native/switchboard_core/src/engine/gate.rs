@@ -57,8 +57,8 @@ pub(super) struct Admission<'a> {
     leaf: &'a Leaf,
     /// When it was let through as the half-open circuit's probe.
     probe: Option<Instant>,
-    /// When it was let through.
-    admitted: Instant,
+    /// When the breaker let it through (read only with a breaker).
+    admitted: Option<Instant>,
     settled: bool,
     /// A request reserved from `requests_per_minute`, not yet used.
     reserved_request: bool,
@@ -84,7 +84,7 @@ pub(super) async fn admit<'a>(
         node,
         leaf,
         probe: None,
-        admitted: Instant::now(),
+        admitted: None,
         settled: false,
         reserved_request: false,
         reserved_tokens: None,
@@ -106,6 +106,7 @@ pub(super) async fn admit<'a>(
     if let Some(settings) = &leaf.breaker {
         let now = Instant::now();
         let (verdict, transition) = node.state.breaker.admit(settings, now);
+        admission.admitted = Some(now);
         if let Some(t) = transition {
             on_transition(observer, &node.name, t);
         }
@@ -118,7 +119,6 @@ pub(super) async fn admit<'a>(
     }
     admission.reserved_request = false;
     admission.counted = true;
-    admission.admitted = Instant::now();
     node.state.in_flight.fetch_add(1, Ordering::Relaxed);
     Ok(admission)
 }
@@ -286,7 +286,12 @@ impl<'a> Admission<'a> {
         let now = Instant::now();
         let outcome = match result {
             Ok(_) => Outcome::Answered,
-            Err(_) if cut == Cut::Silent && now - self.admitted >= settings.slow_call => {
+            Err(_)
+                if cut == Cut::Silent
+                    && self
+                        .admitted
+                        .is_some_and(|at| now - at >= settings.slow_call) =>
+            {
                 Outcome::Failed { open_for: None }
             }
             Err(_) if cut != Cut::No => Outcome::Neither,
