@@ -257,28 +257,23 @@ defmodule Switchboard.Telemetry do
   @doc false
   # One event of a call, from the NIF (see native/switchboard_nif/src/events.rs).
   @spec dispatch(reference(), term(), tuple()) :: :ok
-  def dispatch(ref, {name, metadata, start, client}, {:start}) do
-    execute(
-      [:switchboard, :call, :start],
-      %{system_time: start + System.time_offset(), monotonic_time: start},
-      %{
-        registry: name,
-        call_ref: ref,
-        telemetry_span_context: ref,
-        metadata: metadata,
-        client: client
-      }
-    )
-  end
-
-  def dispatch(ref, {name, metadata, start, _client}, event) do
+  def dispatch(ref, {name, metadata, start, client}, event) do
     common = %{registry: name, call_ref: ref, telemetry_span_context: ref, metadata: metadata}
-    emit(event, common, start)
+    # The call's `client:` option travels in the context, not the event.
+    emit(with({:start} <- event, do: {:start, client}), common, start)
     log(event, common)
   end
 
   def dispatch(ref, name, event) do
     log(event, %{registry: name, call_ref: ref})
+  end
+
+  defp emit({:start, client}, common, start) do
+    execute(
+      [:switchboard, :call, :start],
+      %{system_time: start + System.time_offset(), monotonic_time: start},
+      Map.put(common, :client, client)
+    )
   end
 
   defp emit({:attempt_start, number, client, provider, offset}, common, start) do
