@@ -94,8 +94,7 @@ defmodule Bench.Soak do
     tally = %{ok: 0, errors: %{}, wrong_text: 0, stray: 0}
     first = min(in_flight, total)
 
-    pending =
-      Enum.reduce(0..(first - 1), %{}, fn i, acc -> Map.merge(acc, start(reg, turns, i)) end)
+    pending = Map.new(0..(first - 1), &start(reg, turns, &1))
 
     loop(reg, turns, total, first, 0, pending, done, tally)
   end
@@ -109,7 +108,7 @@ defmodule Bench.Soak do
         :stream -> Switchboard.stream_to(reg, "question #{i}", client: name)
       end
 
-    %{call.ref => {call, mode}}
+    {call.ref, {call, mode}}
   end
 
   defp loop(_reg, _turns, total, _started, finished, _pending, _done, tally)
@@ -138,9 +137,12 @@ defmodule Bench.Soak do
             :atomics.add(done, 1, 1)
 
             {started, pending} =
-              if started < total,
-                do: {started + 1, Map.merge(pending, start(reg, turns, started))},
-                else: {started, pending}
+              if started < total do
+                {next, entry} = start(reg, turns, started)
+                {started + 1, Map.put(pending, next, entry)}
+              else
+                {started, pending}
+              end
 
             loop(reg, turns, total, started, finished + 1, pending, done, tally)
         end
