@@ -21,6 +21,7 @@ pub mod providers;
 pub mod reasoning;
 pub mod response;
 pub mod retry;
+pub mod roles;
 pub mod secret;
 pub mod structured;
 pub mod tools;

@@ -1,6 +1,6 @@
 //! The provider-neutral conversation a call sends.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::Error;
 use crate::reasoning::{parse_reasoning_parts, Dialect, ReasoningPart};
@@ -128,6 +128,13 @@ pub struct Message {
     /// Tool messages: the tool's name, when the app gives it; found from
     /// the call otherwise (Gemini needs it).
     pub name: Option<String>,
+    /// The name the role is sent under when the client renames it
+    /// (`remap_roles`, a custom `default_role`); see [`crate::roles`].
+    pub role_name: Option<String>,
+    /// Keys the message carries beside its content (`cache_control`, ...),
+    /// and its `metadata:` map; the client's `allowed_role_metadata`
+    /// decides which reach the request.
+    pub metadata: Map<String, Value>,
 }
 
 impl Message {
@@ -139,7 +146,14 @@ impl Message {
             reasoning_parts: Vec::new(),
             tool_call_id: None,
             name: None,
+            role_name: None,
+            metadata: Map::new(),
         }
+    }
+
+    /// The role as the request names it: renamed, or the role's own name.
+    pub fn wire_role(&self) -> &str {
+        self.role_name.as_deref().unwrap_or(self.role.as_str())
     }
 
     /// The reasoning parts a request of `dialect` sends back.
@@ -380,7 +394,37 @@ fn parse_message(index: usize, item: &Value) -> Result<Message, Error> {
         reasoning_parts,
         tool_call_id,
         name,
+        role_name: None,
+        metadata: message_metadata(map).map_err(|e| at(&e))?,
     })
+}
+
+/// The keys a message map has besides the ones a message is made of.
+const MESSAGE_KEYS: &[&str] = &[
+    "role",
+    "content",
+    "tool_calls",
+    "reasoning_parts",
+    "tool_call_id",
+    "name",
+    "metadata",
+];
+
+/// A message's metadata: its `metadata:` map, and every other key beside
+/// its own (BAML's `_.role("user", cache_control=...)` as Elixir writes
+/// it). Keys starting with `__` (an Elixir struct's) are not metadata.
+fn message_metadata(map: &Map<String, Value>) -> Result<Map<String, Value>, String> {
+    let mut metadata = match map.get("metadata") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(other) => return Err(format!(":metadata must be a map, got {}", type_name(other))),
+    };
+    for (key, value) in map {
+        if !MESSAGE_KEYS.contains(&key.as_str()) && !key.starts_with("__") && !value.is_null() {
+            metadata.insert(key.clone(), value.clone());
+        }
+    }
+    Ok(metadata)
 }
 
 /// A tool call the assistant made, as `Response.tool_calls` holds it.

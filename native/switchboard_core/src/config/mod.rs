@@ -57,6 +57,9 @@ pub struct Leaf {
     pub breaker: Option<BreakerSettings>,
     /// `max_in_flight`, `requests_per_minute`, `tokens_per_minute`.
     pub limits: LeafLimits,
+    /// `allowed_roles`, `default_role`, `remap_roles` and
+    /// `allowed_role_metadata`, applied to each call's prompt.
+    pub roles: crate::roles::RoleSelection,
 }
 
 /// The provider is left out: its URL may hold userinfo or a key in the
@@ -336,6 +339,7 @@ fn build_node(
                 },
                 breaker,
                 limits: LeafLimits::parse(&opts, &ctx)?,
+                roles: crate::roles::RoleSelection::parse(&ctx, spec.name, &c.options)?,
             })
         }
     };

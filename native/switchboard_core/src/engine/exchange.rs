@@ -48,8 +48,10 @@ impl Exchange for HttpExchange<'_> {
         streaming: bool,
         emit: &mut (dyn FnMut(&Deltas) + Send),
     ) -> Result<(u16, Completion), Failed> {
+        // The prompt as this client sends it (BAML's role selection).
+        let messages = leaf.roles.apply(self.messages);
         let input = CallInput {
-            messages: self.messages,
+            messages: &messages,
             options: self.options,
             stream: streaming,
             tools: self.tools,

@@ -134,11 +134,15 @@ fn turns_json(turns: &[Message]) -> Result<Vec<Value>, Error> {
             let id = m.tool_call_id.as_deref().ok_or_else(|| {
                 Error::invalid_request("a tool message needs the id of the call it answers")
             })?;
-            results.push(json!({
+            let mut result = json!({
                 "type": "tool_result",
                 "tool_use_id": id,
                 "content": content_json(&m.content),
-            }));
+            });
+            if let Value::Object(block) = &mut result {
+                add_metadata(block, &m.metadata);
+            }
+            results.push(result);
             continue;
         }
         if !results.is_empty() {
@@ -159,12 +163,61 @@ fn turns_json(turns: &[Message]) -> Result<Vec<Value>, Error> {
             }
             _ => content_json(&m.content),
         };
-        out.push(json!({"role": m.role.as_str(), "content": content}));
+        let content = with_metadata(content, &m.metadata);
+        out.push(json!({"role": m.wire_role(), "content": content}));
     }
     if !results.is_empty() {
         out.push(json!({"role": "user", "content": results}));
     }
     Ok(out)
+}
+
+/// A message's metadata (only the keys its client allows are left) on its
+/// last content block, where the Messages API takes `cache_control`: a
+/// text content becomes one text block to carry it.
+fn with_metadata(content: Value, metadata: &Map<String, Value>) -> Value {
+    if metadata.is_empty() {
+        return content;
+    }
+    let mut blocks = match content {
+        Value::String(text) => vec![json!({"type": "text", "text": text})],
+        Value::Array(blocks) => blocks,
+        other => return other,
+    };
+    if let Some(Value::Object(last)) = blocks.last_mut() {
+        add_metadata(last, metadata);
+    }
+    Value::Array(blocks)
+}
+
+/// Metadata keys onto a block; a key the block has already (`type`,
+/// `text`) keeps the block's value.
+fn add_metadata(block: &mut Map<String, Value>, metadata: &Map<String, Value>) {
+    for (key, value) in metadata {
+        block.entry(key.as_str()).or_insert_with(|| value.clone());
+    }
+}
+
+/// `system`: the system messages' text joined, or, when one carries
+/// metadata (a `cache_control` breakpoint), one text block per message
+/// with its metadata.
+fn system_json(system: &[Message]) -> Value {
+    if system.iter().all(|m| m.metadata.is_empty()) {
+        let texts: Vec<String> = system.iter().map(Message::text).collect();
+        return Value::String(texts.join("\n\n"));
+    }
+    Value::Array(
+        system
+            .iter()
+            .map(|m| {
+                let mut block = Map::new();
+                block.insert("type".into(), json!("text"));
+                block.insert("text".into(), Value::String(m.text()));
+                add_metadata(&mut block, &m.metadata);
+                Value::Object(block)
+            })
+            .collect(),
+    )
 }
 
 /// A reasoning part as the block it came as: `thinking` with its
@@ -251,8 +304,7 @@ pub(crate) fn prompt_fields(input: &CallInput<'_>) -> Result<Map<String, Value>,
     let (system, turns) = split_system(input.messages, "anthropic")?;
     let mut fields = Map::new();
     if !system.is_empty() {
-        let system: Vec<String> = system.iter().map(Message::text).collect();
-        fields.insert("system".into(), Value::String(system.join("\n\n")));
+        fields.insert("system".into(), system_json(system));
     }
     fields.insert("messages".into(), Value::Array(turns_json(turns)?));
     tool_fields(input, &mut fields)?;

@@ -361,29 +361,40 @@ fn reasoning_block(part: &ReasoningPart) -> Option<Value> {
     })
 }
 
-/// Converse's turns. Tool results go back in a user turn: consecutive
-/// tool messages make one, and a user message right after them joins it,
-/// as Converse wants user and assistant turns to alternate there.
+/// Converse's turns. Tool results go back in a user turn, and consecutive
+/// messages sent under one role make one turn (tool results and the user
+/// message after them; two user messages, as role selection may leave),
+/// as Converse wants user and assistant turns to alternate.
 fn turns_json(turns: &[Message]) -> Result<Vec<Value>, Error> {
     let mut out: Vec<Value> = Vec::with_capacity(turns.len());
     let mut documents = 0;
-    let mut after_tool = false;
     for m in turns {
-        let blocks = message_blocks(m, &mut documents)?;
-        let joins = after_tool && matches!(m.role, Role::Tool | Role::User);
-        match out.last_mut().and_then(|t| t.get_mut("content")) {
-            Some(Value::Array(content)) if joins => content.extend(blocks),
-            _ => {
-                let role = match m.role {
-                    Role::Assistant => "assistant",
-                    _ => "user",
-                };
-                out.push(json!({"role": role, "content": blocks}));
+        let mut blocks = message_blocks(m, &mut documents)?;
+        blocks.extend(cache_point(m));
+        let role = match (&m.role_name, m.role) {
+            (Some(name), _) => name.as_str(),
+            (None, Role::Assistant) => "assistant",
+            (None, _) => "user",
+        };
+        match out.last_mut() {
+            Some(turn) if turn["role"] == role => {
+                if let Some(Value::Array(content)) = turn.get_mut("content") {
+                    content.extend(blocks);
+                }
             }
+            _ => out.push(json!({"role": role, "content": blocks})),
         }
-        after_tool = m.role == Role::Tool;
     }
     Ok(out)
+}
+
+/// Bedrock's form of a `cache_control` breakpoint the client allows: a
+/// `cachePoint` block after the message's content. Other metadata keys
+/// have no place in Converse and are not sent.
+fn cache_point(m: &Message) -> Option<Value> {
+    m.metadata
+        .contains_key("cache_control")
+        .then(|| json!({"cachePoint": {"type": "default"}}))
 }
 
 /// `messages` and `system` for a prompt. Converse takes system prompts apart
@@ -392,7 +403,10 @@ fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
     let (system, turns) = split_system(messages, "aws-bedrock")?;
     let mut fields = Map::new();
     if !system.is_empty() {
-        let system: Vec<Value> = system.iter().map(|m| json!({"text": m.text()})).collect();
+        let system: Vec<Value> = system
+            .iter()
+            .flat_map(|m| std::iter::once(json!({"text": m.text()})).chain(cache_point(m)))
+            .collect();
         fields.insert("system".into(), Value::Array(system));
     }
     fields.insert("messages".into(), Value::Array(turns_json(turns)?));

@@ -117,10 +117,12 @@ fn prompt_fields(messages: &[Message]) -> Result<Map<String, Value>, Error> {
         if !results.is_empty() {
             contents.push(json!({"role": "user", "parts": std::mem::take(&mut results)}));
         }
-        let role = if m.role == Role::Assistant {
-            "model"
-        } else {
-            "user"
+        // Gemini names the assistant `model` (BAML's default `remap_roles`
+        // for google-ai); a client's own renaming wins.
+        let role = match (&m.role_name, m.role) {
+            (Some(name), _) => name.as_str(),
+            (None, Role::Assistant) => "model",
+            (None, _) => "user",
         };
         let mut parts: Vec<Value> = match &m.content {
             Content::Text(t) if t.is_empty() && !m.tool_calls.is_empty() => Vec::new(),

@@ -248,7 +248,8 @@ fn content_json(content: &Content) -> Value {
 /// usual kind) straight from the call's own string, any other as
 /// [`message_json`] builds (and checks) it.
 enum ChatMessage<'a> {
-    Text(Role, &'a str),
+    /// The role as sent (renamed, or its own name) and the text.
+    Text(&'a str, &'a str),
     Built(Value),
 }
 
@@ -258,7 +259,7 @@ impl<'a> ChatMessage<'a> {
             .iter()
             .map(|m| match &m.content {
                 Content::Text(text) if m.role != Role::Tool && m.tool_calls.is_empty() => {
-                    Ok(ChatMessage::Text(m.role, text))
+                    Ok(ChatMessage::Text(m.wire_role(), text))
                 }
                 _ => message_json(m).map(ChatMessage::Built),
             })
@@ -275,7 +276,7 @@ impl serde::Serialize for ChatMessage<'_> {
             ChatMessage::Text(role, text) => {
                 let mut map = serializer.serialize_map(Some(2))?;
                 map.serialize_entry("content", text)?;
-                map.serialize_entry("role", role.as_str())?;
+                map.serialize_entry("role", role)?;
                 map.end()
             }
         }
@@ -287,7 +288,7 @@ impl serde::Serialize for ChatMessage<'_> {
 /// text), a tool result is a `tool` message naming its call.
 fn message_json(m: &Message) -> Result<Value, Error> {
     let mut out = Map::new();
-    out.insert("role".into(), Value::from(m.role.as_str()));
+    out.insert("role".into(), Value::from(m.wire_role()));
     match m.role {
         Role::Assistant if !m.tool_calls.is_empty() => {
             let content = match m.text() {

@@ -155,7 +155,7 @@ fn input_item(m: &Message) -> Value {
         Content::Text(t) => vec![json!({"type": text_type, "text": t})],
         Content::Parts(parts) => parts.iter().map(|p| input_part(text_type, p)).collect(),
     };
-    json!({"role": m.role.as_str(), "content": content})
+    json!({"role": m.wire_role(), "content": content})
 }
 
 /// A tool's result: its text as `output`, or, when it holds images or

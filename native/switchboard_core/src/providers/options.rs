@@ -71,7 +71,6 @@ impl ClientOptions {
         // every provider agrees on, so a typo fails at registry build time.
         o.str("api_key")?;
         o.str("base_url")?;
-        o.str("default_role")?;
         let generation = check_body_types(&o, &ctx, raw)?;
         if raw.get("stream").is_some_and(|v| !v.is_null()) {
             return Err(Error::config(format!(
