@@ -62,6 +62,20 @@ defmodule Switchboard do
 
       {:ok, final} = Switchboard.call(reg, history, tools: tools)
 
+  Each client sends the roles of a prompt as its `allowed_roles`,
+  `default_role` and `remap_roles` options say (BAML's role selection; see
+  the README, "Roles and prompt caching"). A message may also carry
+  metadata beside `role` and `content`, or in a `metadata:` map, such as
+  Anthropic's prompt-caching breakpoint:
+
+      [%{role: "system", content: manual, cache_control: %{type: "ephemeral"}},
+       %{role: "user", content: "What does chapter 3 say?"}]
+
+  Only the keys the client's `allowed_role_metadata` allows (none by
+  default) are sent, in each provider's own form: on the last content block
+  on Anthropic and Claude on Vertex, a `cachePoint` block on Bedrock;
+  providers without such a field drop them.
+
   ## Options
 
   This is the one place the call options are documented. Each function
@@ -219,7 +233,12 @@ defmodule Switchboard do
   alias Switchboard.{Call, Chunk, Error, Native, Registry, Response, Telemetry}
 
   @type prompt :: String.t() | [message()]
-  @type message :: %{required(:role) => String.t(), required(:content) => String.t() | [map()]}
+  @type message :: %{
+          required(:role) => String.t(),
+          required(:content) => String.t() | [map()] | nil,
+          optional(:metadata) => map(),
+          optional(atom() | String.t()) => term()
+        }
   @typedoc "An option of `call/3`, `call!/3` and `async/3`; see Options in the module docs."
   @type option ::
           {:client, String.t()}

@@ -9,9 +9,11 @@ defmodule Switchboard.Usage do
       `prompt_tokens`.
     * `cached_input_tokens` - the part of `input_tokens` read from the
       provider's cache (OpenAI `prompt_tokens_details.cached_tokens`,
-      Anthropic `cache_read_input_tokens`).
+      Anthropic `cache_read_input_tokens`, Bedrock `cacheReadInputTokens`,
+      Gemini `cachedContentTokenCount`).
     * `cache_creation_input_tokens` - the part of `input_tokens` written to
-      the provider's cache (Anthropic `cache_creation_input_tokens`).
+      the provider's cache (Anthropic `cache_creation_input_tokens`, Bedrock
+      `cacheWriteInputTokens`).
     * `output_tokens` - the answer's tokens, reasoning included.
     * `reasoning_tokens` - the part of `output_tokens` the model spent
       reasoning (OpenAI `reasoning_tokens`, Gemini `thoughtsTokenCount`);

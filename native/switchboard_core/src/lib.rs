@@ -5,7 +5,7 @@
 //!
 //! Modules depend one way only, each on those before it:
 //! `error`, `secret`, `value`, `weak_map` -> `tools`, `reasoning` -> `prompt`, `response`, `wire`
-//! -> `pricing`, `structured`, `framing`, `env` -> `auth` -> `providers` -> `retry`, `config`
+//! -> `roles`, `pricing`, `structured`, `framing`, `env` -> `auth` -> `providers` -> `retry`, `config`
 //! -> `engine`.
 
 pub mod auth;

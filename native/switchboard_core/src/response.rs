@@ -19,7 +19,7 @@ pub struct Usage {
     pub total_tokens: Option<u64>,
     /// Prompt tokens read from the provider's cache.
     pub cached_input_tokens: Option<u64>,
-    /// Prompt tokens written to the provider's cache (Anthropic).
+    /// Prompt tokens written to the provider's cache (Anthropic, Bedrock).
     pub cache_creation_input_tokens: Option<u64>,
     /// Output tokens spent on reasoning; part of `output_tokens` too.
     pub reasoning_tokens: Option<u64>,
