@@ -372,26 +372,6 @@ defmodule Switchboard.BedrockTest do
       assert msg =~ ~s("missing")
     end
 
-    test "a profile's credential_process: its keys sign the request", %{dir: dir} do
-      sc = scripted([%{content: "ok"}])
-      keys = %{access_key_id: "AKIDPROCESS", secret_access_key: "process/secret/EXAMPLE"}
-      aws!(sc, %{credentials: [keys], region: "us-east-1"})
-      script = Path.join(dir, "creds.sh")
-
-      File.write!(script, """
-      #!/bin/sh
-      printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s"}' #{keys.access_key_id} #{keys.secret_access_key}
-      """)
-
-      File.chmod!(script, 0o755)
-      File.write!(Path.join(dir, "config"), "[profile proc]\ncredential_process = #{script}\n")
-
-      reg = registry!(%{clients: [bedrock("B", sc, %{profile: "proc"})]})
-      assert {:ok, %Response{content: "ok"}} = Switchboard.call(reg, "hi")
-      assert [req] = requests(sc)
-      assert %{"key" => "AKIDPROCESS"} = signature(req)
-    end
-
     test "a cancelled call kills the credential_process it was waiting for", %{dir: dir} do
       pid_file = Path.join(dir, "pid")
       script = Path.join(dir, "slow-creds.sh")

@@ -4,8 +4,11 @@
 //! behind (a `sso login` helper, a vault client waiting on a prompt). This
 //! one is spawned with `kill_on_drop`: dropping the call's future kills it.
 //!
-//! Only the process itself is killed, not processes it started and left
-//! running; helpers that fork should `exec` their last command.
+//! It runs through `sh -c`, as the SDK runs it. A simple command (a program
+//! and its arguments, the usual case) is started with `exec`, so the
+//! process killed is the command itself rather than a shell waiting on it;
+//! a compound one (`a && b`, a pipe) runs as given, and then only the shell
+//! is killed, not what it started.
 //!
 //! The output format is the AWS CLI's: `{"Version": 1, "AccessKeyId",
 //! "SecretAccessKey", "SessionToken"?, "Expiration"?}`. Neither its output
@@ -69,7 +72,7 @@ impl CredentialProcess {
 
     async fn run(&self) -> Result<Credentials, CredentialsError> {
         let output = tokio::process::Command::new("sh")
-            .args(["-c", &self.command])
+            .args(["-c", &shell_line(&self.command)])
             .stdin(Stdio::null())
             .kill_on_drop(true)
             .output()
@@ -84,6 +87,18 @@ impl CredentialProcess {
             )));
         }
         parse(&output.stdout).map_err(CredentialsError::provider_error)
+    }
+}
+
+/// The line `sh -c` runs: a simple command `exec`ed, so that it replaces
+/// the shell and is the process `kill_on_drop` kills; anything with shell
+/// syntax beyond words and quotes as given.
+fn shell_line(command: &str) -> String {
+    const SYNTAX: &[char] = &[';', '&', '|', '<', '>', '(', ')', '`', '$', '\n'];
+    if command.contains(SYNTAX) {
+        command.to_owned()
+    } else {
+        format!("exec {command}")
     }
 }
 
@@ -168,6 +183,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn simple_commands_are_execed_and_compound_ones_run_as_given() {
+        assert_eq!(
+            shell_line("/opt/bin/creds --user 'a b'"),
+            "exec /opt/bin/creds --user 'a b'"
+        );
+        for compound in ["a && b", "a | b", "a; b", "a $(b)", "a > f"] {
+            assert_eq!(shell_line(compound), compound);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_process_that_prints_credentials_is_read() {
+        let process = CredentialProcess {
+            command: r#"printf '{"Version": 1, "AccessKeyId": "AKIDRUN", "SecretAccessKey": "s"}'"#
+                .to_owned(),
+        };
+        let c = process.run().await.expect("credentials");
+        assert_eq!(c.access_key_id(), "AKIDRUN");
+    }
+
     /// Whether process `pid` exists and is not a zombie (killed, not yet
     /// reaped), from its `/proc/<pid>/stat` state.
     fn running(pid: &str) -> bool {
@@ -185,8 +221,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("sb-proc-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let pid_file = dir.join("pid");
+        // A script, as profiles name them: it says its pid, then sleeps.
+        let script = dir.join("slow.sh");
+        std::fs::write(
+            &script,
+            format!("echo $$ > {}\nexec sleep 60\n", pid_file.display()),
+        )
+        .unwrap();
         let process = CredentialProcess {
-            command: format!("echo $$ > {}; exec sleep 60", pid_file.display()),
+            command: format!("sh {}", script.display()),
         };
         let fetch = tokio::spawn(async move { process.run().await });
         // Wait for the process to say it started.
