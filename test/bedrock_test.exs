@@ -372,6 +372,26 @@ defmodule Switchboard.BedrockTest do
       assert msg =~ ~s("missing")
     end
 
+    test "a cancelled call kills the credential_process it was waiting for", %{dir: dir} do
+      pid_file = Path.join(dir, "pid")
+      script = Path.join(dir, "slow-creds.sh")
+      # Says its pid, then becomes a minute-long sleep (same process).
+      File.write!(script, "#!/bin/sh\necho $$ > #{pid_file}\nexec sleep 60\n")
+      File.chmod!(script, 0o755)
+      File.write!(Path.join(dir, "config"), "[profile slow]\ncredential_process = #{script}\n")
+
+      sc = scenario()
+      reg = registry!(%{clients: [bedrock("B", sc, %{profile: "slow"})]})
+      call = Switchboard.async(reg, "hi")
+      os_pid = wait_for_pid(pid_file)
+      assert running?(os_pid)
+
+      :ok = Switchboard.cancel(call)
+      assert {:error, %Error{kind: :cancelled}} = Switchboard.await(call)
+      wait_until_gone(os_pid)
+      assert requests(sc) == []
+    end
+
     test "credentials the server rejects are dropped: the next call reads the chain again" do
       sc = scripted([%{content: "ok", repeat: -1}])
       aws!(sc, %{credentials: [@keys]})
@@ -696,5 +716,39 @@ defmodule Switchboard.BedrockTest do
       {[], result} = collect(Switchboard.stream_to(reg, "hi"))
       assert {:error, %Error{kind: :rate_limited, status: 429}} = result
     end
+  end
+
+  # The pid a credential_process wrote, once it has written it all.
+  defp wait_for_pid(file) do
+    case File.read(file) do
+      {:ok, text} ->
+        if String.ends_with?(text, "\n"),
+          do: String.trim(text),
+          else: retry(fn -> wait_for_pid(file) end)
+
+      {:error, _} ->
+        retry(fn -> wait_for_pid(file) end)
+    end
+  end
+
+  # Whether the OS process exists and is not a zombie (killed, not yet reaped).
+  defp running?(os_pid) do
+    case File.read("/proc/#{os_pid}/stat") do
+      {:ok, stat} ->
+        [_, after_name] = String.split(stat, ") ", parts: 2)
+        not String.starts_with?(after_name, ["Z", "X"])
+
+      {:error, _} ->
+        false
+    end
+  end
+
+  defp wait_until_gone(os_pid) do
+    if running?(os_pid), do: retry(fn -> wait_until_gone(os_pid) end)
+  end
+
+  defp retry(fun) do
+    Process.sleep(10)
+    fun.()
   end
 end

@@ -298,7 +298,9 @@ defmodule Switchboard.ProvidersTest do
 
   test "http2_prior_knowledge speaks cleartext HTTP/2 and shares one connection" do
     sc = scenario()
-    reg = registry!(%{clients: [openai("H2", sc, %{http: %{http2_prior_knowledge: true}})]})
+    # A connect timeout no other test uses: a connection pool of its own.
+    http = %{http2_prior_knowledge: true, connect_timeout_ms: 9_871}
+    reg = registry!(%{clients: [openai("H2", sc, %{http: http})]})
 
     calls = for i <- 1..20, do: Switchboard.async(reg, "q#{i}")
     assert Enum.all?(calls, &match?({:ok, %Response{}}, Switchboard.await(&1)))
@@ -306,5 +308,19 @@ defmodule Switchboard.ProvidersTest do
     assert length(reqs) == 20
     assert Enum.all?(reqs, &(&1["version"] == "HTTP/2.0"))
     assert {:ok, %Response{}} = Switchboard.call(reg, "again", client: "H2")
+    # Twenty concurrent calls and one more, all multiplexed on one connection.
+    assert [_one] = requests(sc) |> Enum.map(& &1["connection"]) |> Enum.uniq()
+  end
+
+  test "HTTP/1.1 calls one after another reuse one pooled connection" do
+    sc = scenario()
+    # A connect timeout no other test uses: a connection pool of its own.
+    reg = registry!(%{clients: [openai("H1", sc, %{http: %{connect_timeout_ms: 9_872}})]})
+
+    for i <- 1..5, do: assert({:ok, %Response{}} = Switchboard.call(reg, "q#{i}"))
+    reqs = requests(sc)
+    assert Enum.all?(reqs, &(&1["version"] == "HTTP/1.1"))
+    assert [id] = reqs |> Enum.map(& &1["connection"]) |> Enum.uniq()
+    assert is_integer(id) and id > 0
   end
 end

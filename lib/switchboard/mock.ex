@@ -106,7 +106,8 @@ defmodule Switchboard.Mock do
   ## Request records
 
   `requests/2` returns maps with binary keys: `"method"`, `"version"`
-  (`"HTTP/1.1"` or `"HTTP/2.0"`; the mock also speaks cleartext HTTP/2), `"path"` (without
+  (`"HTTP/1.1"` or `"HTTP/2.0"`; the mock also speaks cleartext HTTP/2), `"connection"`
+  (which accepted connection carried it, numbered from 1), `"path"` (without
   the `/s/<scenario>` prefix), `"query"` (`""` when absent), `"headers"` (a
   list of `{name, value}` tuples, lowercased names, in arrival order),
   `"body"` (raw binary), `"json"` (decoded body with binary keys, or `nil`),

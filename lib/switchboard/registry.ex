@@ -267,9 +267,9 @@ defmodule Switchboard.Registry do
       "A"
 
       iex> {:error, %Switchboard.Error{kind: :config, message: message}} =
-      ...>   Switchboard.Registry.new(%{clients: [%{name: "A", provider: "nope"}]})
-      iex> message
-      "client \\"A\\": unknown provider \\"nope\\""
+      ...>   Switchboard.Registry.new(%{clients: [%{name: "A", provider: "azure"}]})
+      iex> String.starts_with?(message, ~s(client "A": unknown provider "azure"; did you mean "azure-openai"?))
+      true
   """
   @spec new(config()) :: {:ok, t()} | {:error, Error.t()}
   def new(config) when is_map(config), do: wrap(Native.registry_new(config))

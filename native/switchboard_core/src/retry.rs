@@ -145,7 +145,10 @@ impl RetryPolicy {
         let sctx = format!("{ctx} strategy");
         let s = Options::new(&sctx, strategy);
         let ms = |key: &str, default: u64| -> Result<Duration, Error> {
-            Ok(Duration::from_millis(s.u64(key)?.unwrap_or(default)))
+            Ok(
+                s.millis_at_most(key, crate::config::bounds::MAX_TIMEOUT_MS)?
+                    .unwrap_or(Duration::from_millis(default)),
+            )
         };
         let backoff = match s.str("type")?.unwrap_or("constant_delay") {
             "constant_delay" => {

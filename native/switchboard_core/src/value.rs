@@ -42,7 +42,7 @@ impl<'a> Options<'a> {
         Error::config(format!(
             "{}: option {key:?} must be {expected}, got {}",
             self.ctx,
-            type_name(got)
+            described(got)
         ))
     }
 
@@ -82,6 +82,18 @@ impl<'a> Options<'a> {
         Ok(self.u64(key)?.map(Duration::from_millis))
     }
 
+    /// A duration in milliseconds of at most `max_ms`.
+    pub fn millis_at_most(&self, key: &str, max_ms: u64) -> Result<Option<Duration>, Error> {
+        match self.u64(key)? {
+            Some(ms) if ms > max_ms => Err(Error::config(format!(
+                "{}: option {key:?} must be at most {max_ms} ms ({}), got {ms}",
+                self.ctx,
+                in_words(max_ms)
+            ))),
+            ms => Ok(ms.map(Duration::from_millis)),
+        }
+    }
+
     pub fn f64(&self, key: &str) -> Result<Option<f64>, Error> {
         match self.get(key) {
             None => Ok(None),
@@ -119,7 +131,7 @@ impl<'a> Options<'a> {
                 other => Err(Error::config(format!(
                     "{}: option {key:?} entry {k:?} must be a string, got {}",
                     self.ctx,
-                    type_name(other)
+                    described(other)
                 ))),
             })
             .collect()
@@ -162,6 +174,26 @@ pub fn shown(s: &str) -> String {
     }
 }
 
+/// A bound in milliseconds as a person reads it: `24 h`, `90 s`.
+fn in_words(ms: u64) -> String {
+    match ms {
+        ms if ms % 3_600_000 == 0 => format!("{} h", ms / 3_600_000),
+        ms if ms % 1000 == 0 => format!("{} s", ms / 1000),
+        ms => format!("{ms} ms"),
+    }
+}
+
+/// A value as an error shows it: numbers and booleans as given (`-5`,
+/// `1.5`: what the user typed, never a secret), anything else by its type
+/// name only.
+pub fn described(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        other => type_name(other).to_owned(),
+    }
+}
+
 /// A short name for a JSON value's type, for error messages that must not
 /// echo the value itself (it may be huge or secret).
 pub fn type_name(v: &Value) -> &'static str {
@@ -173,5 +205,30 @@ pub fn type_name(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "a map",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_wrong_number_is_shown_as_given_and_a_wrong_string_is_not() {
+        let map = json!({"n": -5, "f": 1.5, "b": true, "s": "sk-secret"});
+        let o = Options::new("client \"A\"", map.as_object().unwrap());
+        let message = |e: Error| e.message;
+        assert_eq!(
+            message(o.u64("n").unwrap_err()),
+            "client \"A\": option \"n\" must be a non-negative integer, got -5"
+        );
+        assert!(message(o.u64("f").unwrap_err()).ends_with("got 1.5"));
+        assert!(message(o.str("b").unwrap_err()).ends_with("got true"));
+        let e = message(o.u64("s").unwrap_err());
+        assert!(
+            e.ends_with("got a string") && !e.contains("sk-secret"),
+            "{e}"
+        );
     }
 }

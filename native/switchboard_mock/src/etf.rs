@@ -162,6 +162,10 @@ pub fn record_to_term(r: &Record) -> Term {
     map(vec![
         ("method", binary(r.method.as_bytes())),
         ("version", binary(r.version.as_bytes())),
+        (
+            "connection",
+            int(i64::try_from(r.connection).unwrap_or(i64::MAX)),
+        ),
         ("path", binary(r.path.as_bytes())),
         ("query", binary(r.query.as_bytes())),
         ("headers", Term::from(List::from(headers))),

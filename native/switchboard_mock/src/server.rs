@@ -46,6 +46,9 @@ async fn accept_loop(
     state: Arc<State>,
     shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
+    // Numbers each accepted connection, for records to say which one
+    // carried them (tests of connection reuse count them).
+    let mut connections: u64 = 0;
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(conn) => conn,
@@ -57,8 +60,10 @@ async fn accept_loop(
             }
             Err(e) => return Err(e),
         };
+        connections += 1;
         tokio::spawn(serve_connection(
             stream,
+            connections,
             Arc::clone(&state),
             shutdown.clone(),
         ));
@@ -74,12 +79,13 @@ fn is_transient_accept_error(e: &io::Error) -> bool {
 
 async fn serve_connection(
     stream: TcpStream,
+    connection: u64,
     state: Arc<State>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     // Each SSE event and split piece must leave as its own segment.
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+    let service = service_fn(move |req| handle(Arc::clone(&state), connection, req));
     // HTTP/1.1, or cleartext HTTP/2 for clients that start with its preface
     // (h2c prior knowledge), as real providers answer HTTP/2 over TLS.
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -132,12 +138,13 @@ impl std::error::Error for DropConnection {}
 
 async fn handle(
     state: Arc<State>,
+    connection: u64,
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, DropConnection> {
     if req.uri().path().starts_with(control::PREFIX) {
         return Ok(control::handle(&state, req).await);
     }
-    provider_request(state, req).await
+    provider_request(state, connection, req).await
 }
 
 /// Splits `/s/<scenario>/rest` into the scenario and `/rest`.
@@ -154,6 +161,7 @@ fn split_scenario(path: &str) -> Option<(&str, &str)> {
 
 async fn provider_request(
     state: Arc<State>,
+    connection: u64,
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, DropConnection> {
     let received_at_us = state.now_us();
@@ -229,6 +237,7 @@ async fn provider_request(
             received_at_us,
             http_version(parts.version),
         )
+        .with_connection(connection)
         .with_auth(verdict.as_ref().map(|v| match v {
             Ok(accepted) => accepted.scheme(),
             Err(_) => "rejected",

@@ -105,6 +105,9 @@ pub struct Record {
     pub received_at_us: u64,
     /// `"HTTP/1.1"` or `"HTTP/2.0"`.
     pub version: &'static str,
+    /// Which of the server's accepted connections carried it, numbered
+    /// from 1 in accept order.
+    pub connection: u64,
     /// How the request's `Authorization` was judged, when the scenario
     /// checks it: `"sigv4"`, `"bearer"` or `"rejected"`.
     pub auth: Option<&'static str>,
@@ -135,11 +138,17 @@ impl Record {
             body,
             received_at_us,
             version,
+            connection: 0,
             auth: None,
             finish: AtomicU64::new(0),
             status: AtomicU16::new(0),
             in_flight: OnceLock::new(),
         }
+    }
+
+    pub fn with_connection(mut self, connection: u64) -> Record {
+        self.connection = connection;
+        self
     }
 
     pub fn with_auth(mut self, auth: Option<&'static str>) -> Record {

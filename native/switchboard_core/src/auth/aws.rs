@@ -26,6 +26,7 @@
 //! it will be sent: method, URL, headers and body bytes.
 
 mod http_client;
+mod process;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -159,11 +160,14 @@ impl AwsCredentials {
 
     /// When the cache should stop handing these out.
     fn cache_until(&self) -> Option<Instant> {
-        let expiry = self.expiry?;
-        let lifetime = expiry
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO);
-        Some(Instant::now() + lifetime - REFRESH_MARGIN.min(lifetime / 2))
+        self.cache_until_from(SystemTime::now(), Instant::now())
+    }
+
+    /// [`Self::cache_until`] as seen at `wall` (the clock the expiry is
+    /// given in), which is `now` on the runtime's clock.
+    fn cache_until_from(&self, wall: SystemTime, now: Instant) -> Option<Instant> {
+        let lifetime = self.expiry?.duration_since(wall).unwrap_or(Duration::ZERO);
+        Some(now + lifetime - REFRESH_MARGIN.min(lifetime / 2))
     }
 }
 
@@ -414,8 +418,19 @@ impl AwsAuth {
             // No profile files at all is fine without an explicit profile.
             (Err(_), None) => None,
         };
+        // A profile's credential_process is run here, so that a cancelled
+        // call kills it (see process.rs); every other source is the SDK's.
+        let process = match &profiles {
+            Ok(set) => {
+                process::CredentialProcess::for_profile(set, env.get("AWS_ACCESS_KEY_ID").is_ok())
+            }
+            Err(_) => None,
+        };
         let chain = match &self.source {
             CredentialSource::Static(_) => None,
+            CredentialSource::Chain { .. } if process.is_some() => {
+                process.map(SharedCredentialsProvider::new)
+            }
             CredentialSource::Chain { profile } => {
                 let region = self
                     .region_now()?
@@ -708,24 +723,19 @@ mod tests {
 
     #[test]
     fn short_lived_credentials_are_kept_for_half_their_life() {
+        // Both clocks read once and passed in: exact, however slow the
+        // machine running the test.
         let secret = Secret::new("secret-key");
         let mut c = AwsCredentials::new("AKID", &secret, None);
-        assert!(c.cache_until().is_none());
-        c.expiry = Some(SystemTime::now() + Duration::from_secs(60));
-        let until = c.cache_until().expect("expires");
-        let kept = until.duration_since(Instant::now());
-        assert!(
-            kept > Duration::from_secs(25) && kept <= Duration::from_secs(30),
-            "{kept:?}"
-        );
-        c.expiry = Some(SystemTime::now() + Duration::from_secs(3600));
-        let kept = c
-            .cache_until()
-            .expect("expires")
-            .duration_since(Instant::now());
-        assert!(
-            kept > Duration::from_secs(3290) && kept <= Duration::from_secs(3300),
-            "{kept:?}"
-        );
+        let (wall, now) = (SystemTime::now(), Instant::now());
+        assert!(c.cache_until_from(wall, now).is_none());
+        let kept = |c: &AwsCredentials| c.cache_until_from(wall, now).expect("expires") - now;
+        c.expiry = Some(wall + Duration::from_secs(60));
+        assert_eq!(kept(&c), Duration::from_secs(30));
+        c.expiry = Some(wall + Duration::from_secs(3600));
+        assert_eq!(kept(&c), Duration::from_secs(3300));
+        // Already expired: not kept at all.
+        c.expiry = Some(wall - Duration::from_secs(1));
+        assert_eq!(kept(&c), Duration::ZERO);
     }
 }

@@ -19,6 +19,12 @@ use crate::error::{error_chain, Error, ErrorKind};
 
 /// How long connecting to a credential endpoint may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long connecting (name lookup included) to a link-local or loopback
+/// service may take: the GCE metadata server answers a connect at once on
+/// GCE, and off GCE, where `metadata.google.internal` does not resolve or
+/// its address is not routed, the probe must fail in seconds, not wait
+/// [`CONNECT_TIMEOUT`] (Google's own libraries give it 2 to 3 s).
+pub const LOCAL_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long one credential request may take, answer included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest credential answer read; tokens are a few KB.
@@ -34,6 +40,14 @@ pub enum Route {
 }
 
 impl Route {
+    /// How long connecting may take on this route.
+    pub fn connect_timeout(self) -> Duration {
+        match self {
+            Route::Internet => CONNECT_TIMEOUT,
+            Route::Local => LOCAL_CONNECT_TIMEOUT,
+        }
+    }
+
     /// `Local` for link-local and loopback hosts (instance metadata, ECS
     /// container credentials, a sidecar): a proxy must never see the
     /// tokens and keys those hand out. `host` as in a URL (IPv6 in brackets).
@@ -86,7 +100,7 @@ fn client(route: Route) -> Result<&'static reqwest::Client, Error> {
         return Ok(c);
     }
     let built = builder(route)
-        .connect_timeout(CONNECT_TIMEOUT)
+        .connect_timeout(route.connect_timeout())
         .timeout(REQUEST_TIMEOUT)
         .build()
         .map_err(|e| {
@@ -126,9 +140,15 @@ pub struct Fetch<'a> {
 /// `:auth` errors that say what was being fetched (`what`), never the body
 /// sent, which carries credentials.
 pub async fn send(fetch: Fetch<'_>, what: &str) -> Result<Answer, Error> {
+    let route = fetch.route;
     let failed = |e: reqwest::Error| {
         let e = e.without_url();
-        let why = if e.is_timeout() {
+        let why = if e.is_connect() && e.is_timeout() {
+            format!(
+                "no connection within {} ms",
+                route.connect_timeout().as_millis()
+            )
+        } else if e.is_timeout() {
             "timed out".to_owned()
         } else if e.is_connect() {
             format!("cannot connect ({})", error_chain(&e))

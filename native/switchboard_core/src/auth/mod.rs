@@ -68,12 +68,28 @@ impl KeySource {
     pub fn resolve(&self) -> Result<Secret, Error> {
         match self {
             KeySource::Literal(k) => Ok(k.clone()),
-            KeySource::Env(var) => crate::env::var(var).map(Secret::new).ok_or_else(|| {
-                Error::new(
-                    ErrorKind::Auth,
-                    format!("no API key: the environment variable {var} is not set"),
-                )
-            }),
+            KeySource::Env(var) => {
+                let key = crate::env::var(var).ok_or_else(|| {
+                    Error::new(
+                        ErrorKind::Auth,
+                        format!("no API key: the environment variable {var} is not set"),
+                    )
+                })?;
+                // Checked as a literal key is at build time: sent as it is,
+                // a server's echo of the mangled bytes would show the key.
+                match crate::config::bounds::first_bad_credential_byte(&key) {
+                    None => Ok(Secret::new(key)),
+                    Some(at) => Err(Error::new(
+                        ErrorKind::Auth,
+                        format!(
+                            "the environment variable {var} holds a character that cannot travel in \
+                             an HTTP header (a space, a control character or non-ASCII, at byte {at} \
+                             of {}); its value is not shown",
+                            key.len()
+                        ),
+                    )),
+                }
+            }
         }
     }
 }

@@ -113,7 +113,7 @@ impl BreakerSettings {
         };
         // A day is longer than any useful window or cooldown, and keeps
         // every deadline computed from them far from overflowing.
-        const DAY_MS: u64 = 86_400_000;
+        const DAY_MS: u64 = super::bounds::MAX_TIMEOUT_MS;
         Ok(BreakerSettings {
             failure_threshold: positive("failure_threshold", MAX_THRESHOLD)?
                 .map_or(defaults.failure_threshold, |n| n as u32),

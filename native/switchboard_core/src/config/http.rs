@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::bounds::MAX_TIMEOUT_MS;
 use crate::error::Error;
 use crate::value::Options;
 
@@ -52,7 +53,8 @@ impl HttpSettings {
         ])?;
         s.http2_prior_knowledge = o.bool("http2_prior_knowledge")?.unwrap_or(false);
         let limit = |key: &str| -> Result<Option<Option<Duration>>, Error> {
-            Ok(o.millis(key)?.map(|d| (!d.is_zero()).then_some(d)))
+            Ok(o.millis_at_most(key, MAX_TIMEOUT_MS)?
+                .map(|d| (!d.is_zero()).then_some(d)))
         };
         if let Some(d) = limit("connect_timeout_ms")? {
             s.connect_timeout = d;
@@ -78,6 +80,7 @@ impl HttpSettings {
                 "{hctx}: option {k:?} belongs on leaf clients; fallback and round-robin clients only take total_timeout_ms"
             )));
         }
-        Ok(o.millis("total_timeout_ms")?.filter(|d| !d.is_zero()))
+        Ok(o.millis_at_most("total_timeout_ms", MAX_TIMEOUT_MS)?
+            .filter(|d| !d.is_zero()))
     }
 }

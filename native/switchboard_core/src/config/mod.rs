@@ -3,10 +3,12 @@
 //! caches) lives in its [`ClientStore`], which the registries rebuilt or
 //! reloaded from it inherit.
 
+pub mod bounds;
 pub mod breaker;
 mod health;
 pub mod http;
 pub mod limits;
+mod provider_names;
 mod shorthand;
 mod source;
 mod state;
@@ -256,8 +258,12 @@ fn build_node(
     store: &ClientStore,
 ) -> Result<ClientNode, Error> {
     let ctx = ctx(c);
-    let spec: &'static ProviderSpec = spec::find(&c.provider)
-        .ok_or_else(|| Error::config(format!("{ctx}: unknown provider {}", shown(&c.provider))))?;
+    let spec: &'static ProviderSpec = spec::find(&c.provider).ok_or_else(|| {
+        Error::config(format!(
+            "{ctx}: {}",
+            provider_names::unknown_provider(&c.provider)
+        ))
+    })?;
     let provider = spec.name;
     let retry = match &c.retry_policy {
         None => None,

@@ -65,9 +65,9 @@ pub(super) fn source(name: &str) -> Result<ClientSource, Error> {
         .ok_or_else(|| Error::config(format!("unknown client {}", shown(name))))?;
     if spec::find(provider).is_none() {
         return Err(Error::config(format!(
-            "unknown client {}: {} is not a known provider",
+            "unknown client {}: {}",
             shown(name),
-            shown(provider)
+            super::provider_names::unknown_provider(provider)
         )));
     }
     let mut options = Map::new();

@@ -129,24 +129,33 @@ async fn run_call(
                     adhoc = n;
                     &*adhoc
                 }
-                Err(_) => {
+                Err(e) => {
+                    // A `provider/model` name says why it is no client
+                    // (an unknown provider, with the nearest one).
+                    let why = if name.contains('/') {
+                        format!("; {}", e.message)
+                    } else {
+                        String::new()
+                    };
                     return Err(Failure {
                         error: Error::config(format!(
-                            "client {} is not in the registry (known: {})",
+                            "client {} is not in the registry (known: {}){why}",
                             crate::value::shown(name),
-                            registry.client_names().collect::<Vec<_>>().join(", ")
+                            listed(registry)
                         )),
                         attempts: Vec::new(),
-                    })
+                    });
                 }
             },
         },
         (None, Some(i)) => &registry.clients[i],
         (None, None) => {
             return Err(Failure {
-                error: Error::config(
-                    "the registry has no primary client; set one or pass client: in the call",
-                ),
+                error: Error::config(format!(
+                    "the registry has {} clients and no primary: pass client: in the call, or set primary: (clients: {})",
+                    registry.clients.len(),
+                    listed(registry)
+                )),
                 attempts: Vec::new(),
             })
         }
@@ -195,4 +204,19 @@ async fn run_call(
         }),
         Err(error) => Err(Failure { error, attempts }),
     }
+}
+
+/// Client names for an error: the first ten, then how many more.
+fn listed(registry: &Registry) -> String {
+    const SHOWN: usize = 10;
+    let more = registry.clients.len().saturating_sub(SHOWN);
+    let mut list = registry
+        .client_names()
+        .take(SHOWN)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more > 0 {
+        list.push_str(&format!(" and {more} more"));
+    }
+    list
 }

@@ -148,19 +148,50 @@ async fn run_fallback<'a, X: Exchange>(
     deadline: Deadline<'a>,
 ) -> Result<Answer, Error> {
     let mut last = None;
+    let mut failures = Vec::with_capacity(children.len());
     for &child in children {
-        match run_client(ctx, &ctx.registry.clients[child], deadline).await {
+        let child = &ctx.registry.clients[child];
+        match run_client(ctx, child, deadline).await {
             Ok(answer) => return Ok(answer),
             Err(e) if e.kind == ErrorKind::Cancelled || deadline.passed() => return Err(e),
-            Err(e) => last = Some(e),
+            Err(e) => {
+                failures.push(failure_summary(&child.name, &e));
+                last = Some(e);
+            }
         }
     }
     let mut error = last.unwrap_or_else(|| Error::config("empty strategy"));
     error.message = format!(
-        "every client of fallback {:?} failed; the last said: {}",
-        node.name, error.message
+        "every client of fallback {:?} failed ({}); the last said: {}",
+        node.name,
+        summaries(&failures),
+        error.message
     );
     Err(error)
+}
+
+/// `A: rate_limited 429`, one client's failure in a fallback's error.
+fn failure_summary(client: &str, e: &Error) -> String {
+    match e.status {
+        Some(status) => format!("{client}: {} {status}", e.kind),
+        None => format!("{client}: {}", e.kind),
+    }
+}
+
+/// The failures joined, the first [`SUMMARISED`] of them: a fallback may
+/// list many clients, and its message must stay readable.
+fn summaries(failures: &[String]) -> String {
+    const SUMMARISED: usize = 8;
+    let mut text = failures
+        .iter()
+        .take(SUMMARISED)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if failures.len() > SUMMARISED {
+        text.push_str(&format!(", and {} more", failures.len() - SUMMARISED));
+    }
+    text
 }
 
 /// One turn of a round-robin: its next child, or, while children refuse
@@ -539,6 +570,32 @@ mod tests {
         let clients: Vec<&str> = attempts.iter().map(|a| a.client.as_str()).collect();
         assert_eq!(clients, ["A", "B"]);
         assert_eq!(script.calls()[1], ("B".to_owned(), 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_fallback_summarises_every_clients_failure_and_keeps_the_last_kind() {
+        let fb =
+            json!({"name": "F", "provider": "fallback", "options": {"strategy": ["A", "B", "C"]}});
+        let reg = registry(vec![leaf("A"), leaf("B"), leaf("C"), fb], json!({}));
+        let script = Scripted::new(&[
+            ("A", vec![fail(ErrorKind::RateLimited)]),
+            ("B", vec![fail(ErrorKind::Auth)]),
+            ("C", vec![fail(ErrorKind::Server)]),
+        ]);
+        let e = run(&reg, "F", &script, None).await.0.unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Server);
+        assert_eq!(
+            e.message,
+            "every client of fallback \"F\" failed (A: rate_limited, B: auth, C: server); \
+             the last said: scripted failure"
+        );
+        let many: Vec<String> = (0..10).map(|i| format!("c{i}: server 500")).collect();
+        assert!(summaries(&many).ends_with("c7: server 500, and 2 more"));
+        let with_status = Error {
+            status: Some(429),
+            ..Error::new(ErrorKind::RateLimited, "m")
+        };
+        assert_eq!(failure_summary("A", &with_status), "A: rate_limited 429");
     }
 
     #[tokio::test(start_paused = true)]

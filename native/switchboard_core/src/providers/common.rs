@@ -52,6 +52,38 @@ pub fn code_text(v: Option<&Value>) -> Option<String> {
     }
 }
 
+/// The kind an OpenAI-shaped error object's `type` or `code` names: an
+/// error type or code (`rate_limit_exceeded`), or an HTTP status as a
+/// number (OpenRouter's `code`); `None` for one not known.
+pub fn error_kind(v: &Value) -> Option<ErrorKind> {
+    if let Some(status) = v.as_u64() {
+        return u16::try_from(status)
+            .ok()
+            .filter(|s| (400..=599).contains(s))
+            .map(ErrorKind::from_status);
+    }
+    Some(match v.as_str()? {
+        "server_error" | "api_error" | "internal_error" => ErrorKind::Server,
+        "rate_limit_exceeded" | "rate_limit_error" => ErrorKind::RateLimited,
+        "overloaded_error" | "overloaded" => ErrorKind::Overloaded,
+        "invalid_request_error" | "context_length_exceeded" => ErrorKind::InvalidRequest,
+        "authentication_error" | "invalid_api_key" => ErrorKind::Auth,
+        "permission_error" => ErrorKind::Permission,
+        "not_found_error" | "model_not_found" => ErrorKind::NotFound,
+        _ => return None,
+    })
+}
+
+/// The kind of an OpenAI-shaped error object found inside an answer that
+/// came with a 200 status: from its `type`, else its `code`, else `:server`.
+pub fn error_object_kind(err: &Value) -> ErrorKind {
+    ["type", "code"]
+        .iter()
+        .filter_map(|field| err.get(field))
+        .find_map(error_kind)
+        .unwrap_or(ErrorKind::Server)
+}
+
 pub fn u64_at(v: &Value, path: &[&str]) -> Option<u64> {
     path.iter()
         .try_fold(v, |acc, key| acc.get(key))

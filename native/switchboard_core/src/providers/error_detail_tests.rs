@@ -83,6 +83,54 @@ fn openai_errors_inside_answers_and_streams_keep_their_code() {
 }
 
 #[test]
+fn an_error_object_inside_a_200_answer_is_mapped_by_its_code() {
+    for (body, kind) in [
+        (
+            r#"{"error": {"message": "slow down", "code": 429}}"#,
+            ErrorKind::RateLimited,
+        ),
+        (
+            r#"{"error": {"message": "bad", "code": 400}}"#,
+            ErrorKind::InvalidRequest,
+        ),
+        (
+            r#"{"error": {"message": "m", "type": "invalid_request_error"}}"#,
+            ErrorKind::InvalidRequest,
+        ),
+        (
+            r#"{"error": {"message": "m", "code": "rate_limit_exceeded"}}"#,
+            ErrorKind::RateLimited,
+        ),
+        (
+            r#"{"error": {"message": "m", "code": 401}}"#,
+            ErrorKind::Auth,
+        ),
+        (
+            r#"{"error": {"message": "m", "code": 529}}"#,
+            ErrorKind::Overloaded,
+        ),
+        (
+            r#"{"error": {"message": "m", "code": 502}}"#,
+            ErrorKind::Server,
+        ),
+        (
+            r#"{"error": {"message": "m", "code": "brand_new"}}"#,
+            ErrorKind::Server,
+        ),
+        (
+            r#"{"error": {"message": "m", "code": 200}}"#,
+            ErrorKind::Server,
+        ),
+        (r#"{"error": "plain"}"#, ErrorKind::Server),
+    ] {
+        let e = openai()
+            .parse_response(&head(200), body.as_bytes())
+            .expect_err("an error object");
+        assert_eq!(e.kind, kind, "{body}");
+    }
+}
+
+#[test]
 fn anthropic_error_type_is_the_provider_type() {
     let p = provider(
         "anthropic",

@@ -16,7 +16,7 @@ use super::options::{ClientOptions, MergedBody};
 use super::spec::{ProviderSpec, SpecKind};
 use super::{AnswerReader, Attempt, Completion, Provider};
 use crate::auth::Authorization;
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 use crate::generation::{self, Limits};
 use crate::prompt::{Content, Inline, Message, Part, Role};
 use crate::response::Usage;
@@ -438,12 +438,11 @@ impl AnswerReader for OpenAiChat {
                 .get("message")
                 .and_then(Value::as_str)
                 .unwrap_or("the provider returned an error object");
-            return Err(
-                Error::new(ErrorKind::Server, msg.to_owned()).with_provider_detail(
+            return Err(Error::new(common::error_object_kind(err), msg.to_owned())
+                .with_provider_detail(
                     common::code_text(err.get("code")).as_deref(),
                     err.get("type").and_then(Value::as_str),
-                ),
-            );
+                ));
         }
         let choice = v
             .get("choices")

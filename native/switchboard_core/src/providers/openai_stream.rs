@@ -335,11 +335,7 @@ fn stream_error(err: &Value) -> Error {
     if let Some(message) = err.as_str() {
         return Error::new(ErrorKind::Server, short(message));
     }
-    let kind = ["type", "code"]
-        .iter()
-        .filter_map(|field| err.get(field))
-        .find_map(error_kind)
-        .unwrap_or(ErrorKind::Server);
+    let kind = super::common::error_object_kind(err);
     let message = err
         .get("message")
         .and_then(Value::as_str)
@@ -348,25 +344,6 @@ fn stream_error(err: &Value) -> Error {
         super::common::code_text(err.get("code")).as_deref(),
         err.get("type").and_then(Value::as_str),
     )
-}
-
-fn error_kind(v: &Value) -> Option<ErrorKind> {
-    if let Some(status) = v.as_u64() {
-        return u16::try_from(status)
-            .ok()
-            .filter(|s| (400..=599).contains(s))
-            .map(ErrorKind::from_status);
-    }
-    Some(match v.as_str()? {
-        "server_error" | "api_error" | "internal_error" => ErrorKind::Server,
-        "rate_limit_exceeded" | "rate_limit_error" => ErrorKind::RateLimited,
-        "overloaded_error" | "overloaded" => ErrorKind::Overloaded,
-        "invalid_request_error" | "context_length_exceeded" => ErrorKind::InvalidRequest,
-        "authentication_error" | "invalid_api_key" => ErrorKind::Auth,
-        "permission_error" => ErrorKind::Permission,
-        "not_found_error" | "model_not_found" => ErrorKind::NotFound,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

@@ -70,6 +70,7 @@ impl ClientOptions {
         // Type-check what we read ourselves, and the body options whose type
         // every provider agrees on, so a typo fails at registry build time.
         o.str("api_key")?;
+        crate::config::bounds::check_credentials(&ctx, raw)?;
         o.str("base_url")?;
         let generation = check_body_types(&o, &ctx, raw)?;
         if raw.get("stream").is_some_and(|v| !v.is_null()) {
@@ -172,12 +173,14 @@ pub fn check_body_types(
 }
 
 fn parse_headers(ctx: &str, given: Vec<(String, String)>) -> Result<(HeaderMap, Secrets), Error> {
+    crate::config::bounds::check_headers(ctx, &given)?;
     let mut headers = HeaderMap::with_capacity(given.len());
     let mut secrets = Secrets::default();
     for (name, value) in given {
         let invalid = || {
             Error::config(format!(
-                "{ctx}: option \"headers\" has an invalid header {name:?}"
+                "{ctx}: option \"headers\" has an invalid header name {}",
+                crate::value::shown(&name)
             ))
         };
         let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid())?;
