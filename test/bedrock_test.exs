@@ -372,6 +372,43 @@ defmodule Switchboard.BedrockTest do
       assert msg =~ ~s("missing")
     end
 
+    # Inside the VM a child's exit status is lost (the BEAM ignores
+    # SIGCHLD, so the kernel reaps it): the printed credentials decide.
+    test "a profile's credential_process: its keys sign the request", %{dir: dir} do
+      sc = scripted([%{content: "ok"}])
+      keys = %{access_key_id: "AKIDPROCESS", secret_access_key: "process/secret/EXAMPLE"}
+      aws!(sc, %{credentials: [keys], region: "us-east-1"})
+      script = Path.join(dir, "creds.sh")
+
+      File.write!(script, """
+      #!/bin/sh
+      printf '{"Version": 1, "AccessKeyId": "%s", "SecretAccessKey": "%s"}' #{keys.access_key_id} #{keys.secret_access_key}
+      """)
+
+      File.chmod!(script, 0o755)
+      File.write!(Path.join(dir, "config"), "[profile proc]\ncredential_process = #{script}\n")
+
+      reg = registry!(%{clients: [bedrock("B", sc, %{profile: "proc"})]})
+      assert {:ok, %Response{content: "ok"}} = Switchboard.call(reg, "hi")
+      assert [req] = requests(sc)
+      assert %{"key" => "AKIDPROCESS"} = signature(req)
+    end
+
+    test "a credential_process that fails is an :auth error that shows none of its output",
+         %{dir: dir} do
+      sc = scenario()
+      script = Path.join(dir, "broken-creds.sh")
+      File.write!(script, "#!/bin/sh\necho 'token leaked-by-process' >&2\necho oops-secret\nexit 3\n")
+      File.chmod!(script, 0o755)
+      File.write!(Path.join(dir, "config"), "[profile broken]\ncredential_process = #{script}\n")
+
+      reg = registry!(%{clients: [bedrock("B", sc, %{profile: "broken"})]})
+      assert {:error, %Error{kind: :auth} = err} = Switchboard.call(reg, "hi")
+      refute inspect(err) =~ "oops-secret"
+      refute inspect(err) =~ "leaked-by-process"
+      assert requests(sc) == []
+    end
+
     test "a cancelled call kills the credential_process it was waiting for", %{dir: dir} do
       pid_file = Path.join(dir, "pid")
       script = Path.join(dir, "slow-creds.sh")

@@ -18,6 +18,8 @@ use std::fmt;
 use std::process::Stdio;
 use std::time::SystemTime;
 
+use tokio::io::AsyncReadExt;
+
 use aws_config::profile::ProfileSet;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{self, ProvideCredentials};
@@ -71,24 +73,47 @@ impl CredentialProcess {
     }
 
     async fn run(&self) -> Result<Credentials, CredentialsError> {
-        let output = tokio::process::Command::new("sh")
+        let failed = |what: &str, e: std::io::Error| {
+            CredentialsError::provider_error(format!("credential_process: {what}: {e}"))
+        };
+        // stderr is not kept: it is never shown, and may hold keys.
+        let mut child = tokio::process::Command::new("sh")
             .args(["-c", &shell_line(&self.command)])
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
             .kill_on_drop(true)
-            .output()
-            .await
-            .map_err(|e| {
-                CredentialsError::provider_error(format!("cannot run credential_process: {e}"))
-            })?;
-        if !output.status.success() {
-            return Err(CredentialsError::provider_error(format!(
-                "credential_process exited with {} (its output is not shown: it may hold keys)",
-                output.status
-            )));
+            .spawn()
+            .map_err(|e| failed("cannot run it", e))?;
+        let mut stdout = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            out.take(MAX_OUTPUT_BYTES)
+                .read_to_end(&mut stdout)
+                .await
+                .map_err(|e| failed("cannot read its output", e))?;
         }
-        parse(&output.stdout).map_err(CredentialsError::provider_error)
+        match child.wait().await {
+            Ok(status) if !status.success() => {
+                return Err(CredentialsError::provider_error(format!(
+                    "credential_process exited with {status} (its output is not shown: it may hold keys)"
+                )))
+            }
+            Ok(_) => {}
+            // The BEAM sets SIGCHLD to SIG_IGN, so the kernel reaps its
+            // children itself and their exit status is lost: inside the VM
+            // the output, read to its end above, is all there is to judge by.
+            Err(e) if e.raw_os_error() == Some(ECHILD) => {}
+            Err(e) => return Err(failed("cannot wait for it", e)),
+        }
+        parse(&stdout).map_err(CredentialsError::provider_error)
     }
 }
+
+/// `waitpid`'s "no child processes" (10 on Linux and the BSDs).
+const ECHILD: i32 = 10;
+
+/// Credentials JSON is a few hundred bytes; more is not read.
+const MAX_OUTPUT_BYTES: u64 = 64 * 1024;
 
 /// The line `sh -c` runs: a simple command `exec`ed, so that it replaces
 /// the shell and is the process `kill_on_drop` kills; anything with shell
