@@ -32,7 +32,7 @@ const BODY: &str = r#"{"model":"m","messages":[{"role":"user","content":"What is
 
 #[derive(Clone)]
 enum Transport {
-    Engine(transport::Transport, &'static HttpSettings),
+    Engine(Box<transport::Transport>, &'static HttpSettings),
     Reqwest(reqwest::Client),
     Hyper(Box<HyperClient<HttpConnector, Full<Bytes>>>),
 }
@@ -68,7 +68,7 @@ impl Transport {
                 ..HttpSettings::default()
             }));
             Transport::Engine(
-                transport::client_for(settings).expect("engine transport"),
+                Box::new(transport::client_for(settings).expect("engine transport")),
                 settings,
             )
         };
