@@ -398,7 +398,12 @@ defmodule Switchboard.BedrockTest do
          %{dir: dir} do
       sc = scenario()
       script = Path.join(dir, "broken-creds.sh")
-      File.write!(script, "#!/bin/sh\necho 'token leaked-by-process' >&2\necho oops-secret\nexit 3\n")
+
+      File.write!(
+        script,
+        "#!/bin/sh\necho 'token leaked-by-process' >&2\necho oops-secret\nexit 3\n"
+      )
+
       File.chmod!(script, 0o755)
       File.write!(Path.join(dir, "config"), "[profile broken]\ncredential_process = #{script}\n")
 

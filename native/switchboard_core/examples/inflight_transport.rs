@@ -1,16 +1,16 @@
 //! What one in-flight request costs in the HTTP stack alone, without
-//! Switchboard's engine: reqwest (as the engine configures it) next to
-//! hyper-util's pooled client, which exposes the HTTP/1 buffer settings
-//! reqwest hides. The numbers behind bench/README.md's "Memory per
-//! in-flight call" decision.
+//! Switchboard's engine: the engine's transport (hyper-util's pooled client
+//! as `engine::transport` builds it) next to reqwest, which the engine used
+//! before, and a bare hyper-util client. The numbers behind bench/README.md's
+//! "Memory per in-flight call" decision and "The engine on hyper-util".
 //!
 //! ```sh
 //! cargo run --release -p switchboard_core --example inflight_transport -- \
 //!     http://127.0.0.1:PORT/s/bench-c/v1/chat/completions 10000 hyper-h1
 //! ```
 //!
-//! Modes: `reqwest-h1`, `reqwest-h2`, `hyper-h1`, `hyper-h1-small`
-//! (a 1 KiB exact read buffer), `hyper-h2`. The URL should answer after a
+//! Modes: `engine-h1`, `engine-h2`, `reqwest-h1`, `reqwest-h2`, `hyper-h1`,
+//! `hyper-h1-small` (a 1 KiB exact read buffer), `hyper-h2`. The URL should answer after a
 //! delay (the bench's `bench-c` scenario: 5 s), so that every request is
 //! in flight at once. Prints RSS and malloc growth per request at the
 //! plateau (sampled every 50 ms until the first answer arrives).
@@ -24,11 +24,15 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
+use switchboard_core::config::HttpSettings;
+use switchboard_core::engine::transport;
+use switchboard_core::wire::HttpRequest;
 
 const BODY: &str = r#"{"model":"m","messages":[{"role":"user","content":"What is the BEAM?"}]}"#;
 
 #[derive(Clone)]
 enum Transport {
+    Engine(Box<transport::Transport>, &'static HttpSettings),
     Reqwest(reqwest::Client),
     Hyper(Box<HyperClient<HttpConnector, Full<Bytes>>>),
 }
@@ -58,7 +62,19 @@ impl Transport {
             }
             Transport::Hyper(Box::new(b.build(connector)))
         };
+        let engine = |h2: bool| {
+            let settings: &'static HttpSettings = Box::leak(Box::new(HttpSettings {
+                http2_prior_knowledge: h2,
+                ..HttpSettings::default()
+            }));
+            Transport::Engine(
+                Box::new(transport::client_for(settings).expect("engine transport")),
+                settings,
+            )
+        };
         match mode {
+            "engine-h1" => engine(false),
+            "engine-h2" => engine(true),
             "reqwest-h1" => reqwest(false),
             "reqwest-h2" => reqwest(true),
             "hyper-h1" => hyper(false, None),
@@ -70,6 +86,15 @@ impl Transport {
 
     async fn post(&self, url: &str) -> Result<usize, String> {
         match self {
+            Transport::Engine(t, settings) => {
+                let url = url::Url::parse(url).map_err(|e| e.to_string())?;
+                let mut request = HttpRequest::post_json(url, &()).map_err(|e| e.message)?;
+                request.body = Bytes::from_static(BODY.as_bytes());
+                let answer = transport::send(t, request, settings)
+                    .await
+                    .map_err(|e| e.message)?;
+                Ok(answer.body.len())
+            }
             Transport::Reqwest(c) => {
                 let r = c
                     .post(url)

@@ -193,7 +193,7 @@ impl RetryPolicy {
 }
 
 /// Reads `retry-after-ms` (OpenAI) or `retry-after` (seconds or HTTP date).
-pub fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub fn parse_retry_after(headers: &http::header::HeaderMap) -> Option<Duration> {
     let get = |name: &str| {
         headers
             .get(name)
@@ -283,12 +283,12 @@ mod tests {
 
     #[test]
     fn retry_after_forms() {
-        let mut h = reqwest::header::HeaderMap::new();
+        let mut h = http::header::HeaderMap::new();
         h.insert("retry-after", "2".parse().unwrap());
         assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
         h.insert("retry-after-ms", "150".parse().unwrap());
         assert_eq!(parse_retry_after(&h), Some(Duration::from_millis(150)));
-        let mut d = reqwest::header::HeaderMap::new();
+        let mut d = http::header::HeaderMap::new();
         d.insert(
             "retry-after",
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),

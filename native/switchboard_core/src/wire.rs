@@ -4,9 +4,10 @@
 use std::fmt;
 
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Method, Url};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::Method;
 use serde_json::{Map, Value};
+use url::Url;
 
 use crate::error::Error;
 use crate::prompt::Message;
@@ -63,7 +64,7 @@ impl HttpRequest {
             .map_err(|e| Error::invalid_request(format!("cannot encode the body: {e}")))?;
         let mut headers = HeaderMap::with_capacity(4);
         headers.insert(
-            reqwest::header::CONTENT_TYPE,
+            http::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
         let mut secrets = Secrets::default();

@@ -7,7 +7,7 @@
 //! client's first call, not when its registry is built, and reads the
 //! emulator's environment (so `System.put_env/2` works) through a snapshot of
 //! every variable it knows, taken then. Its network sources (STS, SSO, ECS,
-//! IMDS) go through reqwest, like every other request of switchboard.
+//! IMDS) go through reqwest, like switchboard's other credential requests.
 //!
 //! The chain and its credentials are cached per [`ChainIdentity`] (the
 //! `profile` and `region` options) in the registry's [`CredentialCaches`],
@@ -42,7 +42,7 @@ use aws_smithy_runtime_api::client::identity::Identity;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_types::os_shim_internal::{Env, Fs};
 use aws_types::region::Region;
-use reqwest::header::{HeaderName, HeaderValue};
+use http::header::{HeaderName, HeaderValue};
 use tokio::time::Instant;
 
 use super::{CachedCredential, CredentialCaches, Expiring};
@@ -508,7 +508,7 @@ fn endpoint_from(
     }
     for variable in [service_variable, ENDPOINT_VARIABLE] {
         if let Some(url) = var(variable) {
-            let parsed = reqwest::Url::parse(url.trim()).ok();
+            let parsed = url::Url::parse(url.trim()).ok();
             if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host()) {
                 // The value is not shown: a URL may carry a password.
                 return Err(Error::config(format!(
@@ -586,7 +586,7 @@ pub fn sign_with(
         let mut value = HeaderValue::from_str(header.value())
             .map_err(|_| failed(format!("header {} is not a valid value", header.name())))?;
         let name = HeaderName::from_static(header.name());
-        if header.sensitive() || name == reqwest::header::AUTHORIZATION {
+        if header.sensitive() || name == http::header::AUTHORIZATION {
             value.set_sensitive(true);
         }
         request.headers.insert(name, value);

@@ -22,7 +22,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 
-use reqwest::header::HeaderName;
+use ::http::header::HeaderName;
 
 use crate::error::{Error, ErrorKind};
 use crate::secret::Secret;
@@ -126,7 +126,7 @@ impl Authorization {
     /// A bearer token header: `authorization: Bearer <key>`.
     pub fn bearer(key: KeySource) -> Self {
         Authorization::Header {
-            name: reqwest::header::AUTHORIZATION,
+            name: ::http::header::AUTHORIZATION,
             prefix: "Bearer ",
             key,
         }

@@ -43,7 +43,7 @@ pub struct Leaf {
     pub provider: Box<dyn Provider>,
     /// The connection pool, chosen by the engine on the first attempt:
     /// building a registry opens and allocates nothing for the network.
-    pub transport: OnceLock<reqwest::Client>,
+    pub transport: OnceLock<crate::engine::transport::Transport>,
     pub http: HttpSettings,
     pub finish_reason_allow_list: Option<Vec<String>>,
     pub finish_reason_deny_list: Option<Vec<String>>,

@@ -2,6 +2,7 @@
 //! cancellation, recording every attempt.
 
 mod attempts;
+mod connect;
 mod deadline;
 mod exchange;
 // Sizes measured on x86-64; another architecture lays futures out

@@ -105,7 +105,7 @@ async fn watched<T>(
 pub(super) async fn exchange(
     leaf: &Leaf,
     reader: &dyn AnswerReader,
-    opened: impl Future<Output = Result<reqwest::Response, Error>> + Send,
+    opened: impl Future<Output = Result<transport::Response, Error>> + Send,
     keep_raw: bool,
     emit: &mut (dyn FnMut(&Deltas) + Send),
 ) -> Result<(u16, Completion), Failed> {

@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::Url;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Map, Value};
+use url::Url;
 
 use super::common;
 use super::options::{merge_body, ClientOptions};

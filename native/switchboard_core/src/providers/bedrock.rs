@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use aws_smithy_http::label::{fmt_string, EncodingStrategy};
-use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
-use reqwest::Url;
+use http::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use serde_json::{json, Map, Value};
+use url::Url;
 
 use super::common;
 use super::options::{http_url, url_with_query, ClientOptions, MergedBody};

@@ -2,7 +2,7 @@
 //! error bodies, headers and in-stream errors (`Error::provider_code` and
 //! `Error::provider_type`).
 
-use reqwest::header::{HeaderMap, HeaderValue};
+use http::header::{HeaderMap, HeaderValue};
 use serde_json::json;
 
 use super::golden::provider;

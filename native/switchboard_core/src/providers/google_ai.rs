@@ -7,7 +7,7 @@
 //! model `gemini-2.5-flash`, key from `GOOGLE_API_KEY`. A call's `model`
 //! changes the URL.
 
-use reqwest::header::{HeaderMap, HeaderName};
+use http::header::{HeaderMap, HeaderName};
 use serde_json::{Map, Value};
 
 use super::options::{url_with_query, ClientOptions};

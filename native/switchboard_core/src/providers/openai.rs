@@ -6,10 +6,10 @@
 
 use std::borrow::Cow;
 
-use reqwest::header::HeaderName;
-use reqwest::Url;
+use http::header::HeaderName;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use url::Url;
 
 use super::common;
 use super::options::{ClientOptions, MergedBody};
@@ -151,7 +151,7 @@ pub struct OpenAiChat {
     /// The platform's [`ChatPlatform::stream_usage`].
     stream_usage: bool,
     authorization: Authorization,
-    headers: reqwest::header::HeaderMap,
+    headers: http::header::HeaderMap,
     secrets: crate::secret::Secrets,
     body: Map<String, Value>,
     limits: &'static Limits,

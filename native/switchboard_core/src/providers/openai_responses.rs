@@ -24,10 +24,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use reqwest::Url;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use url::Url;
 
 use super::common;
 use super::options::{merge_body, ClientOptions};
@@ -62,7 +62,7 @@ const MAX_OUTPUT_TOKENS: &str = "max_output_tokens";
 pub struct OpenAiResponses {
     url: Url,
     authorization: Authorization,
-    headers: reqwest::header::HeaderMap,
+    headers: http::header::HeaderMap,
     secrets: Secrets,
     body: Map<String, Value>,
 }
@@ -899,7 +899,7 @@ mod tests {
             "finish_reason_deny_list": ["content_filter"],
         }));
         let r = request(&*p, &prompt(), json!({"temperature": 0.2}), false);
-        assert_eq!(r.method, reqwest::Method::POST);
+        assert_eq!(r.method, http::Method::POST);
         assert_eq!(
             r.url.as_str(),
             "https://example.test/v1/responses?tier=gold"

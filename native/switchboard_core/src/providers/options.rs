@@ -4,10 +4,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::Url;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
+use url::Url;
 
 use super::spec::ProviderSpec;
 use crate::auth::{CredentialCaches, KeySource};

@@ -34,7 +34,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use reqwest::header::{HeaderMap, AUTHORIZATION};
+use http::header::{HeaderMap, AUTHORIZATION};
 use serde_json::{json, Map, Value};
 
 use super::options::{merge_body, ClientOptions};
@@ -261,14 +261,14 @@ impl Vertex {
         }
     }
 
-    fn url(&self, target: &Target<'_>, project: &str, stream: bool) -> Result<reqwest::Url, Error> {
+    fn url(&self, target: &Target<'_>, project: &str, stream: bool) -> Result<url::Url, Error> {
         let (publisher, method) = match (target.family, stream) {
             (Family::Gemini, false) => ("google", "generateContent"),
             (Family::Gemini, true) => ("google", "streamGenerateContent"),
             (Family::Claude, false) => ("anthropic", "rawPredict"),
             (Family::Claude, true) => ("anthropic", "streamRawPredict"),
         };
-        let mut url = reqwest::Url::parse(&format!(
+        let mut url = url::Url::parse(&format!(
             "{}/projects/{project}/locations/{}/publishers/{publisher}/models/{}:{method}",
             self.base_url, self.location, target.model
         ))
@@ -682,7 +682,7 @@ mod tests {
     fn head(status: u16) -> crate::wire::ResponseHead {
         crate::wire::ResponseHead {
             status,
-            headers: reqwest::header::HeaderMap::new(),
+            headers: http::header::HeaderMap::new(),
         }
     }
 

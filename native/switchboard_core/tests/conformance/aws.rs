@@ -29,8 +29,8 @@ use aws_sigv4::http_request::{
 };
 use base64::Engine as _;
 use bytes::Bytes;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::Method;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::Method;
 use serde_json::Value;
 use sha2::Digest as _;
 use switchboard_core::auth::aws::{sign_with, AwsCredentials};
@@ -224,7 +224,7 @@ fn run_vector(v: &Vector) -> Result<Outcome, String> {
         Err(why) => return Ok(Outcome::NotApplicable(why)),
     };
     let expected_path = v.creq.lines().nth(1).unwrap_or_default();
-    let built_path = reqwest::Url::parse(&parsed.url)
+    let built_path = url::Url::parse(&parsed.url)
         .map_err(|e| format!("url: {e}"))?
         .path()
         .to_owned();
@@ -308,7 +308,7 @@ fn run_vector(v: &Vector) -> Result<Outcome, String> {
     }
     let mut request = HttpRequest {
         method: parsed.method,
-        url: reqwest::Url::parse(&parsed.url).map_err(|e| e.to_string())?,
+        url: url::Url::parse(&parsed.url).map_err(|e| e.to_string())?,
         headers,
         body: Bytes::from(parsed.body),
         secrets: Secrets::default(),
@@ -677,7 +677,7 @@ fn openai_python_bedrock_vectors_are_reproduced() {
         }
         let mut request = HttpRequest {
             method: Method::from_bytes(case.method.as_bytes()).expect("method"),
-            url: reqwest::Url::parse(&case.url).expect("url"),
+            url: url::Url::parse(&case.url).expect("url"),
             headers,
             body: Bytes::from(case.body),
             secrets: Secrets::default(),

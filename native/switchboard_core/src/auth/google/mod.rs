@@ -37,7 +37,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
+use http::header::{HeaderName, HeaderValue, AUTHORIZATION};
 
 use super::{Authorize, CachedCredential, CredentialCaches, Expiring};
 use crate::error::{Error, ErrorKind};

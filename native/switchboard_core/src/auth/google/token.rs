@@ -4,8 +4,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use reqwest::Method;
+use ::http::header::{HeaderMap, HeaderName, HeaderValue};
+use ::http::Method;
 use serde_json::Value;
 
 use super::credentials::{AuthorizedUser, ServiceAccount};
