@@ -59,8 +59,8 @@ impl fmt::Debug for Secrets {
 impl Secrets {
     /// Adds a secret and its base64 spellings.
     pub fn push(&mut self, secret: Secret) {
-        use base64::Engine as _;
         use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
         if secret.0.chars().count() < MIN_REDACTED_CHARS {
             return;
         }
