@@ -82,6 +82,12 @@ defmodule Switchboard.Mock do
     * `:truncate_at` - announce the full `content-length`, send only this many
       body bytes, then close.
     * `:malformed` - 200 with a body that is not valid JSON.
+    * `:corrupt_at` - flip every bit of this byte of the body (counted over
+      the whole body): a Bedrock event stream then fails its CRC, JSON its
+      parse.
+    * `:endless` - send the head, then filler for ever: blanks at full speed
+      for a JSON answer (a client stops at its size limit), SSE comment lines
+      for a stream (no event, so only a timeout ends it).
     * `:content`, `:finish_reason`, `:usage` (`%{input_tokens:, output_tokens:,
       cached_input_tokens:}`) - shape the successful answer.
     * Streaming only: `:chunks` (number of deltas), `:chunk_delay_ms`,
@@ -408,7 +414,9 @@ defmodule Switchboard.Mock do
   `:expires_in_s` (lifetime of handed-out credentials, default 3600; zero
   or negative: already expired), `:credential_delay_ms`,
   `:credential_failures` and `:credential_status` (fail that many
-  credential fetches first), `:role_name`, `:web_identity_token`,
+  credential fetches first), `:credential_body` (what those failed fetches
+  answer instead of the endpoint's own error; with `credential_status: 200`
+  an answer that is garbage), `:role_name`, `:web_identity_token`,
   `:container_authorization`, `:verify` (default `true`).
 
   ## Examples

@@ -6,7 +6,9 @@
 //! [`Secrets::redact`] before it leaves the attempt. Servers and proxies echo
 //! credentials back in other spellings than the one sent, so redaction also
 //! matches a secret whose characters are JSON-escaped (`\u002d`, `\/`,
-//! `\"`) or URL-encoded (`%2D`, `+` for a space), in any mix.
+//! `\"`) or URL-encoded (`%2D`, `+` for a space), in any mix, and the
+//! secret's base64 (standard and URL-safe alphabets, padded or not), which
+//! is how a proxy or a server quoting a header or a token blob shows it.
 
 use std::fmt;
 use std::sync::Arc;
@@ -55,9 +57,28 @@ impl fmt::Debug for Secrets {
 }
 
 impl Secrets {
+    /// Adds a secret and its base64 spellings.
     pub fn push(&mut self, secret: Secret) {
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        if secret.0.chars().count() < MIN_REDACTED_CHARS {
+            return;
+        }
+        // Without padding, so that the encoding matches whether or not the
+        // echo pads it (the `=` left behind shows nothing).
+        let standard = STANDARD_NO_PAD.encode(secret.expose().as_bytes());
+        let url_safe = URL_SAFE_NO_PAD.encode(secret.expose().as_bytes());
+        self.push_spelling(secret);
+        self.push_spelling(Secret::new(standard));
+        self.push_spelling(Secret::new(url_safe));
+    }
+
+    /// Kept longest first, so that a secret that contains another (the
+    /// base64 of `user:pass` holds the password's) is redacted whole.
+    fn push_spelling(&mut self, secret: Secret) {
         if secret.0.chars().count() >= MIN_REDACTED_CHARS && !self.0.contains(&secret) {
-            self.0.push(secret);
+            let at = self.0.partition_point(|s| s.0.len() >= secret.0.len());
+            self.0.insert(at, secret);
         }
     }
 
@@ -77,7 +98,6 @@ impl Secrets {
     /// HTTP client sends them, and `user:pass` in the base64 of the Basic
     /// header it builds from them.
     pub fn push_userinfo(&mut self, user: &str, password: &str) {
-        use base64::Engine as _;
         let decode = |s: &str| {
             percent_encoding::percent_decode_str(s)
                 .decode_utf8_lossy()
@@ -93,14 +113,13 @@ impl Secrets {
             }
         }
         let pair = format!("{user_decoded}:{password_decoded}");
-        let encoded = base64::engine::general_purpose::STANDARD.encode(pair.as_bytes());
-        self.push(Secret::new(encoded.trim_end_matches('=')));
+        // `user:pass` goes in with its base64, the Basic header's value.
         self.push(Secret::new(pair));
     }
 
     pub fn extend(&mut self, other: &Secrets) {
         for s in &other.0 {
-            self.push(s.clone());
+            self.push_spelling(s.clone());
         }
     }
 
@@ -292,6 +311,19 @@ mod tests {
         let mut token_only = Secrets::default();
         token_only.push_userinfo("tok%2Dabcdef", "");
         assert_eq!(token_only.redact("t tok-abcdef"), "t [REDACTED]");
+    }
+
+    #[test]
+    fn redacts_the_base64_of_a_secret_in_both_alphabets_padded_or_not() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        let key = "sk-chaos/openai+key=1?>";
+        let s = secrets(&[key]);
+        for echoed in [STANDARD.encode(key), URL_SAFE_NO_PAD.encode(key)] {
+            let shown = s.redact(&format!("bad key {echoed} here"));
+            assert!(!shown.contains(echoed.trim_end_matches('=')), "{shown}");
+            assert!(shown.starts_with("bad key [REDACTED]"), "{shown}");
+        }
     }
 
     #[test]

@@ -73,6 +73,8 @@ pub struct MockBody {
     gap_done: bool,
     aborting: bool,
     guard: Option<OutcomeGuard>,
+    /// Sent again each time the pieces run out: a body that never ends.
+    refill: Option<Piece>,
 }
 
 impl fmt::Debug for MockBody {
@@ -97,7 +99,14 @@ impl MockBody {
             gap_done: false,
             aborting: false,
             guard,
+            refill: None,
         }
+    }
+
+    /// After its pieces, the body repeats `filler` until the peer leaves.
+    pub fn endless(mut self, filler: Piece) -> MockBody {
+        self.refill = Some(filler);
+        self
     }
 
     /// Sends the body with chunked transfer encoding.
@@ -129,7 +138,7 @@ impl MockBody {
     }
 
     fn all_sent(&self) -> bool {
-        self.pieces.is_empty() && self.ending == Ending::Complete
+        self.pieces.is_empty() && self.ending == Ending::Complete && self.refill.is_none()
     }
 
     fn poll_end(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
@@ -167,6 +176,12 @@ impl Body for MockBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Aborted>>> {
         let this = self.get_mut();
         loop {
+            if this.pieces.is_empty() {
+                if let Some(filler) = &this.refill {
+                    this.remaining_len += filler.data.len() as u64;
+                    this.pieces.push_back(filler.clone());
+                }
+            }
             let Some(front) = this.pieces.front() else {
                 return this.poll_end(cx);
             };

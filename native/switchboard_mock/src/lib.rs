@@ -61,7 +61,9 @@
 //! `usage` (`input_tokens`, `output_tokens`, `cached_input_tokens`,
 //! `cache_creation_input_tokens`), and for streamed answers `chunks`,
 //! `chunk_delay_ms`, `stall_after`, `error_after`, `error_type`,
-//! `truncate_after`, `split_bytes`; replays `replay_cassette`, `replay_file`
+//! `truncate_after`, `split_bytes`; chaos faults (`chaos`) `corrupt_at` (flip
+//! one byte of the body) and `endless` (the head, then filler for ever);
+//! replays `replay_cassette`, `replay_file`
 //! (files under the root, see *Files*),
 //! `replay_chunks_b64`; and `repeat` (`-1` for ever). Unknown keys are
 //! rejected. `split_bytes` pieces are 1 ms apart so each arrives in its own
@@ -146,7 +148,7 @@
 //! * `PUT /_mock/scenarios/<id>/aws`: the scenario's AWS configuration, a map
 //!   (keys in `aws::AwsConfig`: `credentials`, `api_keys`, `verify`, `region`,
 //!   `expires_in_s`, `credential_delay_ms`, `credential_failures`,
-//!   `credential_status`, `role_name`, `web_identity_token`,
+//!   `credential_status`, `credential_body`, `role_name`, `web_identity_token`,
 //!   `container_authorization`); replaces the previous one and clears the AWS
 //!   counters, keeps steps and log. `204`.
 //! * `GET /_mock/scenarios/<id>/aws`: `%{"configured", "verify", "fetches" =>
@@ -180,6 +182,7 @@
 mod aws;
 mod blackhole;
 mod body;
+mod chaos;
 mod control;
 mod dialect;
 mod etf;

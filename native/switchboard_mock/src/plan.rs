@@ -46,6 +46,8 @@ pub struct ResponsePlan {
     /// A stream that is not `text/event-stream` (Gemini's JSON array) still
     /// goes chunked.
     pub chunked: bool,
+    /// Repeated for ever after `pieces` (`endless`).
+    pub endless: Option<Piece>,
 }
 
 impl ResponsePlan {
@@ -59,6 +61,7 @@ impl ResponsePlan {
             ending: Ending::Complete,
             content_length: None,
             chunked: false,
+            endless: None,
         }
     }
 
@@ -90,6 +93,9 @@ impl ResponsePlan {
         }
         let chunked = (self.chunked || self.is_event_stream()) && self.content_length.is_none();
         let mut body = MockBody::new(self.pieces, self.ending, guard);
+        if let Some(filler) = self.endless {
+            body = body.endless(filler);
+        }
         if chunked {
             body = body.chunked();
         }
@@ -414,6 +420,15 @@ fn decorate(plan: &mut ResponsePlan, step: &Step, ctx: &RequestCtx<'_>) {
         plan.pieces = truncate(std::mem::take(&mut plan.pieces), keep);
         plan.content_length = Some(total);
         plan.ending = Ending::Abort;
+    }
+    if let Some(at) = step.corrupt_at {
+        crate::chaos::corrupt(&mut plan.pieces, at);
+    }
+    if step.endless {
+        plan.endless = Some(crate::chaos::filler(&plan.headers));
+        plan.pieces.clear();
+        plan.content_length = None;
+        plan.chunked = true;
     }
 }
 

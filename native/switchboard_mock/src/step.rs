@@ -60,6 +60,10 @@ pub struct Step {
     pub drop: bool,
     pub truncate_at: Option<usize>,
     pub malformed: bool,
+    /// Flip this byte of the body (`chaos::corrupt`).
+    pub corrupt_at: Option<usize>,
+    /// Answer the head, then filler for ever (`chaos::filler`).
+    pub endless: bool,
     pub content: Option<String>,
     pub reasoning: Option<String>,
     /// Tool calls the answer makes, after its text.
@@ -96,6 +100,8 @@ impl Default for Step {
             drop: false,
             truncate_at: None,
             malformed: false,
+            corrupt_at: None,
+            endless: false,
             content: None,
             reasoning: None,
             tool_calls: Vec::new(),
@@ -174,6 +180,8 @@ impl Step {
             "drop" => self.drop = boolean(v).map_err(f)?,
             "truncate_at" => self.truncate_at = opt(v, usize_of).map_err(f)?,
             "malformed" => self.malformed = boolean(v).map_err(f)?,
+            "corrupt_at" => self.corrupt_at = opt(v, usize_of).map_err(f)?,
+            "endless" => self.endless = boolean(v).map_err(f)?,
             "content" => self.content = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?,
             "reasoning" => self.reasoning = opt(v, |v| string(v).map(str::to_owned)).map_err(f)?,
             "tool_calls" => self.tool_calls = tool_calls(v).map_err(f)?,

@@ -117,29 +117,36 @@ pub fn respond(route: &Route, req: &Request<'_>, aws: &ScenarioAws, keyring: &Ke
     let cfg = aws.config().unwrap_or_default();
     let fetch = aws.count(route.source());
     let failing = route.source().issues_credentials() && fetch <= cfg.credential_failures;
-    let plan = match route {
-        Route::Sts(params) => sts(params, &cfg, failing, req, aws, keyring).with_headers(
-            HeaderValue::from_str(req.request_id)
-                .map(|v| (HeaderName::from_static("x-amzn-requestid"), v)),
-        ),
-        Route::Container => container(&cfg, failing, req, aws, keyring),
-        Route::ImdsToken => imds_token(req, aws),
-        Route::ImdsRole => {
-            imds_authorized(req, aws, || text(200, cfg.role_name.clone().into_bytes()))
-        }
-        Route::ImdsRegion => {
-            imds_authorized(req, aws, || text(200, cfg.region().as_bytes().to_vec()))
-        }
-        Route::ImdsCredentials(role) => imds_authorized(req, aws, || {
-            if failing {
-                return text(cfg.credential_status, Vec::new());
-            }
-            if *role != cfg.role_name {
-                return text(404, Vec::new());
-            }
-            let c = issue(Source::ImdsCredentials, &cfg, aws, keyring);
-            json(200, &ImdsCredentials::new(&c))
+    let garbage = cfg.credential_body.as_ref().filter(|_| failing);
+    let plan = match (route, garbage) {
+        (Route::ImdsCredentials(_), Some(body)) => imds_authorized(req, aws, || {
+            text(cfg.credential_status, body.clone().into_bytes())
         }),
+        (_, Some(body)) => text(cfg.credential_status, body.clone().into_bytes()),
+        _ => match route {
+            Route::Sts(params) => sts(params, &cfg, failing, req, aws, keyring).with_headers(
+                HeaderValue::from_str(req.request_id)
+                    .map(|v| (HeaderName::from_static("x-amzn-requestid"), v)),
+            ),
+            Route::Container => container(&cfg, failing, req, aws, keyring),
+            Route::ImdsToken => imds_token(req, aws),
+            Route::ImdsRole => {
+                imds_authorized(req, aws, || text(200, cfg.role_name.clone().into_bytes()))
+            }
+            Route::ImdsRegion => {
+                imds_authorized(req, aws, || text(200, cfg.region().as_bytes().to_vec()))
+            }
+            Route::ImdsCredentials(role) => imds_authorized(req, aws, || {
+                if failing {
+                    return text(cfg.credential_status, Vec::new());
+                }
+                if *role != cfg.role_name {
+                    return text(404, Vec::new());
+                }
+                let c = issue(Source::ImdsCredentials, &cfg, aws, keyring);
+                json(200, &ImdsCredentials::new(&c))
+            }),
+        },
     };
     Plan {
         delay: cfg.credential_delay,

@@ -67,6 +67,10 @@ pub struct AwsConfig {
     /// with `credential_status` before answering normally.
     pub credential_failures: u64,
     pub credential_status: u16,
+    /// When set, a failing fetch answers this body (with
+    /// `credential_status`, which may be 200: an answer that is garbage)
+    /// instead of the endpoint's own error.
+    pub credential_body: Option<String>,
     /// IMDS role name.
     pub role_name: String,
     /// When set, STS rejects any other `WebIdentityToken`.
@@ -86,6 +90,7 @@ impl Default for AwsConfig {
             credential_delay: None,
             credential_failures: 0,
             credential_status: 500,
+            credential_body: None,
             role_name: DEFAULT_ROLE_NAME.to_owned(),
             web_identity_token: None,
             container_authorization: None,
@@ -127,6 +132,7 @@ impl AwsConfig {
                         .filter(|s| (100..=999).contains(s))
                         .ok_or("credential_status: not an HTTP status")?
                 }
+                "credential_body" => cfg.credential_body = opt_string(v).map_err(f)?,
                 "role_name" => {
                     cfg.role_name = opt_string(v)
                         .map_err(f)?
@@ -142,7 +148,7 @@ impl AwsConfig {
         Ok(cfg)
     }
 
-    const KEYS: [&'static str; 11] = [
+    const KEYS: [&'static str; 12] = [
         "verify",
         "credentials",
         "api_keys",
@@ -151,6 +157,7 @@ impl AwsConfig {
         "credential_delay_ms",
         "credential_failures",
         "credential_status",
+        "credential_body",
         "role_name",
         "web_identity_token",
         "container_authorization",
