@@ -47,14 +47,14 @@ fn byte() -> impl Strategy<Value = u8> {
 pub fn mutation() -> impl Strategy<Value = Mutation> {
     let at = any::<usize>();
     prop_oneof![
-        3 => (at.clone(), 0u8..8).prop_map(|(at, bit)| Mutation::FlipBit { at, bit }),
-        3 => (at.clone(), byte()).prop_map(|(at, byte)| Mutation::Set { at, byte }),
-        2 => (at.clone(), prop::collection::vec(byte(), 1..16))
+        3 => (at, 0u8..8).prop_map(|(at, bit)| Mutation::FlipBit { at, bit }),
+        3 => (at, byte()).prop_map(|(at, byte)| Mutation::Set { at, byte }),
+        2 => (at, prop::collection::vec(byte(), 1..16))
             .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-        2 => (at.clone(), 1usize..64).prop_map(|(at, len)| Mutation::Delete { at, len }),
-        1 => (at.clone(), 1usize..256).prop_map(|(at, len)| Mutation::Repeat { at, len }),
-        1 => at.clone().prop_map(|at| Mutation::Truncate { at }),
-        1 => (at.clone(), any::<usize>(), any::<usize>())
+        2 => (at, 1usize..64).prop_map(|(at, len)| Mutation::Delete { at, len }),
+        1 => (at, 1usize..256).prop_map(|(at, len)| Mutation::Repeat { at, len }),
+        1 => at.prop_map(|at| Mutation::Truncate { at }),
+        1 => (at, any::<usize>(), any::<usize>())
             .prop_map(|(at, other, from)| Mutation::Splice { at, other, from }),
     ]
 }

@@ -83,7 +83,7 @@ pub enum Reading {
         text: String,
         reasoning: String,
         calls: Vec<(String, String)>,
-        completion: Completion,
+        completion: Box<Completion>,
     },
     Failed(ErrorKind, String),
 }
@@ -137,7 +137,7 @@ pub fn read(reader: &dyn AnswerReader, reads: &[&[u8]]) -> Reading {
             text,
             reasoning,
             calls,
-            completion,
+            completion: Box::new(completion),
         },
         Err(e) => failed(e),
     }
