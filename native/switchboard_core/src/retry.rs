@@ -208,10 +208,11 @@ pub fn parse_retry_after(headers: &http::header::HeaderMap) -> Option<Duration> 
         return finite_secs(secs);
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or(Duration::ZERO),
-    )
+    let delay = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or(Duration::ZERO);
+    // A date is held to the bound of a number of seconds.
+    finite_secs(delay.as_secs_f64())
 }
 
 fn finite_secs(secs: f64) -> Option<Duration> {
@@ -294,5 +295,22 @@ mod tests {
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
         );
         assert_eq!(parse_retry_after(&d), Some(Duration::ZERO));
+    }
+
+    /// Found by tests/fuzz: a date thousands of years ahead was a delay no
+    /// number of seconds could give; it is no hint, as `1e10` seconds is.
+    #[test]
+    fn a_date_beyond_the_seconds_bound_is_no_hint() {
+        for far in ["Fri, 31 Dec 9999 23:59:59 GMT", "1e10"] {
+            let mut h = reqwest::header::HeaderMap::new();
+            h.insert("retry-after", far.parse().unwrap());
+            assert_eq!(parse_retry_after(&h), None, "{far}");
+        }
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            "retry-after",
+            "Sat, 01 Jan 2050 00:00:00 GMT".parse().unwrap(),
+        );
+        assert!(parse_retry_after(&h).is_some_and(|d| d > Duration::from_secs(3600)));
     }
 }

@@ -17,6 +17,11 @@ use crate::secret::{Secret, Secrets};
 /// A token's lifetime when the endpoint does not say.
 const DEFAULT_LIFETIME: Duration = Duration::from_secs(3600);
 
+/// The longest lifetime read from an answer (Google's tokens live at most
+/// 12 hours). A larger `expires_in` is read as this, so a broken endpoint
+/// cannot push the cache's expiry past what a clock can hold.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// An access token and how long it is valid from when it was received.
 pub struct AccessToken {
     pub token: Secret,
@@ -142,8 +147,9 @@ pub async fn metadata_project(host: &str) -> Result<String, Error> {
 }
 
 /// Reads `{"access_token", "expires_in", "token_type"}`, or the endpoint's
-/// OAuth error (`{"error", "error_description"}`).
-fn read_token(answer: &Answer, what: &str) -> Result<AccessToken, Error> {
+/// OAuth error (`{"error", "error_description"}`). `what` names the request
+/// in errors. Public for the fuzz tests.
+pub fn read_token(answer: &Answer, what: &str) -> Result<AccessToken, Error> {
     let json: Option<Value> = serde_json::from_slice(&answer.body).ok();
     if !answer.is_success() {
         let reason = json.as_ref().map(oauth_error).unwrap_or_default();
@@ -166,7 +172,9 @@ fn read_token(answer: &Answer, what: &str) -> Result<AccessToken, Error> {
             Value::String(s) => s.trim().parse().ok(),
             _ => None,
         })
-        .map_or(DEFAULT_LIFETIME, Duration::from_secs);
+        .map_or(DEFAULT_LIFETIME, |secs| {
+            Duration::from_secs(secs).min(MAX_LIFETIME)
+        });
     Ok(AccessToken {
         token: Secret::new(token),
         lifetime,
@@ -214,6 +222,24 @@ mod tests {
             status,
             body: Bytes::from(body.to_owned()),
         }
+    }
+
+    /// Found by tests/fuzz: `expires_in` near `u64::MAX` was kept whole,
+    /// and caching the token (now + lifetime) overflowed the clock.
+    #[test]
+    fn an_endless_lifetime_is_capped() {
+        let t = read_token(
+            &answer(
+                200,
+                r#"{"access_token":"a","expires_in":18446744073709551615}"#,
+            ),
+            "w",
+        )
+        .unwrap();
+        assert_eq!(t.lifetime, MAX_LIFETIME);
+        assert!(tokio::time::Instant::now()
+            .checked_add(t.lifetime)
+            .is_some());
     }
 
     #[test]
