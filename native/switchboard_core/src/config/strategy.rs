@@ -281,7 +281,8 @@ mod tests {
     fn the_longest_cycles_build() {
         // 100,000 entries of one weight (a single group), and about the
         // most distinct weights that fit in a cycle.
-        let o = RoundRobinOrder::new("c", &vec![1; 100_000], 0).unwrap();
+        let ones: Vec<u64> = (0..100_000).map(|_| 1).collect();
+        let o = RoundRobinOrder::new("c", &ones, 0).unwrap();
         assert_eq!(o.entry(99_999), 99_999);
         let many: Vec<u64> = (1..=440).collect();
         let o = RoundRobinOrder::new("c", &many, 0).unwrap();
