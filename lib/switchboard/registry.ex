@@ -30,7 +30,9 @@ defmodule Switchboard.Registry do
   `"ollama"`, `"openrouter"`, `"openai-responses"` (OpenAI's Responses
   API, `POST {base_url}/responses`), `"anthropic"`, `"google-ai"`,
   `"vertex-ai"`, `"aws-bedrock"` (and the `baml-` aliases). Strategies: `"fallback"`
-  (`strategy`) and `"round-robin"` (`strategy`, `start`). Option names and
+  (`strategy`) and `"round-robin"` (`strategy`, `start`; its entries may be
+  `%{client: name, weight: n}` maps beside names, weights from 1 to 1000,
+  spread in smooth weighted order). Option names and
   defaults follow BAML's documentation:
 
     * `model` - required except for `openai-generic`, `azure-openai` and
@@ -50,8 +52,9 @@ defmodule Switchboard.Registry do
       `"vertex-2023-10-16"`). OAuth tokens are cached, fetched once for
       all concurrent calls and shared by the clients with the same
       credentials (see "What a rebuild keeps")
-    * `base_url` - required for `openai-generic`; `azure-openai` takes
-      `base_url` or `resource_name` + `deployment_id`, plus `api_version`
+    * `base_url` - required for `openai-generic`; `azure-openai` (alias
+      `"openai/azure"`) takes `base_url`, `resource_name` + `deployment_id`,
+      or `endpoint` (the resource's URL) + `deployment_id`, plus `api_version`
     * `headers`, `query_params` - maps of string => string. Values of
       credential headers (`authorization`, `x-api-key`, `*-key`, `*-token`,
       ...) are treated as secrets; a header named like the provider's own
@@ -84,7 +87,7 @@ defmodule Switchboard.Registry do
       `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true), else
       `https://bedrock-runtime.{region}.amazonaws.com`
     * `access_key_id`, `secret_access_key`, `session_token` - explicit keys,
-      signed with SigV4
+      signed with SigV4; or the same three in a `credentials` map
     * `profile` - a profile of the shared config and credentials files
     * `api_key` - a Bedrock API key (`Authorization: Bearer`); without
       keys or a profile, `AWS_BEARER_TOKEN_BEDROCK` is used when set
@@ -111,7 +114,8 @@ defmodule Switchboard.Registry do
 
   Retry policies: `%{max_retries: n, strategy: %{type: "constant_delay", delay_ms: d}}`
   or `%{type: "exponential_backoff", delay_ms: d, multiplier: m, max_delay_ms: x}`.
-  `"DefaultRetry"` is built in (3 retries, 200 ms x1.5, at most 10 s).
+  `initial_delay` and `max_delay` (milliseconds) are aliases of `delay_ms` and
+  `max_delay_ms`. `"DefaultRetry"` is built in (3 retries, 200 ms x1.5, at most 10 s).
 
   Fallback and round-robin clients may nest up to 32 levels deep.
 
@@ -224,7 +228,7 @@ defmodule Switchboard.Registry do
 
     * a round-robin client keeps its position while its `strategy` and
       `start` are unchanged (the next call goes to the next client, not back
-      to `start`); a changed `strategy` or `start` starts over
+      to `start`); a changed `strategy` (weights included) or `start` starts over
     * Google OAuth tokens and AWS credentials (and the AWS chain) are kept,
       with no new fetch, while some client still uses the same credential,
       whatever else changed in its options; clients with the same service

@@ -150,6 +150,15 @@ impl RetryPolicy {
                     .unwrap_or(Duration::from_millis(default)),
             )
         };
+        // The design seeds' names: the same milliseconds under another key.
+        let ms_or_alias = |key: &str, alias: &str, default: u64| -> Result<Duration, Error> {
+            match (s.u64(key)?, s.u64(alias)?) {
+                (Some(_), Some(_)) => Err(Error::config(format!(
+                    "{sctx}: set {key} or its alias {alias}, not both"
+                ))),
+                (given, aliased) => Ok(Duration::from_millis(given.or(aliased).unwrap_or(default))),
+            }
+        };
         let backoff = match s.str("type")?.unwrap_or("constant_delay") {
             "constant_delay" => {
                 s.reject_unknown(&["type", "delay_ms", "jitter"])?;
@@ -164,6 +173,8 @@ impl RetryPolicy {
                     "multiplier",
                     "max_delay_ms",
                     "jitter",
+                    "initial_delay",
+                    "max_delay",
                 ])?;
                 let multiplier = s.f64("multiplier")?.unwrap_or(1.5);
                 if !(multiplier.is_finite() && multiplier >= 1.0) {
@@ -172,9 +183,9 @@ impl RetryPolicy {
                     )));
                 }
                 Backoff::Exponential {
-                    delay: ms("delay_ms", 200)?,
+                    delay: ms_or_alias("delay_ms", "initial_delay", 200)?,
                     multiplier,
-                    max_delay: ms("max_delay_ms", 10_000)?,
+                    max_delay: ms_or_alias("max_delay_ms", "max_delay", 10_000)?,
                 }
             }
             other => {
@@ -242,6 +253,34 @@ mod tests {
         assert_eq!(p.delay(2).as_millis(), 1000);
         assert_eq!(p.delay(3).as_millis(), 2500);
         assert_eq!(p.delay(60).as_millis(), 2500);
+    }
+
+    #[test]
+    fn initial_delay_and_max_delay_are_aliases_of_the_millisecond_options() {
+        let parse = |strategy: Value| {
+            let mut p =
+                RetryPolicy::parse("P", &json!({"max_retries": 2, "strategy": strategy})).unwrap();
+            p.name.clear();
+            p
+        };
+        assert_eq!(
+            parse(json!({"type": "exponential_backoff", "initial_delay": 150, "max_delay": 900})),
+            parse(json!({"type": "exponential_backoff", "delay_ms": 150, "max_delay_ms": 900}))
+        );
+        for both in [
+            json!({"type": "exponential_backoff", "delay_ms": 1, "initial_delay": 1}),
+            json!({"type": "exponential_backoff", "max_delay_ms": 1, "max_delay": 1}),
+        ] {
+            let e =
+                RetryPolicy::parse("P", &json!({"max_retries": 1, "strategy": both})).unwrap_err();
+            assert!(e.message.contains("not both"), "{}", e.message);
+        }
+        let e = RetryPolicy::parse(
+            "P",
+            &json!({"max_retries": 1, "strategy": {"type": "exponential_backoff", "initial_delay": "1s"}}),
+        )
+        .unwrap_err();
+        assert!(e.message.contains("\"initial_delay\""), "{}", e.message);
     }
 
     #[test]

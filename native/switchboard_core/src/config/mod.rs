@@ -12,6 +12,7 @@ mod provider_names;
 mod shorthand;
 mod source;
 mod state;
+pub mod strategy;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, OnceLock};
@@ -26,6 +27,7 @@ pub use limits::LeafLimits;
 pub use shorthand::SHORTHAND_CACHE_LIMIT;
 pub use source::{ClientSource, RegistrySource};
 pub use state::{ClientState, ClientStore};
+pub use strategy::{RoundRobinOrder, StrategyEntry};
 
 use crate::error::Error;
 use crate::pricing::Pricing;
@@ -87,10 +89,11 @@ impl std::fmt::Debug for Leaf {
 pub enum NodeKind {
     Leaf(Leaf),
     Fallback(Vec<usize>),
-    /// Its position is the client state's `cursor`.
+    /// Its position is the client state's `cursor`; `order` maps it to
+    /// an index of `children` (weights and `start` applied).
     RoundRobin {
         children: Vec<usize>,
-        start: usize,
+        order: RoundRobinOrder,
     },
 }
 
@@ -183,7 +186,7 @@ impl Registry {
         // Shorthand `provider/model` references become ordinary clients.
         let mut referenced: Vec<String> = source.primary.iter().cloned().collect();
         for c in &source.clients {
-            referenced.extend(strategy_of(c)?.into_iter().flatten());
+            referenced.extend(strategy_of(c)?.into_iter().flatten().map(|e| e.client));
         }
         let mut defined: HashSet<String> = source.clients.iter().map(|c| c.name.clone()).collect();
         for name in referenced {
@@ -231,19 +234,26 @@ fn ctx(c: &ClientSource) -> String {
 }
 
 /// The `strategy` list of a fallback / round-robin client, None for leaves.
-fn strategy_of(c: &ClientSource) -> Result<Option<Vec<String>>, Error> {
+fn strategy_of(c: &ClientSource) -> Result<Option<Vec<StrategyEntry>>, Error> {
     match spec::find(&c.provider) {
         Some(s) if s.is_strategy() => {
             let ctx = ctx(c);
-            let list = Options::new(&ctx, &c.options)
-                .string_list("strategy")?
-                .ok_or_else(|| {
-                    Error::config(format!("{ctx}: missing required option \"strategy\""))
-                })?;
+            let list = strategy::entries(&ctx, &c.options)?.ok_or_else(|| {
+                Error::config(format!("{ctx}: missing required option \"strategy\""))
+            })?;
             if list.is_empty() {
                 return Err(Error::config(format!(
                     "{ctx}: option \"strategy\" is empty"
                 )));
+            }
+            if matches!(s.kind, SpecKind::Fallback) {
+                if let Some(e) = list.iter().find(|e| e.weight.is_some()) {
+                    return Err(Error::config(format!(
+                        "{ctx}: strategy entry {} has a weight, which only a round-robin \
+                         uses; a fallback tries its clients in order",
+                        shown(&e.client)
+                    )));
+                }
             }
             Ok(Some(list))
         }
@@ -275,16 +285,25 @@ fn build_node(
     // A strategy's state depends on its children and start only.
     let mut state_config = Map::new();
     let kind = match strategy_of(c)? {
-        Some(names) => {
-            let children = names
+        Some(entries) => {
+            let children = entries
                 .iter()
-                .map(|n| {
-                    by_name.get(n).copied().ok_or_else(|| {
-                        Error::config(format!("{ctx}: strategy names unknown client {}", shown(n)))
+                .map(|e| {
+                    by_name.get(&e.client).copied().ok_or_else(|| {
+                        Error::config(format!(
+                            "{ctx}: strategy names unknown client {}",
+                            shown(&e.client)
+                        ))
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
+            let weights: Vec<u64> = entries.iter().map(StrategyEntry::weight).collect();
+            let names: Vec<String> = entries.into_iter().map(|e| e.client).collect();
             state_config.insert("strategy".into(), names.into());
+            // New weights are a new order: the position starts over.
+            if weights.iter().any(|&w| w != 1) {
+                state_config.insert("weights".into(), weights.clone().into());
+            }
             if let Some(k) = c.options.keys().find(|k| is_leaf_only(k)) {
                 return Err(Error::config(format!(
                     "{ctx}: option {k:?} belongs on leaf clients: each of a strategy's clients has its own"
@@ -303,7 +322,10 @@ fn build_node(
                     )));
                 }
                 state_config.insert("start".into(), start.into());
-                NodeKind::RoundRobin { children, start }
+                NodeKind::RoundRobin {
+                    children,
+                    order: RoundRobinOrder::new(&ctx, &weights, start)?,
+                }
             }
         }
         None => {

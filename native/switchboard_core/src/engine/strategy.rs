@@ -12,7 +12,7 @@ use super::attempts::AttemptLog;
 use super::deadline::Deadline;
 use super::gate;
 use super::stream::StreamSink;
-use crate::config::{ClientNode, Leaf, NodeKind, Registry};
+use crate::config::{ClientNode, Leaf, NodeKind, Registry, RoundRobinOrder};
 use crate::error::{Error, ErrorKind};
 use crate::response::Usage;
 use crate::wire::{Completion, Deltas};
@@ -94,8 +94,8 @@ pub(super) fn run_client<'a, X: Exchange>(
             let error = match match &node.kind {
                 NodeKind::Leaf(leaf) => run_leaf(ctx, node, leaf, deadline).await,
                 NodeKind::Fallback(children) => run_fallback(ctx, node, children, deadline).await,
-                NodeKind::RoundRobin { children, start } => {
-                    run_round_robin(ctx, node, children, *start, deadline).await
+                NodeKind::RoundRobin { children, order } => {
+                    run_round_robin(ctx, node, children, order, deadline).await
                 }
             } {
                 Ok(answer) => return Ok(answer),
@@ -194,21 +194,23 @@ fn summaries(failures: &[String]) -> String {
     text
 }
 
-/// One turn of a round-robin: its next child, or, while children refuse
-/// without sending (an open circuit, a full limit), the ones after it, at
-/// most once each. With or without a retry policy, a refusal is no reason
-/// to fail a call another child can answer now.
+/// One turn of a round-robin: the child its (weighted) order gives this
+/// turn, or, while children refuse without sending (an open circuit, a
+/// full limit), the ones after it in the strategy, at most once each. With
+/// or without a retry policy, a refusal is no reason to fail a call
+/// another child can answer now.
 async fn run_round_robin<'a, X: Exchange>(
     ctx: &'a Ctx<'a, X>,
     node: &'a ClientNode,
     children: &'a [usize],
-    start: usize,
+    order: &'a RoundRobinOrder,
     deadline: Deadline<'a>,
 ) -> Result<Answer, Error> {
     let turn = node.state.cursor.fetch_add(1, Ordering::Relaxed);
+    let first = order.entry(turn);
     let mut result = Err(Error::config("empty strategy"));
     for offset in 0..children.len() {
-        let child = children[(start + turn + offset) % children.len()];
+        let child = children[(first + offset) % children.len()];
         result = run_client(ctx, &ctx.registry.clients[child], deadline).await;
         match &result {
             Err(e) if e.refused && !deadline.passed() => continue,
@@ -635,6 +637,53 @@ mod tests {
         assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "A");
         let order: Vec<String> = script.calls().into_iter().map(|(c, _)| c).collect();
         assert_eq!(order, ["B", "C", "A"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_weighted_round_robin_interleaves_its_turns_across_concurrent_calls() {
+        let rr = json!({"name": "R", "provider": "round-robin", "options": {"strategy": [
+            {"client": "A", "weight": 3}, {"client": "B", "weight": 2}, "C"]}});
+        let reg = registry(vec![leaf("A"), leaf("B"), leaf("C"), rr], json!({}));
+        let script = Scripted::new(&[
+            ("A", vec![ok("A"); 300]),
+            ("B", vec![ok("B"); 200]),
+            ("C", vec![ok("C"); 100]),
+        ]);
+        // 600 calls in flight at once: each takes its turn before its
+        // first await, so the exchanges start in turn order.
+        let answers =
+            futures_util::future::join_all((0..600).map(|_| run(&reg, "R", &script, None))).await;
+        assert!(answers.iter().all(|(r, _)| r.is_ok()));
+        let order: String = script
+            .calls()
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect::<Vec<_>>()
+            .concat();
+        assert_eq!(order, "ABACBA".repeat(100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn new_weights_start_the_position_over() {
+        let rr = |a: u64| {
+            json!({"name": "R", "provider": "round-robin", "options": {"strategy": [
+                {"client": "A", "weight": a}, "B"]}})
+        };
+        let reg = registry(vec![leaf("A"), leaf("B"), rr(2)], json!({}));
+        let script = Scripted::new(&[("A", vec![ok("A"); 4]), ("B", vec![ok("B"); 2])]);
+        assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "A");
+        assert_eq!(run(&reg, "R", &script, None).await.0.unwrap(), "B");
+        let same = reg
+            .reload(&json!({"clients": [leaf("A"), leaf("B"), rr(2)]}))
+            .unwrap();
+        assert_eq!(run(&same, "R", &script, None).await.0.unwrap(), "A");
+        let heavier = same
+            .reload(&json!({"clients": [leaf("A"), leaf("B"), rr(3)]}))
+            .unwrap();
+        // Weights 3:1 from their first turn: A A B A.
+        for expected in ["A", "A", "B"] {
+            assert_eq!(run(&heavier, "R", &script, None).await.0.unwrap(), expected);
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -71,6 +71,8 @@ pub(super) const AWS_BEDROCK: ProviderSpec = ProviderSpec {
         "profile",
         "endpoint_url",
         "model_id",
+        // `credentials: %{access_key_id, ...}`, read as those options.
+        "credentials",
     ],
     prompt_fields: &["system"],
 };

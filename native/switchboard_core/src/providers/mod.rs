@@ -70,6 +70,7 @@ mod openai_responses;
 mod openai_responses_stream;
 mod openai_stream;
 mod openai_strict;
+mod option_aliases;
 pub mod options;
 pub mod spec;
 pub mod stream;

@@ -100,7 +100,8 @@ pub(super) const OPENAI_GENERIC: ProviderSpec = ProviderSpec {
 
 pub(super) const AZURE_OPENAI: ProviderSpec = ProviderSpec {
     name: "azure-openai",
-    aliases: &["baml-azure-chat"],
+    // `openai/azure` (with `endpoint`): the design seeds' spelling.
+    aliases: &["baml-azure-chat", "openai/azure"],
     kind: SpecKind::Leaf(|o| {
         OpenAiChat::build(
             o,
@@ -116,7 +117,7 @@ pub(super) const AZURE_OPENAI: ProviderSpec = ProviderSpec {
     }),
     default_base_url: None,
     api_key_env: Some("AZURE_OPENAI_API_KEY"),
-    routing_options: &["resource_name", "deployment_id", "api_version"],
+    routing_options: &["resource_name", "deployment_id", "api_version", "endpoint"],
     ..OPENAI
 };
 
@@ -209,11 +210,7 @@ fn azure_base_url(o: &ClientOptions) -> Result<String, Error> {
     }
     let resource = opts.required_str("resource_name")?;
     let deployment = opts.required_str("deployment_id")?;
-    let ok = |s: &str| {
-        s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-    };
-    if !ok(resource) || !ok(deployment) {
+    if !is_azure_name(resource) || !is_azure_name(deployment) {
         return Err(Error::config(format!(
             "{}: resource_name and deployment_id may only hold letters, digits, '-', '_' and '.'",
             o.ctx
@@ -222,6 +219,12 @@ fn azure_base_url(o: &ClientOptions) -> Result<String, Error> {
     Ok(format!(
         "https://{resource}.openai.azure.com/openai/deployments/{deployment}"
     ))
+}
+
+/// Whether `s` can stand in Azure's host name or URL path as it is.
+pub(super) fn is_azure_name(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
 fn content_json(content: &Content) -> Value {
