@@ -195,6 +195,37 @@ defmodule Switchboard.ConfigLimitsTest do
     end
   end
 
+  describe "round-robin weights" do
+    test "a weight and a cycle are bounded by the documented maxima" do
+      max = documented("round-robin entry's `weight`")
+      cycle = documented("round-robin's weights together")
+      assert {max, cycle} == {1_000, 100_000}
+      names = for i <- 1..101, do: "C#{i}"
+      leaves = for name <- names, do: leaf(%{}, %{name: name})
+
+      rr = fn entries ->
+        build(
+          leaves ++ [%{name: "RR", provider: "round-robin", options: %{strategy: entries}}],
+          %{primary: "RR"}
+        )
+      end
+
+      assert {:ok, _} = rr.([%{client: "C1", weight: max}, "C2"])
+      assert {:error, %Error{kind: :config}} = rr.([%{client: "C1", weight: max + 1}, "C2"])
+
+      # 100 weights of 999 and one of 1,000 have no common divisor: a cycle
+      # of 100,900 turns.
+      over =
+        for {name, i} <- Enum.with_index(names),
+            do: %{client: name, weight: if(i == 0, do: max, else: max - 1)}
+
+      assert {:error, %Error{kind: :config, message: msg}} = rr.(over)
+      assert msg =~ ~s(client "RR")
+      # 100 weights of 1,000: divided by their divisor, a cycle of 100 turns.
+      assert {:ok, _} = rr.(for name <- Enum.take(names, 100), do: %{client: name, weight: max})
+    end
+  end
+
   describe "a registry with several clients and no primary" do
     test "is valid; a call must name its client, and one that does not gets a :config error listing them" do
       a = scenario()
