@@ -144,19 +144,17 @@ impl RetryPolicy {
         };
         let sctx = format!("{ctx} strategy");
         let s = Options::new(&sctx, strategy);
+        let bounded = |key: &str| s.millis_at_most(key, crate::config::bounds::MAX_TIMEOUT_MS);
         let ms = |key: &str, default: u64| -> Result<Duration, Error> {
-            Ok(
-                s.millis_at_most(key, crate::config::bounds::MAX_TIMEOUT_MS)?
-                    .unwrap_or(Duration::from_millis(default)),
-            )
+            Ok(bounded(key)?.unwrap_or(Duration::from_millis(default)))
         };
         // The design seeds' names: the same milliseconds under another key.
         let ms_or_alias = |key: &str, alias: &str, default: u64| -> Result<Duration, Error> {
-            match (s.u64(key)?, s.u64(alias)?) {
+            match (bounded(key)?, bounded(alias)?) {
                 (Some(_), Some(_)) => Err(Error::config(format!(
                     "{sctx}: set {key} or its alias {alias}, not both"
                 ))),
-                (given, aliased) => Ok(Duration::from_millis(given.or(aliased).unwrap_or(default))),
+                (given, aliased) => Ok(given.or(aliased).unwrap_or(Duration::from_millis(default))),
             }
         };
         let backoff = match s.str("type")?.unwrap_or("constant_delay") {
