@@ -66,11 +66,27 @@ impl Secrets {
         }
         // Without padding, so that the encoding matches whether or not the
         // echo pads it (the `=` left behind shows nothing).
-        let standard = STANDARD_NO_PAD.encode(secret.expose().as_bytes());
-        let url_safe = URL_SAFE_NO_PAD.encode(secret.expose().as_bytes());
+        let bytes = secret.expose().as_bytes();
+        let mut spellings = vec![STANDARD_NO_PAD.encode(bytes), URL_SAFE_NO_PAD.encode(bytes)];
+        // Inside a longer encoded blob (`{"key":"sk-..."}`, `prefix:secret`)
+        // the secret starts at any of three offsets from a 3-byte group, and
+        // its last group depends on the bytes after it: the characters that
+        // only the secret's bytes decide, for each offset.
+        for offset in 0..3 {
+            let shifted: Vec<u8> = std::iter::repeat_n(0, offset)
+                .chain(bytes.iter().copied())
+                .collect();
+            let (skip, whole) = (if offset == 0 { 0 } else { 4 }, shifted.len() / 3 * 4);
+            for engine in [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD] {
+                if let Some(inner) = engine.encode(&shifted).get(skip..whole) {
+                    spellings.push(inner.to_owned());
+                }
+            }
+        }
         self.push_spelling(secret);
-        self.push_spelling(Secret::new(standard));
-        self.push_spelling(Secret::new(url_safe));
+        for spelling in spellings {
+            self.push_spelling(Secret::new(spelling));
+        }
     }
 
     /// Kept longest first, so that a secret that contains another (the
@@ -311,6 +327,30 @@ mod tests {
         let mut token_only = Secrets::default();
         token_only.push_userinfo("tok%2Dabcdef", "");
         assert_eq!(token_only.redact("t tok-abcdef"), "t [REDACTED]");
+    }
+
+    #[test]
+    fn redacts_the_base64_of_a_secret_inside_a_longer_encoded_blob() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        let key = "sk-live-0123456789abcdefXYZ";
+        let mut secrets = Secrets::default();
+        secrets.push(Secret::new(key));
+        for prefix in ["", "k", "ke", "key:"] {
+            for suffix in ["", "!", "!!", "\"}"] {
+                let blob = format!("{prefix}{key}{suffix}");
+                for encoded in [STANDARD.encode(&blob), URL_SAFE_NO_PAD.encode(&blob)] {
+                    let shown = secrets.redact(&format!("echo: {encoded}"));
+                    // At most two bytes of the key, at each edge, stay encoded.
+                    let left: String = shown.split("[REDACTED]").collect();
+                    assert!(shown.contains("[REDACTED]"), "{prefix}|{suffix}: {shown}");
+                    assert!(
+                        left.len() <= "echo: ".len() + 16,
+                        "{prefix}|{suffix}: {shown}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

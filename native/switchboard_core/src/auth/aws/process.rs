@@ -2,7 +2,8 @@
 //! the SDK's runner does not kill the process when the call waiting for it
 //! is cancelled or times out, so each cancelled call could leave a process
 //! behind (a `sso login` helper, a vault client waiting on a prompt). This
-//! one is spawned with `kill_on_drop`: dropping the call's future kills it.
+//! one is killed when the call's future is dropped before the process was
+//! waited for.
 //!
 //! It runs through `sh -c`, as the SDK runs it. A simple command (a program
 //! and its arguments, the usual case) is started with `exec`, so the
@@ -77,16 +78,16 @@ impl CredentialProcess {
             CredentialsError::provider_error(format!("credential_process: {what}: {e}"))
         };
         // stderr is not kept: it is never shown, and may hold keys.
-        let mut child = tokio::process::Command::new("sh")
+        let child = tokio::process::Command::new("sh")
             .args(["-c", &shell_line(&self.command)])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
-            .kill_on_drop(true)
             .spawn()
             .map_err(|e| failed("cannot run it", e))?;
+        let mut child = KillUnlessWaited(Some(child));
         let mut stdout = Vec::new();
-        if let Some(out) = child.stdout.take() {
+        if let Some(out) = child.stdout_mut() {
             out.take(MAX_OUTPUT_BYTES)
                 .read_to_end(&mut stdout)
                 .await
@@ -109,6 +110,37 @@ impl CredentialProcess {
     }
 }
 
+/// The process of a fetch: killed if the fetch is dropped before it was
+/// waited for (a cancelled or timed-out call). Not tokio's `kill_on_drop`:
+/// that stays armed when `wait` fails, and inside the VM it fails with
+/// ECHILD after every run (the kernel reaped the process), so dropping the
+/// child would signal a pid that may already belong to another process.
+struct KillUnlessWaited(Option<tokio::process::Child>);
+
+impl KillUnlessWaited {
+    fn stdout_mut(&mut self) -> Option<tokio::process::ChildStdout> {
+        self.0.as_mut().and_then(|c| c.stdout.take())
+    }
+
+    /// Waits for the process; from then on dropping this kills nothing.
+    async fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        let Some(child) = self.0.as_mut() else {
+            return Err(std::io::Error::from_raw_os_error(ECHILD));
+        };
+        let status = child.wait().await;
+        self.0 = None;
+        status
+    }
+}
+
+impl Drop for KillUnlessWaited {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.start_kill();
+        }
+    }
+}
+
 /// `waitpid`'s "no child processes" (10 on Linux and the BSDs).
 const ECHILD: i32 = 10;
 
@@ -120,7 +152,14 @@ const MAX_OUTPUT_BYTES: u64 = 64 * 1024;
 /// syntax beyond words and quotes as given.
 fn shell_line(command: &str) -> String {
     const SYNTAX: &[char] = &[';', '&', '|', '<', '>', '(', ')', '`', '$', '\n'];
-    if command.contains(SYNTAX) {
+    // After `exec` these would be a program's name: `FOO=1 cmd` sets a
+    // variable, `exec FOO=1 cmd` runs a program called `FOO=1`.
+    const FIRST_WORDS: &[&str] = &[
+        "!", "{", "}", "if", "then", "else", "elif", "fi", "case", "esac", "for", "while", "until",
+        "do", "done", "in", "exec", "time",
+    ];
+    let first = command.split_whitespace().next().unwrap_or("");
+    if command.contains(SYNTAX) || first.contains('=') || FIRST_WORDS.contains(&first) {
         command.to_owned()
     } else {
         format!("exec {command}")
@@ -214,7 +253,16 @@ mod tests {
             shell_line("/opt/bin/creds --user 'a b'"),
             "exec /opt/bin/creds --user 'a b'"
         );
-        for compound in ["a && b", "a | b", "a; b", "a $(b)", "a > f"] {
+        for compound in [
+            "a && b",
+            "a | b",
+            "a; b",
+            "a $(b)",
+            "a > f",
+            "AWS_VAULT_BACKEND=file aws-vault export dev",
+            "! a",
+            "if a",
+        ] {
             assert_eq!(shell_line(compound), compound);
         }
     }
