@@ -136,6 +136,17 @@ defmodule Switchboard.RoleMetadataTest do
            ]
   end
 
+  test "aws-bedrock: a nil cache_control, beside role or in metadata:, is no cache point" do
+    prompt = [
+      %{role: "user", content: "a", cache_control: nil},
+      %{role: "assistant", content: "b"},
+      %{role: "user", content: "c", metadata: %{cache_control: nil}}
+    ]
+
+    {_, raw} = sent("aws-bedrock", %{allowed_role_metadata: ["cache_control"]}, prompt)
+    refute raw =~ "cachePoint"
+  end
+
   test "aws-bedrock: no cachePoint unless allowed" do
     {_, raw} = sent("aws-bedrock", %{})
     refute raw =~ "cachePoint"

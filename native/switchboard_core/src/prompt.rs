@@ -424,6 +424,9 @@ fn message_metadata(map: &Map<String, Value>) -> Result<Map<String, Value>, Stri
             metadata.insert(key.clone(), value.clone());
         }
     }
+    // A key set to nil is not set, in `metadata:` as beside it (a `nil`
+    // `cache_control` must not become a Bedrock cache point).
+    metadata.retain(|_, value| !value.is_null());
     Ok(metadata)
 }
 

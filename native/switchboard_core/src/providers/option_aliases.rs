@@ -62,9 +62,17 @@ fn azure_endpoint(ctx: &str, raw: &Map<String, Value>) -> Result<String, Error> 
         }
     }
     let endpoint = http_url(ctx, "endpoint", o.required_str("endpoint")?)?;
-    let names_deployment = reqwest::Url::parse(&endpoint)
-        .map(|u| u.path().contains("/openai/deployments/"))
-        .unwrap_or(false);
+    let parsed = url::Url::parse(&endpoint).ok();
+    if parsed
+        .as_ref()
+        .is_some_and(|u| u.query().is_some() || u.fragment().is_some())
+    {
+        return Err(Error::config(format!(
+            "{ctx}: \"endpoint\" is the resource's URL, without a query or fragment \
+             (api_version is an option of its own)"
+        )));
+    }
+    let names_deployment = parsed.is_some_and(|u| u.path().contains("/openai/deployments/"));
     match (names_deployment, o.str("deployment_id")?) {
         (true, None) => Ok(endpoint),
         (true, Some(_)) => Err(Error::config(format!(
@@ -183,6 +191,10 @@ mod tests {
             (
                 json!({"endpoint": "https://h/openai/deployments/d", "deployment_id": "d"}),
                 "already names",
+            ),
+            (
+                json!({"endpoint": "https://h/?api-version=1", "deployment_id": "d"}),
+                "without a query or fragment",
             ),
             (json!({"endpoint": 7, "deployment_id": "d"}), "\"endpoint\""),
         ] {
