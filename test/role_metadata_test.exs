@@ -8,7 +8,6 @@ defmodule Switchboard.RoleMetadataTest do
   the answer in `Usage`.
   """
   use Switchboard.Case, async: true
-  import Switchboard.GoogleHelpers, only: [vertex: 3]
 
   @ephemeral %{type: "ephemeral"}
 
@@ -23,22 +22,7 @@ defmodule Switchboard.RoleMetadataTest do
   @cache_wire %{"type" => "ephemeral"}
 
   defp client(dialect, sc, options) do
-    base =
-      case dialect do
-        "vertex-gemini" ->
-          vertex("C", sc, %{query_params: %{key: "AQ.express"}})
-
-        "vertex-claude" ->
-          vertex("C", sc, %{
-            model: "claude-sonnet-4@20250514",
-            location: "us-east5",
-            query_params: %{key: "AQ.express"}
-          })
-
-        other ->
-          dialect_client("C", other, sc)
-      end
-
+    base = dialect_client("C", dialect, sc)
     update_in(base.options, &Map.merge(&1, options))
   end
 

@@ -6,7 +6,6 @@ defmodule Switchboard.RolesTest do
   work.
   """
   use Switchboard.Case, async: true
-  import Switchboard.GoogleHelpers, only: [vertex: 3]
 
   @prompt [
     %{role: "system", content: "Be brief."},
@@ -18,22 +17,7 @@ defmodule Switchboard.RolesTest do
   @dialects ~w(openai openai-responses anthropic google-ai aws-bedrock vertex-gemini vertex-claude)
 
   defp client(dialect, sc, options) do
-    base =
-      case dialect do
-        "vertex-gemini" ->
-          vertex("C", sc, %{query_params: %{key: "AQ.express"}})
-
-        "vertex-claude" ->
-          vertex("C", sc, %{
-            model: "claude-sonnet-4@20250514",
-            location: "us-east5",
-            query_params: %{key: "AQ.express"}
-          })
-
-        other ->
-          dialect_client("C", other, sc)
-      end
-
+    base = dialect_client("C", dialect, sc)
     update_in(base.options, &Map.merge(&1, options))
   end
 

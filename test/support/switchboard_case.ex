@@ -62,7 +62,8 @@ defmodule Switchboard.Case do
   @doc """
   A client of `provider` answering from scenario `sc`: one per wire dialect
   (`openai`, `anthropic`, `google-ai`, `aws-bedrock` with static keys,
-  `openai-responses`), for tests that run the same case on each.
+  `openai-responses`, and Vertex AI's `vertex-gemini` and `vertex-claude`
+  with an express-mode key), for tests that run the same case on each.
   """
   def dialect_client(name, "openai", sc), do: openai(name, sc)
   def dialect_client(name, "anthropic", sc), do: anthropic(name, sc)
@@ -80,6 +81,18 @@ defmodule Switchboard.Case do
     }
 
     %{name: name, provider: "aws-bedrock", options: options}
+  end
+
+  # Vertex AI as an express-mode key reaches it: no token endpoint.
+  def dialect_client(name, "vertex-gemini", sc),
+    do: Switchboard.GoogleHelpers.vertex(name, sc, %{query_params: %{key: "AQ.express"}})
+
+  def dialect_client(name, "vertex-claude", sc) do
+    Switchboard.GoogleHelpers.vertex(name, sc, %{
+      model: "claude-sonnet-4@20250514",
+      location: "us-east5",
+      query_params: %{key: "AQ.express"}
+    })
   end
 
   def dialect_client(name, "openai-responses", sc),
