@@ -25,30 +25,12 @@ defmodule Switchboard.ChaosCredentialsTest do
     %{pem: pem, email: email}
   end
 
-  @google_vars ~w(GOOGLE_APPLICATION_CREDENTIALS CLOUDSDK_CONFIG GCE_METADATA_HOST GOOGLE_CLOUD_PROJECT)
-
   # Secrets a garbage answer carries: none may reach the caller.
   @leaked_refresh "1//chaos-refresh-secret"
   @leaked_aws_secret "chaos/aws+secret=do-not-print"
 
   setup do
-    saved = Map.new(@google_vars, &{&1, System.get_env(&1)})
-    Enum.each(@google_vars, &System.delete_env/1)
-    # An empty gcloud config, so this machine's own credentials are never found.
-    gcloud =
-      Path.join(System.tmp_dir!(), "switchboard-gcloud-#{System.unique_integer([:positive])}")
-
-    File.mkdir_p!(gcloud)
-    System.put_env("CLOUDSDK_CONFIG", gcloud)
-
-    on_exit(fn ->
-      File.rm_rf!(gcloud)
-
-      Enum.each(saved, fn
-        {var, nil} -> System.delete_env(var)
-        {var, value} -> System.put_env(var, value)
-      end)
-    end)
+    Switchboard.GoogleHelpers.isolate_env!()
 
     %{dir: Switchboard.AwsEnv.isolate!()}
   end

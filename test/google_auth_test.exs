@@ -11,8 +11,6 @@ defmodule Switchboard.GoogleAuthTest do
   import Switchboard.GoogleHelpers
 
   @email "switchboard-test@test-proj.iam.gserviceaccount.com"
-  @vars ~w(GOOGLE_APPLICATION_CREDENTIALS CLOUDSDK_CONFIG GCE_METADATA_HOST GOOGLE_CLOUD_PROJECT)
-
   setup_all do
     key = :public_key.generate_key({:rsa, 2048, 65_537})
     pem = :public_key.pem_encode([:public_key.pem_entry_encode(:PrivateKeyInfo, key)])
@@ -23,23 +21,7 @@ defmodule Switchboard.GoogleAuthTest do
   end
 
   setup do
-    saved = Map.new(@vars, &{&1, System.get_env(&1)})
-    Enum.each(@vars, &System.delete_env/1)
-    # An empty gcloud config, so this machine's own credentials are never found.
-    dir = Path.join(System.tmp_dir!(), "switchboard-gcloud-#{System.unique_integer([:positive])}")
-    File.mkdir_p!(dir)
-    System.put_env("CLOUDSDK_CONFIG", dir)
-
-    on_exit(fn ->
-      File.rm_rf!(dir)
-
-      Enum.each(saved, fn
-        {var, nil} -> System.delete_env(var)
-        {var, value} -> System.put_env(var, value)
-      end)
-    end)
-
-    %{gcloud_dir: dir}
+    %{gcloud_dir: Switchboard.GoogleHelpers.isolate_env!()}
   end
 
   defp service_account(ctx, token_sc, extra \\ %{}) do

@@ -23,7 +23,6 @@ defmodule Switchboard.SecretAuditTest do
 
   import Switchboard.GoogleHelpers, only: [google_ai: 3, vertex: 3, base: 1]
 
-  @google_vars ~w(GOOGLE_APPLICATION_CREDENTIALS CLOUDSDK_CONFIG GCE_METADATA_HOST GOOGLE_CLOUD_PROJECT)
   @events [
     [:switchboard, :call, :start],
     [:switchboard, :call, :stop],
@@ -42,20 +41,7 @@ defmodule Switchboard.SecretAuditTest do
   end
 
   setup do
-    saved = Map.new(@google_vars, &{&1, System.get_env(&1)})
-    Enum.each(@google_vars, &System.delete_env/1)
-    dir = Path.join(System.tmp_dir!(), "switchboard-audit-#{System.unique_integer([:positive])}")
-    File.mkdir_p!(dir)
-    System.put_env("CLOUDSDK_CONFIG", dir)
-
-    on_exit(fn ->
-      File.rm_rf!(dir)
-
-      Enum.each(saved, fn
-        {var, nil} -> System.delete_env(var)
-        {var, value} -> System.put_env(var, value)
-      end)
-    end)
+    %{gcloud_dir: Switchboard.GoogleHelpers.isolate_env!()}
   end
 
   # The PEM's base64 lines: any one of them shown gives away part of the key.

@@ -5,6 +5,41 @@ defmodule Switchboard.GoogleHelpers do
   """
 
   import Switchboard.Case, only: [mock: 0]
+  import ExUnit.Callbacks, only: [on_exit: 1]
+
+  @env_vars ~w(GOOGLE_APPLICATION_CREDENTIALS CLOUDSDK_CONFIG GCE_METADATA_HOST GOOGLE_CLOUD_PROJECT)
+
+  @doc """
+  Isolates the test's Google environment (call it from `setup`; for tests
+  that are not async): the Google variables cleared and an empty gcloud
+  config, so this machine's own credentials are never found; all restored
+  when the test exits. Returns the gcloud config folder.
+
+  ## Examples
+
+      setup do
+        %{gcloud_dir: Switchboard.GoogleHelpers.isolate_env!()}
+      end
+  """
+  @spec isolate_env!() :: Path.t()
+  def isolate_env! do
+    saved = Map.new(@env_vars, &{&1, System.get_env(&1)})
+    Enum.each(@env_vars, &System.delete_env/1)
+    dir = Path.join(System.tmp_dir!(), "switchboard-gcloud-#{System.unique_integer([:positive])}")
+    File.mkdir_p!(dir)
+    System.put_env("CLOUDSDK_CONFIG", dir)
+
+    on_exit(fn ->
+      File.rm_rf!(dir)
+
+      Enum.each(saved, fn
+        {var, nil} -> System.delete_env(var)
+        {var, value} -> System.put_env(var, value)
+      end)
+    end)
+
+    dir
+  end
 
   @doc "A google-ai client whose base_url is the mock's scenario."
   def google_ai(name, sc, options \\ %{}, retry_policy \\ nil) do
