@@ -42,11 +42,16 @@ defmodule Switchboard.MediaUrlHandlerTest do
     do: body["contents"] |> hd() |> Map.fetch!("parts") |> hd()
 
   defp part_of("aws-bedrock", body), do: body["messages"] |> hd() |> Map.fetch!("content") |> hd()
-  defp part_of("openai-responses", body), do: body["input"] |> hd() |> Map.fetch!("content") |> hd()
+
+  defp part_of("openai-responses", body),
+    do: body["input"] |> hd() |> Map.fetch!("content") |> hd()
 
   describe "send_base64: fetched once and sent inline" do
     @inline %{
-      "openai" => %{"type" => "image_url", "image_url" => %{"url" => "data:image/png;base64,UE5H"}},
+      "openai" => %{
+        "type" => "image_url",
+        "image_url" => %{"url" => "data:image/png;base64,UE5H"}
+      },
       "anthropic" => %{
         "type" => "image",
         "source" => %{"type" => "base64", "media_type" => "image/png", "data" => "UE5H"}
@@ -122,11 +127,15 @@ defmodule Switchboard.MediaUrlHandlerTest do
       msc = scenario("m")
       url = media_url(msc, "pic", "redirect=3&type=image/png&body=PNG")
       opts = %{media_url_handler: %{image: "send_base64"}}
+
       assert %{"image_url" => %{"url" => "data:image/png;base64,UE5H"}} =
                sent_part("openai", opts, image(url))
 
       assert [3, 2, 1, 0] ==
-               Enum.map(fetches(msc), &(URI.decode_query(&1["query"])["redirect"] |> String.to_integer()))
+               Enum.map(
+                 fetches(msc),
+                 &(URI.decode_query(&1["query"])["redirect"] |> String.to_integer())
+               )
     end
 
     test "a stream fetches too" do
@@ -149,7 +158,12 @@ defmodule Switchboard.MediaUrlHandlerTest do
     test "openai (its default): the image's URL as is, never fetched" do
       msc = scenario("m")
       url = media_url(msc, "pic")
-      assert sent_part("openai", %{}, image(url)) == %{"type" => "image_url", "image_url" => %{"url" => url}}
+
+      assert sent_part("openai", %{}, image(url)) == %{
+               "type" => "image_url",
+               "image_url" => %{"url" => url}
+             }
+
       assert fetches(msc) == []
     end
 
@@ -169,7 +183,12 @@ defmodule Switchboard.MediaUrlHandlerTest do
     test "openai-responses: a document is an input_file by file_url" do
       msc = scenario("m")
       url = media_url(msc, "doc.pdf", "")
-      assert sent_part("openai-responses", %{}, document(url)) == %{"type" => "input_file", "file_url" => url}
+
+      assert sent_part("openai-responses", %{}, document(url)) == %{
+               "type" => "input_file",
+               "file_url" => url
+             }
+
       assert fetches(msc) == []
     end
 
@@ -195,7 +214,10 @@ defmodule Switchboard.MediaUrlHandlerTest do
           ] do
         sc = scripted([%{}])
         reg = registry!(%{clients: [client(dialect, sc, options)]})
-        assert {:error, %Error{kind: :invalid_request, message: m}} = Switchboard.call(reg, prompt)
+
+        assert {:error, %Error{kind: :invalid_request, message: m}} =
+                 Switchboard.call(reg, prompt)
+
         assert m =~ setting
         assert m =~ "/media/doc.pdf"
         refute m =~ "SECRET"
@@ -231,6 +253,7 @@ defmodule Switchboard.MediaUrlHandlerTest do
       msc = scenario("m")
       sc = scripted([%{}])
       reg = registry!(%{clients: [client("vertex-gemini", sc, %{})]})
+
       assert {:error, %Error{kind: :invalid_request, message: m}} =
                Switchboard.call(reg, image(media_url(msc, "pic", "")))
 
@@ -255,6 +278,7 @@ defmodule Switchboard.MediaUrlHandlerTest do
     test "a gs:// URL on a provider other than Google's is refused" do
       sc = scripted([%{}])
       reg = registry!(%{clients: [client("anthropic", sc, %{})]})
+
       assert {:error, %Error{kind: :invalid_request, message: m}} =
                Switchboard.call(reg, image("gs://bucket/cat.png"))
 
@@ -266,7 +290,13 @@ defmodule Switchboard.MediaUrlHandlerTest do
   test "data: URLs are inline, never fetched, whatever the mode" do
     msc = scenario("m")
     opts = %{media_url_handler: %{image: "send_base64"}}
-    prompt = [%{role: "user", content: [%{type: "image_url", image_url: %{url: "data:image/png;base64,UE5H"}}]}]
+
+    prompt = [
+      %{
+        role: "user",
+        content: [%{type: "image_url", image_url: %{url: "data:image/png;base64,UE5H"}}]
+      }
+    ]
 
     assert sent_part("aws-bedrock", opts, prompt) ==
              %{"image" => %{"format" => "png", "source" => %{"bytes" => "UE5H"}}}
@@ -280,7 +310,10 @@ defmodule Switchboard.MediaUrlHandlerTest do
       sc = scripted([%{}])
       reg = registry!(%{clients: [client("aws-bedrock", sc, %{})]})
       url = media_url(msc, "gone.png", "status=404&sig=SECRET")
-      assert {:error, %Error{kind: :invalid_request, message: m}} = Switchboard.call(reg, image(url))
+
+      assert {:error, %Error{kind: :invalid_request, message: m}} =
+               Switchboard.call(reg, image(url))
+
       assert m =~ "image"
       assert m =~ "/media/gone.png"
       assert m =~ "404"
@@ -304,8 +337,11 @@ defmodule Switchboard.MediaUrlHandlerTest do
       reg =
         registry!(%{
           primary: "F",
-          clients: clients ++ [%{name: "F", provider: "fallback", options: %{strategy: strategy}}],
-          retry_policies: %{"Once" => %{max_retries: 1, strategy: %{type: "constant_delay", delay_ms: 10}}}
+          clients:
+            clients ++ [%{name: "F", provider: "fallback", options: %{strategy: strategy}}],
+          retry_policies: %{
+            "Once" => %{max_retries: 1, strategy: %{type: "constant_delay", delay_ms: 10}}
+          }
         })
 
       assert {:ok, %Response{client: "B"} = r} = Switchboard.call(reg, image(url))
@@ -344,7 +380,10 @@ defmodule Switchboard.MediaUrlHandlerTest do
       sc = scripted([%{}])
       reg = registry!(%{clients: [client("aws-bedrock", sc, %{})]})
       url = media_url(msc, "big.png", "size=#{20 * 1024 * 1024 + 1}")
-      assert {:error, %Error{kind: :invalid_request, message: m}} = Switchboard.call(reg, image(url))
+
+      assert {:error, %Error{kind: :invalid_request, message: m}} =
+               Switchboard.call(reg, image(url))
+
       assert m =~ "larger than 20 MiB"
       assert requests(sc) == []
     end
@@ -353,7 +392,10 @@ defmodule Switchboard.MediaUrlHandlerTest do
       msc = scenario("m")
       sc = scripted([%{}])
       reg = registry!(%{clients: [client("aws-bedrock", sc, %{})]})
-      %Call{ref: ref} = Switchboard.async(reg, image(media_url(msc, "pic", "stall=1")), timeout: 500)
+
+      %Call{ref: ref} =
+        Switchboard.async(reg, image(media_url(msc, "pic", "stall=1")), timeout: 500)
+
       assert_receive {^ref, {:error, %Error{kind: :timeout}}}, 10_000
       refute_receive {^ref, _}, 100
       assert requests(sc) == []

@@ -333,7 +333,7 @@ mod tests {
                 "allowed: image, audio, video, pdf",
             ),
             (json!({"pdf": "inline"}), "allowed: send_base64, send_url"),
-            (json!({"pdf": 1}), "number is not a mode"),
+            (json!({"pdf": 1}), "an integer is not a mode"),
         ] {
             let e = parse(OPENAI_DEFAULTS, json!({"media_url_handler": bad})).unwrap_err();
             assert_eq!(e.kind, crate::error::ErrorKind::Config);

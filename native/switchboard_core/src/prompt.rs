@@ -672,6 +672,32 @@ mod tests {
     }
 
     #[test]
+    fn media_urls_keep_their_media_type_and_documents_take_urls() {
+        let msgs = parse_prompt(&json!([{"role": "user", "content": [
+            {"type": "image", "url": "https://x/p", "media_type": "image/webp"},
+            {"type": "image_url", "image_url": {"url": "gs://b/c.png"}},
+            {"type": "document", "url": "https://x/d"},
+            {"type": "document", "url": "data:application/pdf;base64,JV"}
+        ]}]))
+        .unwrap();
+        let Content::Parts(parts) = &msgs[0].content else {
+            panic!()
+        };
+        let url = |p: &Part| match p {
+            Part::Image(Media::Url(u)) | Part::Document(Media::Url(u)) => u.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(url(&parts[0]).media_type.as_deref(), Some("image/webp"));
+        assert_eq!(url(&parts[1]).media_type(), Some("image/png"));
+        assert!(url(&parts[1]).is_google());
+        assert_eq!(url(&parts[2]).media_type(), None);
+        assert!(matches!(&parts[3], Part::Document(Media::Inline(i)) if i.data == "JV"));
+        let bad = json!([{"role": "user", "content": [
+            {"type": "image", "url": "https://x/p", "media_type": 3}]}]);
+        assert!(parse_prompt(&bad).is_err());
+    }
+
+    #[test]
     fn repeated_tool_call_ids_are_made_distinct_and_results_follow_the_newest() {
         let turn = |name: &str| {
             json!({"role": "assistant", "content": "", "tool_calls": [

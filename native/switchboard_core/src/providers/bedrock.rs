@@ -1167,17 +1167,28 @@ mod tests {
     }
 
     #[test]
-    fn images_must_be_data_urls() {
+    fn a_url_left_by_the_media_url_handler_is_refused_naming_the_setting() {
         let p = provider("aws-bedrock", json!({"model": "m", "region": "us-east-1"}));
-        let messages = crate::prompt::parse_prompt(&json!([{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "https://x/cat.png"}}]}]))
-        .expect("prompt");
-        let options = Map::new();
-        let input = CallInput::plain(&messages, &options, false);
-        assert_eq!(
-            p.build_request(&input).expect_err("url image").kind,
-            ErrorKind::InvalidRequest
-        );
+        for (part, setting) in [
+            (
+                json!({"type": "image_url", "image_url": {"url": "https://u:pw@x/cat.png?sig=S"}}),
+                "media_url_handler: %{image: \"send_base64\"}",
+            ),
+            (
+                json!({"type": "document", "url": "https://x/doc.pdf"}),
+                "media_url_handler: %{pdf: \"send_base64\"}",
+            ),
+        ] {
+            let messages =
+                crate::prompt::parse_prompt(&json!([{"role": "user", "content": [part]}]))
+                    .expect("prompt");
+            let options = Map::new();
+            let input = CallInput::plain(&messages, &options, false);
+            let e = p.build_request(&input).expect_err("url media");
+            assert_eq!(e.kind, ErrorKind::InvalidRequest);
+            assert!(e.message.contains(setting), "{}", e.message);
+            assert!(!e.message.contains("sig=S") && !e.message.contains("pw"));
+        }
     }
 
     /// The body sent for `prompt` with tools, a choice and a schema.
