@@ -228,6 +228,50 @@ defmodule Switchboard.MediaUrlHandlerTest do
     end
   end
 
+  describe "send_url_add_mime_type on other dialects" do
+    test "the URL is sent; fetched once only to learn its type" do
+      for dialect <- ~w(openai anthropic google-ai) do
+        msc = scenario("m")
+        url = media_url(msc, "pic", "type=image/gif")
+        opts = %{media_url_handler: %{image: "send_url_add_mime_type"}}
+
+        expected =
+          case dialect do
+            "openai" -> %{"type" => "image_url", "image_url" => %{"url" => url}}
+            "anthropic" -> %{"type" => "image", "source" => %{"type" => "url", "url" => url}}
+            "google-ai" -> %{"fileData" => %{"mimeType" => "image/gif", "fileUri" => url}}
+          end
+
+        assert sent_part(dialect, opts, image(url)) == expected
+        assert [_] = fetches(msc)
+      end
+    end
+  end
+
+  test "vertex-gemini (its default for documents, send_url): fileData typed as a PDF" do
+    msc = scenario("m")
+    url = media_url(msc, "report", "")
+
+    assert sent_part("vertex-gemini", %{}, document(url)) ==
+             %{"fileData" => %{"mimeType" => "application/pdf", "fileUri" => url}}
+
+    assert fetches(msc) == []
+  end
+
+  test "vertex-gemini, send_base64_unless_google_url: gs:// kept, https fetched" do
+    opts = %{media_url_handler: %{image: "send_base64_unless_google_url"}}
+
+    assert sent_part("vertex-gemini", opts, image("gs://bucket/cat.webp")) ==
+             %{"fileData" => %{"mimeType" => "image/webp", "fileUri" => "gs://bucket/cat.webp"}}
+
+    msc = scenario("m")
+
+    assert sent_part("vertex-gemini", opts, image(media_url(msc, "pic"))) ==
+             %{"inlineData" => %{"mimeType" => "image/png", "data" => "UE5H"}}
+
+    assert [_] = fetches(msc)
+  end
+
   describe "send_url_add_mime_type (vertex gemini's default for images)" do
     test "no type on the part or the URL: fetched once for its Content-Type" do
       msc = scenario("m")
@@ -373,6 +417,20 @@ defmodule Switchboard.MediaUrlHandlerTest do
       assert [_] = fetches(msc)
       assert [%{"json" => body}] = requests(b)
       assert part_of("anthropic", body)["source"]["data"] == "UE5H"
+    end
+
+    test "more than 5 redirects: :invalid_request, after 6 fetches" do
+      msc = scenario("m")
+      sc = scripted([%{}])
+      reg = registry!(%{clients: [client("aws-bedrock", sc, %{})]})
+      url = media_url(msc, "loop.png", "redirect=9")
+
+      assert {:error, %Error{kind: :invalid_request, message: m}} =
+               Switchboard.call(reg, image(url))
+
+      assert m =~ "more than 5 redirects"
+      assert length(fetches(msc)) == 6
+      assert requests(sc) == []
     end
 
     test "larger than 20 MiB: :invalid_request" do
