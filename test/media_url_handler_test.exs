@@ -471,6 +471,24 @@ defmodule Switchboard.MediaUrlHandlerTest do
       assert :ok = Mock.await_outcome(mock(), msc, 0, "client_disconnected", 5_000)
       assert requests(sc) == []
     end
+
+    test "the caller dying during the fetch drops it" do
+      msc = scenario("m")
+      sc = scripted([%{}])
+      reg = registry!(%{clients: [client("aws-bedrock", sc, %{})]})
+      prompt = image(media_url(msc, "pic", "stall=1"))
+
+      pid =
+        spawn(fn ->
+          Switchboard.async(reg, prompt)
+          Process.sleep(:infinity)
+        end)
+
+      assert :ok = Mock.await_outcome(mock(), msc, 0, "pending", 5_000)
+      Process.exit(pid, :kill)
+      assert :ok = Mock.await_outcome(mock(), msc, 0, "client_disconnected", 5_000)
+      assert requests(sc) == []
+    end
   end
 
   describe "config" do
