@@ -32,14 +32,18 @@ defmodule Switchboard do
   where a part is one of:
 
     * `%{type: "text", text: ...}`
-    * `%{type: "image", url: "https://..."}` or
+    * `%{type: "image", url: "https://...", media_type: "image/png"}`
+      (`media_type` optional) or
       `%{type: "image", data: base64, media_type: "image/png"}` (user messages)
     * `%{type: "image_url", image_url: %{url: ...}}` (OpenAI's form; a
       `data:` URL is inline data)
-    * `%{type: "document", data: base64, media_type: "application/pdf"}`
+    * `%{type: "document", data: base64, media_type: "application/pdf"}` or
+      `%{type: "document", url: "https://...", media_type: "application/pdf"}`
       (user messages; OpenAI chat, OpenAI Responses and Anthropic take
       only PDFs, Bedrock other document types too)
 
+  What a client does with a media URL (send it, or fetch it and send the
+  bytes) is its `media_url_handler` option: see the README's "Media parts".
   A provider that cannot take a part fails the call with `:invalid_request`
   before anything is sent.
 

@@ -30,7 +30,9 @@ defmodule Switchboard.GoogleTest do
               temperature: 0.7,
               safetySettings: [%{category: "HARM_CATEGORY_HATE_SPEECH", threshold: "BLOCK_NONE"}],
               headers: %{"x-team" => "beam"},
-              query_params: %{"tier" => "gold"}
+              query_params: %{"tier" => "gold"},
+              # The URL as is (the default fetches it: media_url_handler_test).
+              media_url_handler: %{image: "send_url"}
             })
           ]
         })

@@ -54,15 +54,17 @@ defmodule Switchboard.ToolsBedrockTest do
 
   # A registry with one Bedrock client signing with static keys, which the
   # mock verifies.
-  defp bedrock!(sc) do
+  defp bedrock!(sc, extra \\ %{}) do
     Mock.configure_aws(mock(), sc, %{credentials: [@keys], region: "us-east-1"})
 
     options =
-      Map.merge(@keys, %{
+      @keys
+      |> Map.merge(%{
         model: @model,
         region: "us-east-1",
         endpoint_url: Mock.base_url(mock(), sc)
       })
+      |> Map.merge(extra)
 
     registry!(%{clients: [%{name: "B", provider: "aws-bedrock", options: options}]})
   end
@@ -194,14 +196,15 @@ defmodule Switchboard.ToolsBedrockTest do
              ]
 
       sc = scripted([%{content: "never"}])
-      reg = bedrock!(sc)
+      # A URL kept as a URL (its default fetches it: media_url_handler_test).
+      reg = bedrock!(sc, %{media_url_handler: %{image: "send_url"}})
 
       url = [
         %{role: "user", content: [%{type: "image_url", image_url: "https://x.test/cat.png"}]}
       ]
 
       assert {:error, %Error{kind: :invalid_request, message: msg}} = Switchboard.call(reg, url)
-      assert msg =~ "data: URLs"
+      assert msg =~ ~s(media_url_handler: %{image: "send_base64"})
 
       zip = [
         %{

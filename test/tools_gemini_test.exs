@@ -53,7 +53,13 @@ defmodule Switchboard.ToolsGeminiTest do
 
       reg =
         registry!(%{
-          clients: [google_ai("G", sc, %{temperature: 0.2, generationConfig: %{topK: 3}})]
+          clients: [
+            google_ai("G", sc, %{
+              temperature: 0.2,
+              generationConfig: %{topK: 3},
+              media_url_handler: %{image: "send_url"}
+            })
+          ]
         })
 
       prompt = [

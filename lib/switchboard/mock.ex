@@ -53,6 +53,14 @@ defmodule Switchboard.Mock do
   `%Switchboard.Error{kind: :not_found}`. Such requests are recorded but use
   no step.
 
+  For `media_url_handler` tests it also serves media files, `GET
+  base_url(mock, scenario) <> "/media/<name>?<query>"`, shaped by the query:
+  `type=` the `Content-Type` (none when absent), `body=` the body (default
+  `media:<name>`), `file=` a file under the root instead, `size=n` n bytes,
+  `status=n` that status, `redirect=n` a chain of n redirects, `stall=1` a
+  body that stops after its first byte. They are recorded (path
+  `/media/<name>`) and use no step.
+
       {:ok, mock} = Switchboard.Mock.start()
       :ok = Switchboard.Mock.script(mock, "retry", [%{status: 500}, %{content: "hi"}])
       Switchboard.Mock.base_url(mock, "retry", "openai")

@@ -4,7 +4,7 @@
 //! [`execute`] on its tokio runtime.
 //!
 //! Modules depend one way only, each on those before it:
-//! `error`, `secret`, `value`, `weak_map` -> `tools`, `reasoning` -> `prompt`, `response`, `wire`
+//! `error`, `secret`, `value`, `weak_map`, `media` -> `tools`, `reasoning` -> `prompt`, `response`, `wire`
 //! -> `roles`, `pricing`, `structured`, `framing`, `env` -> `auth` -> `providers` -> `retry`, `config`
 //! -> `engine`.
 
@@ -15,6 +15,7 @@ pub mod env;
 pub mod error;
 pub mod framing;
 pub mod generation;
+pub mod media;
 pub mod pricing;
 pub mod prompt;
 pub mod providers;

@@ -31,16 +31,46 @@ impl Role {
 pub enum Part {
     Text(String),
     Image(Media),
-    /// A document (PDF): only inline data.
-    Document(Inline),
+    /// A document (a PDF unless its media type says otherwise).
+    Document(Media),
 }
 
-/// Where an image comes from.
+/// Where an image or a document comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Media {
-    /// An http(s) URL the provider fetches.
-    Url(String),
+    /// A URL (`http`, `https`, `gs`, ...): sent as is or fetched and
+    /// inlined, as the client's `media_url_handler` says ([`crate::media`]).
+    Url(MediaUrl),
     Inline(Inline),
+}
+
+/// A media URL and the media type the part names or the handler found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaUrl {
+    pub url: String,
+    pub media_type: Option<String>,
+}
+
+impl MediaUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        MediaUrl {
+            url: url.into(),
+            media_type: None,
+        }
+    }
+
+    /// The media type: the one given or found, else the URL's extension's.
+    pub fn media_type(&self) -> Option<&str> {
+        self.media_type
+            .as_deref()
+            .or_else(|| crate::media::type_from_extension(&self.url))
+    }
+
+    /// Whether the URL is a Google Cloud Storage one (`gs://`), which only
+    /// Google's APIs read (BAML's test for "a Google URL").
+    pub fn is_google(&self) -> bool {
+        self.url.starts_with("gs://")
+    }
 }
 
 /// Bytes sent in the request, base64-encoded, with their media type.
@@ -72,12 +102,13 @@ impl Inline {
         )))
     }
 
-    /// [`Inline::require_pdf`] for every document part of `messages`.
+    /// [`Inline::require_pdf`] for every inline document part of
+    /// `messages` (a document URL's type is the provider's to check).
     pub fn require_pdf_documents(messages: &[Message], provider: &str) -> Result<(), Error> {
         for message in messages {
             if let Content::Parts(parts) = &message.content {
                 for part in parts {
-                    if let Part::Document(d) = part {
+                    if let Part::Document(Media::Inline(d)) = part {
                         d.require_pdf(provider)?;
                     }
                 }
@@ -91,10 +122,61 @@ impl Media {
     /// As a URL: the URL itself, or a `data:` URL.
     pub fn url(&self) -> String {
         match self {
-            Media::Url(u) => u.clone(),
+            Media::Url(u) => u.url.clone(),
             Media::Inline(i) => i.data_url(),
         }
     }
+}
+
+impl Part {
+    /// The media kind a `media_url_handler` key governs, for a media part.
+    pub fn media_kind(&self) -> Option<crate::media::MediaKind> {
+        match self {
+            Part::Text(_) => None,
+            Part::Image(_) => Some(crate::media::MediaKind::Image),
+            Part::Document(_) => Some(crate::media::MediaKind::Pdf),
+        }
+    }
+}
+
+/// Refuses, before anything is sent, the first media URL of `messages` that
+/// `refused` says the dialect cannot take (see [`url_refused`]).
+pub fn refuse_media_urls(
+    messages: &[Message],
+    provider: &str,
+    takes: &str,
+    refused: impl Fn(&Part, &MediaUrl) -> bool,
+) -> Result<(), Error> {
+    for message in messages {
+        if let Content::Parts(parts) = &message.content {
+            for part in parts {
+                if let Part::Image(Media::Url(u)) | Part::Document(Media::Url(u)) = part {
+                    if refused(part, u) {
+                        return Err(url_refused(provider, part, u, takes));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The error for a media URL a dialect cannot take, naming the
+/// `media_url_handler` setting that sends it inline instead.
+pub fn url_refused(provider: &str, part: &Part, url: &MediaUrl, takes: &str) -> Error {
+    let (what, key) = match part {
+        Part::Document(_) => ("a document", "pdf"),
+        _ => ("an image", "image"),
+    };
+    let fix = if url.is_google() {
+        "gs:// URLs are read only by google-ai and vertex-ai".to_owned()
+    } else {
+        format!("set media_url_handler: %{{{key}: \"send_base64\"}} to fetch it and send it inline")
+    };
+    Error::invalid_request(format!(
+        "{provider} cannot take {what} by URL ({}): it takes {takes}; {fix}",
+        crate::media::shown_url(&url.url)
+    ))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -468,6 +550,16 @@ fn parse_part(part: &Value) -> Result<Part, String> {
         .as_object()
         .ok_or_else(|| format!("must be a map, got {}", type_name(part)))?;
     let string = |key: &str| map.get(key).and_then(Value::as_str);
+    let media_type = match map.get("media_type") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(m)) if !m.trim().is_empty() => Some(m.trim()),
+        Some(other) => {
+            return Err(format!(
+                ":media_type must be a non-empty string, got {}",
+                type_name(other)
+            ))
+        }
+    };
     let inline = |what: &str, default_type: Option<&str>| {
         let data = string("data").ok_or_else(|| format!("{what} part needs :url or :data"))?;
         let media_type = string("media_type")
@@ -489,14 +581,18 @@ fn parse_part(part: &Value) -> Result<Part, String> {
                 Some(Value::Object(m)) => m.get("url").and_then(Value::as_str),
                 _ => None,
             };
-            url.map(|u| Part::Image(media_from_url(u)))
+            url.map(|u| Part::Image(media_from_url(u, media_type)))
                 .ok_or_else(|| "an image_url part needs :image_url with a :url string".into())
         }
         Some("image") => match string("url") {
-            Some(u) => Ok(Part::Image(media_from_url(u))),
+            Some(u) => Ok(Part::Image(media_from_url(u, media_type))),
             None => inline("an image", None).map(|i| Part::Image(Media::Inline(i))),
         },
-        Some("document") => inline("a document", Some("application/pdf")).map(Part::Document),
+        Some("document") => match string("url") {
+            Some(u) => Ok(Part::Document(media_from_url(u, media_type))),
+            None => inline("a document", Some("application/pdf"))
+                .map(|i| Part::Document(Media::Inline(i))),
+        },
         Some(other) => Err(format!(
             "unsupported part type {other:?} (supported: \"text\", \"image\", \"image_url\", \"document\")"
         )),
@@ -504,14 +600,18 @@ fn parse_part(part: &Value) -> Result<Part, String> {
     }
 }
 
-/// A `data:` URL is inline bytes; any other URL is fetched by the provider.
-fn media_from_url(url: &str) -> Media {
+/// A `data:` URL is inline bytes (never fetched); any other URL keeps the
+/// part's `media_type`, for the client's `media_url_handler` to use.
+fn media_from_url(url: &str, media_type: Option<&str>) -> Media {
     match data_url(url) {
         Some((media_type, data)) => Media::Inline(Inline {
             media_type: media_type.to_owned(),
             data: data.to_owned(),
         }),
-        None => Media::Url(url.to_owned()),
+        None => Media::Url(MediaUrl {
+            url: url.to_owned(),
+            media_type: media_type.map(str::to_owned),
+        }),
     }
 }
 
@@ -563,10 +663,38 @@ mod tests {
                 data: "BB".into()
             }))
         );
-        assert!(matches!(&parts[2], Part::Document(i) if i.media_type == "application/pdf"));
+        assert!(
+            matches!(&parts[2], Part::Document(Media::Inline(i)) if i.media_type == "application/pdf")
+        );
         assert_eq!(msgs[1].tool_calls[0].arguments["k"], json!(1));
         assert_eq!(msgs[2].text(), "{\"v\":2}");
         assert_eq!(msgs[2].tool_name(&msgs[..2]), Some("get"));
+    }
+
+    #[test]
+    fn media_urls_keep_their_media_type_and_documents_take_urls() {
+        let msgs = parse_prompt(&json!([{"role": "user", "content": [
+            {"type": "image", "url": "https://x/p", "media_type": "image/webp"},
+            {"type": "image_url", "image_url": {"url": "gs://b/c.png"}},
+            {"type": "document", "url": "https://x/d"},
+            {"type": "document", "url": "data:application/pdf;base64,JV"}
+        ]}]))
+        .unwrap();
+        let Content::Parts(parts) = &msgs[0].content else {
+            panic!()
+        };
+        let url = |p: &Part| match p {
+            Part::Image(Media::Url(u)) | Part::Document(Media::Url(u)) => u.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(url(&parts[0]).media_type.as_deref(), Some("image/webp"));
+        assert_eq!(url(&parts[1]).media_type(), Some("image/png"));
+        assert!(url(&parts[1]).is_google());
+        assert_eq!(url(&parts[2]).media_type(), None);
+        assert!(matches!(&parts[3], Part::Document(Media::Inline(i)) if i.data == "JV"));
+        let bad = json!([{"role": "user", "content": [
+            {"type": "image", "url": "https://x/p", "media_type": 3}]}]);
+        assert!(parse_prompt(&bad).is_err());
     }
 
     #[test]

@@ -30,7 +30,10 @@
 //! * `POST /model/{model}/converse` and `/converse-stream` (Bedrock);
 //! * `POST /token` (also `/o/oauth2/token`, `/oauth2/v4/token`) and `GET
 //!   /computeMetadata/v1/…` (Google credentials), and the AWS credential
-//!   endpoints (`aws::credentials`).
+//!   endpoints (`aws::credentials`);
+//! * `GET /media/{name}`: files for `media_url_handler` to fetch, shaped by
+//!   the query (content type, body, status, redirects, size, stall; see
+//!   `media`), logged but using no step.
 //!
 //! Any other path is a 404, and a served path with another method a 405
 //! (with `Allow`); the body names the paths served, and a likely mistake
@@ -189,6 +192,7 @@ mod etf;
 mod files;
 mod google_auth;
 mod google_token;
+mod media;
 mod plan;
 mod replay;
 mod route;

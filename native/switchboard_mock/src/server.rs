@@ -25,6 +25,7 @@ use crate::control;
 use crate::dialect::Request as ModelRequest;
 use crate::google_auth::{self, AuthRequest};
 use crate::google_token::GoogleEndpoint;
+use crate::media;
 use crate::plan::{self, Action, Endpoint, RequestCtx};
 use crate::route::{self, Route};
 use crate::state::{valid_scenario_id, Config, Outcome, OutcomeGuard, Record, State};
@@ -247,6 +248,11 @@ async fn provider_request(
     // Misses, credential fetches and rejected requests are logged but use no
     // step: the script is for the model's answers.
     let plan = match route {
+        // Media for `media_url_handler` tests: logged, no step used.
+        Err(_) if parts.method == hyper::Method::GET && media::is_media(path) => {
+            scenario.admit(Arc::clone(&record), max_records, false);
+            media::plan(path, query, &state.config.root)
+        }
         Err(miss) => {
             scenario.admit(Arc::clone(&record), max_records, false);
             plan::miss(&miss, &record.method, &record.path)

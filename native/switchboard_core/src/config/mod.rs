@@ -64,6 +64,9 @@ pub struct Leaf {
     /// `allowed_roles`, `default_role`, `remap_roles` and
     /// `allowed_role_metadata`, applied to each call's prompt.
     pub roles: crate::roles::RoleSelection,
+    /// `media_url_handler` over the provider's defaults: what the call's
+    /// media URLs become before the request is built.
+    pub media: crate::media::MediaHandler,
 }
 
 /// The provider is left out: its URL may hold userinfo or a key in the
@@ -368,6 +371,7 @@ fn build_node(
                 breaker,
                 limits: LeafLimits::parse(&opts, &ctx)?,
                 roles: crate::roles::RoleSelection::parse(&ctx, spec.name, &c.options)?,
+                media: crate::media::MediaHandler::parse(&ctx, spec.media_defaults, &c.options)?,
             })
         }
     };

@@ -6,6 +6,7 @@
 
 use serde_json::{Map, Value};
 
+use super::media::{self, MediaCache};
 use super::raw::RawAnswer;
 use super::strategy::{Exchange, Failed};
 use super::{stream, transport};
@@ -38,6 +39,9 @@ pub(super) struct HttpExchange<'a> {
     pub retry_invalid_output: bool,
     /// Keep the answer as received in `Completion::raw`.
     pub raw_response: bool,
+    /// Media fetched for `media_url_handler`, kept for the call's later
+    /// attempts.
+    pub media: MediaCache,
 }
 
 impl Exchange for HttpExchange<'_> {
@@ -49,7 +53,13 @@ impl Exchange for HttpExchange<'_> {
         emit: &mut (dyn FnMut(&Deltas) + Send),
     ) -> Result<(u16, Completion), Failed> {
         // The prompt as this client sends it (BAML's role selection).
-        let messages = leaf.roles.apply(self.messages);
+        let mut messages = leaf.roles.apply(self.messages);
+        // Its media URLs as its `media_url_handler` says, fetched inside
+        // the attempt (boxed: most prompts have none, and the fetch's state
+        // should not widen every call's future).
+        if media::has_media_urls(&messages) {
+            messages = Box::pin(media::resolve(leaf, &self.media, messages)).await?;
+        }
         let input = CallInput {
             messages: &messages,
             options: self.options,

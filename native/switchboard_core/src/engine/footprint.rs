@@ -83,6 +83,7 @@ fn a_strategy_future_stays_within_its_measured_size() {
         output: None,
         retry_invalid_output: false,
         raw_response: false,
+        media: super::media::MediaCache::default(),
     };
     let log = AttemptLog::default();
     let ctx = Ctx {

@@ -10,6 +10,7 @@ mod exchange;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod footprint;
 mod gate;
+mod media;
 pub mod observe;
 pub mod raw;
 mod strategy;
@@ -170,6 +171,7 @@ async fn run_call(
         output: output.as_deref(),
         retry_invalid_output: request.retry_invalid_output,
         raw_response: request.raw_response,
+        media: media::MediaCache::default(),
     };
     let ctx = Ctx {
         registry,

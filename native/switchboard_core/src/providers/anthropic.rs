@@ -36,6 +36,7 @@ pub(super) const ANTHROPIC: ProviderSpec = ProviderSpec {
     api_key_env: Some("ANTHROPIC_API_KEY"),
     routing_options: &[],
     prompt_fields: &["messages", "system"],
+    media_defaults: crate::media::ANTHROPIC_DEFAULTS,
 };
 
 #[derive(Debug)]
@@ -104,12 +105,17 @@ fn part_json(part: &Part) -> Value {
             "type": "image",
             "source": {"type": "base64", "media_type": i.media_type, "data": i.data}
         }),
-        Part::Image(Media::Url(url)) => {
-            json!({"type": "image", "source": {"type": "url", "url": url}})
+        Part::Image(Media::Url(u)) => {
+            json!({"type": "image", "source": {"type": "url", "url": u.url}})
         }
-        Part::Document(d) => json!({
+        Part::Document(Media::Inline(d)) => json!({
             "type": "document",
             "source": {"type": "base64", "media_type": d.media_type, "data": d.data}
+        }),
+        // A URL source carries no media type: Anthropic reads it from the file.
+        Part::Document(Media::Url(u)) => json!({
+            "type": "document",
+            "source": {"type": "url", "url": u.url}
         }),
     }
 }
@@ -301,6 +307,12 @@ pub(crate) fn offer_output_tool_when_thinking(body: &mut Map<String, Value>) {
 pub(crate) fn prompt_fields(input: &CallInput<'_>) -> Result<Map<String, Value>, Error> {
     // Documents go as base64 `document` sources, which take only PDFs.
     Inline::require_pdf_documents(input.messages, "anthropic")?;
+    crate::prompt::refuse_media_urls(
+        input.messages,
+        "anthropic",
+        "http(s) URLs and inline data",
+        |_, u| u.is_google(),
+    )?;
     let (system, turns) = split_system(input.messages, "anthropic")?;
     let mut fields = Map::new();
     if !system.is_empty() {

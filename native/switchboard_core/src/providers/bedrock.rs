@@ -36,7 +36,7 @@ use crate::auth::{Authorization, Authorize};
 use crate::error::{Error, ErrorKind};
 use crate::framing::Framing;
 use crate::generation::{self, Limits};
-use crate::prompt::{data_url, split_system, Content, Message, Part, Role};
+use crate::prompt::{split_system, Content, Media, Message, Part, Role};
 use crate::reasoning::{Dialect, ReasoningPart, Replay};
 use crate::response::Usage;
 use crate::secret::{Secret, Secrets};
@@ -75,6 +75,7 @@ pub(super) const AWS_BEDROCK: ProviderSpec = ProviderSpec {
         "credentials",
     ],
     prompt_fields: &["system"],
+    media_defaults: crate::media::BEDROCK_DEFAULTS,
 };
 
 /// Client options that are read here and never sent as they are.
@@ -255,7 +256,17 @@ fn inference_fields(
 fn part_json(part: &Part, documents: &mut usize) -> Result<Value, Error> {
     Ok(match part {
         Part::Text(t) => json!({"text": t}),
-        Part::Document(doc) => {
+        // Converse takes no URL: a URL left by the client's
+        // `media_url_handler` is refused with the setting that inlines it.
+        Part::Image(Media::Url(u)) | Part::Document(Media::Url(u)) => {
+            return Err(crate::prompt::url_refused(
+                "aws-bedrock",
+                part,
+                u,
+                "images and documents as inline data only",
+            ))
+        }
+        Part::Document(Media::Inline(doc)) => {
             let format = document_format(&doc.media_type).ok_or_else(|| {
                 Error::invalid_request(format!(
                     "aws-bedrock cannot take a document of type {:?} (it takes pdf, csv, \
@@ -270,14 +281,14 @@ fn part_json(part: &Part, documents: &mut usize) -> Result<Value, Error> {
             };
             json!({"document": {"format": format, "name": name, "source": {"bytes": doc.data}}})
         }
-        Part::Image(media) => {
-            let url = media.url();
-            let (format, data) = image_data(&url).ok_or_else(|| {
-                Error::invalid_request(
-                    "aws-bedrock takes images as data: URLs (data:image/png;base64,...) of png, jpeg, gif or webp",
-                )
+        Part::Image(Media::Inline(image)) => {
+            let format = image_format(&image.media_type).ok_or_else(|| {
+                Error::invalid_request(format!(
+                    "aws-bedrock cannot take an image of type {:?} (it takes png, jpeg, gif and webp)",
+                    image.media_type
+                ))
             })?;
-            json!({"image": {"format": format, "source": {"bytes": data}}})
+            json!({"image": {"format": format, "source": {"bytes": image.data}}})
         }
     })
 }
@@ -299,16 +310,14 @@ fn document_format(media_type: &str) -> Option<&'static str> {
 }
 
 /// `data:image/png;base64,AAAA` -> (`png`, `AAAA`).
-fn image_data(url: &str) -> Option<(&'static str, &str)> {
-    let (media_type, data) = data_url(url)?;
-    let format = match media_type {
+fn image_format(media_type: &str) -> Option<&'static str> {
+    Some(match media_type {
         "image/png" => "png",
         "image/jpeg" | "image/jpg" => "jpeg",
         "image/gif" => "gif",
         "image/webp" => "webp",
         _ => return None,
-    };
-    Some((format, data))
+    })
 }
 
 fn content_blocks(content: &Content, documents: &mut usize) -> Result<Vec<Value>, Error> {
@@ -1158,17 +1167,28 @@ mod tests {
     }
 
     #[test]
-    fn images_must_be_data_urls() {
+    fn a_url_left_by_the_media_url_handler_is_refused_naming_the_setting() {
         let p = provider("aws-bedrock", json!({"model": "m", "region": "us-east-1"}));
-        let messages = crate::prompt::parse_prompt(&json!([{"role": "user", "content": [
-            {"type": "image_url", "image_url": {"url": "https://x/cat.png"}}]}]))
-        .expect("prompt");
-        let options = Map::new();
-        let input = CallInput::plain(&messages, &options, false);
-        assert_eq!(
-            p.build_request(&input).expect_err("url image").kind,
-            ErrorKind::InvalidRequest
-        );
+        for (part, setting) in [
+            (
+                json!({"type": "image_url", "image_url": {"url": "https://u:pw@x/cat.png?sig=S"}}),
+                "media_url_handler: %{image: \"send_base64\"}",
+            ),
+            (
+                json!({"type": "document", "url": "https://x/doc.pdf"}),
+                "media_url_handler: %{pdf: \"send_base64\"}",
+            ),
+        ] {
+            let messages =
+                crate::prompt::parse_prompt(&json!([{"role": "user", "content": [part]}]))
+                    .expect("prompt");
+            let options = Map::new();
+            let input = CallInput::plain(&messages, &options, false);
+            let e = p.build_request(&input).expect_err("url media");
+            assert_eq!(e.kind, ErrorKind::InvalidRequest);
+            assert!(e.message.contains(setting), "{}", e.message);
+            assert!(!e.message.contains("sig=S") && !e.message.contains("pw"));
+        }
     }
 
     /// The body sent for `prompt` with tools, a choice and a schema.

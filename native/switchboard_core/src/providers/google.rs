@@ -246,30 +246,20 @@ pub(super) fn request_body(
 fn part_json(part: &Part) -> Value {
     match part {
         Part::Text(t) => json!({"text": t}),
-        Part::Image(Media::Inline(i)) | Part::Document(i) => {
+        Part::Image(Media::Inline(i)) | Part::Document(Media::Inline(i)) => {
             json!({"inlineData": {"mimeType": i.media_type, "data": i.data}})
         }
-        Part::Image(Media::Url(url)) => match guess_mime_type(url) {
-            Some(mime_type) => json!({"fileData": {"mimeType": mime_type, "fileUri": url}}),
-            None => json!({"fileData": {"fileUri": url}}),
+        // The media type the part names or the handler found, else the
+        // URL's extension's; a document's is a PDF's when none is known.
+        Part::Image(Media::Url(u)) => match u.media_type() {
+            Some(mime_type) => json!({"fileData": {"mimeType": mime_type, "fileUri": u.url}}),
+            None => json!({"fileData": {"fileUri": u.url}}),
         },
+        Part::Document(Media::Url(u)) => json!({"fileData": {
+            "mimeType": u.media_type().unwrap_or("application/pdf"),
+            "fileUri": u.url
+        }}),
     }
-}
-
-/// The media type of a file URL by its extension, when it is a common one.
-fn guess_mime_type(url: &str) -> Option<&'static str> {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "heic" => "image/heic",
-        "heif" => "image/heif",
-        "pdf" => "application/pdf",
-        _ => return None,
-    })
 }
 
 /// The body: client options, the prompt's fields, then the call's options.

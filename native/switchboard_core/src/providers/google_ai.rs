@@ -31,6 +31,7 @@ pub(super) const GOOGLE_AI: ProviderSpec = ProviderSpec {
     api_key_env: Some("GOOGLE_API_KEY"),
     routing_options: &[],
     prompt_fields: google::PROMPT_FIELDS,
+    media_defaults: crate::media::GOOGLE_AI_DEFAULTS,
 };
 
 #[derive(Debug)]

@@ -77,6 +77,7 @@ pub(super) const OPENAI: ProviderSpec = ProviderSpec {
     api_key_env: Some("OPENAI_API_KEY"),
     routing_options: &[],
     prompt_fields: PROMPT_FIELDS,
+    media_defaults: crate::media::OPENAI_DEFAULTS,
 };
 
 pub(super) const OPENAI_GENERIC: ProviderSpec = ProviderSpec {
@@ -239,7 +240,7 @@ fn content_json(content: &Content) -> Value {
                         json!({"type": "image_url", "image_url": {"url": media.url()}})
                     }
                     Part::Document(d) => json!({"type": "file", "file": {
-                        "filename": "document.pdf", "file_data": d.data_url()
+                        "filename": "document.pdf", "file_data": d.url()
                     }}),
                 })
                 .collect(),
@@ -379,6 +380,14 @@ impl OpenAiChat {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         // Every document is sent as `document.pdf`.
         Inline::require_pdf_documents(input.messages, "the OpenAI chat dialect")?;
+        // Chat completions take a file only as data, an image by any URL
+        // the API fetches itself.
+        crate::prompt::refuse_media_urls(
+            input.messages,
+            "the OpenAI chat dialect",
+            "images by http(s) URL and documents as inline data",
+            |part, u| u.is_google() || matches!(part, Part::Document(_)),
+        )?;
         let mut fields = Map::new();
         let messages = ChatMessage::all(input.messages)?;
         if !input.tools.is_empty() {

@@ -37,7 +37,7 @@ use super::{AnswerReader, Attempt, Completion, Provider};
 use crate::auth::Authorization;
 use crate::error::{Error, ErrorKind};
 use crate::generation::{self, Limits};
-use crate::prompt::{Content, Inline, Message, Part, Role};
+use crate::prompt::{Content, Inline, Media, Message, Part, Role};
 use crate::response::Usage;
 use crate::secret::Secrets;
 use crate::tools::{arguments_from_text, id_or_made_up, Tool, ToolCall, ToolChoice};
@@ -51,6 +51,7 @@ pub(super) const OPENAI_RESPONSES: ProviderSpec = ProviderSpec {
     api_key_env: Some("OPENAI_API_KEY"),
     routing_options: &[],
     prompt_fields: &["input"],
+    media_defaults: crate::media::OPENAI_DEFAULTS,
 };
 
 /// The Responses API's name for the output limit. `max_tokens`, which
@@ -139,9 +140,10 @@ fn input_part(text_type: &'static str, p: &Part) -> Value {
         Part::Image(media) => {
             json!({"type": "input_image", "image_url": media.url(), "detail": "auto"})
         }
-        Part::Document(d) => json!({
+        Part::Document(Media::Inline(d)) => json!({
             "type": "input_file", "filename": "document.pdf", "file_data": d.data_url()
         }),
+        Part::Document(Media::Url(u)) => json!({"type": "input_file", "file_url": u.url}),
     }
 }
 
@@ -251,6 +253,12 @@ impl OpenAiResponses {
     fn build_request(&self, input: &CallInput<'_>) -> Result<HttpRequest, Error> {
         // Every document is sent as `document.pdf`.
         Inline::require_pdf_documents(input.messages, "openai-responses")?;
+        crate::prompt::refuse_media_urls(
+            input.messages,
+            "openai-responses",
+            "http(s) URLs and inline data",
+            |_, u| u.is_google(),
+        )?;
         let mut fields = Map::new();
         fields.insert("input".into(), Value::Array(input_items(input.messages)?));
         if !input.tools.is_empty() {
@@ -865,9 +873,9 @@ mod tests {
                 Role::User,
                 Content::Parts(vec![
                     Part::Text("What is this?".into()),
-                    Part::Image(crate::prompt::Media::Url(
-                        "https://example.com/cat.jpg".into(),
-                    )),
+                    Part::Image(crate::prompt::Media::Url(crate::prompt::MediaUrl::new(
+                        "https://example.com/cat.jpg",
+                    ))),
                 ]),
             ),
             Message::new(Role::Assistant, Content::Text("A cat.".into())),
@@ -988,7 +996,10 @@ mod tests {
                 Content::Parts(vec![
                     Part::Text("Look:".into()),
                     Part::Image(crate::prompt::Media::Inline(inline("image/png", "iVBOR"))),
-                    Part::Document(inline("application/pdf", "JVBER")),
+                    Part::Document(crate::prompt::Media::Inline(inline(
+                        "application/pdf",
+                        "JVBER",
+                    ))),
                 ]),
             ),
             assistant(
@@ -1014,7 +1025,9 @@ mod tests {
                 "call_2",
                 Content::Parts(vec![
                     Part::Text("chart:".into()),
-                    Part::Image(crate::prompt::Media::Url("https://x.test/c.png".into())),
+                    Part::Image(crate::prompt::Media::Url(crate::prompt::MediaUrl::new(
+                        "https://x.test/c.png",
+                    ))),
                 ]),
             ),
         ];

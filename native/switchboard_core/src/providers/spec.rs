@@ -36,6 +36,8 @@ pub struct ProviderSpec {
     /// Body fields the provider fills from the prompt or sets itself; a
     /// call's `options:` may not replace them.
     pub prompt_fields: &'static [&'static str],
+    /// BAML's `media_url_handler` defaults for the provider.
+    pub media_defaults: crate::media::MediaDefaults,
 }
 
 impl std::fmt::Debug for ProviderSpec {
@@ -113,6 +115,7 @@ const FALLBACK: ProviderSpec = ProviderSpec {
     api_key_env: None,
     routing_options: &[],
     prompt_fields: &[],
+    media_defaults: crate::media::NO_MEDIA,
 };
 
 const ROUND_ROBIN: ProviderSpec = ProviderSpec {
@@ -123,6 +126,7 @@ const ROUND_ROBIN: ProviderSpec = ProviderSpec {
     api_key_env: None,
     routing_options: &[],
     prompt_fields: &[],
+    media_defaults: crate::media::NO_MEDIA,
 };
 
 /// Call-time `options:` that switchboard or the prompt owns, whatever the

@@ -73,6 +73,7 @@ pub(super) const VERTEX_AI: ProviderSpec = ProviderSpec {
         "messages",
         "system",
     ],
+    media_defaults: crate::media::VERTEX_DEFAULTS,
 };
 
 #[derive(Debug)]
