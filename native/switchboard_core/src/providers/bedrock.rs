@@ -147,6 +147,18 @@ impl Bedrock {
         let mut inference = Map::new();
         if let Some(config) = opts.map("inference_configuration")? {
             let ctx = format!("{}: option \"inference_configuration\"", o.ctx);
+            // A key Converse's inferenceConfig does not take would be
+            // dropped without a word; BAML refuses it too.
+            if let Some(key) = config
+                .keys()
+                .find(|k| !INFERENCE_KEYS.iter().any(|(ours, _)| ours == k))
+            {
+                return Err(Error::config(format!(
+                    "{ctx} has unknown key {} (it takes max_tokens, temperature, top_p and \
+                     stop_sequences; other model fields go in additional_model_request_fields)",
+                    crate::value::shown(key)
+                )));
+            }
             inference_fields(&Options::new(&ctx, config), config, &mut inference)?;
         }
         // The same settings at the top level, as other providers take them

@@ -206,6 +206,17 @@ impl OpenAiChat {
 fn azure_base_url(o: &ClientOptions) -> Result<String, Error> {
     let opts = o.options();
     if opts.str("base_url")?.is_some() {
+        // BAML refuses both forms at once; taking base_url and ignoring
+        // the deployment would call another deployment than the one named.
+        for other in ["resource_name", "deployment_id"] {
+            if opts.str(other)?.is_some() {
+                return Err(Error::config(format!(
+                    "{}: set base_url, or resource_name and deployment_id, not both: \
+                     base_url already names the deployment (drop {other:?})",
+                    o.ctx
+                )));
+            }
+        }
         return o.base_url();
     }
     let resource = opts.required_str("resource_name")?;

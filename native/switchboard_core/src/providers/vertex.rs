@@ -103,6 +103,21 @@ impl Vertex {
         let config = |e: String| Error::config(format!("{}: {e}", o.ctx));
         let model = opts.required_str("model")?;
         let family = Family::of(google::model_id(model).map_err(config)?);
+        // Options other providers read that Vertex has no use for: taken
+        // and ignored they would leave a key unused or a version unsent.
+        if opts.str("api_key")?.is_some() {
+            return Err(config(
+                "vertex-ai takes no \"api_key\": an API key (Express mode) goes in \
+                 query_params: %{key: ...}; a service account in \"credentials\""
+                    .into(),
+            ));
+        }
+        if opts.str("anthropic_version")?.is_some() && matches!(family, Family::Gemini) {
+            return Err(config(format!(
+                "option \"anthropic_version\" applies to Claude models only, and {} is a Gemini model",
+                crate::value::shown(model)
+            )));
+        }
         let location = opts.required_str("location")?;
         if !location
             .chars()
@@ -128,6 +143,16 @@ impl Vertex {
             .partition(|(k, _)| k != "key");
         let (authorization, oauth) = match express_key.into_iter().next() {
             Some((_, key)) => {
+                // BAML prefers credentials over a key; taking the key and
+                // ignoring the credentials would be a silent choice.
+                for other in ["credentials", "credentials_content"] {
+                    if o.raw.get(other).is_some_and(|v| !v.is_null()) {
+                        return Err(config(format!(
+                            "set an API key (query_params key, Express mode) or {other:?}, \
+                             not both: both say how to authenticate"
+                        )));
+                    }
+                }
                 if project.is_none() {
                     return Err(config(
                         "option \"project_id\" is required with an API key (query_params key, \
