@@ -108,6 +108,9 @@ defmodule Switchboard.BamlOptionTableTest do
     "refresh_token" => "1//table-refresh-token"
   }
 
+  @user_credentials_json ~s({"type": "authorized_user", "client_id": "123.apps.googleusercontent.com", ) <>
+                           ~s("client_secret": "table-client-secret", "refresh_token": "1//table-refresh-token"})
+
   # --- Clients of each provider, pointed at scenario `sc` ---------------
 
   defp leaf("openai", sc), do: openai("C", sc)
@@ -121,7 +124,11 @@ defmodule Switchboard.BamlOptionTableTest do
     %{
       name: "C",
       provider: provider,
-      options: %{model: "table-model", api_key: "sk-test", base_url: Mock.base_url(mock(), sc, provider)}
+      options: %{
+        model: "table-model",
+        api_key: "sk-test",
+        base_url: Mock.base_url(mock(), sc, provider)
+      }
     }
   end
 
@@ -146,7 +153,9 @@ defmodule Switchboard.BamlOptionTableTest do
 
   defp sample("api_key", "aws-bedrock"),
     do: [
-      ok: fn c, _ -> c |> drop([:access_key_id, :secret_access_key]) |> put(%{api_key: "sk-table-key"}) end,
+      ok: fn c, _ ->
+        c |> drop([:access_key_id, :secret_access_key]) |> put(%{api_key: "sk-table-key"})
+      end,
       check: &sends_value(&1, &2, "sk-table-key")
     ]
 
@@ -332,7 +341,11 @@ defmodule Switchboard.BamlOptionTableTest do
     ]
 
   defp sample("resource_name, deployment_id", "azure-openai"),
-    do: [ok: fn c, _ -> c |> drop([:base_url]) |> put(%{resource_name: "r1", deployment_id: "d1"}) end]
+    do: [
+      ok: fn c, _ ->
+        c |> drop([:base_url]) |> put(%{resource_name: "r1", deployment_id: "d1"})
+      end
+    ]
 
   defp sample("resource_name or deployment_id with base_url", "azure-openai"),
     do: [bad: %{deployment_id: "d1"}]
@@ -369,7 +382,7 @@ defmodule Switchboard.BamlOptionTableTest do
   defp sample("credentials_content", "vertex-ai"),
     do: [
       ok: fn c, _ ->
-        c |> drop([:query_params]) |> put(%{credentials_content: Jason.encode!(@user_credentials)})
+        c |> drop([:query_params]) |> put(%{credentials_content: @user_credentials_json})
       end
     ]
 
@@ -379,7 +392,9 @@ defmodule Switchboard.BamlOptionTableTest do
   defp sample("anthropic_version", "vertex-ai"),
     do: [
       ok: fn _, sc ->
-        "C" |> dialect_client("vertex-claude", sc) |> put(%{anthropic_version: "vertex-2099-01-01"})
+        "C"
+        |> dialect_client("vertex-claude", sc)
+        |> put(%{anthropic_version: "vertex-2099-01-01"})
       end,
       bad: %{anthropic_version: "vertex-2099-01-01"},
       check: fn reg, sc ->
@@ -414,7 +429,9 @@ defmodule Switchboard.BamlOptionTableTest do
     ]
 
   defp sample("profile", "aws-bedrock"),
-    do: [ok: fn c, _ -> drop(c, [:access_key_id, :secret_access_key]) |> put(%{profile: "table"}) end]
+    do: [
+      ok: fn c, _ -> drop(c, [:access_key_id, :secret_access_key]) |> put(%{profile: "table"}) end
+    ]
 
   defp sample("endpoint_url", "aws-bedrock"), do: [ok: %{}, check: &reaches_mock/2]
 
@@ -487,22 +504,35 @@ defmodule Switchboard.BamlOptionTableTest do
   defp sample("strategy.max_delay_ms", _),
     do: [
       config: :retry,
-      ok: %{max_retries: 1, strategy: %{type: "exponential_backoff", delay_ms: 5, max_delay_ms: 0}},
+      ok: %{
+        max_retries: 1,
+        strategy: %{type: "exponential_backoff", delay_ms: 5, max_delay_ms: 0}
+      },
       check: &retries/2
     ]
 
   defp sample("strategy.jitter", _),
-    do: [config: :retry, ok: %{max_retries: 1, strategy: %{delay_ms: 0, jitter: "full"}}, check: &retries/2]
+    do: [
+      config: :retry,
+      ok: %{max_retries: 1, strategy: %{delay_ms: 0, jitter: "full"}},
+      check: &retries/2
+    ]
 
   defp sample("strategy.initial_delay, strategy.max_delay", _),
     do: [
       config: :retry,
-      ok: %{max_retries: 1, strategy: %{type: "exponential_backoff", initial_delay: 0, max_delay: 0}},
+      ok: %{
+        max_retries: 1,
+        strategy: %{type: "exponential_backoff", initial_delay: 0, max_delay: 0}
+      },
       check: &retries/2
     ]
 
   defp sample("strategy.multiplier on constant_delay", _),
-    do: [config: :retry, bad: %{max_retries: 1, strategy: %{type: "constant_delay", multiplier: 2}}]
+    do: [
+      config: :retry,
+      bad: %{max_retries: 1, strategy: %{type: "constant_delay", multiplier: 2}}
+    ]
 
   defp sample(_key, _provider), do: nil
 
@@ -545,8 +575,7 @@ defmodule Switchboard.BamlOptionTableTest do
   end
 
   defp headers(%{"headers" => h}) when is_map(h), do: Map.to_list(h)
-  defp headers(%{"headers" => h}) when is_list(h),
-    do: Enum.map(h, fn [k, v] -> {k, v} end)
+  defp headers(%{"headers" => h}) when is_list(h), do: h
 
   defp model_for("google-ai"), do: "gemini-table-model"
   defp model_for("vertex-ai"), do: "gemini-table-model"
@@ -556,14 +585,19 @@ defmodule Switchboard.BamlOptionTableTest do
 
   # Whether a request body still has a system prompt, in any dialect.
   defp has_system?(json) do
-    Enum.any?(["system", "systemInstruction", "system_instruction", "instructions"], &(json[&1] not in [nil, []])) or
+    Enum.any?(
+      ["system", "systemInstruction", "system_instruction", "instructions"],
+      &(json[&1] not in [nil, []])
+    ) or
       contains?(json, {"role", "system"})
   end
 
   defp contains?(term, {k, v}) when is_map(term),
     do: Map.get(term, k) == v or Enum.any?(Map.values(term), &contains?(&1, {k, v}))
 
-  defp contains?(term, needle) when is_map(term), do: Enum.any?(Map.values(term), &contains?(&1, needle))
+  defp contains?(term, needle) when is_map(term),
+    do: Enum.any?(Map.values(term), &contains?(&1, needle))
+
   defp contains?(term, needle) when is_list(term), do: Enum.any?(term, &contains?(&1, needle))
   defp contains?(_term, {_, _}), do: false
   defp contains?(term, needle), do: term == needle
@@ -635,8 +669,11 @@ defmodule Switchboard.BamlOptionTableTest do
 
         reg =
           case Registry.new(config) do
-            {:ok, reg} -> reg
-            {:error, e} -> flunk("row #{row.key} on #{@provider} must build: #{Exception.message(e)}")
+            {:ok, reg} ->
+              reg
+
+            {:error, e} ->
+              flunk("row #{row.key} on #{@provider} must build: #{Exception.message(e)}")
           end
 
         if check = sample[:check], do: check.(reg, sc)
