@@ -396,7 +396,6 @@ defmodule Switchboard.BamlOptionTableTest do
         |> dialect_client("vertex-claude", sc)
         |> put(%{anthropic_version: "vertex-2099-01-01"})
       end,
-      bad: %{anthropic_version: "vertex-2099-01-01"},
       check: fn reg, sc ->
         assert {:ok, _} = Switchboard.call(reg, "hi")
         assert [req] = requests(sc)

@@ -103,20 +103,14 @@ impl Vertex {
         let config = |e: String| Error::config(format!("{}: {e}", o.ctx));
         let model = opts.required_str("model")?;
         let family = Family::of(google::model_id(model).map_err(config)?);
-        // Options other providers read that Vertex has no use for: taken
-        // and ignored they would leave a key unused or a version unsent.
+        // Other providers' key option: taken and ignored, the key would
+        // sit unused while the call authenticates some other way.
         if opts.str("api_key")?.is_some() {
             return Err(config(
                 "vertex-ai takes no \"api_key\": an API key (Express mode) goes in \
                  query_params: %{key: ...}; a service account in \"credentials\""
                     .into(),
             ));
-        }
-        if opts.str("anthropic_version")?.is_some() && matches!(family, Family::Gemini) {
-            return Err(config(format!(
-                "option \"anthropic_version\" applies to Claude models only, and {} is a Gemini model",
-                crate::value::shown(model)
-            )));
         }
         let location = opts.required_str("location")?;
         if !location
