@@ -217,6 +217,13 @@ defmodule Switchboard.BamlOptionTableTest do
   defp sample("http.http2_prior_knowledge", _),
     do: [ok: %{http: %{http2_prior_knowledge: true}}, check: &answers/2]
 
+  defp sample("http.enable_connection_pooling", _),
+    do: [
+      ok: %{http: %{enable_connection_pooling: true}},
+      bad: %{http: %{enable_connection_pooling: false}},
+      check: &answers/2
+    ]
+
   defp sample("http.total_timeout_ms", p) when p in ~w(fallback round-robin),
     do: [config: :strategy, ok: %{http: %{total_timeout_ms: 45_678}}, check: &answers/2]
 

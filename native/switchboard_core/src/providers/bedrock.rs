@@ -1031,6 +1031,14 @@ mod tests {
             (json!({"region": "us-east-1"}), "model"),
             (json!({"model": "m", "model_id": "m"}), "not both"),
             (
+                json!({"model": "m", "inference_configuration": {"top_k": 3}}),
+                "has unknown key \"top_k\"",
+            ),
+            (
+                json!({"model": "m", "client_response_type": "anthropic"}),
+                "is not supported on aws-bedrock",
+            ),
+            (
                 json!({"model": "m", "access_key_id": "AKID"}),
                 "go together",
             ),

@@ -697,6 +697,29 @@ mod tests {
     }
 
     #[test]
+    fn an_azure_deployment_beside_base_url_is_refused() {
+        let spec = crate::providers::spec::find("azure-openai").expect("spec");
+        for extra in ["deployment_id", "resource_name"] {
+            let mut raw = json!({"base_url": "https://h/openai/deployments/d", "api_key": "k"});
+            raw[extra] = json!("d2");
+            let o = crate::providers::ClientOptions::parse(
+                spec,
+                "client \"Az\"".into(),
+                raw.as_object().expect("map"),
+            )
+            .expect("options");
+            let e = crate::providers::build(&o).expect_err("refused");
+            assert_eq!(e.kind, crate::error::ErrorKind::Config);
+            assert!(
+                e.message.contains("base_url already names the deployment"),
+                "{}",
+                e.message
+            );
+            assert!(e.message.contains(extra), "{}", e.message);
+        }
+    }
+
+    #[test]
     fn azure_golden_request() {
         let s = sent(
             "azure-openai",

@@ -669,6 +669,15 @@ mod tests {
                 json!({"model": "m", "location": "global", "project_id": "a/b"}),
                 "project ID",
             ),
+            (
+                json!({"model": "m", "location": "global", "project_id": "p", "api_key": "k"}),
+                "takes no \"api_key\"",
+            ),
+            (
+                json!({"model": "m", "location": "global", "project_id": "p",
+                       "query_params": {"key": "k"}, "credentials_content": "{}"}),
+                "not both",
+            ),
         ] {
             let e = build(options.clone());
             assert_eq!(e.kind, crate::error::ErrorKind::Config, "{options}");
