@@ -73,6 +73,22 @@ pub struct RetryPolicy {
 /// like an exponential policy's `max_delay_ms` does.
 const CONSTANT_RETRY_AFTER_CAP: Duration = Duration::from_millis(10_000);
 
+/// A retry policy's keys.
+pub const POLICY_OPTIONS: &[&str] = &["max_retries", "strategy"];
+/// A `constant_delay` strategy's keys.
+pub const CONSTANT_DELAY_OPTIONS: &[&str] = &["type", "delay_ms", "jitter"];
+/// An `exponential_backoff` strategy's keys (`initial_delay` and
+/// `max_delay`: the design seeds' aliases of the `_ms` names).
+pub const EXPONENTIAL_BACKOFF_OPTIONS: &[&str] = &[
+    "type",
+    "delay_ms",
+    "multiplier",
+    "max_delay_ms",
+    "jitter",
+    "initial_delay",
+    "max_delay",
+];
+
 impl RetryPolicy {
     /// BAML's built-in `DefaultRetry`: 3 retries, 200 ms x1.5 up to 10 s.
     pub fn default_retry() -> Self {
@@ -128,7 +144,7 @@ impl RetryPolicy {
             .as_object()
             .ok_or_else(|| Error::config(format!("{ctx} must be a map")))?;
         let opts = Options::new(&ctx, map);
-        opts.reject_unknown(&["max_retries", "strategy"])?;
+        opts.reject_unknown(POLICY_OPTIONS)?;
         let max_retries = opts
             .u64("max_retries")?
             .ok_or_else(|| Error::config(format!("{ctx} is missing max_retries")))?;
@@ -159,21 +175,13 @@ impl RetryPolicy {
         };
         let backoff = match s.str("type")?.unwrap_or("constant_delay") {
             "constant_delay" => {
-                s.reject_unknown(&["type", "delay_ms", "jitter"])?;
+                s.reject_unknown(CONSTANT_DELAY_OPTIONS)?;
                 Backoff::Constant {
                     delay: ms("delay_ms", 200)?,
                 }
             }
             "exponential_backoff" => {
-                s.reject_unknown(&[
-                    "type",
-                    "delay_ms",
-                    "multiplier",
-                    "max_delay_ms",
-                    "jitter",
-                    "initial_delay",
-                    "max_delay",
-                ])?;
+                s.reject_unknown(EXPONENTIAL_BACKOFF_OPTIONS)?;
                 let multiplier = s.f64("multiplier")?.unwrap_or(1.5);
                 if !(multiplier.is_finite() && multiplier >= 1.0) {
                     return Err(Error::config(format!(

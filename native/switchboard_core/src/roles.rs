@@ -13,8 +13,9 @@
 //!
 //! Defaults follow BAML: `system`, `user` and `assistant` are allowed
 //! (only `user` and `assistant` for OpenAI's `o1` models); the default
-//! role is the first allowed one on the OpenAI dialects and `user`
-//! elsewhere; no role is remapped and no metadata forwarded.
+//! role is the first allowed one on the OpenAI dialects but Ollama, and
+//! `user` (when allowed) elsewhere; no role is remapped and no metadata
+//! forwarded.
 //!
 //! Tool results, and assistant turns that carry tool calls or reasoning,
 //! keep their roles: they are the tool protocol, not prose a role can be
@@ -111,7 +112,9 @@ impl RoleSelection {
             }
             None => BAML_ROLES.iter().map(|r| (*r).to_owned()).collect(),
         };
-        let rule = if openai_dialect {
+        // BAML's Ollama client defaults to `user`: its small models
+        // prefer it.
+        let rule = if openai_dialect && provider != "ollama" {
             DefaultRoleRule::FirstAllowed
         } else {
             DefaultRoleRule::PreferUser
@@ -244,6 +247,13 @@ fn known_role(name: &str) -> Option<Role> {
     }
 }
 
+/// Whether BAML streams a client of `provider` with `model` by default:
+/// not OpenAI's `o1` models on the OpenAI dialects (BAML's
+/// `supports_streaming` default), every other client.
+pub fn streams_by_default(provider: &str, model: Option<&str>) -> bool {
+    !(OPENAI_DIALECTS.contains(&provider) && is_o1_model(model))
+}
+
 /// BAML's test for the `o1` models, which take no system messages.
 fn is_o1_model(model: Option<&str>) -> bool {
     model.is_some_and(|m| m == "o1" || m.starts_with("o1-"))
@@ -279,6 +289,24 @@ mod tests {
         assert_eq!(o1.default, "user");
         let custom = selection("aws-bedrock", json!({"allowed_roles": ["assistant", "x"]}));
         assert_eq!(custom.unwrap().default, "assistant");
+        // BAML's Ollama prefers `user`; the other OpenAI dialects take the
+        // first allowed role.
+        let roles = json!({"allowed_roles": ["system", "user"]});
+        assert_eq!(selection("ollama", roles.clone()).unwrap().default, "user");
+        assert_eq!(
+            selection("openai-generic", roles).unwrap().default,
+            "system"
+        );
+    }
+
+    #[test]
+    fn only_o1_models_on_openai_dialects_do_not_stream_by_default() {
+        assert!(!streams_by_default("openai", Some("o1")));
+        assert!(!streams_by_default("azure-openai", Some("o1-mini")));
+        assert!(streams_by_default("openai", Some("o1x")));
+        assert!(streams_by_default("openai", Some("gpt-4o")));
+        assert!(streams_by_default("openai", None));
+        assert!(streams_by_default("anthropic", Some("o1")));
     }
 
     #[test]

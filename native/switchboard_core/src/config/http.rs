@@ -8,6 +8,16 @@ use super::bounds::MAX_TIMEOUT_MS;
 use crate::error::Error;
 use crate::value::Options;
 
+/// The keys of a leaf client's `http` map.
+pub const LEAF_HTTP_OPTIONS: &[&str] = &[
+    "connect_timeout_ms",
+    "request_timeout_ms",
+    "time_to_first_token_timeout_ms",
+    "idle_timeout_ms",
+    "http2_prior_knowledge",
+    "enable_connection_pooling",
+];
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpSettings {
     /// `None` when set to 0: no limit, as in BAML.
@@ -44,14 +54,18 @@ impl HttpSettings {
                 "{hctx}: option \"total_timeout_ms\" belongs on fallback and round-robin clients"
             )));
         }
-        o.reject_unknown(&[
-            "connect_timeout_ms",
-            "request_timeout_ms",
-            "time_to_first_token_timeout_ms",
-            "idle_timeout_ms",
-            "http2_prior_knowledge",
-        ])?;
+        o.reject_unknown(LEAF_HTTP_OPTIONS)?;
         s.http2_prior_knowledge = o.bool("http2_prior_knowledge")?.unwrap_or(false);
+        // BAML's pooling switch (off by default there, for fork()): every
+        // client here reuses its connections, so `true` is what happens
+        // anyway and `false` cannot be honoured.
+        if o.bool("enable_connection_pooling")? == Some(false) {
+            return Err(Error::config(format!(
+                "{hctx}: option \"enable_connection_pooling\" cannot turn pooling off: \
+                 switchboard always reuses connections (there is no fork() to guard \
+                 against); drop it or set true"
+            )));
+        }
         let limit = |key: &str| -> Result<Option<Option<Duration>>, Error> {
             Ok(o.millis_at_most(key, MAX_TIMEOUT_MS)?
                 .map(|d| (!d.is_zero()).then_some(d)))

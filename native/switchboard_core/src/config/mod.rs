@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 pub use breaker::BreakerSettings;
 pub use health::{Circuit, ClientHealth};
-pub use http::HttpSettings;
+pub use http::{HttpSettings, LEAF_HTTP_OPTIONS};
 pub use limits::LeafLimits;
 pub use shorthand::SHORTHAND_CACHE_LIMIT;
 pub use source::{ClientSource, RegistrySource};
@@ -50,7 +50,8 @@ pub struct Leaf {
     pub finish_reason_allow_list: Option<Vec<String>>,
     pub finish_reason_deny_list: Option<Vec<String>>,
     /// `supports_streaming: false` makes a stream call send one plain
-    /// request and deliver the answer as a single chunk.
+    /// request and deliver the answer as a single chunk; BAML's default is
+    /// false for OpenAI's `o1` models only.
     pub supports_streaming: bool,
     /// The client's generation parameters, typed and checked against its
     /// dialect at build time; a call's own are checked per attempt.
@@ -313,10 +314,10 @@ fn build_node(
                 )));
             }
             if matches!(spec.kind, SpecKind::Fallback) {
-                opts.reject_unknown(&["strategy", "http"])?;
+                opts.reject_unknown(FALLBACK_OPTIONS)?;
                 NodeKind::Fallback(children)
             } else {
-                opts.reject_unknown(&["strategy", "start", "http"])?;
+                opts.reject_unknown(ROUND_ROBIN_OPTIONS)?;
                 let start = opts.u64("start")?.unwrap_or(0) as usize;
                 if start >= children.len() {
                     return Err(Error::config(format!(
@@ -360,7 +361,10 @@ fn build_node(
                 http: HttpSettings::parse(&ctx, opts.map("http")?)?,
                 finish_reason_allow_list: opts.string_list("finish_reason_allow_list")?,
                 finish_reason_deny_list: opts.string_list("finish_reason_deny_list")?,
-                supports_streaming: opts.bool("supports_streaming")?.unwrap_or(true),
+                supports_streaming: match opts.bool("supports_streaming")? {
+                    Some(given) => given,
+                    None => crate::roles::streams_by_default(spec.name, opts.str("model")?),
+                },
                 provider,
                 generation: options.generation.clone(),
                 transport: OnceLock::new(),
@@ -400,6 +404,11 @@ fn build_node(
         state,
     })
 }
+
+/// A fallback client's options.
+pub const FALLBACK_OPTIONS: &[&str] = &["strategy", "http"];
+/// A round-robin client's options.
+pub const ROUND_ROBIN_OPTIONS: &[&str] = &["strategy", "start", "http"];
 
 /// Options of a leaf's own breaker and limits.
 fn is_leaf_only(key: &str) -> bool {

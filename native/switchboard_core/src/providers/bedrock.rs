@@ -148,6 +148,18 @@ impl Bedrock {
         let mut inference = Map::new();
         if let Some(config) = opts.map("inference_configuration")? {
             let ctx = format!("{}: option \"inference_configuration\"", o.ctx);
+            // A key Converse's inferenceConfig does not take would be
+            // dropped without a word; BAML refuses it too.
+            if let Some(key) = config
+                .keys()
+                .find(|k| !INFERENCE_KEYS.iter().any(|(ours, _)| ours == k))
+            {
+                return Err(Error::config(format!(
+                    "{ctx} has unknown key {} (it takes max_tokens, temperature, top_p and \
+                     stop_sequences; other model fields go in additional_model_request_fields)",
+                    crate::value::shown(key)
+                )));
+            }
             inference_fields(&Options::new(&ctx, config), config, &mut inference)?;
         }
         // The same settings at the top level, as other providers take them
@@ -1027,6 +1039,14 @@ mod tests {
         for (bad, says) in [
             (json!({"region": "us-east-1"}), "model"),
             (json!({"model": "m", "model_id": "m"}), "not both"),
+            (
+                json!({"model": "m", "inference_configuration": {"top_k": 3}}),
+                "has unknown key \"top_k\"",
+            ),
+            (
+                json!({"model": "m", "client_response_type": "anthropic"}),
+                "is not supported on aws-bedrock",
+            ),
             (
                 json!({"model": "m", "access_key_id": "AKID"}),
                 "go together",

@@ -207,6 +207,17 @@ impl OpenAiChat {
 fn azure_base_url(o: &ClientOptions) -> Result<String, Error> {
     let opts = o.options();
     if opts.str("base_url")?.is_some() {
+        // BAML refuses both forms at once; taking base_url and ignoring
+        // the deployment would call another deployment than the one named.
+        for other in ["resource_name", "deployment_id"] {
+            if opts.str(other)?.is_some() {
+                return Err(Error::config(format!(
+                    "{}: set base_url, or resource_name and deployment_id, not both: \
+                     base_url already names the deployment (drop {other:?})",
+                    o.ctx
+                )));
+            }
+        }
         return o.base_url();
     }
     let resource = opts.required_str("resource_name")?;
@@ -692,6 +703,29 @@ mod tests {
                 ]
             })
         );
+    }
+
+    #[test]
+    fn an_azure_deployment_beside_base_url_is_refused() {
+        let spec = crate::providers::spec::find("azure-openai").expect("spec");
+        for extra in ["deployment_id", "resource_name"] {
+            let mut raw = json!({"base_url": "https://h/openai/deployments/d", "api_key": "k"});
+            raw[extra] = json!("d2");
+            let o = crate::providers::ClientOptions::parse(
+                spec,
+                "client \"Az\"".into(),
+                raw.as_object().expect("map"),
+            )
+            .expect("options");
+            let e = crate::providers::build(&o).expect_err("refused");
+            assert_eq!(e.kind, crate::error::ErrorKind::Config);
+            assert!(
+                e.message.contains("base_url already names the deployment"),
+                "{}",
+                e.message
+            );
+            assert!(e.message.contains(extra), "{}", e.message);
+        }
     }
 
     #[test]

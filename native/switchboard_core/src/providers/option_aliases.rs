@@ -20,6 +20,11 @@ use super::spec::ProviderSpec;
 use crate::error::Error;
 use crate::value::{shown, type_name, Options};
 
+/// Each alias option and the provider it is read on (`openai/azure` is
+/// `azure-openai`'s name), for the README's option table test.
+pub const ALIAS_OPTIONS: &[(&str, &str)] =
+    &[("azure-openai", "endpoint"), ("aws-bedrock", "credentials")];
+
 /// The keys `credentials` may hold on a Bedrock client.
 const AWS_CREDENTIAL_KEYS: &[&str] = &["access_key_id", "secret_access_key", "session_token"];
 
@@ -36,6 +41,8 @@ pub fn canonical<'a>(
             let mut options = raw.clone();
             let base_url = azure_endpoint(ctx, raw)?;
             options.remove("endpoint");
+            // The deployment is now part of base_url, as in the canonical form.
+            options.remove("deployment_id");
             options.insert("base_url".into(), Value::String(base_url));
             Ok(Cow::Owned(options))
         }
@@ -145,7 +152,7 @@ mod tests {
     #[test]
     fn an_azure_endpoint_is_the_deployment_base_url() {
         let expected = json!({"base_url": "https://r.openai.azure.com/openai/deployments/d",
-                              "deployment_id": "d", "api_version": "v"});
+                              "api_version": "v"});
         for provider in ["openai/azure", "azure-openai"] {
             for endpoint in ["https://r.openai.azure.com", "https://r.openai.azure.com/"] {
                 let got = canon(

@@ -67,6 +67,7 @@ impl ClientOptions {
         raw: &Map<String, Value>,
     ) -> Result<Self, Error> {
         let raw = &*super::option_aliases::canonical(spec, &ctx, raw)?;
+        super::response_type::check(spec, &ctx, raw)?;
         let o = Options::new(&ctx, raw);
         // Type-check what we read ourselves, and the body options whose type
         // every provider agrees on, so a typo fails at registry build time.

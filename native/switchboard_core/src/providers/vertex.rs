@@ -104,6 +104,15 @@ impl Vertex {
         let config = |e: String| Error::config(format!("{}: {e}", o.ctx));
         let model = opts.required_str("model")?;
         let family = Family::of(google::model_id(model).map_err(config)?);
+        // Other providers' key option: taken and ignored, the key would
+        // sit unused while the call authenticates some other way.
+        if opts.str("api_key")?.is_some() {
+            return Err(config(
+                "vertex-ai takes no \"api_key\": an API key (Express mode) goes in \
+                 query_params: %{key: ...}; a service account in \"credentials\""
+                    .into(),
+            ));
+        }
         let location = opts.required_str("location")?;
         if !location
             .chars()
@@ -129,6 +138,16 @@ impl Vertex {
             .partition(|(k, _)| k != "key");
         let (authorization, oauth) = match express_key.into_iter().next() {
             Some((_, key)) => {
+                // BAML prefers credentials over a key; taking the key and
+                // ignoring the credentials would be a silent choice.
+                for other in ["credentials", "credentials_content"] {
+                    if o.raw.get(other).is_some_and(|v| !v.is_null()) {
+                        return Err(config(format!(
+                            "set an API key (query_params key, Express mode) or {other:?}, \
+                             not both: both say how to authenticate"
+                        )));
+                    }
+                }
                 if project.is_none() {
                     return Err(config(
                         "option \"project_id\" is required with an API key (query_params key, \
@@ -650,6 +669,15 @@ mod tests {
             (
                 json!({"model": "m", "location": "global", "project_id": "a/b"}),
                 "project ID",
+            ),
+            (
+                json!({"model": "m", "location": "global", "project_id": "p", "api_key": "k"}),
+                "takes no \"api_key\"",
+            ),
+            (
+                json!({"model": "m", "location": "global", "project_id": "p",
+                       "query_params": {"key": "k"}, "credentials_content": "{}"}),
+                "not both",
             ),
         ] {
             let e = build(options.clone());
