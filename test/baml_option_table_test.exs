@@ -251,6 +251,8 @@ defmodule Switchboard.BamlOptionTableTest do
         assert {:ok, _} = Switchboard.call(reg, prompt)
         assert [req] = requests(sc)
         refute has_system?(req["json"])
+        # Sent as the default role, not as the first allowed one (`user`).
+        assert role_carrying(req["json"], "Be brief.") in ["assistant", "model"]
       end
     ]
 
@@ -265,7 +267,22 @@ defmodule Switchboard.BamlOptionTableTest do
     ]
 
   defp sample("allowed_role_metadata", _), do: [ok: %{allowed_role_metadata: ["cache_control"]}]
-  defp sample("media_url_handler", _), do: [ok: %{media_url_handler: %{image: "send_base64"}}]
+
+  defp sample("media_url_handler", _),
+    do: [
+      ok: %{media_url_handler: %{image: "send_base64"}},
+      check: fn reg, sc ->
+        # An image URL no provider default fetches on every dialect: sent
+        # inline ("PNG" is "UE5H" in base64) because the option says so.
+        url = Mock.base_url(mock(), sc) <> "/media/pic?type=image/png&body=PNG"
+        prompt = [%{role: "user", content: [%{type: "image", url: url}]}]
+        assert {:ok, _} = Switchboard.call(reg, prompt)
+        {fetches, [req]} = Enum.split_with(requests(sc), &(&1["path"] =~ "/media/"))
+        assert [_] = fetches
+        assert inspect(req["json"]) =~ "UE5H"
+        refute inspect(req["json"]) =~ "/media/pic"
+      end
+    ]
 
   defp sample("supports_streaming", _),
     do: [
@@ -597,6 +614,17 @@ defmodule Switchboard.BamlOptionTableTest do
     ) or
       contains?(json, {"role", "system"})
   end
+
+  # The role of the innermost message (a map with a "role") holding `text`.
+  defp role_carrying(term, text) when is_map(term) do
+    Enum.find_value(Map.values(term), &role_carrying(&1, text)) ||
+      (Map.has_key?(term, "role") and contains?(term, text) and term["role"]) || nil
+  end
+
+  defp role_carrying(term, text) when is_list(term),
+    do: Enum.find_value(term, &role_carrying(&1, text))
+
+  defp role_carrying(_term, _text), do: nil
 
   defp contains?(term, {k, v}) when is_map(term),
     do: Map.get(term, k) == v or Enum.any?(Map.values(term), &contains?(&1, {k, v}))

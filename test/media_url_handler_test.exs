@@ -167,15 +167,35 @@ defmodule Switchboard.MediaUrlHandlerTest do
       assert fetches(msc) == []
     end
 
-    test "anthropic (its default): image and document URL sources" do
+    test "anthropic and vertex-claude (their default for images): a URL source" do
+      msc = scenario("m")
+      url = media_url(msc, "cat.png", "")
+
+      for dialect <- ["anthropic", "vertex-claude"] do
+        assert sent_part(dialect, %{}, image(url)) ==
+                 %{"type" => "image", "source" => %{"type" => "url", "url" => url}}
+      end
+
+      assert fetches(msc) == []
+    end
+
+    test "anthropic, send_url for documents: a document URL source" do
       msc = scenario("m")
       url = media_url(msc, "doc.pdf", "")
+      opts = %{media_url_handler: %{pdf: "send_url"}}
 
-      assert sent_part("anthropic", %{}, document(url)) ==
+      assert sent_part("anthropic", opts, document(url)) ==
                %{"type" => "document", "source" => %{"type" => "url", "url" => url}}
 
-      assert sent_part("vertex-claude", %{}, image(url)) ==
-               %{"type" => "image", "source" => %{"type" => "url", "url" => url}}
+      assert fetches(msc) == []
+    end
+
+    test "google-ai (its default for documents): fileData, never fetched" do
+      msc = scenario("m")
+      url = media_url(msc, "report.pdf", "")
+
+      assert sent_part("google-ai", %{}, document(url)) ==
+               %{"fileData" => %{"mimeType" => "application/pdf", "fileUri" => url}}
 
       assert fetches(msc) == []
     end
@@ -245,6 +265,24 @@ defmodule Switchboard.MediaUrlHandlerTest do
         assert sent_part(dialect, opts, image(url)) == expected
         assert [_] = fetches(msc)
       end
+    end
+  end
+
+  test "anthropic and vertex-claude (their default for documents, send_base64): fetched inline" do
+    for dialect <- ["anthropic", "vertex-claude"] do
+      msc = scenario("m")
+      url = media_url(msc, "doc.pdf", "type=application/pdf&body=PDF")
+
+      assert sent_part(dialect, %{}, document(url)) == %{
+               "type" => "document",
+               "source" => %{
+                 "type" => "base64",
+                 "media_type" => "application/pdf",
+                 "data" => "UERG"
+               }
+             }
+
+      assert [_] = fetches(msc)
     end
   end
 
@@ -400,6 +438,30 @@ defmodule Switchboard.MediaUrlHandlerTest do
       assert requests(a) == []
       assert [%{"json" => body}] = requests(b)
       assert part_of("openai", body)["image_url"]["url"] == url
+    end
+
+    test "a failing media server is not the provider's failure: the circuit stays closed" do
+      msc = scenario("m")
+      sc = scripted([%{}])
+
+      opts = %{
+        media_url_handler: %{image: "send_base64"},
+        circuit_breaker: %{failure_threshold: 1, cooldown_ms: 600_000},
+        max_in_flight: 1
+      }
+
+      reg = registry!(%{clients: [openai("A", sc, opts)]})
+
+      # 408 and 429 too: a media server asking to wait is worth a retry.
+      for status <- [503, 429, 408] do
+        assert {:error, %Error{kind: :network, client: "A"}} =
+                 Switchboard.call(reg, image(media_url(msc, "pic", "status=#{status}")))
+      end
+
+      assert length(fetches(msc)) == 3
+      assert %{"A" => %{circuit: :closed, recent_failures: 0}} = Switchboard.Registry.health(reg)
+      assert {:ok, %Response{client: "A"}} = Switchboard.call(reg, "hi")
+      assert [_] = requests(sc)
     end
 
     test "a later client of a fallback reuses what was fetched" do

@@ -203,15 +203,22 @@ pub const OPENAI_DEFAULTS: MediaDefaults = MediaDefaults::Fixed(MediaHandler {
     pdf: Mode::SendUrl,
 });
 
-/// Anthropic's, and Claude's on Vertex.
-pub const ANTHROPIC_DEFAULTS: MediaDefaults =
-    MediaDefaults::Fixed(MediaHandler::all(Mode::SendUrl));
+/// Anthropic's, and Claude's on Vertex (BAML's documented table: PDFs
+/// inline, everything else by URL).
+const ANTHROPIC_HANDLER: MediaHandler = MediaHandler {
+    image: Mode::SendUrl,
+    audio: Mode::SendUrl,
+    video: Mode::SendUrl,
+    pdf: Mode::SendBase64,
+};
+
+pub const ANTHROPIC_DEFAULTS: MediaDefaults = MediaDefaults::Fixed(ANTHROPIC_HANDLER);
 
 pub const GOOGLE_AI_DEFAULTS: MediaDefaults = MediaDefaults::Fixed(MediaHandler {
     image: Mode::SendBase64UnlessGoogleUrl,
-    audio: Mode::SendBase64,
-    video: Mode::SendBase64,
-    pdf: Mode::SendBase64,
+    audio: Mode::SendUrl,
+    video: Mode::SendUrl,
+    pdf: Mode::SendUrl,
 });
 
 pub const BEDROCK_DEFAULTS: MediaDefaults = MediaDefaults::Fixed(MediaHandler {
@@ -227,9 +234,9 @@ pub const VERTEX_DEFAULTS: MediaDefaults = MediaDefaults::ByOptions(|raw| {
     let claude = raw
         .get("model")
         .and_then(Value::as_str)
-        .is_some_and(|m| m.starts_with("claude"));
+        .is_some_and(crate::providers::is_vertex_claude_model);
     if claude {
-        MediaHandler::all(Mode::SendUrl)
+        ANTHROPIC_HANDLER
     } else {
         MediaHandler {
             image: Mode::SendUrlAddMimeType,
@@ -316,12 +323,19 @@ mod tests {
         let gemini = parse(VERTEX_DEFAULTS, json!({"model": "gemini-2.5-pro"})).unwrap();
         assert_eq!(gemini.image, Mode::SendUrlAddMimeType);
         assert_eq!(gemini.pdf, Mode::SendUrl);
-        let claude = parse(VERTEX_DEFAULTS, json!({"model": "claude-sonnet-4"})).unwrap();
-        assert_eq!(claude, MediaHandler::all(Mode::SendUrl));
+        // BAML's documented table: Google AI sends PDFs, audio and video by
+        // URL; Anthropic sends PDFs inline, and Claude on Vertex as Anthropic.
+        let google = parse(GOOGLE_AI_DEFAULTS, none.clone()).unwrap();
+        assert_eq!((google.pdf, google.audio), (Mode::SendUrl, Mode::SendUrl));
+        let anthropic = parse(ANTHROPIC_DEFAULTS, none).unwrap();
         assert_eq!(
-            parse(ANTHROPIC_DEFAULTS, none).unwrap(),
-            MediaHandler::all(Mode::SendUrl)
+            (anthropic.image, anthropic.pdf),
+            (Mode::SendUrl, Mode::SendBase64)
         );
+        for model in ["claude-sonnet-4", "models/claude-sonnet-4"] {
+            let claude = parse(VERTEX_DEFAULTS, json!({ "model": model })).unwrap();
+            assert_eq!(claude, anthropic, "{model}");
+        }
     }
 
     #[test]

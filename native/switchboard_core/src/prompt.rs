@@ -128,17 +128,6 @@ impl Media {
     }
 }
 
-impl Part {
-    /// The media kind a `media_url_handler` key governs, for a media part.
-    pub fn media_kind(&self) -> Option<crate::media::MediaKind> {
-        match self {
-            Part::Text(_) => None,
-            Part::Image(_) => Some(crate::media::MediaKind::Image),
-            Part::Document(_) => Some(crate::media::MediaKind::Pdf),
-        }
-    }
-}
-
 /// Refuses, before anything is sent, the first media URL of `messages` that
 /// `refused` says the dialect cannot take (see [`url_refused`]).
 pub fn refuse_media_urls(

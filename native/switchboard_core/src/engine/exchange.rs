@@ -54,9 +54,9 @@ impl Exchange for HttpExchange<'_> {
     ) -> Result<(u16, Completion), Failed> {
         // The prompt as this client sends it (BAML's role selection).
         let mut messages = leaf.roles.apply(self.messages);
-        // Its media URLs as its `media_url_handler` says, fetched inside
-        // the attempt (boxed: most prompts have none, and the fetch's state
-        // should not widen every call's future).
+        // Its media URLs as its `media_url_handler` says, from what
+        // `prepare` fetched (boxed: most prompts have none, and this
+        // state should not widen every call's future).
         if media::has_media_urls(&messages) {
             messages = Box::pin(media::resolve(leaf, &self.media, messages)).await?;
         }
@@ -159,6 +159,13 @@ impl Exchange for HttpExchange<'_> {
             }
         }
         Ok((status, completion))
+    }
+
+    async fn prepare(&self, leaf: &Leaf) -> Result<(), Error> {
+        if media::has_media_urls(self.messages) {
+            media::prefetch(leaf, &self.media, self.messages).await?;
+        }
+        Ok(())
     }
 }
 

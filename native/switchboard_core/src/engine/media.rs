@@ -65,15 +65,38 @@ impl MediaCache {
 /// Whether any message has a media part by URL (most prompts have none,
 /// and then nothing is copied or awaited).
 pub fn has_media_urls(messages: &[Message]) -> bool {
-    messages.iter().any(|m| match &m.content {
-        Content::Parts(parts) => parts.iter().any(|p| {
-            matches!(
-                p,
-                Part::Image(Media::Url(_)) | Part::Document(Media::Url(_))
-            )
-        }),
-        Content::Text(_) => false,
+    messages.iter().any(|m| media_urls(m).next().is_some())
+}
+
+/// A message's media parts by URL, with the kind that governs each.
+fn media_urls(message: &Message) -> impl Iterator<Item = (MediaKind, &MediaUrl)> {
+    let parts = match &message.content {
+        Content::Parts(parts) => parts.as_slice(),
+        Content::Text(_) => &[],
+    };
+    parts.iter().filter_map(|part| match part {
+        Part::Image(Media::Url(url)) => Some((MediaKind::Image, url)),
+        Part::Document(Media::Url(url)) => Some((MediaKind::Pdf, url)),
+        _ => None,
     })
+}
+
+/// Fetches into the call's cache every media URL whose bytes or type the
+/// leaf's handler needs, before the attempt is admitted (see
+/// `Exchange::prepare`); [`resolve`] then finds them there.
+pub async fn prefetch(leaf: &Leaf, cache: &MediaCache, messages: &[Message]) -> Result<(), Error> {
+    for (kind, url) in messages.iter().flat_map(media_urls) {
+        let needed = match leaf.media.mode(kind) {
+            Mode::SendUrl => false,
+            Mode::SendUrlAddMimeType => url.media_type().is_none(),
+            Mode::SendBase64UnlessGoogleUrl => !url.is_google(),
+            Mode::SendBase64 => true,
+        };
+        if needed {
+            fetch(leaf, cache, kind, &url.url).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The prompt with the leaf's handler applied to every media URL.
@@ -88,11 +111,10 @@ pub async fn resolve<'m>(
             continue;
         };
         for part in parts.iter_mut() {
-            let Some(kind) = part.media_kind() else {
-                continue;
-            };
-            let (Part::Image(media) | Part::Document(media)) = part else {
-                continue;
+            let (kind, media) = match part {
+                Part::Image(media) => (MediaKind::Image, media),
+                Part::Document(media) => (MediaKind::Pdf, media),
+                Part::Text(_) => continue,
             };
             let Media::Url(url) = media else { continue };
             if let Some(resolved) = apply(leaf, cache, kind, leaf.media.mode(kind), url).await? {
@@ -168,7 +190,24 @@ async fn fetch(
     if let Some(hit) = cache.get(url) {
         return Ok(hit);
     }
-    let fetched = Arc::new(Box::pin(get(leaf, kind, url)).await?);
+    // One `request_timeout_ms` over the whole fetch, redirects included:
+    // each hop's own timer would restart with it.
+    let fetch = Box::pin(get(leaf, kind, url));
+    let fetched = match leaf.http.request_timeout {
+        Some(limit) => tokio::time::timeout(limit, fetch).await.map_err(|_| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "fetching the {} at {} took longer than request_timeout_ms ({} ms)",
+                    kind.noun(),
+                    shown_url(url),
+                    limit.as_millis()
+                ),
+            )
+        })?,
+        None => fetch.await,
+    }?;
+    let fetched = Arc::new(fetched);
     cache.put(url, fetched.clone());
     Ok(fetched)
 }
@@ -229,6 +268,13 @@ async fn get(leaf: &Leaf, kind: MediaKind, url: &str) -> Result<Fetched, Error> 
         }
         match head.status {
             200..=299 => {}
+            // Asked to wait or slow down: worth another attempt.
+            408 | 429 => {
+                return Err(failed(
+                    ErrorKind::Network,
+                    &format!("the media server answered HTTP {}", head.status),
+                ))
+            }
             400..=499 => {
                 return Err(failed(
                     ErrorKind::InvalidRequest,
@@ -265,7 +311,10 @@ async fn get(leaf: &Leaf, kind: MediaKind, url: &str) -> Result<Fetched, Error> 
             .and_then(|v| v.split(';').next())
             .map(|v| v.trim().to_ascii_lowercase())
             // A generic type says nothing: the extension may say more.
-            .filter(|v| !v.is_empty() && v != "application/octet-stream");
+            // (S3 serves untyped objects as `binary/octet-stream`.)
+            .filter(|v| {
+                !v.is_empty() && v != "application/octet-stream" && v != "binary/octet-stream"
+            });
         return Ok(Fetched {
             data: base64::engine::general_purpose::STANDARD.encode(&body),
             content_type,

@@ -27,6 +27,14 @@ pub(super) trait Exchange: Sync {
         streaming: bool,
         emit: &mut (dyn FnMut(&Deltas) + Send),
     ) -> impl Future<Output = Result<(u16, Completion), Failed>> + Send;
+
+    /// What the attempt needs from elsewhere before it is admitted (the
+    /// media its client's `media_url_handler` fetches): a failure here is
+    /// the attempt's, never the provider's, so it stays out of the
+    /// client's breaker and limits.
+    fn prepare(&self, _leaf: &Leaf) -> impl Future<Output = Result<(), Error>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// A failed exchange, and the usage of the answer it read before that
@@ -228,6 +236,19 @@ async fn run_leaf<'a, X: Exchange>(
     deadline: Deadline<'a>,
 ) -> Result<Answer, Error> {
     let attempt = ctx.log.begin(&node.name, node.provider);
+    // Boxed: most attempts prepare nothing, and this future is every
+    // call's state.
+    let prepared = match deadline.instant() {
+        Some(at) => tokio::time::timeout_at(at, Box::pin(ctx.exchange.prepare(leaf)))
+            .await
+            .unwrap_or_else(|_| Err(deadline.error())),
+        None => Box::pin(ctx.exchange.prepare(leaf)).await,
+    };
+    if let Err(e) = prepared {
+        let e = e.with_client(&node.name);
+        attempt.finish(e.status, Some(e.clone()), None, None);
+        return Err(e);
+    }
     let admission = match gate::admit(
         node,
         leaf,

@@ -77,6 +77,7 @@ mod response_type;
 pub mod spec;
 pub mod stream;
 mod vertex;
+pub(crate) use vertex::is_claude_model as is_vertex_claude_model;
 
 use std::fmt;
 use std::future::Future;

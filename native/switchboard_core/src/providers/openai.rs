@@ -207,8 +207,8 @@ impl OpenAiChat {
 fn azure_base_url(o: &ClientOptions) -> Result<String, Error> {
     let opts = o.options();
     if opts.str("base_url")?.is_some() {
-        // BAML refuses both forms at once; taking base_url and ignoring
-        // the deployment would call another deployment than the one named.
+        // Taking base_url and ignoring the deployment (BAML lets base_url
+        // win) would call another deployment than the one named: refused.
         for other in ["resource_name", "deployment_id"] {
             if opts.str(other)?.is_some() {
                 return Err(Error::config(format!(

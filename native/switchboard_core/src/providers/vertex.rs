@@ -253,6 +253,13 @@ impl Family {
     }
 }
 
+/// Whether a client's `model` (as written, `models/` prefix and all) is a
+/// Claude model on Vertex: one test for the request's family and the
+/// media defaults.
+pub(crate) fn is_claude_model(model: &str) -> bool {
+    google::model_id(model).is_ok_and(|id| Family::of(id) == Family::Claude)
+}
+
 /// What one attempt is for, resolved before its request is built.
 struct Target<'a> {
     /// The model ID, checked for use in a URL path.
