@@ -20,10 +20,12 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tower_service::Service;
 
+use super::lean::Lean;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Pending<T> = Pin<Box<dyn Future<Output = Result<T, BoxError>> + Send>>;
 
-/// A plain or TLS connection to a proxy or a host.
+/// A plain or TLS connection to a proxy or a host, as hyper-rustls makes it.
 type Wire = MaybeHttpsStream<TokioIo<TcpStream>>;
 
 /// The whole connect (DNS, TCP, a proxy's tunnel, TLS) outlasted the
@@ -109,7 +111,9 @@ impl Connector {
 }
 
 impl Service<Uri> for Connector {
-    type Response = MaybeHttpsStream<Routed>;
+    /// TLS state boxed (`engine/lean.rs`): the pool keeps this in every
+    /// connection's future and sizes every pending request for it.
+    type Response = Lean<Routed>;
     type Error = BoxError;
     type Future = Pending<Self::Response>;
 
@@ -122,12 +126,13 @@ impl Service<Uri> for Connector {
         let connecting = self.0.tls.clone().call(dst);
         let timeout = self.0.timeout;
         Box::pin(async move {
-            match timeout {
+            let stream = match timeout {
                 Some(t) => tokio::time::timeout(t, connecting)
                     .await
                     .map_err(|_| Box::new(ConnectTimedOut) as BoxError)?,
                 None => connecting.await,
-            }
+            }?;
+            Ok(Lean::from(stream))
         })
     }
 }
@@ -173,7 +178,7 @@ impl Service<Uri> for Route {
             Box::pin(async move {
                 let io = to_proxy.call(proxy_uri).await?;
                 Ok(Routed {
-                    io,
+                    io: Lean::from(io),
                     forwarded: true,
                 })
             })
@@ -184,14 +189,14 @@ impl Service<Uri> for Route {
 /// A connection from [`Route`]. `forwarded`: it goes to an HTTP proxy
 /// that forwards each request, so requests name their whole URL.
 pub struct Routed {
-    io: Wire,
+    io: Lean<TokioIo<TcpStream>>,
     forwarded: bool,
 }
 
 impl Routed {
     fn direct(io: Wire) -> Self {
         Routed {
-            io,
+            io: Lean::from(io),
             forwarded: false,
         }
     }

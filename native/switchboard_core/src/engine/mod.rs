@@ -10,6 +10,7 @@ mod exchange;
 #[cfg(all(test, target_arch = "x86_64"))]
 mod footprint;
 mod gate;
+mod lean;
 mod media;
 pub mod observe;
 pub mod raw;
