@@ -23,14 +23,7 @@ defmodule Switchboard.SecretAuditTest do
 
   import Switchboard.GoogleHelpers, only: [google_ai: 3, vertex: 3, base: 1]
 
-  @events [
-    [:switchboard, :call, :start],
-    [:switchboard, :call, :stop],
-    [:switchboard, :call, :exception],
-    [:switchboard, :attempt, :start],
-    [:switchboard, :attempt, :stop],
-    [:switchboard, :stream, :first_token]
-  ]
+  @events Switchboard.Case.telemetry_events()
 
   setup_all do
     key = :public_key.generate_key({:rsa, 2048, 65_537})

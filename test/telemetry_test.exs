@@ -5,17 +5,7 @@ defmodule Switchboard.TelemetryTest do
 
   import ExUnit.CaptureLog
 
-  @events [
-    [:switchboard, :call, :start],
-    [:switchboard, :call, :stop],
-    [:switchboard, :call, :exception],
-    [:switchboard, :attempt, :start],
-    [:switchboard, :attempt, :stop],
-    [:switchboard, :stream, :first_token],
-    [:switchboard, :circuit, :open],
-    [:switchboard, :circuit, :half_open],
-    [:switchboard, :circuit, :close]
-  ]
+  @events Switchboard.Case.telemetry_events()
 
   # Forwards the events of the calls made with `metadata: tag` to the test.
   def forward(event, measurements, metadata, {test, tag}) do

@@ -27,6 +27,25 @@ defmodule Switchboard.Case do
     mock
   end
 
+  @doc """
+  Every telemetry event Switchboard emits (the table in
+  `Switchboard.Telemetry`'s docs, which the telemetry test holds this to):
+  one list for every test that attaches to all of them.
+  """
+  def telemetry_events do
+    [
+      [:switchboard, :call, :start],
+      [:switchboard, :call, :stop],
+      [:switchboard, :call, :exception],
+      [:switchboard, :attempt, :start],
+      [:switchboard, :attempt, :stop],
+      [:switchboard, :stream, :first_token],
+      [:switchboard, :circuit, :open],
+      [:switchboard, :circuit, :half_open],
+      [:switchboard, :circuit, :close]
+    ]
+  end
+
   @doc "A scenario id no other test uses."
   def scenario(prefix \\ "t"), do: "#{prefix}#{System.unique_integer([:positive])}"
 
